@@ -1,0 +1,3 @@
+from pmo_jira.cli.main import main
+
+main()

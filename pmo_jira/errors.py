@@ -1,0 +1,64 @@
+"""The error types pmo-jira raises on purpose.
+
+Every one of them renders as one line that names what failed, where, and (when we know it) how to
+fix it. The CLI turns them into exit code 2; nothing here ever carries a credential.
+"""
+
+from __future__ import annotations
+
+
+class PmoError(Exception):
+    """Base of all expected failures: bad input, unreachable Jira, refused writes."""
+
+    def one_line(self) -> str:
+        return " ".join(str(self).split())
+
+
+class ConfigError(PmoError):
+    """A mapping or config file is wrong: names file:line, the key path and a fix."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 key: str | None = None, hint: str | None = None):
+        self.message, self.file, self.line, self.key, self.hint = message, file, line, key, hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        key = f"{self.key}: " if self.key else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{key}{self.message}{hint}"
+
+
+class JiraApiError(PmoError):
+    """Jira answered with an error, or could not be reached.
+
+    ``status`` is None when no HTTP answer arrived (DNS, refused connection, timeout).
+    """
+
+    def __init__(self, message: str, *, method: str, url: str, status: int | None = None,
+                 error_messages: tuple[str, ...] = (), retry_after: float | None = None):
+        self.method, self.url, self.status = method, url, status
+        self.error_messages = tuple(error_messages)
+        self.retry_after = retry_after
+        self.message = message
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        status = f" -> {self.status}" if self.status is not None else ""
+        detail = "; ".join(m for m in self.error_messages if m)
+        detail = f": {detail}" if detail else ""
+        return f"{self.method} {self.url}{status}: {self.message}{detail}"
+
+
+class PluginError(PmoError):
+    """A plugin failed to load or broke the plugin contract."""
+
+
+class WriteBackError(PmoError):
+    """A write-back could not be planned or applied safely (blast-radius cap, refused notify)."""
+
+
+class LockError(PmoError):
+    """Another run holds the run lock."""

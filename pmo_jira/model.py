@@ -1,0 +1,168 @@
+"""Plain, immutable model objects.
+
+Jira JSON stops at ``pmo_jira.jira.payloads``; everything after it (phases, standards, findings,
+write-back, reports) works on these objects and can be tested without HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Mapping
+
+PHASES: tuple[str, ...] = ("initiation", "planning", "execution", "closing")
+"""The PMO phases, in lifecycle order."""
+
+STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined")
+"""Jira status-category keys (names are localised; keys are not)."""
+
+
+def phase_index(phase: str) -> int:
+    """Position of a phase in the lifecycle, so standards can say 'from planning on'."""
+    return PHASES.index(phase)
+
+
+class Flavour(str, Enum):
+    CLOUD = "cloud"
+    DC = "dc"
+
+    @property
+    def api_version(self) -> str:
+        return "3" if self is Flavour.CLOUD else "2"
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One Jira site as the run sees it. ``name`` labels every finding and report row."""
+
+    name: str
+    url: str
+    flavour: Flavour
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    account_id: str  # Cloud accountId, or the Data Center user key / name
+    display_name: str
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLink:
+    type_name: str  # link type name, e.g. "Relates", "Risk"
+    direction: str  # "outward" or "inward", seen from the issue holding the link
+    label: str  # the phrase, e.g. "is mitigated by"
+    other_key: str
+    other_type: str | None = None  # issue type of the other end, when Jira sent it
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    author: User | None
+    body_text: str  # flattened plain text (ADF or wiki)
+    created: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """An issue of any kind (epic, story, task, risk ...), flavour-neutral.
+
+    ``fields`` holds the mapping's logical fields (``start``, ``target_end``, ``story_points`` ...)
+    already normalised: dates as ``date``, numbers as ``float``, users as ``User``, options as
+    ``str``, multi-values as tuples. A logical field the site lacks is absent from the dict; one
+    the site has but the issue leaves empty is present with value None.
+    """
+
+    site: str
+    key: str
+    id: str
+    project_key: str
+    issue_type: str
+    hierarchy_level: int  # Epic 1, standard 0, sub-task -1
+    summary: str
+    status: str
+    status_category: str  # one of STATUS_CATEGORIES
+    created: datetime
+    updated: datetime
+    labels: tuple[str, ...] = ()
+    assignee: User | None = None
+    reporter: User | None = None
+    priority: str | None = None
+    description: str = ""
+    due: date | None = None
+    resolved: datetime | None = None
+    status_category_changed: datetime | None = None
+    parent_key: str | None = None  # the epic: Cloud `parent`, Data Center Epic Link
+    links: tuple[IssueLink, ...] = ()
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    url: str = ""
+
+    @property
+    def is_done(self) -> bool:
+        return self.status_category == "done"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    site: str
+    key: str
+    id: str
+    name: str
+    category: str | None = None
+    lead: User | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one run read from one site: the input of phases and standards."""
+
+    site: Site
+    projects: tuple[Project, ...]
+    issues: tuple[Issue, ...]
+    fetched_at: datetime
+    available_fields: frozenset[str] = frozenset()  # logical fields the site resolved
+    waived_keys: Mapping[int, frozenset[str]] = field(default_factory=dict)  # waiver index -> keys its JQL matched
+    requests: int = 0
+
+
+# --- rich text, rendered to ADF (Cloud v3) or wiki markup (v2) by pmo_jira.jira.richtext ---------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A run of literal text. It is always escaped on output: never markup, never a mention."""
+
+    text: str
+    strong: bool = False
+    code: bool = False
+    href: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    content: tuple[Text, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    content: tuple[Text, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BulletList:
+    items: tuple[tuple[Text, ...], ...]
+
+
+Block = Paragraph | Heading | BulletList
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    blocks: tuple[Block, ...]
