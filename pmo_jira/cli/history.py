@@ -1,0 +1,143 @@
+"""`pmo-jira history [show RUN_ID]`: past runs, and what changed from one run to the next."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Callable
+
+import click
+
+from pmo_jira.errors import PmoError
+from pmo_jira.history import Delta, FindingRef, HistoryStore, RunSummary, resolve_history_path
+from pmo_jira.reports.base import iso
+
+_DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
+
+
+def _one_line_errors(fn: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except PmoError as exc:
+            click.secho(f"Error: {exc.one_line()}", fg="red", err=True)
+            raise click.exceptions.Exit(2) from None
+    return wrapper
+
+
+def _open(db: str | None) -> HistoryStore | None:
+    """The store, or None when no run was ever recorded there (reading creates no file)."""
+    path = resolve_history_path(db)
+    return HistoryStore(path) if path.exists() else None
+
+
+def _run_dict(run: RunSummary) -> dict[str, Any]:
+    return {"id": run.id, "started": iso(run.started), "finished": iso(run.finished),
+            "kind": run.kind, "mapping": {"name": run.mapping_name, "hash": run.mapping_hash},
+            "sites": list(run.sites), "site_errors": run.site_errors,
+            "findings": {"total": run.findings_total, "open": run.findings_open},
+            "items_checked": run.items_checked, "unmapped": run.unmapped,
+            "writes": {"planned": run.writes_planned, "applied": run.writes_applied,
+                       "errors": run.errors}}
+
+
+def _ref_dict(ref: FindingRef) -> dict[str, Any]:
+    return {"fingerprint": ref.fingerprint, "code": ref.code, "site": ref.site,
+            "project": ref.project_key, "item": ref.item_key, "severity": ref.severity,
+            "outcome": ref.outcome, "phase": ref.phase}
+
+
+@click.group(invoke_without_command=True)
+@click.option("--db", metavar="PATH", help=_DB_HELP)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many runs to list, newest first.")
+@click.option("--mapping", metavar="NAME", help="Only runs of this mapping.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+@_one_line_errors
+def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None, fmt: str) -> None:
+    """List recorded runs: open findings, new and resolved since the run before, writes."""
+    ctx.obj = {"db": db, "fmt": fmt}
+    if ctx.invoked_subcommand is not None:
+        return
+    store = _open(db)
+    rows: list[tuple[RunSummary, Delta]] = []
+    if store is not None:
+        with store:
+            rows = [(run, store.compare(run.id)) for run in store.runs(limit, mapping=mapping)]
+    if fmt == "json":
+        runs = [{**_run_dict(run), "new": len(d.new), "resolved": len(d.resolved),
+                 "previous": d.previous.id if d.previous else None} for run, d in rows]
+        click.echo(json.dumps({"schema": "pmo-jira/history-runs", "version": 1, "runs": runs},
+                              indent=2))
+        return
+    if not rows:
+        click.echo(f"No runs recorded yet in {resolve_history_path(db)}.")
+        return
+    table = [("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES")]
+    for run, d in rows:
+        sites = ",".join(s + ("!" if s in run.site_errors else "") for s in run.sites)
+        writes = f"{run.writes_applied}/{run.writes_planned}" if run.kind == "sync" else "-"
+        table.append((str(run.id), iso(run.started), run.kind, run.mapping_name, sites,
+                      str(run.findings_open), str(len(d.new)), str(len(d.resolved)), writes))
+    _echo_table(table, numeric={0, 5, 6, 7, 8})
+    if any(run.site_errors for run, _ in rows):
+        click.echo("! = site could not be audited in that run")
+
+
+@history.command()
+@click.argument("run_id", type=int)
+@click.option("--db", metavar="PATH", help=_DB_HELP)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]))
+@click.pass_obj
+@_one_line_errors
+def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> None:
+    """What changed in RUN_ID against the previous run of the same mapping."""
+    db, fmt = db or obj["db"], fmt or obj["fmt"]
+    store = _open(db)
+    if store is None:
+        raise PmoError(f"history database {resolve_history_path(db)} does not exist: no run {run_id}")
+    with store:
+        d = store.compare(run_id)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "schema": "pmo-jira/history-delta", "version": 1, "run": _run_dict(d.run),
+            "previous": _run_dict(d.previous) if d.previous else None,
+            "mapping_changed": d.mapping_changed,
+            **{k: [_ref_dict(r) for r in getattr(d, k)]
+               for k in ("new", "resolved", "persisting", "unchecked")},
+            "phase_moves": [{"site": m.site, "key": m.key, "kind": m.kind, "before": m.before,
+                             "after": m.after} for m in d.phase_moves],
+        }, indent=2))
+        return
+    run = d.run
+    click.echo(f"Run {run.id} · {iso(run.started)} · {run.kind} · mapping {run.mapping_name} · "
+               f"sites {', '.join(run.sites) or 'none'} · {run.findings_open} open")
+    if d.previous is None:
+        click.echo("First run of this mapping: every open finding is new.")
+    else:
+        click.echo(f"Compared with run {d.previous.id} ({iso(d.previous.started)})"
+                   + (" · the mapping changed in between" if d.mapping_changed else ""))
+    for site, message in sorted(run.site_errors.items()):
+        click.echo(f"Site {site} could not be audited: {message}")
+    for title, refs in (("New", d.new), ("Resolved", d.resolved), ("Persisting", d.persisting),
+                        ("Unchecked (site not audited in this run)", d.unchecked)):
+        if refs or title in ("New", "Resolved"):
+            click.echo(f"\n{title} ({len(refs)})")
+        for r in refs:
+            click.echo(f"  {r.severity:<9}{r.code:<13}{r.site} / {r.item_key}"
+                       + (" (error)" if r.outcome == "error" else ""))
+    if d.phase_moves:
+        click.echo(f"\nPhase moves ({len(d.phase_moves)})")
+        for m in d.phase_moves:
+            click.echo(f"  {m.site} / {m.key} ({m.kind}): {m.before or 'unmapped'} -> "
+                       f"{m.after or 'unmapped'}")
+
+
+def _echo_table(rows: list[tuple[str, ...]], *, numeric: set[int]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        click.echo("  ".join(cells).rstrip())

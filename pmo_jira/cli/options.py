@@ -1,0 +1,141 @@
+"""Options every run command shares, and the one place errors become ``Error: ...`` + exit 2.
+
+Usage in a command module::
+
+    @click.command()
+    @run_options(lock=True)
+    def sync(common: CommonOptions, apply: bool) -> None:
+        settings = common.load()                     # config + env + flags, logging set up
+        with common.run_lock(settings):              # only when writing
+            ...
+        emit_summary(summary, settings.summary_json)
+
+``run_options`` wraps the command body in ``cli_errors``, so a ``PmoError`` anywhere prints one
+red line and exits 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+import click
+
+from pmo_jira.errors import PmoError
+from pmo_jira.logs import redact, setup_logging
+from pmo_jira.runlock import RunLock
+from pmo_jira.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_CANNOT_RUN = 2
+
+
+def fail(message: str) -> None:
+    """Print ``Error: <message>`` as one red line on stderr and exit 2."""
+    click.secho("Error: " + " ".join(redact(message).split()), fg="red", err=True)
+    raise click.exceptions.Exit(EXIT_CANNOT_RUN)
+
+
+@contextmanager
+def cli_errors(verbosity: int = 0) -> Iterator[None]:
+    """Turn expected (``PmoError``) and unexpected exceptions into one line + exit 2.
+
+    With ``-v`` an unexpected exception also prints its traceback (credentials masked); click's
+    own exits and usage errors pass through untouched.
+    """
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except PmoError as exc:
+        if verbosity >= 2:
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+        fail(exc.one_line())
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
+        if verbosity >= 1:
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+            fail(f"unexpected {type(exc).__name__}: {exc}")
+        fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)")
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    """The shared flags of one invocation."""
+
+    config: Path | None = None
+    sites: tuple[str, ...] = ()
+    verbosity: int = 0
+    log_format: str | None = None
+    summary_json: Path | None = None
+    wait: bool = False
+    wait_timeout: float | None = None
+
+    def load(self, **overrides: Any) -> Settings:
+        """Settings from config + env + these flags (+ ``overrides``), with logging set up."""
+        settings = load_settings(self.config, overrides={
+            "log_format": self.log_format, "summary_json": self.summary_json, **overrides})
+        setup_logging(self.verbosity, settings.log_format)
+        return settings
+
+    def run_lock(self, settings: Settings) -> RunLock:
+        return RunLock(settings.lock or Path("pmo-jira.lock"), wait=self.wait, timeout=self.wait_timeout)
+
+
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Config file (default: $PMO_JIRA_CONFIG, ./pmo-jira.toml, ~/.config/pmo-jira/config.toml).")
+site_option = click.option(
+    "--site", "sites", multiple=True, metavar="NAME",
+    help="Only this configured site (repeatable). Default: every site in the config.")
+verbose_option = click.option("-v", "--verbose", "verbose", count=True,
+                              help="More log output (-vv: HTTP requests too).")
+quiet_option = click.option("-q", "--quiet", "quiet", count=True,
+                            help="Less log output (-q: warnings and the summary, -qq: errors only).")
+log_format_option = click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None,
+    help="Log lines on stderr as text (default) or one JSON object per line.")
+summary_json_option = click.option(
+    "--summary-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the run summary as JSON to this file (for monitoring).")
+wait_option = click.option("--wait", is_flag=True, default=False,
+                           help="If another run holds the run lock, wait for it instead of exiting.")
+wait_timeout_option = click.option("--wait-timeout", type=click.FloatRange(min=0), default=None,
+                                   metavar="SECONDS", help="With --wait: give up after this many seconds.")
+
+
+def run_options(*, sites: bool = True, summary: bool = True, lock: bool = False) -> Callable[[F], F]:
+    """Add the shared options; the command receives them as one ``common: CommonOptions``.
+
+    ``sites``: add ``--site``; ``summary``: add ``--summary-json``; ``lock``: add ``--wait`` and
+    ``--wait-timeout`` (commands that write). The body runs inside ``cli_errors``.
+    """
+    names = ("config", "sites", "verbose", "quiet", "log_format", "summary_json", "wait", "wait_timeout")
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {n: kwargs.pop(n) for n in names if n in kwargs}
+            verbosity = given.get("verbose", 0) - given.get("quiet", 0)
+            common = CommonOptions(config=given.get("config"), sites=tuple(given.get("sites", ())),
+                                   verbosity=verbosity, log_format=given.get("log_format"),
+                                   summary_json=given.get("summary_json"), wait=given.get("wait", False),
+                                   wait_timeout=given.get("wait_timeout"))
+            with cli_errors(verbosity):
+                return func(*args, common=common, **kwargs)
+
+        decorators = [config_option, verbose_option, quiet_option, log_format_option]
+        if sites:
+            decorators.append(site_option)
+        if summary:
+            decorators.append(summary_json_option)
+        if lock:
+            decorators += [wait_option, wait_timeout_option]
+        for deco in reversed(decorators):
+            wrapper = deco(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,65 @@
+"""What audit, sync, report and demo share: the run's clock, one audit over the sites, the summary."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from pmo_jira.errors import ConfigError
+from pmo_jira.findings import AuditResult
+from pmo_jira.history import HistoryStore
+from pmo_jira.logs import RunSummary
+from pmo_jira.runner import RunOutcome, Scope, audit_sites
+from pmo_jira.settings import Settings
+from pmo_jira.standards.registry import plugin_registry
+
+log = logging.getLogger("pmo_jira.run")
+
+
+def run_now(env: Any = None) -> datetime:
+    """The run's 'now': the clock, or ``PMO_JIRA_NOW`` (ISO 8601) to pin it for reproducible runs."""
+    text = (os.environ if env is None else env).get("PMO_JIRA_NOW")
+    if not text:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"PMO_JIRA_NOW={text!r} is not an ISO date-time",
+                          hint="e.g. 2026-01-15T09:00:00+00:00") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def run_audit_command(settings: Settings, *, site_names: Sequence[str], mapping: Path | None,
+                      projects: Sequence[str] = (), jql: str = "", now: datetime) -> RunOutcome:
+    """One audit over the selected sites with every installed plugin's standards."""
+    return audit_sites(
+        settings, now=now, site_names=site_names, mapping_path=mapping,
+        scope=Scope(projects=tuple(p.upper() for p in projects), jql=jql or ""),
+        registry=plugin_registry(),
+        on_site=lambda site, message: log.info("site %s: %s", site, message),
+    )
+
+
+def record_history(settings: Settings, result: AuditResult, *, kind: str, writes_planned: int = 0,
+                   writes_applied: int = 0, errors: int = 0) -> int:
+    with HistoryStore(settings.history) as store:
+        return store.record_run(result, kind=kind, writes_planned=writes_planned,
+                                 writes_applied=writes_applied, errors=errors)
+
+
+def summary_of(command: str, result: AuditResult, *, started: float, exit_code: int,
+               writes_planned: int = 0, writes_applied: int = 0, errors: int = 0,
+               started_at: datetime | None = None) -> RunSummary:
+    by_severity: dict[str, int] = {}
+    for finding in result.open_findings():
+        by_severity[finding.severity.value] = by_severity.get(finding.severity.value, 0) + 1
+    return RunSummary(
+        command=command, sites=list(result.sites), issues_read=result.issues_read,
+        findings_by_severity=by_severity, writes_planned=writes_planned, writes_applied=writes_applied,
+        errors=errors + len(result.site_errors), duration_s=time.monotonic() - started,
+        exit_code=exit_code, site_errors=dict(result.site_errors), started_at=started_at,
+    )

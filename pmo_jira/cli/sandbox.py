@@ -1,0 +1,95 @@
+"""`pmo-jira sandbox serve`: run the local Jira stand-in on loopback."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+from pmo_jira.sandbox.faults import Faults, parse_schedule
+from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
+
+
+class _OneLineCommand(click.Command):
+    """Bad options print one ``Error:`` line and exit 2, like every other pmo-jira failure."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            click.secho(f"Error: {err.format_message()}", err=True, fg="red")
+            ctx.exit(2)
+
+
+def _fail(message: str) -> None:
+    click.secho(f"Error: {message}", err=True, fg="red")
+    raise SystemExit(2)
+
+
+@click.group()
+def sandbox() -> None:
+    """A local Jira stand-in with a generated portfolio (no Jira needed)."""
+
+
+@sandbox.command(cls=_OneLineCommand)
+@click.option("--flavour", type=click.Choice(["cloud", "dc"]), default="cloud", show_default=True,
+              help="Jira Cloud (REST v3, search/jql) or Data Center (REST v2, startAt paging).")
+@click.option("--issues", type=click.IntRange(0), default=500, show_default=True, help="How many issues to generate.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same portfolio.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--now", "now_text", metavar="ISO-DATETIME",
+              help="The site's 'now' (generated dates are relative to it). Default: the current time.")
+@click.option("--fault-429-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 429.")
+@click.option("--fault-503-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests answered 503.")
+@click.option("--fault-drop-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of requests whose connection is closed without an answer.")
+@click.option("--fault-slow-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests delayed.")
+@click.option("--slow-seconds", type=click.FloatRange(0), default=0.5, show_default=True, help="Delay of a slow request.")
+@click.option("--retry-after", type=click.IntRange(0), default=1, show_default=True,
+              help="Retry-After seconds on 429/503 answers.")
+@click.option("--fault-schedule", metavar="SPEC", default="",
+              help="Faults by request number, e.g. '3,4:429;7:drop;9-10:slow=0.2'.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault dice.")
+@click.option("--deny", "deny", multiple=True, metavar="PERMISSION",
+              help=f"Permission the bot lacks (repeatable): {', '.join(sorted(PERMISSIONS))}.")
+@click.option("--bot-not-admin", is_flag=True,
+              help="The bot is not a (project) admin, so notifyUsers=false edits answer 403.")
+def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: str | None,
+          fault_429_rate: float, fault_503_rate: float, fault_drop_rate: float, fault_slow_rate: float,
+          slow_seconds: float, retry_after: int, fault_schedule: str, fault_seed: int, deny: tuple[str, ...],
+          bot_not_admin: bool) -> None:
+    """Serve a generated Jira site on http://HOST:PORT until Ctrl-C."""
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
+    except ValueError:
+        _fail(f"--now: {now_text!r} is not an ISO date-time such as 2026-01-15T09:00:00+00:00")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    try:
+        faults = Faults(rate_429=fault_429_rate, rate_503=fault_503_rate, rate_drop=fault_drop_rate,
+                        rate_slow=fault_slow_rate, slow_seconds=slow_seconds, retry_after=retry_after,
+                        schedule=parse_schedule(fault_schedule), seed=fault_seed)
+        server = SandboxServer(flavour, issues, seed, now=now, host=host, port=port, faults=faults,
+                               deny_permissions=deny, bot_is_admin=not bot_not_admin)
+        server.bind()
+    except ValueError as err:
+        _fail(str(err))
+    except OSError as err:
+        _fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
+    base = server.url
+    click.echo(f"pmo-jira sandbox ({'Jira Cloud' if flavour == 'cloud' else 'Jira Data Center'}, "
+               f"{issues} issues, seed {seed}) listening on {base}")
+    click.echo(f"Site time starts at {now.isoformat()}.")
+    if flavour == "cloud":
+        click.echo(f"Authenticate with HTTP Basic: email {SANDBOX_EMAIL}, API token {SANDBOX_TOKEN}")
+        click.echo(f"  e.g. PMO_JIRA_EMAIL={SANDBOX_EMAIL} PMO_JIRA_TOKEN={SANDBOX_TOKEN}")
+    else:
+        click.echo(f"Authenticate with a Bearer personal access token: {SANDBOX_TOKEN}")
+        click.echo(f"  e.g. PMO_JIRA_TOKEN={SANDBOX_TOKEN}")
+    click.echo("(The sandbox token is fixed and not a secret; the server only listens on loopback.)")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("\nStopped.")

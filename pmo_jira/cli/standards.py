@@ -1,0 +1,65 @@
+"""`pmo-jira standards list|explain`: the catalogue, documented from the standards themselves."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import click
+
+from pmo_jira.standards.base import Standard
+from pmo_jira.standards.registry import plugin_registry
+
+
+def _row(cls: type[Standard]) -> dict:
+    return {"code": cls.code, "title": cls.title, "severity": cls.default_severity.value,
+            "phases": list(cls.default_phases), "applies_to": cls.applies_to,
+            "options": cls.option_defaults()}
+
+
+@click.group()
+def standards() -> None:
+    """List and explain the standards pmo-jira can check."""
+
+
+@standards.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_standards(fmt: str) -> None:
+    """Every standard: code, title, default severity, phases, what it applies to."""
+    rows = [_row(cls) for cls in plugin_registry()]
+    if fmt == "json":
+        click.echo(json.dumps({"version": 1, "standards": rows}, indent=2))
+        return
+    table = [("CODE", "TITLE", "SEVERITY", "PHASES", "APPLIES TO")] + [
+        (r["code"], r["title"], r["severity"], ",".join(r["phases"]), r["applies_to"]) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+
+
+@standards.command()
+@click.argument("code")
+@click.pass_context
+def explain(ctx: click.Context, code: str) -> None:
+    """What a standard checks, why, its options and an example mapping entry."""
+    registry = plugin_registry()
+    if code.upper() not in registry:
+        hint = registry.suggest(code.upper())
+        click.secho(f"Error: unknown standard '{code}'" + (f" ({hint})" if hint else ""), fg="red", err=True)
+        ctx.exit(2)
+    cls = registry.get(code.upper())
+    click.echo(f"{cls.code}  {cls.title}")
+    click.echo(f"  {cls.summary()}")
+    click.echo(f"\nSeverity: {cls.default_severity.value}   Phases: {', '.join(cls.default_phases)}   "
+               f"Applies to: {cls.applies_to}")
+    if cls.needs_fields or cls.optional_fields:
+        optional = [f"{f} (optional)" for f in cls.optional_fields]
+        click.echo(f"Fields: {', '.join([*cls.needs_fields, *optional])}")
+    click.echo("\n" + textwrap.fill(f"Why: {cls.why()}", width=88))
+    docs = cls.option_docs()
+    if docs:
+        click.echo("\nOptions:")
+        for name, default in cls.option_defaults().items():
+            click.echo(f"  {name} (default {json.dumps(default)}): {docs[name]}")
+    click.echo("\nExample:\n")
+    click.echo("\n".join("  " + line for line in cls.example_yaml().rstrip().splitlines()))

@@ -1,0 +1,125 @@
+"""One audit: classify every epic and project, run the active standards on it, apply waivers.
+
+A standard that crashes becomes an ERROR finding on that item and the run goes on; a standard
+whose fields the site lacks becomes NOT_APPLICABLE, never a silent pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, datetime
+from typing import Any, Iterator, Sequence
+
+from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome
+from pmo_jira.mapping.phases import classify
+from pmo_jira.model import Snapshot
+from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
+from pmo_jira.standards.context import AuditContext
+from pmo_jira.standards.registry import ActiveStandard, Registry, configure
+from pmo_jira.waivers import apply_waivers
+
+log = logging.getLogger("pmo_jira.engine")
+
+CRASH_FIX = ("The standard could not judge this item; rerun with -v for the traceback and report it "
+             "to the standard's maintainer. The other standards ran.")
+
+
+def _natural(key: str) -> tuple:
+    """Sort PROJ-9 before PROJ-10."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+
+
+def _missing_fields_message(missing: Sequence[str], site: str) -> str:
+    if len(missing) == 1:
+        f = missing[0]
+        return f"not applicable: field '{f}' is not mapped/resolved on site {site} (map it in fields.{f})"
+    names = ", ".join(f"'{f}'" for f in missing)
+    where = ", ".join(f"fields.{f}" for f in missing)
+    return f"not applicable: fields {names} are not mapped/resolved on site {site} (map them in {where})"
+
+
+def _checks(active: ActiveStandard, obj: Any, ctx: AuditContext, missing: list[str]) -> list[Check]:
+    if missing:
+        return [Check(NOT_APPLICABLE, _missing_fields_message(missing, ctx.site))]
+    try:
+        return list(active.standard.evaluate(obj, ctx, active.options))
+    except Exception as e:  # noqa: BLE001 - one broken standard must not stop the audit
+        log.debug("standard %s crashed on %s", active.code, getattr(obj, "key", obj), exc_info=True)
+        return [Check(ERROR, f"standard crashed: {type(e).__name__}: {e}", CRASH_FIX)]
+
+
+_OUTCOMES = {FAIL: Outcome.FAIL, NOT_APPLICABLE: Outcome.NOT_APPLICABLE, ERROR: Outcome.ERROR}
+
+
+def _evaluate_site(ctx: AuditContext, items: Sequence[ClassifiedItem],
+                   active: Sequence[ActiveStandard]) -> Iterator[Finding]:
+    missing = {a.code: [f for f in a.standard.needs_fields if f not in ctx.available_fields] for a in active}
+    for item in items:
+        if item.phase is None:
+            continue
+        obj = ctx.issues.get(item.key) if item.kind == "epic" else ctx.projects.get(item.key)
+        if obj is None:
+            continue
+        for a in active:
+            if a.applies_to != item.kind or item.phase not in a.phases:
+                continue
+            for check in _checks(a, obj, ctx, missing[a.code]):
+                outcome = _OUTCOMES.get(check.status)
+                if outcome is None:
+                    continue
+                yield Finding(
+                    code=a.code, title=a.title, severity=a.severity, outcome=outcome,
+                    site=ctx.site, project_key=item.project_key, item_key=item.key,
+                    item_kind=item.kind, item_summary=item.summary, phase=item.phase,
+                    message=check.message, fix=check.fix, subject=check.subject, url=item.url,
+                )
+
+
+def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: datetime,
+              registry: Registry | None = None) -> AuditResult:
+    """Audit every snapshot against the mapping; findings come back sorted deterministically."""
+    active = configure(mapping, registry)
+    waivers = mapping.waiver_objects()
+    findings: list[Finding] = []
+    items: list[ClassifiedItem] = []
+    for snapshot in snapshots:
+        classified = classify(snapshot, mapping)
+        items.extend(classified)
+        ctx = AuditContext.build(snapshot, mapping, classified, today=today, now=now)
+        site_findings = _evaluate_site(ctx, classified, active)
+        findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
+    findings.sort(key=lambda f: (f.site, f.project_key, _natural(f.item_key), f.code, _natural(f.subject)))
+    return AuditResult(
+        findings=tuple(findings),
+        items=tuple(items),
+        started=now,
+        finished=now,
+        mapping_name=getattr(mapping, "name", ""),
+        mapping_hash=getattr(mapping, "content_hash", ""),
+        sites=tuple(s.site.name for s in snapshots),
+        issues_read=sum(len(s.issues) for s in snapshots),
+        requests=sum(s.requests for s in snapshots),
+    )
+
+
+def _phase_rule_fields(mapping: Any) -> set[str]:
+    phases = getattr(mapping, "phases", None)
+    out = set()
+    for rule in getattr(phases, "epic", None) or []:
+        name = getattr(getattr(rule, "when", None), "field", None)
+        if isinstance(name, str):
+            out.add(name)
+    return out
+
+
+def required_fields(mapping: Any, registry: Registry | None = None) -> set[str]:
+    """Logical fields the active standards and the phase rules read: the source fetches only these.
+
+    Besides the mapping's logical fields this may name Jira system fields by their logical name
+    (``description``, ``due``, ``assignee``), which the source resolves without a mapping entry.
+    """
+    fields = _phase_rule_fields(mapping)
+    for a in configure(mapping, registry):
+        fields.update(a.standard.needs_fields, a.standard.optional_fields)
+    return fields

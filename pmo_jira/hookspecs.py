@@ -1,0 +1,34 @@
+"""The plugin contract: the hooks a pmo-jira plugin may implement.
+
+Plugins are modules (or objects) whose functions carry ``@hookimpl`` and share a hook's name. They
+are found through the ``pmo_jira`` entry-point group; the built-ins (standards, audit formats) and
+the first-party portfolio report are registered exactly like a third party's plugin. An
+implementation may accept fewer arguments than its spec, so hooks can grow without breaking plugins.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("pmo_jira")
+hookimpl = pluggy.HookimplMarker("pmo_jira")
+
+
+@hookspec
+def pmo_jira_standards():
+    """Return a list of ``pmo_jira.standards.base.Standard`` subclasses to add to the catalogue."""
+
+
+@hookspec
+def pmo_jira_audit_formats():
+    """Return a dict of audit output format name -> renderer (see ``pmo_jira.reports.base``)."""
+
+
+@hookspec
+def pmo_jira_reports():
+    """Return a list of report objects (see ``pmo_jira.reporting.Report``) for ``pmo-jira report``."""
+
+
+@hookspec
+def pmo_jira_cli_commands():
+    """Return a list of click commands to add to the ``pmo-jira`` command group."""

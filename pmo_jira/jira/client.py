@@ -1,0 +1,538 @@
+"""The Jira client: the only code in pmo-jira that speaks HTTP.
+
+Why ``requests`` directly rather than the ``jira`` or ``atlassian-python-api`` packages:
+- paging: Cloud's ``/search/jql`` pages by ``nextPageToken`` and Data Center's ``/search`` by
+  ``startAt``; we need both yielded lazily, page by page, with inline issue ``properties`` and a
+  server that may cap ``maxResults`` below what we asked. The libraries either fetch one page or
+  collect everything in memory, and default to ``fields=*all``.
+- retries: exactly one layer we control (``retry.py``), honouring ``Retry-After`` as a minimum,
+  with a total wait budget, never retrying a comment POST after a broken connection. The
+  libraries each ship their own retry logic with different rules (see ``retry.py``).
+- explicit fields: every search names the fields it needs, which keeps pages small on big sites.
+- errors: every failure becomes a one-line ``JiraApiError`` without a credential in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from pmo_jira.errors import ConfigError, JiraApiError
+from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, server_delay
+from pmo_jira.jira.richtext import to_adf, to_wiki
+from pmo_jira.model import Doc, Flavour, Site
+
+log = logging.getLogger("pmo_jira.jira")
+
+LONG_JQL = 1500
+"""Longer JQL goes in a POST body: URLs beyond a few KB are cut by proxies."""
+
+_ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
+_KNOWN_SCHEMA_PREFIXES = ("com.atlassian.", "com.pyxis.greenhopper.")
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Cloud: ``email`` + API token (HTTP Basic). Data Center: ``token`` alone, a PAT (Bearer)."""
+
+    email: str | None = None
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Credentials(email={self.email!r}, token={'***' if self.token else None})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, prefix: str = "PMO_JIRA_", environ: Mapping[str, str] | None = None) -> Credentials:
+        env = os.environ if environ is None else environ
+        token = env.get(f"{prefix}TOKEN") or None
+        if not token:
+            raise ConfigError(f"{prefix}TOKEN is not set",
+                              hint=f"Cloud: set {prefix}EMAIL and {prefix}TOKEN (API token); "
+                                   f"Data Center: set {prefix}TOKEN (personal access token)")
+        return cls(email=env.get(f"{prefix}EMAIL") or None, token=token)
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    def __init__(self, token: str):
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token}"
+        return r
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(***)"
+
+
+def _auth(credentials: Credentials) -> requests.auth.AuthBase | None:
+    if credentials.email and credentials.token:
+        return requests.auth.HTTPBasicAuth(credentials.email, credentials.token)
+    if credentials.token:
+        return _BearerAuth(credentials.token)
+    return None
+
+
+def _error_messages(body: Any) -> tuple[str, ...]:
+    """Jira's ``{"errorMessages": [...], "errors": {"field": "message"}}`` as plain strings."""
+    if not isinstance(body, dict):
+        return ()
+    out = [str(m) for m in body.get("errorMessages") or () if m]
+    errors = body.get("errors")
+    if isinstance(errors, dict):
+        out += [f"{k}: {v}" for k, v in errors.items()]
+    if not out and body.get("message"):
+        out.append(str(body["message"]))
+    return tuple(out)
+
+
+_STATUS_MESSAGES = {
+    400: "request rejected by Jira",
+    401: "authentication failed: check PMO_JIRA_EMAIL/PMO_JIRA_TOKEN (Cloud: account email + API "
+         "token; Data Center: a personal access token in PMO_JIRA_TOKEN, no email)",
+    403: "permission denied: the account lacks the Jira permission this needs",
+    404: "not found, or not visible to this account",
+    405: "method not allowed (is the URL a Jira site of the configured flavour?)",
+    410: "endpoint removed by Atlassian (Jira Cloud retired this API; check the flavour setting)",
+    413: "request too large",
+    429: "rate limited by Jira",
+    503: "Jira is unavailable",
+}
+
+
+class JiraClient:
+    """A Jira Cloud (REST v3) or Data Center (REST v2) site, read and written over ``requests``."""
+
+    def __init__(self, url: str, credentials: Credentials, *, flavour: Flavour | None = None,
+                 timeout: float = 30.0, max_wait: float = 300.0, site_name: str = "jira",
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, page_size: int = 100,
+                 concurrency: int = 4, rng: random.Random | None = None,
+                 gate: RateGate | None = None):
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"not a web address: {url!r}", key="url",
+                              hint="e.g. https://your-site.atlassian.net")
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        self.base_url = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"  # no user:pass@
+        self.host = netloc
+        self._session = session or requests.Session()
+        self._session.auth = _auth(credentials)
+        self._session.headers.update({"Accept": "application/json", "User-Agent": "pmo-jira"})
+        self.timeout = timeout
+        self.page_size = page_size
+        self.site_name = site_name
+        self.gate = gate or RateGate(concurrency=concurrency, clock=clock, sleep=sleep)
+        self.retry = RetryPolicy(max_wait=max_wait, sleep=sleep, rng=rng or random.Random())
+        self.requests_made = 0
+        self._count_lock = threading.Lock()  # the write-back shares one client across threads
+        self._flavour = Flavour(flavour) if flavour is not None else None
+        self._server_info: dict | None = None
+        self._fields: list[dict] | None = None
+
+    def __repr__(self) -> str:
+        return f"JiraClient({self.base_url!r}, flavour={self._flavour})"
+
+    # --- flavour and site ---------------------------------------------------------------------
+
+    @property
+    def flavour(self) -> Flavour:
+        """Cloud when ``serverInfo.deploymentType`` says so, else Data Center (asked once)."""
+        if self._flavour is None:
+            info = self.server_info()
+            self._flavour = Flavour.CLOUD if info.get("deploymentType") == "Cloud" else Flavour.DC
+        return self._flavour
+
+    @property
+    def site(self) -> Site:
+        return Site(name=self.site_name, url=self.base_url, flavour=self.flavour)
+
+    @property
+    def api(self) -> str:
+        return f"/rest/api/{self.flavour.api_version}"
+
+    # --- transport ----------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                 json: Any = None, idempotent: bool | None = None, issue_key: str | None = None,
+                 missing_ok: bool = False) -> Any:
+        """One logical request: paced, retried per ``retry.py``, errors made readable.
+
+        ``path`` is logged and reported; query parameters (JQL, tokens) never are.
+        Returns the decoded JSON body (None for an empty body, or for 404 with ``missing_ok``).
+        """
+        if idempotent is None:
+            idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
+        url = self.base_url + path
+
+        def send() -> requests.Response:
+            self.gate.wait_turn(issue_key)
+            with self._count_lock:
+                self.requests_made += 1
+            started = time.monotonic()
+            resp = self._session.request(method, url, params=params, json=json, timeout=self.timeout,
+                                         allow_redirects=method == "GET")
+            log.debug("%s %s -> %s (%.2fs)", method, path, resp.status_code, time.monotonic() - started)
+            return resp
+
+        def on_retry(outcome: requests.Response | BaseException, delay: float) -> None:
+            what = outcome.status_code if isinstance(outcome, requests.Response) else type(outcome).__name__
+            log.info("%s %s -> %s; retrying in %.1fs", method, path, what, delay)
+            if isinstance(outcome, requests.Response) and outcome.status_code == 429:
+                self.gate.throttled(delay)
+
+        try:
+            resp = self.retry.call(send, idempotent=idempotent, on_retry=on_retry)
+        except WaitBudgetExhausted as exc:
+            last = exc.last
+            if isinstance(last, requests.Response):
+                raise JiraApiError(f"{_STATUS_MESSAGES.get(last.status_code, 'server error')}; {exc}",
+                                   method=method, url=path, status=last.status_code,
+                                   error_messages=_error_messages(_try_json(last)),
+                                   retry_after=server_delay(last.headers, self.retry.utcnow())) from None
+            raise self._transport_error(last, method, path, idempotent, suffix=f"; {exc}") from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise self._transport_error(exc, method, path, idempotent) from None
+        except requests.RequestException as exc:
+            raise JiraApiError(f"request failed ({type(exc).__name__})", method=method, url=path) from None
+        return self._decode(resp, method, path, missing_ok=missing_ok)
+
+    def _transport_error(self, exc: BaseException, method: str, path: str, idempotent: bool,
+                         suffix: str = "") -> JiraApiError:
+        # The exception text embeds the full URL with its query; we never pass it on.
+        if isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout):
+            msg = f"no answer from {self.host} within {self.timeout:g}s (timeout)"
+        elif isinstance(exc, requests.ConnectTimeout):
+            msg = f"cannot reach {self.host}: connection timed out after {self.timeout:g}s"
+        else:
+            text = repr(exc)
+            if "NameResolution" in text or "getaddrinfo" in text or "Name or service not known" in text:
+                reason = "host name not found (DNS)"
+            elif "Refused" in text or "refused" in text:
+                reason = "connection refused"
+            elif "SSL" in text:
+                reason = "TLS/SSL handshake failed"
+            else:
+                reason = "connection failed"
+            msg = f"cannot reach {self.host}: {reason}"
+        if not idempotent:
+            msg += " (not retried: the request may have been applied; re-read before repeating it)"
+        return JiraApiError(msg + suffix, method=method, url=path)
+
+    def _decode(self, resp: requests.Response, method: str, path: str, *, missing_ok: bool) -> Any:
+        status = resp.status_code
+        ctype = resp.headers.get("Content-Type", "")
+        text_start = resp.content[:200].lstrip().lower()
+        is_html = "html" in ctype or text_start.startswith((b"<!doctype", b"<html"))
+        if status == 404 and missing_ok and not is_html:
+            return None
+        if is_html and status not in (401, 403, 429, 503) and status < 500:
+            raise JiraApiError(f"not a Jira REST API at {self.base_url} (got an HTML page, e.g. a login "
+                               "or proxy page; check the site URL)", method=method, url=path, status=status)
+        if 200 <= status < 300:
+            if not resp.content.strip():
+                return None
+            try:
+                return resp.json()
+            except ValueError:
+                raise JiraApiError("malformed response body (not JSON)", method=method, url=path,
+                                   status=status) from None
+        body = _try_json(resp)
+        if 300 <= status < 400:
+            target = urlsplit(resp.headers.get("Location", "")).netloc or "another address"
+            raise JiraApiError(f"redirected to {target}; set the site URL to the address Jira answers on",
+                               method=method, url=path, status=status)
+        message = _STATUS_MESSAGES.get(status) or ("server error" if status >= 500 else "request failed")
+        raise JiraApiError(message, method=method, url=path, status=status,
+                           error_messages=_error_messages(body))
+
+    def _get(self, path: str, **params: Any) -> Any:
+        return self._request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def _get_object(self, path: str, **params: Any) -> dict:
+        """A GET whose answer must be a JSON object (a page, a bean)."""
+        body = self._get(path, **params)
+        if not isinstance(body, dict):
+            raise JiraApiError("malformed response body (expected a JSON object)", method="GET", url=path)
+        return body
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def server_info(self) -> dict:
+        """``/rest/api/2/serverInfo``: exists on both flavours, so it can tell them apart."""
+        if self._server_info is None:
+            info = self._get("/rest/api/2/serverInfo")
+            if not isinstance(info, dict):
+                raise JiraApiError(f"not a Jira REST API at {self.base_url} (serverInfo is not an object)",
+                                   method="GET", url="/rest/api/2/serverInfo")
+            self._server_info = info
+        return self._server_info
+
+    def myself(self) -> dict:
+        return self._get(f"{self.api}/myself")
+
+    def fields(self) -> list[dict]:
+        """Every field the account can see (``/field``), fetched once per client."""
+        if self._fields is None:
+            self._fields = list(self._get(f"{self.api}/field") or [])
+        return self._fields
+
+    def resolve_field(self, spec: str | dict | Sequence[str | dict]) -> dict | None:
+        """The ``/field`` entry a mapping spec names, or None when the site has no such field.
+
+        ``spec``: a field id (``customfield_10015``, ``assignee``), a name (case-insensitive),
+        ``{"schema": "<schema.custom type>"}`` (optionally with ``"name"``), or a list of those
+        tried in order. When several fields share a name, Jira's own field types win over app
+        fields, then system fields over custom ones, then the oldest id.
+        """
+        if isinstance(spec, (list, tuple)):
+            for item in spec:
+                found = self.resolve_field(item)
+                if found is not None:
+                    return found
+            return None
+        fields = self.fields()
+        if isinstance(spec, dict):
+            schema, name = spec.get("schema"), spec.get("name")
+            matches = [f for f in fields
+                       if (schema is None or (f.get("schema") or {}).get("custom") == schema)
+                       and (name is None or str(f.get("name", "")).casefold() == str(name).casefold())]
+            return min(matches, key=_field_rank) if matches else None
+        for f in fields:
+            if f.get("id") == spec or f.get("key") == spec:
+                return f
+        wanted = spec.casefold()
+        matches = [f for f in fields if str(f.get("name", "")).casefold() == wanted]
+        return min(matches, key=_field_rank) if matches else None
+
+    def projects(self) -> Iterator[dict]:
+        """Every project the account can browse, with ``lead`` and ``description``."""
+        if self.flavour is Flavour.DC:
+            yield from self._get(f"{self.api}/project", expand="lead,description") or []
+            return
+        start = 0
+        while True:
+            page = self._get_object(f"{self.api}/project/search", startAt=start,
+                             maxResults=min(self.page_size, 100), expand="lead,description")
+            values = page.get("values") or []
+            yield from values
+            start += len(values)
+            if page.get("isLast", True) or not values:
+                return
+
+    def project_categories(self) -> list[dict]:
+        return list(self._get(f"{self.api}/projectCategory") or [])
+
+    def status_categories(self) -> list[dict]:
+        return list(self._get(f"{self.api}/statuscategory") or [])
+
+    def project_property(self, project_key: str, prop: str) -> Any | None:
+        body = self._request("GET", f"{self.api}/project/{_seg(project_key)}/properties/{_seg(prop)}",
+                             missing_ok=True)
+        return None if body is None else body.get("value")
+
+    def search_pages(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = (),
+                     page_size: int | None = None) -> Iterator[list[dict]]:
+        """Issues matching ``jql``, one page (list of raw issues) at a time, fetched lazily.
+
+        Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken``/``isLast``. Data Center:
+        ``/rest/api/2/search`` with ``startAt``/``total``, advancing by what the server actually
+        returned (it may cap ``maxResults``). JQL longer than ``LONG_JQL`` is sent by POST, which
+        is still a read and so is retried like a GET.
+        """
+        field_list = _explicit_fields(fields)
+        size = page_size or self.page_size
+        props = list(properties)
+        if self.flavour is Flavour.CLOUD:
+            yield from self._cloud_pages(jql, field_list, props, size)
+        else:
+            yield from self._dc_pages(jql, field_list, props, size)
+
+    def _search_call(self, path: str, jql: str, extra: dict[str, Any], fields: list[str],
+                     props: list[str]) -> dict:
+        method = "POST" if len(jql) > LONG_JQL else "GET"
+        if method == "POST":
+            body: dict[str, Any] = {"jql": jql, "fields": fields, **extra}
+            if props:
+                body["properties"] = props
+            result = self._request("POST", path, json=body, idempotent=True)
+        else:
+            params: dict[str, Any] = {"jql": jql, "fields": ",".join(fields), **extra}
+            if props:
+                params["properties"] = ",".join(props)
+            result = self._request("GET", path, params=params)
+        if not isinstance(result, dict) or not isinstance(result.get("issues"), list):
+            raise JiraApiError("malformed response body (no 'issues' list)", method=method, url=path)
+        return result
+
+    def _cloud_pages(self, jql: str, fields: list[str], props: list[str], size: int) -> Iterator[list[dict]]:
+        path = f"{self.api}/search/jql"
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            extra: dict[str, Any] = {"maxResults": size}
+            if token:
+                extra["nextPageToken"] = token
+            page = self._search_call(path, jql, extra, fields, props)
+            issues = page["issues"]
+            if issues:
+                yield issues
+            token = page.get("nextPageToken")
+            if page.get("isLast") or not token or not issues:
+                return
+            if token in seen:
+                raise JiraApiError("Jira repeated a page token; stopping to avoid an endless read",
+                                   method="GET", url=path)
+            seen.add(token)
+
+    def _dc_pages(self, jql: str, fields: list[str], props: list[str], size: int) -> Iterator[list[dict]]:
+        path = f"{self.api}/search"
+        start = 0
+        while True:
+            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, props)
+            issues = page["issues"]
+            if not issues:
+                return
+            yield issues
+            start += len(issues)
+            total = page.get("total")
+            if isinstance(total, int) and start >= total:
+                return
+
+    def search(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = ()) -> Iterator[dict]:
+        for page in self.search_pages(jql, fields, properties=properties):
+            yield from page
+
+    def issue(self, key: str, fields: Sequence[str], properties: Sequence[str] = ()) -> dict:
+        params: dict[str, Any] = {"fields": ",".join(_explicit_fields(fields))}
+        if properties:
+            params["properties"] = ",".join(properties)
+        return self._request("GET", f"{self.api}/issue/{_seg(key)}", params=params)
+
+    def epic_children(self, epic_key: str, fields: Sequence[str]) -> Iterator[dict]:
+        """Issues under an epic: Cloud ``parent = KEY``, Data Center ``"Epic Link" = KEY``."""
+        if not _ISSUE_KEY.match(epic_key):
+            raise ValueError(f"not an issue key: {epic_key!r}")
+        clause = "parent" if self.flavour is Flavour.CLOUD else '"Epic Link"'
+        yield from self.search(f"{clause} = {epic_key} ORDER BY key ASC", fields)
+
+    def comments(self, key: str) -> list[dict]:
+        """All comments of an issue, every page, oldest first.
+
+        Sorted by the numeric comment id, which Jira assigns in creation order, so the result does
+        not depend on a site's default sort or on timestamps in mixed offsets.
+        """
+        out: list[dict] = []
+        start = 0
+        while True:
+            page = self._get_object(f"{self.api}/issue/{_seg(key)}/comment", startAt=start,
+                             maxResults=self.page_size)
+            batch = page.get("comments") or []
+            out += batch
+            start += len(batch)
+            total = page.get("total")
+            if not batch or not isinstance(total, int) or start >= total:
+                return sorted(out, key=lambda c: int(c["id"]) if str(c.get("id", "")).isdigit() else 0)
+
+    def get_property(self, key: str, prop: str) -> Any | None:
+        """An issue property's value; None when the issue has no such property (404)."""
+        body = self._request("GET", f"{self.api}/issue/{_seg(key)}/properties/{_seg(prop)}",
+                             missing_ok=True)
+        return None if body is None else body.get("value")
+
+    def my_permissions(self, project_key: str | None, permissions: Sequence[str]) -> dict[str, bool]:
+        body = self._get(f"{self.api}/mypermissions", projectKey=project_key,
+                         permissions=",".join(permissions))
+        granted = (body or {}).get("permissions") or {}
+        return {p: bool((granted.get(p) or {}).get("havePermission")) for p in permissions}
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool) -> None:
+        """Add/remove labels with ``update`` operations, never replacing labels people set.
+
+        ``notify=False`` sends ``notifyUsers=false``, which Jira refuses with 403 unless the
+        account administers the project.
+        """
+        ops = [{"add": label} for label in add] + [{"remove": label} for label in remove]
+        if not ops:
+            return
+        self._request("PUT", f"{self.api}/issue/{_seg(key)}", params=_notify(notify),
+                      json={"update": {"labels": ops}}, issue_key=key)
+
+    def _comment_body(self, body: Doc) -> Any:
+        return to_adf(body) if self.flavour is Flavour.CLOUD else to_wiki(body)
+
+    def add_comment(self, key: str, body: Doc) -> dict:
+        """Create a comment (ADF on Cloud v3, wiki on Data Center v2); returns Jira's comment.
+
+        Not retried after a broken connection (the comment may exist already): on that
+        ``JiraApiError`` the caller re-reads ``comments(key)`` before posting again.
+        """
+        return self._request("POST", f"{self.api}/issue/{_seg(key)}/comment",
+                             json={"body": self._comment_body(body)}, idempotent=False, issue_key=key)
+
+    def edit_comment(self, key: str, comment_id: str, body: Doc, *, notify: bool) -> dict:
+        return self._request("PUT", f"{self.api}/issue/{_seg(key)}/comment/{_seg(comment_id)}",
+                             params=_notify(notify), json={"body": self._comment_body(body)},
+                             issue_key=key)
+
+    def set_property(self, key: str, prop: str, value: Any) -> None:
+        self._request("PUT", f"{self.api}/issue/{_seg(key)}/properties/{_seg(prop)}", json=value,
+                      issue_key=key)
+
+
+def _notify(notify: bool) -> dict[str, str]:
+    return {} if notify else {"notifyUsers": "false"}
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _try_json(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _explicit_fields(fields: Sequence[str]) -> list[str]:
+    """Searches always name their fields: ``*all`` on a big site means megabytes per page."""
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",")]
+    out = [f for f in dict.fromkeys(fields) if f]
+    if not out or any(f.startswith("*") for f in out):
+        raise ValueError("name the fields to fetch explicitly (not empty, not *all/*navigable)")
+    return out
+
+
+def _field_rank(field: Mapping[str, Any]) -> tuple[int, int, int]:
+    custom_type = str((field.get("schema") or {}).get("custom", ""))
+    known = not field.get("custom") or custom_type.startswith(_KNOWN_SCHEMA_PREFIXES)
+    digits = re.sub(r"\D", "", str(field.get("id", "")))
+    return (0 if known else 1, 1 if field.get("custom") else 0, int(digits) if digits else 0)
+
+
+def connect_from_env(prefix: str = "PMO_JIRA_", environ: Mapping[str, str] | None = None,
+                     **kwargs: Any) -> JiraClient:
+    """A client from ``PMO_JIRA_URL``, ``PMO_JIRA_FLAVOUR`` (cloud|dc|auto) and the credentials."""
+    env = os.environ if environ is None else environ
+    url = env.get(f"{prefix}URL")
+    if not url:
+        raise ConfigError(f"{prefix}URL is not set", hint="e.g. https://your-site.atlassian.net")
+    flavour_text = (env.get(f"{prefix}FLAVOUR") or "auto").strip().lower()
+    if flavour_text not in ("auto", "cloud", "dc"):
+        raise ConfigError(f"{prefix}FLAVOUR must be cloud, dc or auto, not {flavour_text!r}")
+    flavour = None if flavour_text == "auto" else Flavour(flavour_text)
+    return JiraClient(url, Credentials.from_env(prefix, env), flavour=flavour, **kwargs)

@@ -1,0 +1,205 @@
+"""Jira JSON (Cloud REST v3 / Data Center REST v2) to ``pmo_jira.model`` objects.
+
+This is where Jira's shapes stop: rich text is flattened (ADF on v3, wiki markup on v2), custom
+field values are normalised by shape (date pickers to ``date``, numbers to ``float``, options to
+``str``, users to ``User``, arrays to tuples), and the flavour differences (``parent`` vs Epic
+Link, ``accountId`` vs user key) are resolved, so nothing downstream needs to know the flavour.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from pmo_jira.errors import JiraApiError
+from pmo_jira.jira.richtext import adf_to_text, wiki_to_text
+from pmo_jira.model import Comment, Flavour, Issue, IssueLink, Project, User
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+class _Malformed(ValueError):
+    pass
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """Jira timestamps: ``2025-11-10T15:47:42.072+0100`` (offset without a colon) and variants."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Malformed(f"not a timestamp: {value!r}")
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    m = re.match(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})$", text)
+    if m:
+        text = f"{m.group(1)}{m.group(2)}:{m.group(3)}"
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise _Malformed(f"not a timestamp: {value!r}") from exc
+
+
+def parse_date(value: str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError as exc:
+        raise _Malformed(f"not a date: {value!r}") from exc
+
+
+def parse_user(raw: Any) -> User | None:
+    """Cloud users carry ``accountId``; Data Center users a ``key`` (stable) and a ``name``."""
+    if not isinstance(raw, dict):
+        return None
+    ident = raw.get("accountId") or raw.get("key") or raw.get("name")
+    if not ident:
+        return None
+    return User(account_id=str(ident), display_name=str(raw.get("displayName") or ident),
+                active=bool(raw.get("active", True)))
+
+
+def _rich_text(value: Any, flavour: Flavour) -> str:
+    if isinstance(value, dict):
+        return adf_to_text(value)
+    if isinstance(value, str):
+        return wiki_to_text(value) if flavour is Flavour.DC else value.strip()
+    return ""
+
+
+def normalise_value(value: Any, flavour: Flavour) -> Any:
+    """A custom/system field value in the model's vocabulary, decided by the value's shape."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        if _DATE.match(value):
+            return parse_date(value)
+        if _DATETIME.match(value):
+            return parse_datetime(value)
+        return wiki_to_text(value) if flavour is Flavour.DC and _looks_wiki(value) else value
+    if isinstance(value, list):
+        return tuple(v for v in (normalise_value(item, flavour) for item in value) if v is not None)
+    if isinstance(value, dict):
+        if value.get("type") == "doc":
+            return adf_to_text(value) or None
+        if "accountId" in value or ("key" in value and "displayName" in value) or "emailAddress" in value:
+            return parse_user(value)
+        for key in ("value", "name", "key"):
+            if key in value and isinstance(value[key], str):
+                return value[key]
+        return dict(value)
+    return value
+
+
+def _looks_wiki(value: str) -> bool:
+    """Data Center text areas hold wiki markup; plain one-line values (an Epic Link key) do not."""
+    return "\n" in value or bool(re.search(r"[*_{}\[\]|!\\]|^(?:h[1-6]|bq)\.", value))
+
+
+def _hierarchy_level(issuetype: Mapping[str, Any]) -> int:
+    level = issuetype.get("hierarchyLevel")
+    if isinstance(level, int):
+        return level
+    if str(issuetype.get("name", "")).lower() == "epic":
+        return 1
+    return -1 if issuetype.get("subtask") else 0
+
+
+def _links(raw_links: Any) -> tuple[IssueLink, ...]:
+    links: list[IssueLink] = []
+    for link in raw_links or ():
+        ltype = link.get("type") or {}
+        for direction, side in (("outward", "outwardIssue"), ("inward", "inwardIssue")):
+            other = link.get(side)
+            if not other:
+                continue
+            other_type = ((other.get("fields") or {}).get("issuetype") or {}).get("name")
+            links.append(IssueLink(type_name=str(ltype.get("name", "")), direction=direction,
+                                   label=str(ltype.get(direction, "")), other_key=str(other["key"]),
+                                   other_type=other_type))
+    return tuple(links)
+
+
+def _parent_key(fields: Mapping[str, Any], flavour: Flavour, fieldmap: Mapping[str, str]) -> str | None:
+    epic_field = fieldmap.get("epic_link")
+    if flavour is Flavour.DC and epic_field and fields.get(epic_field):
+        value = fields[epic_field]
+        return value.get("key") if isinstance(value, dict) else str(value)
+    parent = fields.get("parent")
+    if isinstance(parent, dict) and parent.get("key"):
+        return str(parent["key"])
+    return None
+
+
+def parse_issue(raw: Mapping[str, Any], *, site: str, base_url: str, flavour: Flavour,
+                fieldmap: Mapping[str, str]) -> Issue:
+    """One issue from a search page or ``GET /issue``; raises ``JiraApiError`` when malformed."""
+    name = (raw.get("key") or raw.get("id") or "?") if isinstance(raw, Mapping) else "?"
+    path = f"/rest/api/{flavour.api_version}/issue/{name}"
+    try:
+        if not isinstance(raw, Mapping) or not raw.get("key") or not isinstance(raw.get("fields"), Mapping):
+            raise _Malformed("an issue needs 'key' and 'fields'")
+        f = raw["fields"]
+        issuetype = f.get("issuetype") or {}
+        status = f.get("status") or {}
+        if not issuetype.get("name") or not status.get("name"):
+            raise _Malformed("'issuetype' and 'status' are required fields")
+        created, updated = parse_datetime(f.get("created")), parse_datetime(f.get("updated"))
+        if created is None or updated is None:
+            raise _Malformed("'created' and 'updated' are required fields")
+        key = str(raw["key"])
+        project = f.get("project") or {}
+        logical = {logical_name: normalise_value(f.get(field_id), flavour)
+                   for logical_name, field_id in fieldmap.items()}
+        return Issue(
+            site=site, key=key, id=str(raw.get("id", "")),
+            project_key=str(project.get("key") or key.rsplit("-", 1)[0]),
+            issue_type=str(issuetype["name"]), hierarchy_level=_hierarchy_level(issuetype),
+            summary=str(f.get("summary") or ""), status=str(status["name"]),
+            status_category=str((status.get("statusCategory") or {}).get("key") or "undefined"),
+            created=created, updated=updated,
+            labels=tuple(f.get("labels") or ()),
+            assignee=parse_user(f.get("assignee")), reporter=parse_user(f.get("reporter")),
+            priority=(f.get("priority") or {}).get("name"),
+            description=_rich_text(f.get("description"), flavour),
+            due=parse_date(f.get("duedate")), resolved=parse_datetime(f.get("resolutiondate")),
+            status_category_changed=parse_datetime(f.get("statuscategorychangedate")),
+            parent_key=_parent_key(f, flavour, fieldmap), links=_links(f.get("issuelinks")),
+            fields=logical, properties=dict(raw.get("properties") or {}),
+            url=f"{base_url.rstrip('/')}/browse/{key}",
+        )
+    except (_Malformed, KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise JiraApiError(f"malformed response body for issue {name}: {exc}", method="GET",
+                           url=path) from None
+
+
+def parse_project(raw: Mapping[str, Any], *, site: str, base_url: str) -> Project:
+    """A project from ``/project/search`` (Cloud) or ``/project`` (DC)."""
+    try:
+        key = str(raw["key"])
+        return Project(site=site, key=key, id=str(raw.get("id", "")), name=str(raw.get("name", key)),
+                       category=(raw.get("projectCategory") or {}).get("name"),
+                       lead=parse_user(raw.get("lead")), properties=dict(raw.get("properties") or {}),
+                       url=f"{base_url.rstrip('/')}/browse/{key}")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise JiraApiError(f"malformed response body for a project: missing {exc}", method="GET",
+                           url="/project") from None
+
+
+def parse_comment(raw: Mapping[str, Any], flavour: Flavour) -> Comment:
+    """A comment; its body flattened from ADF (v3) or wiki markup (v2)."""
+    try:
+        created = parse_datetime(raw["created"])
+        return Comment(id=str(raw["id"]), author=parse_user(raw.get("author")),
+                       body_text=_rich_text(raw.get("body"), flavour), created=created,
+                       updated=parse_datetime(raw.get("updated")) or created)
+    except (_Malformed, KeyError, TypeError, AttributeError) as exc:
+        raise JiraApiError(f"malformed response body for a comment: {exc}", method="GET",
+                           url=f"/rest/api/{flavour.api_version}/comment") from None

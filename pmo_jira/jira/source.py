@@ -1,0 +1,123 @@
+"""What to read from one Jira site for one mapping: projects, epics, children and risks.
+
+One JQL search over the projects in scope fetches every epic, child and risk in pages, asking only
+for the fields the active standards and phase rules need, and the sync state property inline, so
+an audit costs ceil(N / page size) search requests plus a small constant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from datetime import datetime
+from typing import Any, Iterable, Sequence
+
+from pmo_jira.errors import ConfigError, PmoError
+from pmo_jira.jira.client import JiraClient
+from pmo_jira.jira.payloads import parse_issue, parse_project
+from pmo_jira.model import Flavour, Project, Snapshot
+
+STATE_PROPERTY = "pmo-jira.state"
+
+# Always read: identity, hierarchy, status and the dates that freshness and phases rely on.
+BASE_FIELDS = (
+    "summary", "status", "issuetype", "project", "labels", "created", "updated",
+    "statuscategorychangedate", "resolutiondate", "issuelinks",
+)
+# Logical names that are Jira system fields when the mapping does not bind them.
+SYSTEM_FIELDS = {
+    "owner": "assignee", "assignee": "assignee", "reporter": "reporter", "due": "duedate",
+    "duedate": "duedate", "priority": "priority", "description": "description",
+}
+
+
+def resolve_fieldmap(client: JiraClient, mapping: Any, logical: Iterable[str]) -> dict[str, str]:
+    """Logical field -> Jira field id for those the site has; the rest are 'not applicable'."""
+    out: dict[str, str] = {}
+    for name in sorted(set(logical)):
+        spec = mapping.fields.get(name)
+        if spec is None:
+            if name in SYSTEM_FIELDS:
+                out[name] = SYSTEM_FIELDS[name]
+            continue
+        found = client.resolve_field(spec)
+        if found is not None:
+            out[name] = found["id"]
+    if client.flavour is Flavour.DC:
+        epic_link = client.resolve_field({"schema": "com.pyxis.greenhopper.jira:gh-epic-link"})
+        if epic_link is not None:
+            out["epic_link"] = epic_link["id"]
+    return out
+
+
+def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
+    """The projects the mapping's scope selects; a named project the account cannot see is an error."""
+    scope = mapping.scope
+    visible = [parse_project(raw, site=client.site.name, base_url=client.site.url) for raw in client.projects()]
+    by_key = {p.key: p for p in visible}
+    wanted = list(scope.projects)
+    for key in wanted:
+        if key not in by_key:
+            close = difflib.get_close_matches(key, list(by_key), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise PmoError(
+                f"project '{key}' is not visible on site {client.site.name} ({client.site.url}): "
+                f"{hint}check the key in {mapping.source_file} and that the account has Browse Projects there"
+            )
+    selected = [by_key[k] for k in wanted] if wanted else visible
+    if scope.categories:
+        cats = {c.lower() for c in scope.categories}
+        selected = [p for p in selected if (p.category or "").lower() in cats]
+    excluded = set(scope.exclude_projects)
+    return sorted((p for p in selected if p.key not in excluded), key=lambda p: p.key)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scope_jql(mapping: Any, project_keys: Sequence[str]) -> str:
+    types = [*mapping.issue_types.epic, *mapping.issue_types.child, *mapping.issue_types.risk]
+    jql = f"project in ({', '.join(_quote(k) for k in project_keys)}) AND issuetype in ({', '.join(_quote(t) for t in types)})"
+    if mapping.scope.jql.strip():
+        jql += f" AND ({mapping.scope.jql.strip()})"
+    return jql + " ORDER BY key ASC"
+
+
+def _needs_project_properties(mapping: Any) -> list[str]:
+    return [rule.when.property for rule in mapping.phases.project if getattr(rule.when, "property", None)]
+
+
+def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *, now: datetime) -> Snapshot:
+    """Read one site into a Snapshot; raises PmoError / JiraApiError with one clear line."""
+    start_requests = client.requests_made
+    fieldmap = resolve_fieldmap(client, mapping, logical_fields)
+    projects = projects_in_scope(client, mapping)
+    prop_keys = _needs_project_properties(mapping)
+    if prop_keys:
+        projects = [_with_properties(client, p, prop_keys) for p in projects]
+    issues = []
+    if projects:
+        fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if client.flavour is Flavour.CLOUD else set()))
+        jql = scope_jql(mapping, [p.key for p in projects])
+        for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY]):
+            for raw in page:
+                issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
+                                          flavour=client.flavour, fieldmap=fieldmap))
+    waived: dict[int, frozenset[str]] = {}
+    for index, waiver in enumerate(mapping.waivers):
+        if waiver.jql:
+            try:
+                waived[index] = frozenset(raw["key"] for raw in client.search(waiver.jql, ["key"]))
+            except PmoError as exc:
+                raise ConfigError(f"waiver JQL failed on site {client.site.name}: {exc}",
+                                  file=str(mapping.source_file), key=f"waivers[{index}].jql") from exc
+    available = frozenset(k for k in fieldmap if k != "epic_link")
+    return Snapshot(site=client.site, projects=tuple(projects), issues=tuple(issues), fetched_at=now,
+                    available_fields=available, waived_keys=waived,
+                    requests=client.requests_made - start_requests)
+
+
+def _with_properties(client: JiraClient, project: Project, keys: Sequence[str]) -> Project:
+    props = {key: value for key in keys if (value := client.project_property(project.key, key)) is not None}
+    return dataclasses.replace(project, properties=props)

@@ -1,0 +1,191 @@
+"""Logging for unattended runs: readable or JSON lines on stderr, and one summary per run.
+
+Cron mails, CI logs and Kubernetes log collectors all read stderr, so that is where logs go;
+stdout stays free for reports. ``--log-format json`` gives one JSON object per line for log
+pipelines. Every run ends with one summary line (and optionally the same summary as a JSON file)
+so monitoring can alert on a failed or silent nightly run without parsing anything else.
+Tokens are masked in every line as defence in depth: the client never logs them, and this
+filter catches what slips through (an exception text quoting a header, a URL with a token).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from pmo_jira.findings import Severity
+
+LOGGER = "pmo_jira"
+SUMMARY_LOGGER = "pmo_jira.summary"
+SUMMARY_VERSION = 1
+MASK = "***"
+
+_SECRETS: set[str] = set()
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(Basic|Bearer)\s+(?:(?=[A-Za-z0-9+/=._~-]*\d)[A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~-]{20,})"),
+     rf"\1 {MASK}"),
+    # key=value / key: value, when the value looks like a credential (has a digit, or is long),
+    # so prose such as "token: secrets are not read ..." stays readable
+    (re.compile(r"(?i)\b(authorization|api[_-]?token|token|password|passwd|secret|pat)"
+                r"(\s*[=:]\s*[\"']?)(?!\*\*\*)(?:(?=[^\s\"'&,;]*\d)[^\s\"'&,;]{4,}|[^\s\"'&,;]{20,})"),
+     rf"\1\2{MASK}"),
+    (re.compile(r"\bATATT[A-Za-z0-9_=-]{16,}"), MASK),  # Atlassian Cloud API tokens
+)
+
+
+def register_secret(value: str) -> None:
+    """Mask this exact value in every log line from now on (tokens handed out by secrets.py)."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with registered secrets and anything shaped like a credential masked."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactFilter(logging.Filter):
+    """Rewrites each record's message (and exception text) with credentials masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        return True
+
+
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-25T02:00:01Z INFO  [prod] message`` — the site in brackets when the record has one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        site = getattr(record, "site", None)
+        line = f"{_timestamp(record)} {record.levelname:<7}{f'[{site}] ' if site else ''}{record.getMessage()}"
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, then the record's extras (site, summary …)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"ts": _timestamp(record), "level": record.levelname.lower(),
+                               "logger": record.name, "msg": record.getMessage()}
+        for key, value in _extras(record).items():
+            out[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_text:
+            out["exc"] = record.exc_text
+        return json.dumps(out, default=str, ensure_ascii=False)
+
+
+class _Handler(logging.StreamHandler):
+    """Marks the handler pmo-jira installed, so setting up again replaces it."""
+
+
+def setup_logging(verbosity: int = 0, fmt: Literal["text", "json"] = "text",
+                  stream: IO[str] | None = None) -> logging.Handler:
+    """Install the stderr handler on the root logger (replacing an earlier one).
+
+    ``verbosity`` is ``-v`` count minus ``-q`` count: 0 progress (INFO), 1 debug for pmo-jira,
+    2+ debug for libraries too (HTTP), -1 warnings and the summary, -2 errors only.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler.addFilter(RedactFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbosity >= 2 else logging.WARNING)
+    level = {1: logging.DEBUG, 0: logging.INFO, -1: logging.WARNING}
+    logging.getLogger(LOGGER).setLevel(level.get(verbosity, logging.DEBUG if verbosity > 1 else logging.ERROR))
+    logging.getLogger(SUMMARY_LOGGER).setLevel(logging.INFO if verbosity >= -1 else logging.ERROR)
+    return handler
+
+
+# --- run summary ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    """What one run did, for the last log line and the monitoring JSON file."""
+
+    command: str
+    sites: list[str] = field(default_factory=list)
+    issues_read: int = 0
+    findings_by_severity: dict[str, int] = field(default_factory=dict)
+    writes_planned: int = 0
+    writes_applied: int = 0
+    errors: int = 0
+    duration_s: float = 0.0
+    exit_code: int = 0
+    site_errors: dict[str, str] = field(default_factory=dict)  # site -> one-line reason it failed
+    started_at: datetime | None = None
+
+    def line(self) -> str:
+        """One human line, e.g. ``sync: 2 sites (1 failed: dc), 1,204 issues read, ...``."""
+        failed = f" ({len(self.site_errors)} failed: {', '.join(sorted(self.site_errors))})" if self.site_errors else ""
+        sev = ", ".join(f"{self.findings_by_severity[s.value]} {s.value}" for s in reversed(Severity)
+                        if self.findings_by_severity.get(s.value))
+        errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
+        return (f"{self.command}: {len(self.sites)} site{'' if len(self.sites) == 1 else 's'}{failed}, "
+                f"{self.issues_read:,} issues read, findings: {sev or 'none'}, "
+                f"writes: {self.writes_applied}/{self.writes_planned} applied, {errors}, "
+                f"{self.duration_s:.1f}s, exit {self.exit_code}")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat() if self.started_at else None
+        data["findings_total"] = sum(self.findings_by_severity.values())
+        data["site_errors"] = {k: redact(v) for k, v in self.site_errors.items()}
+        return {"version": SUMMARY_VERSION, **data}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def write_summary_json(path: str | os.PathLike[str], summary: RunSummary) -> None:
+    """Write atomically (temp file + rename): a monitor never reads half a file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".summary-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(summary.to_json() + "\n")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def emit_summary(summary: RunSummary, json_path: str | os.PathLike[str] | None = None) -> None:
+    """Log the summary line (JSON logs carry the fields under ``summary``) and write the file."""
+    logging.getLogger(SUMMARY_LOGGER).info(summary.line(), extra={"summary": summary.to_dict()})
+    if json_path is not None:
+        write_summary_json(json_path, summary)

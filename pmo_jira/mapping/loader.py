@@ -1,0 +1,297 @@
+"""Load a mapping file, turning every mistake into one line: ``FILE:LINE: key.path: problem (fix)``.
+
+PyYAML is used at the node level so each key and list item keeps its line, duplicate keys are
+caught (PyYAML would silently keep the last one), and only YAML 1.2-style scalars are implicit:
+``NO`` (a project key) stays text instead of becoming ``false`` and dates stay text for the
+schema to check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import typing
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from pmo_jira.errors import ConfigError
+from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, suggest
+
+Path_ = tuple[str | int, ...]
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+_MAX_DEPTH = 40
+_MAX_NODES = 200_000
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans (true/false only) and no implicit timestamps."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+class _Source:
+    """The parsed file: plain data plus the line of every key path."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.nodes = 0
+
+    def error(self, path: Path_, message: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(message, file=self.file, line=self.line(path), key=format_path(path) or None,
+                           hint=hint or None)
+
+    def line(self, path: Path_) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return 1
+
+    def build(self, loader: _Loader, node: yaml.Node, path: Path_) -> Any:
+        self.nodes += 1
+        if len(path) > _MAX_DEPTH or self.nodes > _MAX_NODES:
+            raise ConfigError("the YAML nests or repeats too much (a recursive or exploding anchor?)",
+                              file=self.file, line=node.start_mark.line + 1, key=format_path(path[:3]) or None,
+                              hint="write the values out instead of using anchors")
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                raise self.error(path, f"unsupported YAML tag {node.tag}", "remove the tag")
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConfigError("YAML merge keys (<<) are not supported", file=self.file, line=line,
+                                      key=format_path(path) or None, hint="write the keys out")
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise ConfigError("a key must be plain text", file=self.file, line=line,
+                                      key=format_path(path) or None, hint="check the indentation")
+                key = key_node.value
+                if key in out:
+                    raise ConfigError(f"duplicate key (first on line {self.lines[path + (key,)]})", file=self.file,
+                                      line=line, key=format_path(path + (key,)), hint="keep one of them")
+                self.lines[path + (key,)] = line
+                out[key] = self.build(loader, value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                raise self.error(path, f"unsupported YAML tag {node.tag}", "remove the tag")
+            items = []
+            for i, item in enumerate(node.value):
+                self.lines[path + (i,)] = item.start_mark.line + 1
+                items.append(self.build(loader, item, path + (i,)))
+            return items
+        return loader.construct_object(node, deep=True)
+
+
+def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
+    text = f"{exc.problem or ''} {exc.context or ''}"
+    if "\\t" in text or "\t" in text:
+        return "indent with spaces, not tabs"
+    if "constructor for the tag" in text:
+        return "a mapping is plain YAML: remove the tag"
+    if "single document" in text:
+        return "keep one mapping per file; remove the '---' separator"
+    return "check the indentation, and quote values that contain ': ' or start with { [ * & ! % @"
+
+
+def _parse(path: str) -> tuple[Any, _Source, str]:
+    """Read and parse the file; raises ConfigError for anything that is not a usable YAML mapping."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("mapping file not found", file=path, hint="check the path; presets live in mappings/") from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a mapping file", file=path, hint="name a .yaml file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError("the file is not UTF-8 text", file=path, line=line, hint="save it as UTF-8") from None
+    source = _Source(path)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = None if node is None else source.build(loader, node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"invalid YAML: {what}", file=path, line=mark.line + 1 if mark else None,
+                          hint=_yaml_hint(exc)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=path) from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise ConfigError("the mapping file is empty", file=path, line=1,
+                          hint="start from mappings/pmbok-default.yaml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping of keys (version, name, scope ...), got {describe(data)}",
+                          file=path, line=1, hint="start from mappings/pmbok-default.yaml")
+    return data, source, digest
+
+
+# --- pydantic errors -> one line ---------------------------------------------------------------
+
+
+def _data_path(data: Any, loc: tuple[Any, ...], missing: bool) -> Path_:
+    """The part of a pydantic error location that exists in the file (union tags dropped)."""
+    out: list[str | int] = []
+    cur = data
+    for i, part in enumerate(loc):
+        if isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif missing and i == len(loc) - 1 and isinstance(part, str):
+            out.append(part)
+    return tuple(out)
+
+
+def _unwrap(tp: Any) -> Any:
+    """Strip Annotated and Optional/Union down to the model, list or dict type inside."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            structured = [a for a in args if typing.get_origin(a) in (list, dict)
+                          or (isinstance(a, type) and issubclass(a, BaseModel))]
+            tp = structured[0] if structured else args[0]
+        else:
+            return tp
+
+
+def _allowed_keys(path: Path_) -> list[str]:
+    """The keys the schema allows at a path of the file, for did-you-mean on unknown keys."""
+    tp: Any = Mapping
+    for part in path:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = next((f for n, f in tp.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            tp = field.annotation
+        elif origin is list and isinstance(part, int):
+            tp = typing.get_args(tp)[0]
+        elif origin is dict:
+            tp = typing.get_args(tp)[1]
+        else:
+            return []
+    tp = _unwrap(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+_EXPECTED = {
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+}
+
+
+def _translate(err: dict[str, Any], data: dict[str, Any], source: _Source) -> ConfigError:
+    kind = err["type"]
+    path = _data_path(data, tuple(err["loc"]), missing=kind == "missing")
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    hint: str | None = None
+    if kind == "pmo":
+        message, hint = ctx["problem"], ctx.get("hint")
+    elif kind == "extra_forbidden":
+        key = str(path[-1]) if path else "?"
+        allowed = _allowed_keys(path[:-1])
+        guess = suggest(key, allowed)
+        message = "unknown key"
+        hint = f"did you mean '{guess}'?" if guess else ("allowed keys: " + ", ".join(allowed) if allowed else None)
+    elif kind == "missing":
+        message = "required key missing"
+        hint = f"add '{path[-1]}:'" if path else None
+    elif kind in _EXPECTED:
+        message = f"expected {_EXPECTED[kind]}, got {describe(value)}"
+        if kind == "list_type" and isinstance(value, (str, int, float)):
+            hint = f"write [{value}]"
+        elif kind == "string_type" and isinstance(value, (bool, int, float)):
+            hint = "quote it"
+    elif kind == "string_too_short":
+        message = "must not be empty"
+    elif kind == "greater_than":
+        message = f"must be greater than {ctx.get('gt')}, got {describe(value)}"
+    else:
+        message = err["msg"]
+    return source.error(path, message, hint)
+
+
+def _errors(path: str, known_codes: Iterable[str] | None) -> tuple[Mapping | None, list[ConfigError]]:
+    data, source, digest = _parse(path)
+    try:
+        mapping = Mapping.model_validate(data, context={"defer_consistency": True})
+    except ValidationError as exc:
+        errors, seen = [], set()
+        for err in exc.errors(include_url=False):
+            error = _translate(err, data, source)
+            if error.key not in seen:
+                seen.add(error.key)
+                errors.append(error)
+        return None, sorted(errors, key=lambda e: e.line or 0)
+    codes = None if known_codes is None else frozenset(known_codes)
+    errors = [source.error(p, text, hint) for p, text, hint in consistency_issues(mapping, codes)]
+    if errors:
+        return None, sorted(errors, key=lambda e: e.line or 0)
+    mapping._source_file = path
+    mapping._content_hash = digest
+    mapping._lines = dict(source.lines)
+    return mapping, []
+
+
+def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None) -> list[ConfigError]:
+    """Every problem of a mapping file, in file order (a YAML-level problem stops at the first)."""
+    try:
+        return _errors(str(path), known_codes)[1]
+    except ConfigError as exc:
+        return [exc]
+
+
+def load_mapping(path: str | Path, known_codes: Iterable[str] | None = None) -> Mapping:
+    """Load and validate a mapping file; raises ConfigError naming the first problem.
+
+    ``known_codes``: the standard codes of the catalogue; when given, unknown codes are errors.
+    """
+    mapping, errors = _errors(str(path), known_codes)
+    if errors:
+        raise errors[0]
+    assert mapping is not None
+    return mapping
+

@@ -1,0 +1,163 @@
+"""Work item -> PMO phase, by the mapping's ordered rules.
+
+The first rule that matches decides and the item records which rule that was, so a surprising
+phase can be traced to one line of the mapping. An item no rule matches stays unmapped (phase
+None) with the facts the rules looked at: pmo-jira never guesses a phase.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from typing import Any, Iterable, Sequence
+
+from pmo_jira.findings import ClassifiedItem
+from pmo_jira.mapping.schema import EpicWhen, Mapping, ProjectWhen
+from pmo_jira.model import PHASES, Issue, Project, Snapshot, User, phase_index
+
+
+def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:
+    """Classify the snapshot's epics (in snapshot order), then its projects (in snapshot order)."""
+    epics = [i for i in snapshot.issues if mapping.issue_types.kind_of(i.issue_type) == "epic"]
+    epic_items = [classify_epic(e, mapping) for e in epics]
+    done = {e.key: e.is_done for e in epics}
+    by_project: dict[str, list[tuple[ClassifiedItem, bool]]] = {}
+    for item in epic_items:
+        by_project.setdefault(item.project_key, []).append((item, done[item.key]))
+    project_items = [classify_project(p, mapping, by_project.get(p.key, [])) for p in snapshot.projects]
+    return epic_items + project_items
+
+
+# --- epics --------------------------------------------------------------------------------------
+
+
+def classify_epic(issue: Issue, mapping: Mapping) -> ClassifiedItem:
+    """The phase of one epic: the first epic rule that matches, or unmapped."""
+    for number, rule in enumerate(mapping.phases.epic, start=1):
+        reason = _epic_match(rule.when, issue)
+        if reason is not None:
+            return _epic_item(issue, rule.phase, f"{reason} (rule {number})")
+    return _epic_item(issue, None, f"unmapped: no rule matched status '{issue.status}' "
+                                   f"(category {issue.status_category})")
+
+
+def _epic_item(issue: Issue, phase: str | None, rule: str) -> ClassifiedItem:
+    return ClassifiedItem(site=issue.site, key=issue.key, kind="epic", project_key=issue.project_key,
+                          summary=issue.summary, phase=phase, rule=rule, url=issue.url)
+
+
+def _epic_match(when: EpicWhen, issue: Issue) -> str | None:
+    """Why the condition holds for the issue (the rule text), or None when it does not."""
+    if when.label is not None:
+        hit = next((label for label in when.labels if label in issue.labels), None)
+        return None if hit is None else f"label '{hit}'"
+    if when.status is not None:
+        status = issue.status.casefold()
+        return f"status '{issue.status}'" if any(status == s.casefold() for s in when.status) else None
+    if when.status_category is not None:
+        cat = issue.status_category
+        return f"status category '{cat}'" if cat in when.status_category else None
+    assert when.field is not None
+    if when.field not in issue.fields:
+        return None
+    have = _comparable(issue.fields[when.field])
+    wanted = [when.equals] if when.in_ is None else when.in_
+    hit = next((w for w in wanted if _comparable(w) & have), None)
+    return None if hit is None else f"field {when.field} = '{_show(hit)}'"
+
+
+def _comparable(value: Any) -> set[str]:
+    """Normalised forms of a field value, so 'Execution' == 'execution' and 3 == 3.0."""
+    if value is None:
+        return set()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return set().union(*(_comparable(v) for v in value)) if value else set()
+    if isinstance(value, User):
+        return {value.account_id.casefold(), value.display_name.casefold()}
+    if isinstance(value, bool):
+        return {str(value).lower()}
+    if isinstance(value, (int, float)):
+        return {repr(float(value))}
+    if isinstance(value, (date, datetime)):
+        return {value.isoformat()}
+    return {str(value).strip().casefold()}
+
+
+def _show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+
+def classify_project(project: Project, mapping: Mapping,
+                     epics: Sequence[tuple[ClassifiedItem, bool]] = ()) -> ClassifiedItem:
+    """The phase of one project; ``epics`` are its classified epics with whether each is done."""
+    notes: list[str] = []
+    for number, rule in enumerate(mapping.phases.project, start=1):
+        found = _project_match(rule.when, project, epics, notes)
+        if found is not None:
+            phase, reason = found
+            return _project_item(project, phase, f"{reason} (rule {number})")
+    category = f"category '{project.category}'" if project.category else "no category"
+    open_count = sum(1 for item, done in epics if not done)
+    facts = [category, f"{_count(len(epics), 'epic')} ({open_count} open)", *notes]
+    return _project_item(project, None, f"unmapped: no rule matched ({'; '.join(facts)})")
+
+
+def _project_item(project: Project, phase: str | None, rule: str) -> ClassifiedItem:
+    return ClassifiedItem(site=project.site, key=project.key, kind="project", project_key=project.key,
+                          summary=project.name, phase=phase, rule=rule, url=project.url)
+
+
+def _project_match(when: ProjectWhen, project: Project, epics: Sequence[tuple[ClassifiedItem, bool]],
+                   notes: list[str]) -> tuple[str, str] | None:
+    if when.property is not None:
+        if when.property not in project.properties:
+            return None
+        raw = project.properties[when.property]
+        value = raw.get("phase") if isinstance(raw, dict) else raw
+        phase = value.strip().lower() if isinstance(value, str) else None
+        if phase not in PHASES:
+            notes.append(f"property {when.property} = {raw!r} is not a PMO phase")
+            return None
+        return phase, f"property {when.property} = '{value}'"
+    if when.category is not None:
+        if project.category is None:
+            return None
+        cat = project.category.casefold()
+        hit = next((name for name in when.category if name.casefold() == cat), None)
+        return None if hit is None else (when.category[hit], f"category '{project.category}'")
+    if when.projects is not None:
+        phase = when.projects.get(project.key.upper())
+        return None if phase is None else (phase, f"project key '{project.key}'")
+    assert when.epics is not None
+    return _from_epics(when.epics, epics)
+
+
+def _from_epics(mode: str, epics: Iterable[tuple[ClassifiedItem, bool]]) -> tuple[str, str] | None:
+    """Derive a project phase from its classified epics (unmapped epics do not count).
+
+    - least_advanced_open: the least advanced phase among open epics; when every classified epic
+      is done, the least advanced among all of them.
+    - most_advanced: the most advanced phase among all classified epics.
+    - majority: the most common phase among open epics (all epics when none is open); a tie goes
+      to the less advanced phase.
+    """
+    classified = [(item.phase, done) for item, done in epics if item.phase is not None]
+    if not classified:
+        return None
+    open_phases = [phase for phase, done in classified if not done]
+    all_phases = [phase for phase, _ in classified]
+    if mode == "most_advanced":
+        return max(all_phases, key=phase_index), f"epics most_advanced of {_count(len(all_phases), 'epic')}"
+    pool, which = (open_phases, "open") if open_phases else (all_phases, "done")
+    if mode == "least_advanced_open":
+        return min(pool, key=phase_index), f"epics least_advanced_open of {_count(len(pool), which + ' epic')}"
+    counts = Counter(pool)
+    phase = min(counts, key=lambda p: (-counts[p], phase_index(p)))
+    return phase, f"epics majority ({counts[phase]} of {_count(len(pool), which + ' epic')})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -1,0 +1,606 @@
+"""The mapping file format, as pydantic models.
+
+A mapping tells pmo-jira how one Jira site (or one group of projects) expresses PMO concepts:
+which projects and issue types are in scope, which Jira fields carry owner / dates / estimates,
+how epics and projects map to PMO phases, which standards apply, which findings are waived and
+what the write-back may do. Every model forbids unknown keys, so a typo is an error with a
+suggestion rather than a silently ignored setting. ``pmo_jira.mapping.loader`` turns the
+validation errors into one-line ``FILE:LINE: key.path: problem (fix)`` messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from datetime import date
+from typing import Annotated, Any, Callable, Iterable, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from pmo_jira.findings import Severity, Waiver
+from pmo_jira.model import PHASES
+
+KNOWN_FIELDS: dict[str, str] = {
+    "owner": "the accountable person for an epic (e.g. assignee or a user-picker field)",
+    "start": "planned start date",
+    "target_end": "planned (baseline) end date",
+    "story_points": "estimate of a child issue",
+    "phase": "an explicit PMO phase field, used by `phases.epic` field rules",
+    "risk_impact": "impact of a Risk issue (e.g. Low/Medium/High/Critical)",
+    "risk_likelihood": "likelihood of a Risk issue",
+    "risk_mitigation": "mitigation plan text of a Risk issue",
+    "risk_owner": "owner of a Risk issue (falls back to its assignee when unbound)",
+    "objective": "objective / charter / business-case text or link of an epic",
+    "epic_link": "Data Center only: the Epic Link field that ties children to their epic",
+}
+"""Logical field names pmo-jira's built-in standards read. Other names are allowed (for plugins)."""
+
+STATUS_CATEGORY_KEYS: tuple[str, ...] = ("new", "indeterminate", "done")
+EPIC_MODES: tuple[str, ...] = ("least_advanced_open", "most_advanced", "majority")
+RAG_DIMENSIONS: tuple[str, ...] = ("schedule", "scope", "risk", "compliance", "freshness")
+RAG_COLOURS: tuple[str, ...] = ("green", "amber", "red")
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
+
+_LABEL_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
+_PROJECT_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+# --- error helpers ------------------------------------------------------------------------------
+
+
+def problem(text: str, hint: str | None = None) -> PydanticCustomError:
+    """A validation error whose text and fix the loader renders verbatim."""
+    return PydanticCustomError("pmo", "{problem}", {"problem": text, "hint": hint or ""})
+
+
+def suggest(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The closest choice to a mistyped value, compared case-insensitively."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=cutoff)
+    return lowered[close[0]] if close else None
+
+
+def choice_hint(value: Any, choices: Iterable[str]) -> str:
+    choices = list(choices)
+    guess = suggest(str(value), choices) if isinstance(value, str) else None
+    listed = "choose from " + ", ".join(choices)
+    return f"did you mean '{guess}'? {listed}" if guess else listed
+
+
+def _choice(kind: str, choices: tuple[str, ...], convert: Callable[[str], Any] = str,
+            aliases: dict[str, str] | None = None) -> Callable[[Any], Any]:
+    """Validator for a closed set of lowercase names, accepted case-insensitively.
+
+    ``aliases`` maps words people write instead (e.g. a status category's display name) to the
+    choice to suggest; they are not accepted, only suggested.
+    """
+
+    def validate(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in choices:
+            return convert(value.strip().lower())
+        shown = f"'{value}'" if isinstance(value, str) else describe(value)
+        alias = (aliases or {}).get(value.strip().lower()) if isinstance(value, str) else None
+        hint = f"did you mean '{alias}'? choose from {', '.join(choices)}" if alias else choice_hint(value, choices)
+        raise problem(f"{shown} is not {kind}", hint)
+
+    return validate
+
+
+def describe(value: Any) -> str:
+    """How a YAML value reads to a person, for 'expected X, got Y' messages."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+Phase = Annotated[str, BeforeValidator(_choice("a PMO phase", PHASES))]
+SeverityName = Annotated[Severity, BeforeValidator(_choice("a severity", SEVERITIES, Severity))]
+StatusCategory = Annotated[str, BeforeValidator(_choice(
+    "a status category key", STATUS_CATEGORY_KEYS,
+    aliases={"to do": "new", "todo": "new", "open": "new", "in progress": "indeterminate", "closed": "done"}))]
+EpicMode = Annotated[str, BeforeValidator(_choice("a way to derive a phase from epics", EPIC_MODES))]
+Text = Annotated[str, Field(min_length=1)]
+
+
+def _project_key(value: Any) -> Any:
+    if isinstance(value, str) and not _PROJECT_KEY.match(value):
+        raise problem(f"'{value}' is not a Jira project key",
+                      "a key is letters, digits and underscores starting with a letter, e.g. PMO")
+    return value.upper() if isinstance(value, str) else value
+
+
+ProjectKey = Annotated[str, BeforeValidator(_project_key)]
+Scalar = Union[str, float, bool]
+
+
+class Strict(BaseModel):
+    """Base of every mapping model: unknown keys are errors, instances are immutable.
+
+    An empty value (``waivers:`` with every entry commented out) means "use the default" for keys
+    that have one, so admins can comment entries out without breaking the file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_default(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            optional = {f.alias or n for n, f in cls.model_fields.items() if not f.is_required()}
+            return {k: v for k, v in data.items() if not (v is None and k in optional)}
+        return data
+
+
+# --- scope and issue types ----------------------------------------------------------------------
+
+
+class Scope(Strict):
+    """Which projects the audit reads. Empty ``projects`` and ``categories`` mean every browsable project."""
+
+    projects: list[ProjectKey] = []
+    """Project keys to read (case-insensitive; stored upper-case)."""
+    categories: list[Text] = []
+    """Project category names (portfolios); a project must have one of them."""
+    exclude_projects: list[ProjectKey] = []
+    """Project keys never read, even when selected by ``projects`` or ``categories``."""
+    jql: str = ""
+    """Extra JQL, ANDed to the generated query (e.g. ``labels != archived``)."""
+
+
+class IssueTypes(Strict):
+    """Which issue type names are epics, children and risks (compared case-insensitively)."""
+
+    epic: list[Text] = ["Epic"]
+    child: list[Text] = ["Story", "Task", "Bug"]
+    risk: list[Text] = ["Risk"]
+
+    def kind_of(self, issue_type: str) -> str | None:
+        """'epic', 'child', 'risk' or None for an issue type name."""
+        name = issue_type.casefold()
+        for kind in ("epic", "child", "risk"):
+            if any(name == t.casefold() for t in getattr(self, kind)):
+                return kind
+        return None
+
+
+# --- fields -------------------------------------------------------------------------------------
+
+_REF_KEYS = ("id", "name", "schema")
+
+
+def _field_ref(value: Any, where: str) -> str | dict[str, str]:
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in _REF_KEYS]
+        if unknown:
+            raise problem(f"unknown key '{unknown[0]}' in field spec{where}", choice_hint(unknown[0], _REF_KEYS))
+        if len(value) != 1:
+            raise problem(f"a field spec{where} has exactly one of id, name, schema",
+                          "write one spec per entry, or a list of specs tried in order")
+        (key, ref), = value.items()
+        if not isinstance(ref, str) or not ref.strip():
+            raise problem(f"'{key}' in field spec{where} must be text, got {describe(ref)}",
+                          'e.g. {schema: "com.atlassian.jpo:jpo-custom-field-baseline-end"}')
+        return {key: ref}
+    raise problem(f"expected a field id or name, {{id: ...}}, {{name: ...}} or {{schema: ...}}{where}, "
+                  f"got {describe(value)}", 'e.g. owner: assignee  or  start: "Start date"')
+
+
+def _field_spec(value: Any) -> str | dict[str, str] | list[str | dict[str, str]]:
+    if isinstance(value, list):
+        if not value:
+            raise problem("empty list of field specs", "give at least one field id, name or {schema: ...}")
+        return [_field_ref(v, f" (entry {i + 1})") for i, v in enumerate(value)]
+    return _field_ref(value, "")
+
+
+FieldSpec = Annotated[Union[str, dict, list], PlainValidator(_field_spec)]
+"""A field id (``customfield_10015``), a field name (``"Start date"``), ``{id: ...}``,
+``{name: ...}``, ``{schema: <schema.custom type>}``, or a list of those tried in order."""
+
+
+# --- phase rules --------------------------------------------------------------------------------
+
+
+class EpicWhen(Strict):
+    """The condition of an epic phase rule: exactly one of label, field (+ in / equals), status,
+    status_category."""
+
+    label: Union[Text, list[Text], None] = None
+    """A label (or list: any of them) the epic carries, e.g. ``pmo-phase-planning``."""
+    field: str | None = None
+    """A logical field from ``fields:``; with ``in`` (any of the values) or ``equals``."""
+    in_: list[Scalar] | None = Field(None, alias="in")
+    equals: Scalar | None = None
+    status: list[Text] | None = None
+    """Status names (case-insensitive), e.g. ``[In Progress, Blocked]``."""
+    status_category: list[StatusCategory] | None = None
+    """Status category keys: new (To Do), indeterminate (In Progress), done."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EpicWhen:
+        kinds = [k for k in ("label", "field", "status", "status_category") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = f"got {', '.join(kinds)}" if kinds else "got none"
+            raise problem(f"a rule condition has exactly one of label, field, status, status_category ({found})",
+                          "split it into several rules; the first that matches wins")
+        if self.field is not None and (self.in_ is None) == (self.equals is None):
+            raise problem("a field condition needs exactly one of 'in' or 'equals'",
+                          f"e.g. {{field: {self.field}, in: [Execution]}}")
+        if self.field is None and (self.in_ is not None or self.equals is not None):
+            raise problem("'in' and 'equals' only go with 'field'", "e.g. {field: phase, in: [Execution]}")
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.label] if isinstance(self.label, str) else list(self.label or [])
+
+
+class EpicRule(Strict):
+    when: EpicWhen
+    phase: Phase
+
+
+class ProjectWhen(Strict):
+    """The condition of a project phase rule: exactly one of property, category, epics, projects."""
+
+    property: Text | None = None
+    """A project entity property whose value is the phase name (or ``{phase: name}``)."""
+    category: dict[str, Phase] | None = None
+    """Project category name -> phase, e.g. ``{Ideas: initiation}``."""
+    epics: EpicMode | None = None
+    """Derive from the project's classified epics: least_advanced_open, most_advanced or majority."""
+    projects: dict[ProjectKey, Phase] | None = None
+    """Project key -> phase, for explicit decisions."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ProjectWhen:
+        kinds = [k for k in ("property", "category", "epics", "projects") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            found = f"got {', '.join(kinds)}" if kinds else "got none"
+            raise problem(f"a rule condition has exactly one of property, category, epics, projects ({found})",
+                          "split it into several rules; the first that matches wins")
+        return self
+
+
+class ProjectRule(Strict):
+    when: ProjectWhen
+
+
+class Phases(Strict):
+    """Ordered phase rules; the first that matches decides, items no rule matches stay unmapped."""
+
+    epic: list[EpicRule] = []
+    project: list[ProjectRule] = []
+
+
+# --- standards, waivers, write-back -------------------------------------------------------------
+
+
+class StandardConfig(Strict):
+    """One standard switched on for this mapping."""
+
+    code: Text
+    phases: list[Phase] | None = None
+    """Phases the standard applies in; None keeps the standard's own default."""
+    severity: SeverityName | None = None
+    """Severity override; None keeps the standard's default."""
+    options: dict[str, Any] = {}
+    """Standard-specific options, validated by the standard's ``Options`` model."""
+
+
+class WaiverConfig(Strict):
+    """An accepted exception: one standard on one item (or on every item a JQL matches), until a date."""
+
+    standard: Text
+    item: Text | None = None
+    jql: Text | None = None
+    owner: Text
+    reason: Text
+    expires: date
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise problem(f"{describe(value)} is not a valid date", "write YYYY-MM-DD, e.g. 2026-03-31")
+
+    @model_validator(mode="after")
+    def _item_or_jql(self) -> WaiverConfig:
+        if (self.item is None) == (self.jql is None):
+            raise problem("a waiver names exactly one of 'item' (an issue or project key) or 'jql'",
+                          "e.g. item: WEB-12")
+        return self
+
+    def to_waiver(self) -> Waiver:
+        return Waiver(standard=self.standard, owner=self.owner, reason=self.reason, expires=self.expires,
+                      item=self.item, jql=self.jql)
+
+
+def _label_prefix(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if len(value) > 40:
+        raise problem(f"label prefix '{value}' is {len(value)} characters long", "keep it to 40 or fewer")
+    if not _LABEL_PREFIX.match(value):
+        raise problem(f"'{value}' is not a valid label prefix",
+                      "use lowercase letters, digits and . _ : - only, no spaces, e.g. pmo-")
+    return value
+
+
+class Writeback(Strict):
+    """What ``pmo-jira sync`` may write to Jira."""
+
+    label_prefix: Annotated[str, BeforeValidator(_label_prefix)] = "pmo-"
+    """Prefix of every label pmo-jira owns; ending it with '-' or ':' keeps labels readable."""
+    comment: bool = True
+    """Keep one owned comment per item that summarises its open findings."""
+    notify: bool = False
+    """Send Jira notifications for the edits (needs no admin right when true)."""
+    on_notify_refused: Literal["fail", "notify"] = "fail"
+    """When Jira refuses ``notify: false`` (the account lacks the right): stop, or write with notifications."""
+    severities: list[SeverityName] = [Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+    """Severities written back; lower ones stay in reports only."""
+    max_writes: Annotated[int, Field(gt=0)] = 1000
+    """Blast-radius cap: a plan with more write operations is refused."""
+
+    @field_validator("on_notify_refused", mode="before")
+    @classmethod
+    def _refused(cls, value: Any) -> Any:
+        return _choice("a valid on_notify_refused value", ("fail", "notify"))(value)
+
+
+# --- portfolio ----------------------------------------------------------------------------------
+
+
+class Threshold(Strict):
+    """A dimension is amber when its measure is >= ``amber`` and red when it is >= ``red``."""
+
+    amber: float
+    red: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if self.red < self.amber:
+            raise problem(f"red ({self.red:g}) is below amber ({self.amber:g})",
+                          "a worse measure is a higher number: red must be >= amber")
+        return self
+
+
+DEFAULT_DEFINITIONS: dict[str, str] = {
+    "schedule": "Days the latest open epic is past its target end (0 when none is late).",
+    "scope": "Percent growth of the project's open child issues since the previous run.",
+    "risk": "Open high or critical risks without an owner or a mitigation, plus epics without a risk register.",
+    "compliance": "Percent of classified items with an open finding of medium severity or worse.",
+    "freshness": "Days since the least recently updated open epic was last updated.",
+    "green": "On track; no unmanaged risk.",
+    "amber": "A live risk or issue, being managed within the project manager's authority.",
+    "red": "A decision or intervention is needed above the project manager's level.",
+}
+
+
+class Rag(Strict):
+    """RAG thresholds per roll-up dimension; a project's overall RAG is its worst dimension.
+
+    Each dimension is a number where higher is worse (see ``definitions`` for what is measured):
+
+    - ``schedule``: days late — amber from 7, red from 30 (PMO practice: green within a week,
+      amber up to a month, red beyond).
+    - ``scope``: percent growth of open children between runs — amber from 10, red from 20.
+    - ``risk``: count of unmanaged risks — amber from 1, red from 3.
+    - ``compliance``: percent of items with an open medium+ finding — amber from 10, red from 25.
+    - ``freshness``: days since the stalest open epic was updated — amber from 14, red from 30.
+    - ``definitions``: text shown in the report for each dimension and for green / amber / red;
+      keys given replace the defaults, the others keep them.
+    """
+
+    schedule: Threshold = Threshold(amber=7, red=30)
+    scope: Threshold = Threshold(amber=10, red=20)
+    risk: Threshold = Threshold(amber=1, red=3)
+    compliance: Threshold = Threshold(amber=10, red=25)
+    freshness: Threshold = Threshold(amber=14, red=30)
+    definitions: dict[str, Text] = DEFAULT_DEFINITIONS
+
+    @field_validator("definitions", mode="before")
+    @classmethod
+    def _merge_definitions(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        allowed = RAG_DIMENSIONS + RAG_COLOURS
+        for key in value:
+            if key not in allowed:
+                raise problem(f"'{key}' is not a RAG dimension or colour", choice_hint(key, allowed))
+        return {**DEFAULT_DEFINITIONS, **value}
+
+
+class Portfolio(Strict):
+    """How the portfolio roll-up groups projects and colours them.
+
+    - ``group_by``: ``category`` groups projects by their Jira project category (projects without
+      one form the group "(no category)"); ``mapping`` uses ``groups`` below.
+    - ``groups``: group name -> project keys; required when ``group_by: mapping``.
+    - ``rag``: thresholds and written definitions, see ``Rag``.
+    """
+
+    group_by: Literal["category", "mapping"] = "category"
+    groups: dict[Text, list[ProjectKey]] = {}
+    rag: Rag = Rag()
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _group_by(cls, value: Any) -> Any:
+        return _choice("a way to group projects", ("category", "mapping"))(value)
+
+
+# --- the mapping --------------------------------------------------------------------------------
+
+
+def _version(value: Any) -> Any:
+    if value == 1 and not isinstance(value, bool):
+        return 1
+    raise problem(f"unsupported mapping version {value if isinstance(value, (int, float, str)) else describe(value)}",
+                  "this pmo-jira reads version: 1")
+
+
+class Mapping(Strict):
+    """One mapping file. Load it with ``pmo_jira.mapping.load_mapping``."""
+
+    version: Annotated[int, PlainValidator(_version)]
+    name: Text
+    description: str = ""
+    scope: Scope = Scope()
+    issue_types: IssueTypes = IssueTypes()
+    fields: dict[Text, FieldSpec] = {}
+    """Logical field -> Jira field spec; see ``KNOWN_FIELDS`` for the names standards read."""
+    phases: Phases = Phases()
+    standards: list[StandardConfig] = []
+    waivers: list[WaiverConfig] = []
+    writeback: Writeback = Writeback()
+    portfolio: Portfolio = Portfolio()
+
+    _source_file: str | None = PrivateAttr(None)
+    _content_hash: str | None = PrivateAttr(None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> Mapping:
+        if (info.context or {}).get("defer_consistency"):
+            return self
+        issues = consistency_issues(self)
+        if issues:
+            path, text, hint = issues[0]
+            raise problem(f"{format_path(path)}: {text}", hint)
+        return self
+
+    @property
+    def source_file(self) -> str | None:
+        """The file this mapping was loaded from (None when built in code)."""
+        return self._source_file
+
+    @property
+    def content_hash(self) -> str:
+        """First 12 hex digits of the sha256 of the file bytes (of the canonical JSON when built in code)."""
+        if self._content_hash is None:
+            return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:12]
+        return self._content_hash
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of a key or list item in the source file, e.g. ``line_of("fields", "owner")``."""
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return None
+
+    def standard(self, code: str) -> StandardConfig | None:
+        """The configuration of a standard by code, or None when the mapping does not enable it."""
+        return next((s for s in self.standards if s.code == code), None)
+
+    @property
+    def standard_codes(self) -> list[str]:
+        return [s.code for s in self.standards]
+
+    def field_candidates(self, logical: str) -> list[str | dict[str, str]]:
+        """The specs of a logical field in the order to try them (empty when unbound)."""
+        spec = self.fields.get(logical)
+        if spec is None:
+            return []
+        return list(spec) if isinstance(spec, list) else [spec]
+
+    def waiver_objects(self) -> list[Waiver]:
+        return [w.to_waiver() for w in self.waivers]
+
+
+ConsistencyIssue = tuple[tuple[Union[str, int], ...], str, str]
+"""A consistency problem: (key path, problem, fix)."""
+
+
+def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] | None = None) -> list[ConsistencyIssue]:
+    """Problems that span several keys: references between sections, duplicates, unknown codes."""
+    out: list[ConsistencyIssue] = []
+    for name in mapping.fields:
+        if name not in KNOWN_FIELDS:
+            guess = suggest(name, KNOWN_FIELDS, cutoff=0.8)
+            if guess:
+                out.append((("fields", name), f"'{name}' looks like a typo of the logical field '{guess}'",
+                            f"did you mean '{guess}'? rename it, standards read '{guess}'"))
+    for i, rule in enumerate(mapping.phases.epic):
+        field = rule.when.field
+        if field is not None and field not in mapping.fields:
+            out.append((("phases", "epic", i, "when", "field"), f"'{field}' is not a field of this mapping",
+                        choice_hint(field, mapping.fields) if mapping.fields else "bind it under fields: first"))
+    kinds: dict[str, str] = {}
+    for kind in ("epic", "child", "risk"):
+        for i, name in enumerate(getattr(mapping.issue_types, kind)):
+            seen = kinds.get(name.casefold())
+            if seen is not None:
+                out.append((("issue_types", kind, i), f"issue type '{name}' is already listed under {seen}",
+                            "an issue type is either an epic, a child or a risk"))
+            kinds.setdefault(name.casefold(), kind)
+    first: dict[str, int] = {}
+    for i, std in enumerate(mapping.standards):
+        if std.code in first:
+            out.append((("standards", i, "code"), f"duplicate standard '{std.code}'",
+                        f"already configured as standards[{first[std.code]}]; merge the two entries"))
+        first.setdefault(std.code, i)
+        if known_codes is not None and std.code not in known_codes:
+            guess = suggest(std.code, known_codes, cutoff=0.8)
+            out.append((("standards", i, "code"), f"unknown standard '{std.code}'",
+                        f"did you mean '{guess}'?" if guess else "see `pmo-jira standards list`"))
+    for i, waiver in enumerate(mapping.waivers):
+        if waiver.standard not in first:
+            hint = choice_hint(waiver.standard, list(first)) if first else "enable the standard under standards: first"
+            out.append((("waivers", i, "standard"), f"waiver for '{waiver.standard}', which this mapping does not enable", hint))
+    if mapping.portfolio.group_by == "mapping" and not mapping.portfolio.groups:
+        out.append((("portfolio", "group_by"), "'group_by: mapping' needs groups",
+                    "add groups: {Digital: [WEB, APP]}, or use group_by: category"))
+    if mapping.portfolio.group_by == "mapping":
+        owner: dict[str, str] = {}
+        for group, keys in mapping.portfolio.groups.items():
+            for key in keys:
+                if key in owner and owner[key] != group:
+                    out.append((("portfolio", "groups", group), f"project {key} is in groups '{owner[key]}' and '{group}'",
+                                "a project belongs to one group"))
+                owner.setdefault(key, group)
+    return out
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """('phases', 'epic', 3, 'phase') -> 'phases.epic[3].phase'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

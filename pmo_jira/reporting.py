@@ -1,0 +1,40 @@
+"""Named reports (``pmo-jira report NAME``) contributed by plugins through ``pmo_jira_reports``.
+
+A report gets one ``ReportContext`` (the audit result, the snapshots it was computed from, the
+mapping, the run history and the time) and renders itself in one of its formats. Rendering is
+pure: the CLI decides where the text or bytes go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+from pmo_jira.findings import AuditResult
+from pmo_jira.model import Snapshot
+
+# File suffix per format name, shared by every report and the CLI's --out-dir.
+SUFFIXES: dict[str, str] = {
+    "table": ".txt", "csv": ".csv", "xlsx": ".xlsx", "markdown": ".md", "json": ".json",
+    "html": ".html", "junit": ".xml",
+}
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    result: AuditResult
+    snapshots: Sequence[Snapshot]
+    mapping: Any  # pmo_jira.mapping.schema.Mapping
+    now: datetime
+    history: Any = None  # pmo_jira.history.HistoryStore, when a history is kept
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Report(Protocol):
+    name: str
+    title: str
+    formats: tuple[str, ...]  # the first one is the default
+
+    def render(self, ctx: ReportContext, fmt: str) -> str | bytes: ...

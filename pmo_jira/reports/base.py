@@ -1,0 +1,111 @@
+"""The report contract and the pieces every format shares.
+
+A renderer turns one ``AuditResult`` into text, and does nothing else: no printing, no files, no
+clock of its own (``now`` is passed in). Every format sorts what it emits, so that the same
+result always gives byte-identical output: golden files, diffs between runs and CI caches rely on
+that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Protocol, runtime_checkable
+
+from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
+from pmo_jira.model import PHASES
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """What a report format is: one pure method.
+
+    Optional extras a renderer may define: ``extension`` (file suffix for ``--output``, e.g.
+    "json") and ``for_terminal(*, color, width) -> Renderer`` (used by ``get_renderer``).
+    """
+
+    def render(self, result: AuditResult, *, now: datetime) -> str: ...
+
+
+def natural_key(key: str) -> tuple:
+    """Issue keys in the order people expect: DIG-4 before DIG-11."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", key) if part)
+
+
+def finding_sort_key(f: Finding) -> tuple:
+    """Site, project, item; worst first inside an item; then code and subject (always total)."""
+    return (f.site, f.project_key, natural_key(f.item_key), -f.severity.rank, f.code,
+            natural_key(f.subject), _OUTCOME_ORDER.index(f.outcome), f.fingerprint)
+
+
+def item_sort_key(i: ClassifiedItem) -> tuple:
+    return (i.site, i.project_key, i.kind != "project", natural_key(i.key))
+
+
+_OUTCOME_ORDER = (Outcome.ERROR, Outcome.FAIL, Outcome.WAIVED, Outcome.NOT_APPLICABLE)
+
+
+def sorted_findings(result: AuditResult) -> list[Finding]:
+    return sorted(result.findings, key=finding_sort_key)
+
+
+def sorted_items(result: AuditResult) -> list[ClassifiedItem]:
+    return sorted(result.items, key=item_sort_key)
+
+
+def items_without_findings(result: AuditResult) -> list[ClassifiedItem]:
+    """Classified items no standard said anything about: the passes of the run."""
+    flagged = {(f.site, f.item_key) for f in result.findings}
+    return [i for i in sorted_items(result) if (i.site, i.key) not in flagged]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counts every format leads with. ``open_by_severity`` counts FAIL and ERROR only."""
+
+    findings: int
+    open: int
+    worst: Severity | None
+    open_by_severity: dict[Severity, int]
+    by_outcome: dict[Outcome, int]
+    items: int
+    unmapped: int
+    items_by_phase: dict[str, int]  # phase -> count, "unmapped" for items no rule matched
+
+
+def summarize(result: AuditResult) -> Summary:
+    open_by_severity = {s: 0 for s in reversed(Severity)}
+    by_outcome = {o: 0 for o in Outcome}
+    for f in result.findings:
+        by_outcome[f.outcome] += 1
+        if f.counts:
+            open_by_severity[f.severity] += 1
+    counted: dict[str, int] = {}
+    for i in result.items:
+        counted[i.phase or "unmapped"] = counted.get(i.phase or "unmapped", 0) + 1
+    extra = sorted(set(counted) - set(PHASES) - {"unmapped"})  # phases a mapping added
+    by_phase = {p: counted.get(p, 0) for p in (*PHASES, *extra, "unmapped")}
+    return Summary(
+        findings=len(result.findings), open=sum(open_by_severity.values()), worst=result.worst(),
+        open_by_severity=open_by_severity, by_outcome=by_outcome, items=len(result.items),
+        unmapped=len(result.unmapped), items_by_phase=by_phase,
+    )
+
+
+def iso(dt: datetime) -> str:
+    """ISO 8601 in UTC with a Z, seconds precision: the one timestamp shape every format uses."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+
+
+def duration_seconds(result: AuditResult) -> float:
+    return round(max((result.finished - result.started).total_seconds(), 0.0), 3)
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace and drop control characters, so text from Jira can neither break a
+    row-based format nor smuggle terminal escape sequences into a report."""
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())

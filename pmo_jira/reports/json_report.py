@@ -1,0 +1,101 @@
+"""The machine-readable report: versioned JSON, described by ``schema/audit-result.schema.json``.
+
+Consumers key on ``schema`` and ``version``; a change that is not backward compatible bumps
+``version`` (docs/audit-json.md lists what each version holds). Adding optional keys does not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from pmo_jira import __version__
+from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Waiver
+from pmo_jira.reports.base import duration_seconds, iso, sorted_findings, sorted_items, summarize
+
+SCHEMA_ID = "pmo-jira/audit-result"
+SCHEMA_VERSION = 1
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of this format, shipped inside the package."""
+    text = resources.files("pmo_jira.reports").joinpath("schema/audit-result.schema.json").read_text(
+        encoding="utf-8")
+    return json.loads(text)
+
+
+def result_to_dict(result: AuditResult, *, now: datetime) -> dict[str, Any]:
+    """The report as plain data (what ``render`` serialises), for callers that embed it."""
+    s = summarize(result)
+    return {
+        "schema": SCHEMA_ID,
+        "version": SCHEMA_VERSION,
+        "generated": iso(now),
+        "tool": {"name": "pmo-jira", "version": __version__},
+        "run": {
+            "started": iso(result.started),
+            "finished": iso(result.finished),
+            "duration_seconds": duration_seconds(result),
+            "mapping": {"name": result.mapping_name, "hash": result.mapping_hash},
+            "sites": sorted(result.sites),
+            "site_errors": dict(sorted(result.site_errors.items())),
+            "issues_read": result.issues_read,
+            "requests": result.requests,
+        },
+        "summary": {
+            "findings": s.findings,
+            "open": s.open,
+            "worst": s.worst.value if s.worst else None,
+            "by_severity": {sev.value: n for sev, n in s.open_by_severity.items()},
+            "by_outcome": {o.value: n for o, n in s.by_outcome.items()},
+            "items": s.items,
+            "unmapped": s.unmapped,
+            "items_by_phase": s.items_by_phase,
+        },
+        "findings": [_finding(f) for f in sorted_findings(result)],
+        "items": [_item(i) for i in sorted_items(result)],
+    }
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {
+        "fingerprint": f.fingerprint,
+        "site": f.site,
+        "project": f.project_key,
+        "item": f.item_key,
+        "kind": f.item_kind,
+        "item_summary": f.item_summary,
+        "phase": f.phase,
+        "code": f.code,
+        "title": f.title,
+        "severity": f.severity.value,
+        "outcome": f.outcome.value,
+        "open": f.counts,
+        "message": f.message,
+        "fix": f.fix,
+        "subject": f.subject,
+        "url": f.url,
+        "waiver": _waiver(f.waiver) if f.waiver else None,
+        "note": f.note,
+    }
+
+
+def _waiver(w: Waiver) -> dict[str, Any]:
+    return {"standard": w.standard, "owner": w.owner, "reason": w.reason,
+            "expires": w.expires.isoformat(), "item": w.item, "jql": w.jql}
+
+
+def _item(i: ClassifiedItem) -> dict[str, Any]:
+    return {"site": i.site, "key": i.key, "kind": i.kind, "project": i.project_key,
+            "summary": i.summary, "phase": i.phase, "rule": i.rule, "url": i.url}
+
+
+@dataclass(frozen=True)
+class JsonRenderer:
+    extension: str = "json"
+
+    def render(self, result: AuditResult, *, now: datetime) -> str:
+        return json.dumps(result_to_dict(result, now=now), indent=2, ensure_ascii=False) + "\n"

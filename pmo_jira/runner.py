@@ -1,0 +1,123 @@
+"""One audit run over one or more Jira sites: connect, read, classify, check.
+
+Each site is read on its own, so one site being down fails that site (recorded in
+``AuditResult.site_errors``) and the others still count. Sites sharing a mapping are checked
+together; the results are merged into one ``AuditResult``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from pmo_jira.engine import required_fields, run_audit
+from pmo_jira.errors import PmoError
+from pmo_jira.findings import AuditResult
+from pmo_jira.jira.client import JiraClient
+from pmo_jira.jira.source import read_site
+from pmo_jira.mapping import load_mapping
+from pmo_jira.model import Snapshot
+from pmo_jira.secrets import client_for
+from pmo_jira.settings import Settings, SiteSettings
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Command-line narrowing of the mapping's scope (`--project`, `--jql`)."""
+
+    projects: tuple[str, ...] = ()
+    jql: str = ""
+
+
+@dataclass
+class RunOutcome:
+    result: AuditResult
+    snapshots: tuple[Snapshot, ...]
+    clients: dict[str, JiraClient]
+    mappings: dict[str, Any]  # site name -> mapping
+    primary_mapping: Any = None
+
+
+def narrow(mapping: Any, scope: Scope) -> Any:
+    """The mapping with the command line's scope applied on top of its own."""
+    if not scope.projects and not scope.jql:
+        return mapping
+    update: dict[str, Any] = {}
+    if scope.projects:
+        update["projects"] = list(scope.projects)
+        update["categories"] = []
+    if scope.jql:
+        own = mapping.scope.jql.strip()
+        update["jql"] = f"({own}) AND ({scope.jql})" if own else scope.jql
+    return mapping.model_copy(update={"scope": mapping.scope.model_copy(update=update)})
+
+
+def audit_sites(
+    settings: Settings,
+    *,
+    now: datetime,
+    site_names: Sequence[str] = (),
+    mapping_path: Path | None = None,
+    scope: Scope = Scope(),
+    registry: Any = None,
+    client_factory: Callable[[SiteSettings], JiraClient] = client_for,
+    on_site: Callable[[str, str], None] = lambda site, message: None,
+) -> RunOutcome:
+    """Audit every selected site; a site that cannot be read is reported, not fatal to the others.
+
+    ``mapping_path`` (the ``--mapping`` flag) governs every site; otherwise each site's own mapping
+    or the config's top-level one does.
+    """
+    mappings: dict[Path, Any] = {}
+    snapshots: dict[Path, list[Snapshot]] = {}
+    clients: dict[str, JiraClient] = {}
+    site_mapping: dict[str, Any] = {}
+    site_errors: dict[str, str] = {}
+    sites = settings.select_sites(site_names)
+    known = [s.code for s in registry] if registry is not None else None
+    for site in sites:
+        path = Path(mapping_path or settings.mapping_for(site))
+        if path not in mappings:
+            mappings[path] = narrow(load_mapping(path, known_codes=known), scope)
+        mapping = mappings[path]
+        if site.projects and not scope.projects:
+            mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
+        try:
+            client = client_factory(site)
+            snapshot = read_site(client, mapping, required_fields(mapping, registry), now=now)
+        except PmoError as exc:
+            site_errors[site.name] = exc.one_line()
+            on_site(site.name, f"failed: {exc.one_line()}")
+            continue
+        clients[site.name] = client
+        site_mapping[site.name] = mapping
+        snapshots.setdefault(path, []).append(snapshot)
+        on_site(site.name, f"read {len(snapshot.issues):,} issues in {snapshot.requests} requests")
+    results = [
+        run_audit(snaps, mappings[path], today=now.date(), now=now, registry=registry)
+        for path, snaps in snapshots.items()
+    ]
+    primary = next(iter(mappings.values()), None)
+    merged = merge_results(results, started=now, mapping=primary, site_errors=site_errors,
+                           sites=tuple(s.name for s in sites))
+    all_snaps = tuple(s for snaps in snapshots.values() for s in snaps)
+    return RunOutcome(merged, all_snaps, clients, site_mapping, primary)
+
+
+def merge_results(results: Sequence[AuditResult], *, started: datetime, mapping: Any,
+                  site_errors: dict[str, str], sites: tuple[str, ...]) -> AuditResult:
+    if len(results) == 1:
+        return dataclasses.replace(results[0], site_errors=site_errors, sites=sites)
+    findings = tuple(f for r in results for f in r.findings)
+    items = tuple(i for r in results for i in r.items)
+    return AuditResult(
+        findings=findings, items=items, started=started,
+        finished=max((r.finished for r in results), default=started),
+        mapping_name=mapping.name if mapping is not None else "",
+        mapping_hash="+".join(r.mapping_hash for r in results),
+        sites=sites, issues_read=sum(r.issues_read for r in results),
+        requests=sum(r.requests for r in results), site_errors=site_errors,
+    )

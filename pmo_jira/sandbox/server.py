@@ -1,0 +1,853 @@
+"""The sandbox HTTP server: a loopback-only Jira stand-in, Cloud or Data Center flavoured.
+
+Only the standard library serves HTTP (``ThreadingHTTPServer``). The routes are the ones pmo-jira
+and the common Python Jira libraries use; anything else answers 404 like an unknown Jira path.
+Every endpoint requires authentication (Cloud: Basic ``email:token``; Data Center: Bearer PAT).
+Searches evaluate JQL with :mod:`pmo_jira.sandbox.jql`, and cache the ordered match list per
+``(jql, store version)`` so that paging through 100,000 issues costs one evaluation.
+
+Behaviour chosen where real Jira's is undocumented (each is stricter than the likely reality, so
+a client that survives the sandbox survives Jira): ``notifyUsers=false`` on issue edits *and*
+comment edits answers 403 unless the bot is an admin; issue property writes advance ``updated``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import json
+import socket
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, urlsplit
+
+from pmo_jira.model import Flavour
+from pmo_jira.sandbox import jql as jqlmod
+from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
+from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
+from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, select_fields
+from pmo_jira.sandbox.store import STATUS_CATEGORIES, STATUSES, ISSUE_TYPES, IssueRec, Store, StoreError
+
+SANDBOX_EMAIL = "pmo-bot@example.com"
+SANDBOX_TOKEN = "sandbox-token"
+"""The sandbox's fixed credentials. Not a secret: the sandbox only listens on loopback."""
+
+CHANGE_2046 = ("The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
+               "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
+UNBOUNDED = "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
+NOTIFY_ADMIN = "To discard the user notification either admin or project admin permissions are required."
+NOT_FOUND_ISSUE = "Issue does not exist or you do not have permission to see it."
+UNAUTHORISED = "You are not authenticated. Authentication required to perform this operation."
+
+PERMISSIONS: dict[str, tuple[str, str, str, str]] = {
+    # key -> (id, name, type, description)
+    "BROWSE_PROJECTS": ("10", "Browse Projects", "PROJECT", "Ability to browse projects and the issues within them."),
+    "CREATE_ISSUES": ("11", "Create Issues", "PROJECT", "Ability to create issues."),
+    "EDIT_ISSUES": ("12", "Edit Issues", "PROJECT", "Ability to edit issues."),
+    "ADD_COMMENTS": ("15", "Add Comments", "PROJECT", "Ability to comment on issues."),
+    "ADMINISTER_PROJECTS": ("23", "Administer Projects", "PROJECT", "Ability to administer a project in Jira."),
+    "EDIT_ALL_COMMENTS": ("34", "Edit All Comments", "PROJECT", "Ability to edit all comments made on issues."),
+    "EDIT_OWN_COMMENTS": ("35", "Edit Own Comments", "PROJECT", "Ability to edit own comments made on issues."),
+    "TRANSITION_ISSUES": ("46", "Transition Issues", "PROJECT", "Ability to transition issues."),
+    "ADMINISTER": ("0", "Administer Jira", "GLOBAL", "Ability to perform most administration functions."),
+}
+
+DC_MAX_RESULTS = 1000
+CLOUD_MAX_WITH_FIELDS = 100
+CLOUD_MAX_IDS = 5000
+CLOUD_PROJECT_PAGE_MAX = 100
+
+
+class HttpError(Exception):
+    """An answer other than success, with Jira's ``{"errorMessages": [...], "errors": {...}}`` body."""
+
+    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(status)
+        self.status, self.headers = status, headers or {}
+        self.body = {"errorMessages": list(messages), "errors": dict(errors or {})}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _flag(value: str | None) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
+
+
+class _Accessor:
+    """The JQL parser's view of one issue (``jql_value(name)``); reused across a whole search."""
+
+    __slots__ = ("app", "rec", "getters")
+
+    def __init__(self, app: SandboxApp):
+        self.app, self.rec = app, None
+        self.getters = app.jql_getters
+
+    def jql_value(self, name: str) -> Any:
+        getter = self.getters.get(name)
+        if getter is None:
+            raise jqlmod.JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
+        return getter(self.rec)
+
+
+class SandboxApp:
+    """Everything one running sandbox knows: the store, options, faults, log and search cache."""
+
+    def __init__(self, store: Store, *, faults: Faults | None = None, log: RequestLog | None = None,
+                 deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = True):
+        self.store = store
+        self.flavour = store.flavour
+        self.faults = faults or Faults()
+        self.log = log or RequestLog()
+        unknown = set(deny_permissions) - set(PERMISSIONS)
+        if unknown:
+            raise ValueError(f"unknown permission(s) {sorted(unknown)}; known: {sorted(PERMISSIONS)}")
+        self.deny_permissions = set(deny_permissions)
+        self.notify_needs_admin = notify_needs_admin
+        self.bot_is_admin = bot_is_admin
+        self.base_url = ""
+        self._cache: OrderedDict[tuple[str, int], list[IssueRec]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.jql_getters = self._jql_getters()
+
+    # -- JQL --
+
+    def _jql_getters(self) -> dict[str, Callable[[IssueRec], Any]]:
+        store = self.store
+
+        def user_ident(uid: str | None) -> str | None:
+            if uid is None:
+                return None
+            return uid if self.flavour is Flavour.CLOUD else store.users[uid].name
+
+        def project_names(r: IssueRec) -> list[str]:
+            p = store.projects[r.project]
+            return [p.key, p.name, p.id]
+
+        def category(r: IssueRec) -> str | None:
+            cat = store.category_of(r.project)
+            return cat.name if cat else None
+
+        getters: dict[str, Callable[[IssueRec], Any]] = {
+            "project": project_names,
+            "category": category,
+            "issuetype": lambda r: r.type,
+            "status": lambda r: r.status,
+            "statuscategory": lambda r: r.status_category,
+            "labels": lambda r: r.labels or [],
+            "assignee": lambda r: user_ident(r.assignee),
+            "reporter": lambda r: user_ident(r.reporter),
+            "priority": lambda r: r.priority,
+            "resolution": lambda r: r.resolution,
+            "key": lambda r: r.key,
+            "id": lambda r: r.id,
+            jqlmod.CURRENT_USER: lambda r: user_ident(store.bot.account_id),
+            "parent": lambda r: r.parent,
+            "created": lambda r: r.created,
+            "updated": lambda r: r.updated,
+            "resolved": lambda r: r.resolved,
+            "due": lambda r: r.due,
+            "statuscategorychangeddate": lambda r: r.status_changed,
+            "summary": lambda r: r.summary,
+            "description": lambda r: r.description or None,
+        }
+        if self.flavour is Flavour.DC:
+            getters["parent"] = lambda r: r.parent if r.hierarchy_level < 0 else None
+        for f in store.fields:
+            if f.custom:
+                attr = f.attr
+                getter = (lambda a: lambda r: getattr(r, a))(attr)
+                for clause in f.clause_names:
+                    getters[clause.lower()] = getter
+        return getters
+
+    def parse_jql(self, text: str, *, cloud_search: bool) -> jqlmod.Query:
+        try:
+            query = jqlmod.parse(text)
+            query.check_fields(self.jql_getters)
+            for name, _ in query.order_by:
+                if name not in self.jql_getters:
+                    raise jqlmod.JqlError(f"Not able to sort using field '{name}'.")
+            self._check_values(query.where)
+        except jqlmod.JqlError as exc:
+            raise HttpError(400, [str(exc)]) from None
+        if cloud_search and not query.bounded:
+            raise HttpError(400, [UNBOUNDED])
+        return query
+
+    def _check_values(self, node: Any) -> None:
+        """Jira rejects a project or issue key the account cannot see, naming the value."""
+        if node is None:
+            return
+        if isinstance(node, (jqlmod.And, jqlmod.Or)):
+            for item in node.items:
+                self._check_values(item)
+            return
+        if isinstance(node, jqlmod.Not):
+            self._check_values(node.item)
+            return
+        for value in node.values:
+            if value.kind != "lit":
+                continue
+            text = value.text.strip()
+            if node.field == "project":
+                project = self._find_project(text)
+                if project is None or not project.browsable:
+                    raise jqlmod.JqlError(f"The value '{text}' does not exist for the field '{node.spelling}'.")
+            elif node.field in ("key", "parent", "epic link") and not text.isdigit() and node.op not in ("<", "<=", ">", ">="):
+                rec = self.store.issue(text)
+                if rec is None or not self.store.projects[rec.project].browsable:
+                    raise jqlmod.JqlError(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
+
+    def _find_project(self, ref: str):
+        low = ref.lower()
+        return next((p for p in self.store.projects.values()
+                     if low in (p.key.lower(), p.name.lower(), p.id)), None)
+
+    def matches(self, text: str, query: jqlmod.Query) -> list[IssueRec]:
+        """Ordered matches of one query at the store's current version, cached."""
+        store = self.store
+        with store.lock:
+            version = store.version
+            key = (text, version)
+            with self._cache_lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+            pred = query.predicate(store.clock())
+            acc = _Accessor(self)
+            hidden = {k for k, p in store.projects.items() if not p.browsable}
+            found = []
+            for rec in store.issues:
+                if rec.project in hidden:
+                    continue
+                acc.rec = rec
+                if pred(acc):
+                    found.append(rec)
+            if query.order_by:
+                def sort_key(rec: IssueRec) -> tuple:
+                    acc.rec = rec
+                    return query.sort_key(acc) + (-rec.id,)
+                found.sort(key=sort_key)
+            else:
+                found.reverse()  # Jira's default: newest first
+        with self._cache_lock:
+            self._cache[key] = found
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        return found
+
+    def cached(self, text: str, version: int) -> list[IssueRec] | None:
+        with self._cache_lock:
+            return self._cache.get((text, version))
+
+    # -- permissions --
+
+    def has(self, permission: str, project_key: str | None = None) -> bool:
+        if permission in self.deny_permissions:
+            return False
+        if permission in ("ADMINISTER", "ADMINISTER_PROJECTS"):
+            return self.bot_is_admin
+        return True
+
+    def require(self, permission: str, message: str) -> None:
+        if not self.has(permission):
+            raise HttpError(403, [message])
+
+    def check_notify(self, query: dict[str, list[str]]) -> None:
+        notify = query.get("notifyUsers", ["true"])[-1]
+        if self.notify_needs_admin and not _flag(notify) and not self.bot_is_admin:
+            raise HttpError(403, [NOTIFY_ADMIN])
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "pmo-jira-sandbox"
+    sys_version = ""
+    app: SandboxApp  # set on the subclass built per server
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # the RequestLog replaces stderr noise
+        return
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # -- plumbing --
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path, raw_query = parts.path, parts.query
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+        fault = self.app.faults.next(path)
+        if fault is not None and self._fault(fault, method, path, raw_query):
+            return
+        try:
+            self._authenticate()
+            query = parse_qs(raw_query, keep_blank_values=True)
+            status, payload, headers = Router(self.app, self.base_url).dispatch(method, path, query, raw_body)
+        except HttpError as err:
+            status, payload, headers = err.status, err.body, err.headers
+        except StoreError as err:
+            status, payload, headers = err.status, {"errorMessages": err.messages, "errors": err.errors}, {}
+        except Exception as err:  # an unexpected bug answers 500 like Jira, with the reason for the tester
+            status, payload, headers = 500, {"errorMessages": [f"Internal server error: {type(err).__name__}: {err}"],
+                                             "errors": {}}, {}
+        self.app.log.append(Request(method, path, raw_query, status))  # before answering: no race for readers
+        self._send(status, payload, headers)
+
+    @property
+    def base_url(self) -> str:
+        return self.app.base_url
+
+    def _fault(self, fault: Fault, method: str, path: str, raw_query: str) -> bool:
+        """Apply a fault; True when the request is fully answered (or dropped) by it."""
+        if fault.kind == "slow":
+            time.sleep(fault.delay)
+            return False
+        if fault.kind == "drop":
+            self.app.log.append(Request(method, path, raw_query, 0))
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return True
+        retry = str(self.app.faults.retry_after)
+        if fault.kind == "429":
+            headers = {"Retry-After": retry, "X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "0"}
+            if self.app.flavour is Flavour.CLOUD:
+                headers["X-RateLimit-Reset"] = fmt_datetime(self.app.store.clock())
+                headers["RateLimit-Reason"] = "jira-burst-based"
+            else:
+                headers["X-RateLimit-Interval-Seconds"] = "1"
+                headers["X-RateLimit-FillRate"] = "10"
+            self.app.log.append(Request(method, path, raw_query, 429))
+            self._send(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
+            return True
+        headers = {"Retry-After": retry} if self.app.faults.retry_after_on_503 else {}
+        self.app.log.append(Request(method, path, raw_query, 503))
+        self._send(503, {"errorMessages": ["Service Unavailable"], "errors": {}}, headers)
+        return True
+
+    def _authenticate(self) -> None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if self.app.flavour is Flavour.CLOUD:
+            ok = scheme.lower() == "basic" and value.strip() == base64.b64encode(
+                f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()
+            challenge = 'Basic realm="protected-area"'
+        else:
+            ok = scheme.lower() == "bearer" and value.strip() == SANDBOX_TOKEN
+            challenge = 'OAuth realm="pmo-jira sandbox"'
+        if not ok:
+            raise HttpError(401, [UNAUTHORISED], headers={"WWW-Authenticate": challenge})
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
+        body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        # headers and body in one write: two small writes meet Nagle and delayed ACKs (40 ms a request)
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
+
+
+class Router:
+    """Maps one request to a Jira answer: ``(status, json payload or None, headers)``."""
+
+    def __init__(self, app: SandboxApp, base_url: str):
+        self.app, self.store, self.base = app, app.store, base_url
+        self.cloud = app.flavour is Flavour.CLOUD
+
+    def dispatch(self, method: str, path: str, query: dict[str, list[str]], raw_body: bytes) -> tuple[int, Any, dict]:
+        segs = [s for s in path.split("/") if s]
+        if len(segs) < 4 or segs[:2] != ["rest", "api"]:
+            raise HttpError(404, ["The requested resource could not be found."])
+        version = {"latest": "2"}.get(segs[2], segs[2])
+        if version not in (("2", "3") if self.cloud else ("2",)):
+            raise HttpError(404, [f"No API version {segs[2]} on this site."])
+        self.q, self.v = query, version
+        self.shapes = Shapes(self.store, self.base, version)
+        self.body = self._json(raw_body) if raw_body else None
+        rest = segs[3:]
+        handler = self._route(method, rest)
+        if handler is None:
+            raise HttpError(404, ["null for uri: " + self.base + path])
+        with self.store.lock:
+            return handler()
+
+    def _json(self, raw: bytes) -> Any:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise HttpError(400, ["Unexpected character in the request body: not valid JSON."]) from None
+
+    def _route(self, method: str, rest: list[str]) -> Callable[[], tuple[int, Any, dict]] | None:
+        head, n = rest[0], len(rest)
+        second = rest[1] if n > 1 else ""
+        table: dict[tuple[str, str, int], Callable[[], tuple[int, Any, dict]]] = {
+            ("GET", "serverInfo", 1): self.server_info,
+            ("GET", "myself", 1): lambda: (200, self.shapes.myself(), {}),
+            ("GET", "field", 1): lambda: (200, [self.shapes.field(f) for f in self.store.fields], {}),
+            ("GET", "projectCategory", 1): self.categories,
+            ("GET", "statuscategory", 1): lambda: (200, [self.shapes.status_category(k) for k in STATUS_CATEGORIES], {}),
+            ("GET", "status", 1): lambda: (200, [self.shapes.status(s) for s in STATUSES], {}),
+            ("GET", "issuetype", 1): lambda: (200, [self.shapes.issuetype(t) for t in ISSUE_TYPES], {}),
+            ("GET", "project", 1): self.projects,
+            ("GET", "mypermissions", 1): self.my_permissions,
+            ("GET", "search", 1): self.legacy_search,
+            ("POST", "search", 1): self.legacy_search,
+        }
+        if self.cloud:
+            table.update({
+                ("GET", "project", 2): self.project_search if second == "search" else lambda: self.project(second),
+                ("GET", "search", 2): self.enhanced_search if second == "jql" else None,
+                ("POST", "search", 2): self.enhanced_search if second == "jql" else None,
+            })
+        else:
+            table[("GET", "project", 2)] = lambda: self.project(second)
+        if head == "project" and n >= 3 and rest[2] == "properties":
+            table.update({
+                ("GET", "project", 3): lambda: self.project_property_keys(rest[1]),
+                ("GET", "project", 4): lambda: self.project_property(rest[1], rest[3]),
+                ("PUT", "project", 4): lambda: self.put_project_property(rest[1], rest[3]),
+            })
+        if head == "issue" and n >= 2:
+            key = rest[1]
+            sub = rest[2] if n >= 3 else None
+            table.update({
+                ("GET", "issue", 2): lambda: self.get_issue(key),
+                ("PUT", "issue", 2): lambda: self.edit_issue(key),
+            })
+            if sub == "comment":
+                table.update({
+                    ("GET", "issue", 3): lambda: self.list_comments(key),
+                    ("POST", "issue", 3): lambda: self.add_comment(key),
+                    ("GET", "issue", 4): lambda: self.get_comment(key, rest[3]),
+                    ("PUT", "issue", 4): lambda: self.edit_comment(key, rest[3]),
+                })
+            elif sub == "properties":
+                table.update({
+                    ("GET", "issue", 3): lambda: self.property_keys(key),
+                    ("GET", "issue", 4): lambda: self.get_property(key, rest[3]),
+                    ("PUT", "issue", 4): lambda: self.put_property(key, rest[3]),
+                    ("DELETE", "issue", 4): lambda: self.delete_property(key, rest[3]),
+                })
+            elif sub is not None:
+                return None
+        return table.get((method, head, n))
+
+    # -- parameters --
+
+    def param(self, name: str, default: str | None = None) -> str | None:
+        values = self.q.get(name)
+        return values[-1] if values else default
+
+    def multi(self, name: str) -> list[str]:
+        """A repeatable, comma-separated parameter (GET) or a list / string (POST body)."""
+        if isinstance(self.body, dict) and name in self.body:
+            value = self.body[name]
+            items = value if isinstance(value, list) else [value]
+            return [p.strip() for item in items for p in str(item).split(",") if p.strip()]
+        return [p.strip() for v in self.q.get(name, []) for p in v.split(",") if p.strip()]
+
+    def number(self, name: str, default: int) -> int:
+        raw = self.body.get(name) if isinstance(self.body, dict) and name in self.body else self.param(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise HttpError(400, [f"The '{name}' parameter must be a number, got '{raw}'."]) from None
+
+    def text(self, name: str) -> str | None:
+        if isinstance(self.body, dict) and name in self.body:
+            value = self.body[name]
+            return None if value is None else str(value)
+        return self.param(name)
+
+    # -- simple resources --
+
+    def server_info(self) -> tuple[int, Any, dict]:
+        return 200, self.shapes.server_info(self.store.clock()), {}
+
+    def categories(self) -> tuple[int, Any, dict]:
+        return 200, [self.shapes.category(c) for c in self.store.categories], {}
+
+    def visible_projects(self) -> list:
+        return [p for p in self.store.projects.values() if p.browsable]
+
+    def projects(self) -> tuple[int, Any, dict]:
+        expand = self.multi("expand")
+        return 200, [self.shapes.project(p, expand) for p in self.visible_projects()], {}
+
+    def project_search(self) -> tuple[int, Any, dict]:
+        start = max(self.number("startAt", 0), 0)
+        limit = min(max(self.number("maxResults", 50), 1), CLOUD_PROJECT_PAGE_MAX)
+        projects = self.visible_projects()
+        keys = set(self.multi("keys"))
+        if keys:
+            projects = [p for p in projects if p.key in keys]
+        category = self.param("categoryId")
+        if category:
+            projects = [p for p in projects if p.category_id == category]
+        needle = (self.param("query") or "").lower()
+        if needle:
+            projects = [p for p in projects if needle in p.key.lower() or needle in p.name.lower()]
+        order = self.param("orderBy", "key") or "key"
+        reverse = order.startswith("-")
+        order = order.lstrip("+-")
+        keyf = {"name": lambda p: p.name.lower(), "category": lambda p: p.category_id or ""}.get(order, lambda p: p.key)
+        projects = sorted(projects, key=keyf, reverse=reverse)
+        page = projects[start:start + limit]
+        expand = self.multi("expand")
+        self_url = f"{self.shapes.api}/project/search?startAt={start}&maxResults={limit}"
+        out: dict[str, Any] = {"self": self_url, "maxResults": limit, "startAt": start, "total": len(projects),
+                               "isLast": start + len(page) >= len(projects),
+                               "values": [self.shapes.project(p, expand) for p in page]}
+        if not out["isLast"]:
+            extra = "".join(f"&{k}={v}" for k, v in (("expand", ",".join(expand)), ("categoryId", category)) if v)
+            out["nextPage"] = f"{self.shapes.api}/project/search?startAt={start + limit}&maxResults={limit}{extra}"
+        return 200, out, {}
+
+    def _project(self, ref: str):
+        project = self.app._find_project(ref)
+        if project is None or not project.browsable:
+            raise HttpError(404, [f"No project could be found with key '{ref}'."])
+        return project
+
+    def project(self, ref: str) -> tuple[int, Any, dict]:
+        return 200, self.shapes.project(self._project(ref), ["lead", "description", "projectKeys"]), {}
+
+    def project_property_keys(self, ref: str) -> tuple[int, Any, dict]:
+        project = self._project(ref)
+        return 200, {"keys": [{"key": k, "self": f"{self.shapes.api}/project/{project.id}/properties/{k}"}
+                              for k in sorted(project.properties)]}, {}
+
+    def project_property(self, ref: str, prop: str) -> tuple[int, Any, dict]:
+        project = self._project(ref)
+        if prop not in project.properties:
+            raise HttpError(404, [f"The property with key '{prop}' does not exist."])
+        return 200, {"key": prop, "value": project.properties[prop]}, {}
+
+    def put_project_property(self, ref: str, prop: str) -> tuple[int, Any, dict]:
+        project = self._project(ref)
+        self.app.require("ADMINISTER_PROJECTS", "You do not have permission to set this project property.")
+        created = self.store.set_project_property(project.key, prop, self._property_value())
+        return (201 if created else 200), None, {}
+
+    def my_permissions(self) -> tuple[int, Any, dict]:
+        wanted = self.multi("permissions")
+        if not wanted:
+            if self.cloud:
+                raise HttpError(400, ["The permissions query parameter is required."])
+            wanted = list(PERMISSIONS)
+        unknown = [w for w in wanted if w not in PERMISSIONS]
+        if unknown:
+            raise HttpError(400, [f"Permission key '{unknown[0]}' is not valid."])
+        ref = self.param("projectKey") or self.param("projectId")
+        if ref:
+            self._project(ref)
+        out = {}
+        for key in wanted:
+            pid, name, ptype, description = PERMISSIONS[key]
+            out[key] = {"id": pid, "key": key, "name": name, "type": ptype, "description": description,
+                        "havePermission": self.app.has(key)}
+        return 200, {"permissions": out}, {}
+
+    # -- search --
+
+    def _fields(self, default: str) -> list:
+        return select_fields(self.store, self.multi("fields"), default)
+
+    def _properties(self) -> list[str]:
+        props = self.multi("properties")
+        if len(props) > 5:
+            raise HttpError(400, ["You can request at most 5 issue properties."])
+        return props
+
+    def _render(self, issues: list[IssueRec], fields: list, props: list[str]) -> list[dict]:
+        return [self.shapes.issue(rec, fields, properties=props) for rec in issues]
+
+    def legacy_search(self) -> tuple[int, Any, dict]:
+        if self.cloud:
+            raise HttpError(410, [CHANGE_2046])
+        jql = self.text("jql") or ""
+        query = self.app.parse_jql(jql, cloud_search=False)
+        start = max(self.number("startAt", 0), 0)
+        limit = min(max(self.number("maxResults", 50), 0), DC_MAX_RESULTS)
+        fields = self._fields("*navigable")
+        props = self._properties()
+        found = self.app.matches(jql, query)
+        page = found[start:start + limit]
+        out: dict[str, Any] = {"expand": "schema,names", "startAt": start, "maxResults": limit,
+                               "total": len(found), "issues": self._render(page, fields, props)}
+        if "names" in self.multi("expand"):
+            out["names"] = {f.id: f.name for f in fields}
+        return 200, out, {}
+
+    def enhanced_search(self) -> tuple[int, Any, dict]:
+        jql = self.text("jql") or ""
+        query = self.app.parse_jql(jql, cloud_search=True)
+        fields = self._fields("id")
+        props = self._properties()
+        cap = CLOUD_MAX_WITH_FIELDS if (fields or props) else CLOUD_MAX_IDS
+        limit = min(max(self.number("maxResults", 50), 0), cap)
+        token = self.text("nextPageToken")
+        digest = hashlib.sha1(jql.encode()).hexdigest()[:12]
+        if token:
+            try:
+                version, offset, check = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+                version_i, start = int(version), int(offset)
+            except (ValueError, UnicodeDecodeError):
+                raise HttpError(400, ["The provided next page token is invalid or expired."]) from None
+            if check != digest:
+                raise HttpError(400, ["The provided next page token is invalid or expired."])
+            found = self.app.cached(jql, version_i)
+            if found is None:  # evicted: continue on the current data, as an eventually consistent search may
+                found, version_i = self.app.matches(jql, query), self.store.version
+        else:
+            start, version_i = 0, self.store.version
+            found = self.app.matches(jql, query)
+        page = found[start:start + limit]
+        end = start + len(page)
+        out: dict[str, Any] = {"issues": self._render(page, fields, props)}
+        if "names" in self.multi("expand"):
+            out["names"] = {f.id: f.name for f in fields}
+        if end < len(found) and limit > 0:
+            out["nextPageToken"] = base64.urlsafe_b64encode(f"{version_i}:{end}:{digest}".encode()).decode()
+            out["isLast"] = False
+        else:
+            out["isLast"] = True
+        return 200, out, {}
+
+    # -- issues --
+
+    def _issue(self, key: str) -> IssueRec:
+        rec = self.store.issue(key)
+        if rec is None or not self.store.projects[rec.project].browsable:
+            raise HttpError(404, [NOT_FOUND_ISSUE])
+        return rec
+
+    def get_issue(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        fields = self._fields("*all")
+        props = self.multi("properties")
+        if "*all" in props:
+            props = sorted(rec.properties or {})
+        names = "names" in self.multi("expand")
+        return 200, self.shapes.issue(rec, fields, properties=props, names=names), {}
+
+    def edit_issue(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        self.app.require("EDIT_ISSUES", "You do not have permission to edit issues in this project.")
+        self.app.check_notify(self.q)
+        body = self.body if isinstance(self.body, dict) else {}
+        self.store.edit_issue(rec.key, body.get("fields"), body.get("update"))
+        for prop in body.get("properties") or ():
+            self.store.set_property(rec.key, prop["key"], prop["value"])
+        if _flag(self.param("returnIssue")) and self.cloud:
+            return 200, self.shapes.issue(rec, self._fields("*all")), {}
+        return 204, None, {}
+
+    def list_comments(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        start = max(self.number("startAt", 0), 0)
+        limit = min(max(self.number("maxResults", 100 if self.cloud else 5000), 0), 5000)
+        newest_first = (self.param("orderBy") or "").startswith("-")
+        return 200, self.shapes.comment_page(rec, start, limit, newest_first), {}
+
+    def _comment_body(self) -> Any:
+        body = self.body.get("body") if isinstance(self.body, dict) else None
+        if self.v == "3":
+            if not (isinstance(body, dict) and body.get("type") == "doc" and isinstance(body.get("content"), list)):
+                raise HttpError(400, [], {"comment": "Comment body is not valid!"})
+        elif not isinstance(body, str):
+            raise HttpError(400, ["Operation value must be a string"])
+        return body
+
+    def add_comment(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        self.app.require("ADD_COMMENTS", "You do not have the permission to comment on this issue.")
+        comment = self.store.add_comment(rec.key, self._comment_body())
+        return 201, self.shapes.comment(rec, comment), {}
+
+    def _find_comment(self, rec: IssueRec, comment_id: str):
+        comment = next((c for c in rec.comments or () if str(c.id) == comment_id), None)
+        if comment is None:
+            raise HttpError(404, [f"Can not find a comment for the id: {comment_id}."])
+        return comment
+
+    def get_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        return 200, self.shapes.comment(rec, self._find_comment(rec, comment_id)), {}
+
+    def edit_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        existing = self._find_comment(rec, comment_id)
+        own = existing.author == self.store.bot.account_id
+        if not (self.app.has("EDIT_ALL_COMMENTS") or (own and self.app.has("EDIT_OWN_COMMENTS"))):
+            raise HttpError(403, ["You do not have the permission to edit this comment."])
+        self.app.check_notify(self.q)
+        comment = self.store.edit_comment(rec.key, comment_id, self._comment_body())
+        return 200, self.shapes.comment(rec, comment), {}
+
+    def property_keys(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        return 200, {"keys": [{"key": k, "self": f"{self.shapes.api}/issue/{rec.id}/properties/{k}"}
+                              for k in self.store.property_keys(rec.key)]}, {}
+
+    def get_property(self, key: str, prop: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        return 200, {"key": prop, "value": self.store.get_property(rec.key, prop)}, {}
+
+    def _property_value(self) -> Any:
+        if self.body is None:
+            raise HttpError(400, ["The property value cannot be empty."])
+        return self.body
+
+    def put_property(self, key: str, prop: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        self.app.require("EDIT_ISSUES", "You do not have permission to edit issues in this project.")
+        created = self.store.set_property(rec.key, prop, self._property_value())
+        return (201 if created else 200), None, {}
+
+    def delete_property(self, key: str, prop: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        self.app.require("EDIT_ISSUES", "You do not have permission to edit issues in this project.")
+        self.store.delete_property(rec.key, prop)
+        return 204, None, {}
+
+
+class SandboxServer:
+    """A running sandbox for tests and the CLI.
+
+    >>> with SandboxServer(flavour="cloud", issues=200, seed=1) as sb:
+    ...     requests.get(sb.url + "/rest/api/3/myself", auth=(sb.credentials.email, sb.credentials.token))
+
+    ``now`` anchors the generated data and the server clock (default :data:`REFERENCE_NOW`, fixed so
+    tests are reproducible). Pass ``store=`` to serve a store built elsewhere.
+    """
+
+    def __init__(self, flavour: Flavour | str = Flavour.CLOUD, issues: int = 200, seed: int = 1, *,
+                 now: datetime = REFERENCE_NOW, host: str = "127.0.0.1", port: int = 0, store: Store | None = None,
+                 faults: Faults | None = None, deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True,
+                 bot_is_admin: bool = True):
+        if not _is_loopback(host):
+            raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
+        self.store = store if store is not None else generate(flavour, issues, seed, now=now)
+        self.flavour = self.store.flavour
+        self.app = SandboxApp(self.store, faults=faults, deny_permissions=deny_permissions,
+                              notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin)
+        self.host, self.port = host, port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults:
+        return self.app.faults
+
+    @faults.setter
+    def faults(self, value: Faults) -> None:
+        self.app.faults = value
+
+    @property
+    def log(self) -> RequestLog:
+        return self.app.log
+
+    @property
+    def now(self) -> datetime:
+        """The site's current time (the reference ``now`` plus time elapsed since start)."""
+        return self.store.clock()
+
+    @property
+    def url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError("the sandbox is not running; use it as a context manager or call start()")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._httpd.server_address[1]}"
+
+    @property
+    def credentials(self):
+        """A :class:`pmo_jira.jira.client.Credentials` for this flavour (the fixed, non-secret sandbox token)."""
+        from pmo_jira.jira.client import Credentials
+
+        if self.flavour is Flavour.CLOUD:
+            return Credentials(email=SANDBOX_EMAIL, token=SANDBOX_TOKEN)
+        return Credentials(token=SANDBOX_TOKEN)
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The Authorization header, for plain HTTP clients."""
+        if self.flavour is Flavour.CLOUD:
+            return {"Authorization": "Basic " + base64.b64encode(f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()}
+        return {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+
+    def bind(self) -> ThreadingHTTPServer:
+        handler = type("SandboxHandler", (_Handler,), {"app": self.app})
+        server_cls = ThreadingHTTPServer
+        if ":" in self.host:
+            server_cls = type("ThreadingHTTPServerV6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
+        httpd = server_cls((self.host, self.port), handler)
+        httpd.daemon_threads = True
+        self._httpd = httpd
+        self.app.base_url = self.url
+        return httpd
+
+    def start(self) -> SandboxServer:
+        httpd = self.bind()
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="pmo-jira-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI)."""
+        httpd = self._httpd or self.bind()
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        finally:
+            httpd.server_close()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            if self._thread is not None:
+                self._httpd.shutdown()
+                self._thread.join(timeout=5)
+            self._httpd.server_close()
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,640 @@
+"""The sandbox's in-memory Jira site: projects, users, fields and issues, with writes applied.
+
+The store is flavour-aware only where real Jira differs (field ids, user identity, which fields
+exist); JSON rendering lives in :mod:`pmo_jira.sandbox.shapes`, HTTP in
+:mod:`pmo_jira.sandbox.server`. Every mutation happens under one lock and bumps ``version`` so
+the server can cache search results per ``(jql, version)``.
+
+Time: ``clock()`` is "now" on this site. It defaults to the generator's reference ``now`` plus
+the real time elapsed since the store was built, so generated dates stay meaningful relative to
+the server's clock, and each write stamps ``updated`` strictly later than the previous write.
+
+Issue property writes also advance ``updated``. Whether real Jira does that is unverified; the
+sandbox chooses the stricter behaviour so that a client relying on ``updated`` staying put after
+its own property writes is caught here rather than in production.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+from pmo_jira.model import Flavour
+
+MAX_PROPERTY_CHARS = 32768
+
+# --- statuses and issue types -------------------------------------------------------------
+
+STATUS_CATEGORIES: dict[str, tuple[int, str, str]] = {
+    # key -> (id, name, colorName), as GET /statuscategory answers
+    "undefined": (1, "No Category", "medium-gray"),
+    "new": (2, "To Do", "blue-gray"),
+    "done": (3, "Done", "green"),
+    "indeterminate": (4, "In Progress", "yellow"),
+}
+
+STATUSES: dict[str, tuple[int, str]] = {
+    # name -> (id, status category key)
+    "To Do": (10000, "new"),
+    "In Progress": (3, "indeterminate"),
+    "In Review": (10001, "indeterminate"),
+    "Blocked": (10002, "indeterminate"),
+    "Done": (10003, "done"),
+    "Idea": (10010, "new"),
+    "Proposed": (10011, "new"),
+    "Planning": (10012, "new"),
+    "Approved": (10013, "new"),
+    "Closed": (6, "done"),
+    "Open": (1, "new"),
+    "Mitigating": (10020, "indeterminate"),
+}
+
+ISSUE_TYPES: dict[str, tuple[int, int, str]] = {
+    # name -> (id, hierarchyLevel, description)
+    "Epic": (10000, 1, "A big user story that needs to be broken down."),
+    "Story": (10001, 0, "Functionality or a feature expressed as a user goal."),
+    "Task": (10002, 0, "A small, distinct piece of work."),
+    "Bug": (10003, 0, "A problem or error."),
+    "Risk": (10004, 0, "Something that may happen and hurt the plan."),
+    "Sub-task": (10005, -1, "A small piece of work that's part of a larger task."),
+}
+
+PRIORITIES: dict[str, int] = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4, "Lowest": 5}
+
+LINK_TYPES: dict[str, tuple[int, str, str]] = {
+    # name -> (id, inward, outward)
+    "Relates": (10003, "relates to", "relates to"),
+    "Blocks": (10000, "is blocked by", "blocks"),
+}
+
+SELECT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "phase": ("Initiation", "Planning", "Execution", "Closing"),
+    "impact": ("Low", "Medium", "High", "Critical"),
+    "likelihood": ("Low", "Medium", "High", "Critical"),
+}
+
+
+# --- fields ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDef:
+    """One entry of GET /field; ``attr`` names the IssueRec attribute (or derived value) behind it."""
+
+    id: str
+    name: str
+    attr: str
+    schema: dict
+    clause_names: tuple[str, ...]
+    custom: bool = False
+    navigable: bool = True
+    orderable: bool = True
+    searchable: bool = True
+
+    @property
+    def custom_type(self) -> str | None:
+        return self.schema.get("custom")
+
+
+_CFT = "com.atlassian.jira.plugin.system.customfieldtypes:"
+
+
+def _system(fid: str, name: str, stype: str, *, attr: str | None = None, clauses: Iterable[str] = (),
+            items: str | None = None, navigable: bool = True, orderable: bool = True,
+            searchable: bool = True) -> FieldDef:
+    schema: dict[str, Any] = {"type": stype, "system": fid}
+    if items:
+        schema["items"] = items
+    return FieldDef(fid, name, attr or fid, schema, tuple(clauses) or (fid,), navigable=navigable,
+                    orderable=orderable, searchable=searchable)
+
+
+def _custom(num: int, name: str, attr: str, stype: str, custom: str, *, items: str | None = None) -> FieldDef:
+    schema: dict[str, Any] = {"type": stype, "custom": custom, "customId": num}
+    if items:
+        schema["items"] = items
+    return FieldDef(f"customfield_{num}", name, attr, schema, (f"cf[{num}]", name), custom=True)
+
+
+def field_catalogue(flavour: Flavour) -> tuple[FieldDef, ...]:
+    """The fields this site exposes; custom field ids differ between flavours like on real sites."""
+    system = [
+        _system("summary", "Summary", "string"),
+        _system("issuetype", "Issue Type", "issuetype", clauses=("issuetype", "type")),
+        _system("status", "Status", "status"),
+        _system("statusCategory", "Status Category", "statusCategory", attr="status_category",
+                clauses=("statusCategory",), navigable=False, orderable=False),
+        _system("project", "Project", "project"),
+        _system("assignee", "Assignee", "user"),
+        _system("reporter", "Reporter", "user"),
+        _system("priority", "Priority", "priority"),
+        _system("labels", "Labels", "array", items="string"),
+        _system("description", "Description", "string"),
+        _system("created", "Created", "datetime", clauses=("created", "createdDate")),
+        _system("updated", "Updated", "datetime", clauses=("updated", "updatedDate")),
+        _system("duedate", "Due date", "date", attr="due", clauses=("due", "duedate")),
+        _system("resolution", "Resolution", "resolution"),
+        _system("resolutiondate", "Resolved", "datetime", attr="resolved",
+                clauses=("resolutiondate", "resolved")),
+        _system("statuscategorychangedate", "Status Category Changed", "datetime",
+                attr="status_changed", clauses=("statusCategoryChangedDate",)),
+        _system("issuelinks", "Linked Issues", "array", attr="links", items="issuelinks",
+                clauses=("issueLink",), orderable=False),
+        _system("parent", "Parent", "issuelink", clauses=("parent",), orderable=False),
+        _system("comment", "Comment", "comments-page", attr="comments", navigable=False,
+                orderable=False),
+        _system("subtasks", "Sub-tasks", "array", items="issuelinks", clauses=("subtasks",),
+                orderable=False),
+        _system("issuekey", "Key", "string", attr="key", clauses=("id", "issue", "issuekey", "key"),
+                navigable=False),
+    ]
+    if flavour is Flavour.CLOUD:
+        custom = [
+            _custom(10011, "Epic Name", "epic_name", "string", "com.pyxis.greenhopper.jira:gh-epic-label"),
+            _custom(10015, "Start date", "start", "date", _CFT + "datepicker"),
+            _custom(10016, "Story point estimate", "points", "number", "com.pyxis.greenhopper.jira:jsw-story-points"),
+            _custom(10023, "Target end", "target_end", "date", "com.atlassian.jpo:jpo-custom-field-baseline-end"),
+            _custom(10100, "PMO Phase", "phase", "option", _CFT + "select"),
+            _custom(10101, "Risk Impact", "impact", "option", _CFT + "select"),
+            _custom(10102, "Risk Likelihood", "likelihood", "option", _CFT + "select"),
+            _custom(10103, "Mitigation", "mitigation", "string", _CFT + "textarea"),
+        ]
+    else:
+        custom = [
+            _custom(10100, "Epic Link", "epic_link", "any", "com.pyxis.greenhopper.jira:gh-epic-link"),
+            _custom(10101, "Epic Name", "epic_name", "string", "com.pyxis.greenhopper.jira:gh-epic-label"),
+            _custom(10200, "Start date", "start", "date", _CFT + "datepicker"),
+            _custom(10201, "Target end", "target_end", "date", "com.atlassian.jpo:jpo-custom-field-baseline-end"),
+            _custom(10202, "Story Points", "points", "number", _CFT + "float"),
+            _custom(10300, "PMO Phase", "phase", "option", _CFT + "select"),
+            _custom(10301, "Risk Impact", "impact", "option", _CFT + "select"),
+            _custom(10302, "Risk Likelihood", "likelihood", "option", _CFT + "select"),
+            _custom(10303, "Mitigation", "mitigation", "string", _CFT + "textarea"),
+        ]
+    return tuple(system + custom)
+
+
+# --- records --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class UserRec:
+    account_id: str  # Cloud accountId; also the identity the store uses internally
+    name: str  # Data Center username
+    key: str  # Data Center user key (JIRAUSER10100)
+    display_name: str
+    email: str
+    time_zone: str = "Europe/London"
+    active: bool = True
+
+
+@dataclass(slots=True)
+class CategoryRec:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(slots=True)
+class ProjectRec:
+    id: str
+    key: str
+    name: str
+    category_id: str | None
+    lead: str  # account id
+    description: str = ""
+    browsable: bool = True
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CommentRec:
+    id: int
+    author: str  # account id
+    body: Any  # wiki string, or an ADF dict when posted through v3
+    created: datetime
+    updated: datetime
+    update_author: str = ""
+
+
+@dataclass(slots=True)
+class LinkRec:
+    id: int
+    type: str  # LINK_TYPES name
+    outward: bool  # True: this issue --outward--> other
+    other: str  # other issue key
+
+
+@dataclass(slots=True)
+class IssueRec:
+    """One issue, compact enough for 100,000+ of them; lists/dicts are None until needed."""
+
+    id: int
+    key: str
+    project: str
+    type: str
+    summary: str
+    status: str
+    created: datetime
+    updated: datetime
+    status_changed: datetime
+    assignee: str | None = None
+    reporter: str | None = None
+    priority: str = "Medium"
+    labels: list[str] | None = None
+    description: str = ""  # wiki markup (DC's native form), converted to ADF for v3
+    parent: str | None = None  # Cloud parent: the epic of a standard issue, the story of a sub-task
+    due: date | None = None
+    resolved: datetime | None = None
+    start: date | None = None
+    target_end: date | None = None
+    points: float | None = None
+    phase: str | None = None
+    impact: str | None = None
+    likelihood: str | None = None
+    mitigation: str | None = None
+    links: list[LinkRec] | None = None
+    comments: list[CommentRec] | None = None
+    properties: dict[str, Any] | None = None
+
+    @property
+    def status_category(self) -> str:
+        return STATUSES[self.status][1]
+
+    @property
+    def hierarchy_level(self) -> int:
+        return ISSUE_TYPES[self.type][1]
+
+    @property
+    def epic_name(self) -> str | None:
+        return self.summary if self.type == "Epic" else None
+
+    @property
+    def epic_link(self) -> str | None:
+        return self.parent if self.hierarchy_level == 0 else None
+
+    @property
+    def resolution(self) -> str | None:
+        return "Done" if self.resolved is not None else None
+
+
+class StoreError(Exception):
+    """A write Jira would refuse; carries the HTTP status and Jira's error body parts."""
+
+    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict[str, str] | None = None):
+        self.status, self.messages, self.errors = status, list(messages), dict(errors or {})
+        super().__init__("; ".join(self.messages + [f"{k}: {v}" for k, v in self.errors.items()]))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+class Store:
+    """A Jira site in memory. Public attributes are read by the server under ``lock``."""
+
+    def __init__(self, flavour: Flavour | str, *, now: datetime, clock: Callable[[], datetime] | None = None,
+                 bot: UserRec | None = None):
+        self.flavour = Flavour(flavour)
+        self.now = _utc(now)
+        started = time.monotonic()
+        self.clock: Callable[[], datetime] = clock or (lambda: self.now + timedelta(seconds=time.monotonic() - started))
+        self.lock = threading.RLock()
+        self.version = 0
+        self.fields = field_catalogue(self.flavour)
+        self.field_by_id = {f.id: f for f in self.fields}
+        self.categories: dict[str, CategoryRec] = {}
+        self.projects: dict[str, ProjectRec] = {}
+        self.users: dict[str, UserRec] = {}
+        self.issues: list[IssueRec] = []
+        self.by_key: dict[str, IssueRec] = {}
+        self.by_id: dict[int, IssueRec] = {}
+        self.subtasks_of: dict[str, list[str]] = {}
+        self._next_comment_id = 10000
+        self._next_link_id = 10000
+        self._last_stamp = self.now
+        self.bot = bot or UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
+                                  "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
+        self.add_user(self.bot)
+
+    # -- building (used by the generator and tests) --
+
+    def add_user(self, user: UserRec) -> UserRec:
+        self.users[user.account_id] = user
+        return user
+
+    def add_category(self, cat: CategoryRec) -> CategoryRec:
+        self.categories[cat.id] = cat
+        return cat
+
+    def add_project(self, project: ProjectRec) -> ProjectRec:
+        self.projects[project.key] = project
+        return project
+
+    def add_issue(self, issue: IssueRec) -> IssueRec:
+        self.issues.append(issue)
+        self.by_key[issue.key] = issue
+        self.by_id[issue.id] = issue
+        if issue.parent and issue.type == "Sub-task":
+            self.subtasks_of.setdefault(issue.parent, []).append(issue.key)
+        return issue
+
+    def link(self, key: str, link_type: str, other: str) -> None:
+        """Link ``key --outward--> other`` (e.g. a Risk 'relates to' its Epic), visible on both ends."""
+        a, b = self.by_key[key], self.by_key[other]
+        lid = self._next_link_id
+        self._next_link_id += 1
+        a.links = (a.links or []) + [LinkRec(lid, link_type, True, other)]
+        b.links = (b.links or []) + [LinkRec(lid, link_type, False, key)]
+
+    def new_comment_id(self) -> int:
+        self._next_comment_id += 1
+        return self._next_comment_id
+
+    # -- lookups --
+
+    def user(self, ref: str | None) -> UserRec | None:
+        """A user by account id, DC name or DC key."""
+        if ref is None:
+            return None
+        found = self.users.get(ref)
+        if found:
+            return found
+        for u in self.users.values():
+            if ref in (u.name, u.key):
+                return u
+        return None
+
+    def issue(self, key_or_id: str) -> IssueRec | None:
+        if key_or_id.isdigit():
+            return self.by_id.get(int(key_or_id))
+        return self.by_key.get(key_or_id.upper())
+
+    def field(self, ref: str) -> FieldDef | None:
+        """A field by id or by (case-insensitive) name."""
+        if ref in self.field_by_id:
+            return self.field_by_id[ref]
+        low = ref.lower()
+        return next((f for f in self.fields if f.name.lower() == low), None)
+
+    def category_of(self, project_key: str) -> CategoryRec | None:
+        cid = self.projects[project_key].category_id
+        return self.categories.get(cid) if cid else None
+
+    # -- writes (REST semantics) --
+
+    def _stamp(self) -> datetime:
+        stamp = max(self.clock(), self._last_stamp + timedelta(milliseconds=1))
+        self._last_stamp = stamp
+        self.version += 1
+        return stamp
+
+    def _must(self, key: str) -> IssueRec:
+        rec = self.issue(key)
+        if rec is None:
+            raise StoreError(404, ["Issue does not exist or you do not have permission to see it."])
+        return rec
+
+    def edit_issue(self, key: str, fields: dict | None = None, update: dict | None = None) -> IssueRec:
+        """PUT /issue/{key}: ``fields`` set values, ``update`` applies operations (labels add/remove/set)."""
+        fields, update = fields or {}, update or {}
+        if not isinstance(fields, dict) or not isinstance(update, dict):
+            raise StoreError(400, ["Can not deserialize instance of java.util.LinkedHashMap out of START_ARRAY token"])
+        if not fields and not update:
+            raise StoreError(400, ["one of 'fields' or 'update' required"])
+        both = sorted(set(fields) & set(update))
+        if both:
+            raise StoreError(400, [], {f: f"Field '{f}' cannot appear in both 'fields' and 'update'" for f in both})
+        with self.lock:
+            rec = self._must(key)
+            changes: dict[str, Any] = {}
+            for fid, value in fields.items():
+                changes[fid] = value
+            labels = list(rec.labels or [])
+            for fid, ops in update.items():
+                if not isinstance(ops, list) or not all(isinstance(o, dict) for o in ops):
+                    raise StoreError(400, [], {fid: "Can not instantiate value of type [simple type, class "
+                                               "com.atlassian.jira.rest.v2.issue.FieldOperation] from JSON String; "
+                                               "no single-String constructor/factory method"})
+                if fid != "labels":
+                    for op in ops:
+                        if set(op) != {"set"}:
+                            raise StoreError(400, [], {fid: f"Field '{fid}' does not support operation '{next(iter(op))}'"})
+                        changes[fid] = op["set"]
+                    continue
+                for op in ops:
+                    for verb, value in op.items():
+                        if verb == "add":
+                            _check_label(value)
+                            if value not in labels:
+                                labels.append(value)
+                        elif verb == "remove":
+                            if value in labels:
+                                labels.remove(value)
+                        elif verb == "set":
+                            if not isinstance(value, list):
+                                raise StoreError(400, [], {"labels": "data was not an array"})
+                            for v in value:
+                                _check_label(v)
+                            labels = list(dict.fromkeys(value))
+                        else:
+                            raise StoreError(400, [], {"labels": f"Field 'labels' does not support operation '{verb}'"})
+            if "labels" in update:
+                changes["labels"] = labels
+            self._apply(rec, changes)
+            rec.updated = self._stamp()
+            return rec
+
+    def _apply(self, rec: IssueRec, changes: dict[str, Any]) -> None:
+        """Validate every change first, then assign, so a bad edit writes nothing."""
+        staged: list[tuple[str, Any]] = []
+        for fid, value in changes.items():
+            fdef = self.field(fid)
+            if fdef is None or fdef.attr in ("key", "links", "comments", "created", "updated", "status_category",
+                                             "issuetype", "project", "status", "statusCategory", "subtasks",
+                                             "epic_name", "epic_link", "resolution", "resolved", "status_changed"):
+                raise StoreError(400, [], {fid: f"Field '{fid}' cannot be set. It is not on the appropriate screen, or unknown."})
+            staged.append((fdef.attr, self._coerce(fdef, value)))
+        for attr, value in staged:
+            setattr(rec, attr, value)
+
+    def _coerce(self, fdef: FieldDef, value: Any) -> Any:
+        stype = fdef.schema["type"]
+        bad = StoreError(400, [], {fdef.id: f"Value for field '{fdef.name}' is not valid."})
+        if value is None:
+            return None
+        if fdef.attr == "labels":
+            if not isinstance(value, list):
+                raise StoreError(400, [], {"labels": "data was not an array"})
+            for v in value:
+                _check_label(v)
+            return list(dict.fromkeys(value))
+        if stype == "user":
+            ref = value.get("accountId") or value.get("name") or value.get("key") if isinstance(value, dict) else value
+            user = self.user(ref)
+            if user is None:
+                raise StoreError(400, [], {fdef.id: f"User '{ref}' does not exist."})
+            return user.account_id
+        if stype == "date":
+            try:
+                return value if isinstance(value, date) else date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise StoreError(400, [], {fdef.id: "Error parsing date string: " + str(value)}) from None
+        if stype == "number":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad
+            return float(value)
+        if stype == "option":
+            chosen = value.get("value") if isinstance(value, dict) else value
+            if chosen not in SELECT_OPTIONS[fdef.attr]:
+                raise StoreError(400, [], {fdef.id: f"Option value '{chosen}' is not valid"})
+            return chosen
+        if stype == "priority":
+            chosen = value.get("name") if isinstance(value, dict) else value
+            if chosen not in PRIORITIES:
+                raise bad
+            return chosen
+        if fdef.attr in ("description", "mitigation"):
+            from pmo_jira.sandbox.shapes import adf_to_wiki  # rich text arrives as ADF on v3
+
+            return adf_to_wiki(value) if isinstance(value, dict) else str(value)
+        if isinstance(value, str):
+            return value
+        raise bad
+
+    def comments(self, key: str) -> list[CommentRec]:
+        with self.lock:
+            return list(self._must(key).comments or [])
+
+    def add_comment(self, key: str, body: Any, author: str | None = None) -> CommentRec:
+        _check_body(body)
+        with self.lock:
+            rec = self._must(key)
+            stamp = self._stamp()
+            who = author or self.bot.account_id
+            comment = CommentRec(self.new_comment_id(), who, body, stamp, stamp, who)
+            rec.comments = (rec.comments or []) + [comment]
+            rec.updated = stamp
+            return comment
+
+    def edit_comment(self, key: str, comment_id: str | int, body: Any, author: str | None = None) -> CommentRec:
+        _check_body(body)
+        with self.lock:
+            rec = self._must(key)
+            comment = next((c for c in rec.comments or [] if str(c.id) == str(comment_id)), None)
+            if comment is None:
+                raise StoreError(404, [f"Can not find a comment for the id: {comment_id}."])
+            stamp = self._stamp()
+            comment.body, comment.updated = body, stamp
+            comment.update_author = author or self.bot.account_id
+            rec.updated = stamp
+            return comment
+
+    def get_property(self, key: str, prop: str) -> Any:
+        with self.lock:
+            rec = self._must(key)
+            props = rec.properties or {}
+            if prop not in props:
+                raise StoreError(404, [f"The property with key '{prop}' does not exist."])
+            return copy.deepcopy(props[prop])
+
+    def property_keys(self, key: str) -> list[str]:
+        with self.lock:
+            return sorted((self._must(key).properties or {}).keys())
+
+    def set_property(self, key: str, prop: str, value: Any) -> bool:
+        """Store a property; True when it was created (Jira answers 201), False when replaced (200)."""
+        _check_property(prop, value)
+        with self.lock:
+            rec = self._must(key)
+            created = prop not in (rec.properties or {})
+            rec.properties = dict(rec.properties or {})
+            rec.properties[prop] = copy.deepcopy(value)
+            rec.updated = self._stamp()
+            return created
+
+    def delete_property(self, key: str, prop: str) -> None:
+        with self.lock:
+            rec = self._must(key)
+            if prop not in (rec.properties or {}):
+                raise StoreError(404, [f"The property with key '{prop}' does not exist."])
+            rec.properties = {k: v for k, v in rec.properties.items() if k != prop} or None
+            rec.updated = self._stamp()
+
+    def set_project_property(self, project_key: str, prop: str, value: Any) -> bool:
+        _check_property(prop, value)
+        with self.lock:
+            project = self.projects.get(project_key.upper())
+            if project is None:
+                raise StoreError(404, [f"No project could be found with key '{project_key}'."])
+            created = prop not in project.properties
+            project.properties[prop] = copy.deepcopy(value)
+            self.version += 1
+            return created
+
+    # -- helpers for tests and demos: what a person would do in the Jira UI --
+
+    def edit(self, key: str, **changes: Any) -> IssueRec:
+        """Change attributes directly (``store.edit("DIG-3", assignee=None, status="Done")``), as a person would."""
+        with self.lock:
+            rec = self._must(key)
+            for attr, value in changes.items():
+                if not hasattr(rec, attr) or attr in ("id", "key"):
+                    raise AttributeError(f"issue has no editable attribute {attr!r}")
+                if attr == "status" and value not in STATUSES:
+                    raise ValueError(f"unknown status {value!r}; known: {sorted(STATUSES)}")
+                if attr == "assignee" and value is not None:
+                    value = self.user(value).account_id
+                setattr(rec, attr, value)
+            stamp = self._stamp()
+            if "status" in changes:
+                rec.status_changed = stamp
+                rec.resolved = stamp if STATUSES[rec.status][1] == "done" else None
+            rec.updated = stamp
+            return rec
+
+    def add_comment_as(self, user: str, key: str, text: str) -> CommentRec:
+        """A person (account id, DC name or key) comments in wiki text."""
+        author = self.user(user)
+        if author is None:
+            raise KeyError(f"no such user {user!r}")
+        return self.add_comment(key, text, author.account_id)
+
+    def add_label(self, key: str, label: str) -> IssueRec:
+        return self.edit_issue(key, update={"labels": [{"add": label}]})
+
+    def remove_label(self, key: str, label: str) -> IssueRec:
+        return self.edit_issue(key, update={"labels": [{"remove": label}]})
+
+
+def _check_label(label: Any) -> None:
+    if not isinstance(label, str) or not label:
+        raise StoreError(400, [], {"labels": "Label must be a non-empty string."})
+    if " " in label:
+        raise StoreError(400, [], {"labels": f"The label '{label}' contains spaces which is invalid."})
+    if len(label) > 255:
+        raise StoreError(400, [], {"labels": f"The label '{label}' exceeds the maximum length for a single label of 255 characters."})
+
+
+def _check_body(body: Any) -> None:
+    text = body if isinstance(body, str) else repr(body)
+    if not body:
+        raise StoreError(400, [], {"comment": "Comment body can not be empty!"})
+    if len(text) > 32767:
+        raise StoreError(400, [], {"comment": "The entered text is too long. It exceeds the allowed limit of 32767 characters."})
+
+
+def _check_property(prop: str, value: Any) -> None:
+    import json
+
+    if not prop or len(prop) > 255:
+        raise StoreError(400, ["The property key cannot be longer than 255 characters."])
+    if len(json.dumps(value)) > MAX_PROPERTY_CHARS:
+        raise StoreError(400, ["The property value cannot be longer than 32768 characters."])

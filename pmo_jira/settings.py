@@ -1,0 +1,434 @@
+"""Run settings: defaults < config file < ``PMO_JIRA_*`` environment < command-line flags.
+
+Unattended runs (cron, CI, Kubernetes) need one file that names every Jira site of the
+portfolio, so the file is strict: an unknown key or a secret in it stops the run with one line
+that names ``file:line`` and the fix. Secrets never come from here (see ``pmo_jira.secrets``):
+config files end up in repositories, backups and ConfigMaps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from pmo_jira.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAME = "pmo-jira.toml"
+ENV_PREFIX = "PMO_JIRA_"
+SECRET_KEYS = frozenset({"token", "api_token", "apitoken", "password", "secret", "pat",
+                         "personal_access_token"})
+
+_SITE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def token_env_name(site_name: str) -> str:
+    """The default env var holding a site's token: ``PMO_JIRA_TOKEN_<NAME>`` (``-`` -> ``_``)."""
+    return f"{ENV_PREFIX}TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", site_name).upper()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSettings(_Strict):
+    """One Jira site. ``name`` labels every finding, report row and log line of that site."""
+
+    name: str
+    url: str
+    flavour: Literal["cloud", "dc", "auto"] = "auto"
+    email: str | None = None  # Cloud account email (Basic auth user); not a secret
+    token_env: str | None = None  # env var holding the token; default PMO_JIRA_TOKEN_<NAME>
+    mapping: Path | None = None  # overrides the top-level mapping for this site
+    projects: tuple[str, ...] | None = None  # overrides the mapping's project scope
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _SITE_NAME.match(v):
+            raise ValueError("site names use letters, digits, '-' and '_' (they label findings "
+                             "and name the token env var)")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(f"not an http(s) URL: {v!r}")
+        return v.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError("token_env names an environment variable (e.g. PMO_JIRA_TOKEN_PROD), "
+                             "not the token itself")
+        return v
+
+    @property
+    def token_var(self) -> str:
+        return self.token_env or token_env_name(self.name)
+
+
+class WritebackSettings(_Strict):
+    """Overrides of the mapping's write-back block; None keeps the mapping's value."""
+
+    max_writes: int | None = Field(default=None, gt=0)
+    notify: bool | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=32)
+
+
+def _data_home(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local" / "share")
+    return Path(base) / "pmo-jira"
+
+
+class Settings(_Strict):
+    """Everything a run needs besides secrets and the mapping's own content."""
+
+    sites: tuple[SiteSettings, ...] = ()
+    mapping: Path | None = None
+    history: str | None = None  # SQLite file path; load_settings defaults it to <XDG_DATA_HOME>/pmo-jira/history.sqlite
+    lock: Path | None = None  # run lock file; load_settings defaults it to pmo-jira.lock next to the history
+    writeback: WritebackSettings = WritebackSettings()
+    log_format: Literal["text", "json"] = "text"
+    summary_json: Path | None = None
+    _config_file: Path | None = PrivateAttr(default=None)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The config file these settings came from (None: environment only)."""
+        return self._config_file
+
+    def site(self, name: str) -> SiteSettings:
+        for s in self.sites:
+            if s.name == name:
+                return s
+        raise ConfigError(f"no site named {name!r}", file=self._where(),
+                          hint=_did_you_mean(name, [s.name for s in self.sites])
+                          or "sites: " + (", ".join(s.name for s in self.sites) or "none"))
+
+    def select_sites(self, names: Sequence[str] = ()) -> list[SiteSettings]:
+        """The sites a run covers: the named ones, or all. At least one, or a ConfigError."""
+        if not self.sites:
+            raise ConfigError(
+                "no Jira site configured",
+                hint=f"create {CONFIG_NAME} with a [sites.<name>] table (docs/config.md) "
+                     "or set PMO_JIRA_URL")
+        return [self.site(n) for n in names] if names else list(self.sites)
+
+    def mapping_for(self, site: SiteSettings) -> Path:
+        path = site.mapping or self.mapping
+        if path is None:
+            raise ConfigError(f"no mapping for site {site.name!r}", file=self._where(),
+                              hint="set `mapping = \"path/to/mapping.yaml\"` in the config file "
+                                   "or PMO_JIRA_MAPPING")
+        return path
+
+    def _where(self) -> str | None:
+        return _display(self.config_file) if self.config_file else None
+
+
+# --- finding the file -----------------------------------------------------------------------------
+
+
+def find_config(config_path: str | os.PathLike[str] | None, env: Mapping[str, str],
+                cwd: Path | None = None) -> Path | None:
+    """``--config`` > ``$PMO_JIRA_CONFIG`` > ``./pmo-jira.toml`` > user config folder > none."""
+    explicit = config_path or env.get(f"{ENV_PREFIX}CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError("config file not found", file=str(path),
+                              hint="check --config / PMO_JIRA_CONFIG")
+        return path
+    local = (cwd or Path.cwd()) / CONFIG_NAME
+    if local.is_file():
+        return local
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
+    user = Path(xdg) / "pmo-jira" / "config.toml"
+    return user if user.is_file() else None
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+_ENV_KEYS: dict[str, tuple[str, ...]] = {
+    "MAPPING": ("mapping",),
+    "HISTORY": ("history",),
+    "LOCK": ("lock",),
+    "LOG_FORMAT": ("log_format",),
+    "SUMMARY_JSON": ("summary_json",),
+    "MAX_WRITES": ("writeback", "max_writes"),
+    "NOTIFY": ("writeback", "notify"),
+    "CONCURRENCY": ("writeback", "concurrency"),
+}
+OVERRIDE_KEYS: frozenset[str] = frozenset(path[-1] for path in _ENV_KEYS.values())
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None,
+                  env: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None, *, cwd: Path | None = None) -> Settings:
+    """Read the config file (if any), then apply ``PMO_JIRA_*`` env vars, then ``overrides``.
+
+    ``overrides`` are flag values keyed by setting name (``mapping``, ``history``, ``lock``,
+    ``log_format``, ``summary_json``, ``max_writes``, ``notify``, ``concurrency``); None means
+    "flag not given". Without a config file a single site comes from ``PMO_JIRA_URL``,
+    ``PMO_JIRA_EMAIL``, ``PMO_JIRA_FLAVOUR`` (and optionally ``PMO_JIRA_SITE`` for its name).
+    """
+    env = os.environ if env is None else env
+    path = find_config(config_path, env, cwd)
+    if path is not None:
+        text = path.read_text(encoding="utf-8")
+        data, locate, site_keys = _parse_toml(text, _display(path))
+        base = path.parent
+    else:
+        data, locate, site_keys, base = _env_site(env), (lambda loc: None), [], Path.cwd()
+
+    for name, keypath in _ENV_KEYS.items():
+        value = env.get(ENV_PREFIX + name)
+        if value not in (None, ""):
+            _put(data, keypath, value)
+    for key, value in (overrides or {}).items():
+        if key not in OVERRIDE_KEYS:
+            raise ValueError(f"unknown settings override {key!r}")
+        if value is not None:
+            _put(data, next(p for p in _ENV_KEYS.values() if p[-1] == key), value)
+
+    where = _display(path) if path else None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise _config_error(exc, where, locate, site_keys) from None
+    return _resolve_paths(settings, base, path, env)
+
+
+def _display(path: Path) -> str:
+    """The path as the user would type it: relative when it is under the working folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _env_site(env: Mapping[str, str]) -> dict[str, Any]:
+    url = env.get(f"{ENV_PREFIX}URL")
+    if not url:
+        return {}
+    site: dict[str, Any] = {"name": env.get(f"{ENV_PREFIX}SITE") or "jira", "url": url,
+                            "token_env": f"{ENV_PREFIX}TOKEN"}
+    if env.get(f"{ENV_PREFIX}EMAIL"):
+        site["email"] = env[f"{ENV_PREFIX}EMAIL"]
+    if env.get(f"{ENV_PREFIX}FLAVOUR"):
+        site["flavour"] = env[f"{ENV_PREFIX}FLAVOUR"]
+    return {"sites": [site]}
+
+
+def _put(data: dict[str, Any], keypath: tuple[str, ...], value: Any) -> None:
+    for key in keypath[:-1]:
+        data = data.setdefault(key, {})
+    data[keypath[-1]] = value
+
+
+def _resolve_paths(settings: Settings, base: Path, path: Path | None,
+                   env: Mapping[str, str]) -> Settings:
+    """Relative paths in a config file mean "next to the file", so cron's cwd does not matter."""
+
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None else (base / p.expanduser() if not p.expanduser().is_absolute()
+                                       else p.expanduser())
+
+    history = settings.history or str(_data_home(env) / "history.sqlite")
+    if "://" not in history:
+        history = str(fix(Path(history)))
+    lock = fix(settings.lock)
+    if lock is None:
+        lock = (Path(history).parent if "://" not in history else _data_home(env)) / "pmo-jira.lock"
+    sites = tuple(s.model_copy(update={"mapping": fix(s.mapping)}) for s in settings.sites)
+    out = settings.model_copy(update={
+        "sites": sites, "mapping": fix(settings.mapping), "history": history, "lock": lock,
+        "summary_json": fix(settings.summary_json)})
+    out._config_file = path
+    return out
+
+
+# --- TOML with line numbers -----------------------------------------------------------------------
+
+Loc = tuple[Any, ...]
+
+
+def _parse_toml(text: str, path: str) -> tuple[dict[str, Any], Any, list[str]]:
+    """Parse TOML; return data ready for validation, a ``loc -> line`` function and site names.
+
+    ``[sites.<name>]`` tables become a list of sites named by their key; ``[[sites]]`` arrays are
+    taken as they are. Secrets are refused here, before validation, so the message is specific.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        msg = re.sub(r"\s*\(at line.*\)$", "", str(exc))
+        raise ConfigError(f"invalid TOML: {msg}", file=path,
+                          line=int(m.group(1)) if m else None) from None
+    lines = _key_lines(text)
+    site_keys: list[str] = []
+    sites = data.get("sites")
+    if isinstance(sites, dict):
+        site_keys = list(sites)
+        listed = []
+        for name, table in sites.items():
+            if isinstance(table, dict):
+                table = {"name": name, **table}
+            listed.append(table)
+        data["sites"] = listed
+
+    def toml_loc(loc: Loc) -> Loc:
+        if site_keys and len(loc) >= 2 and loc[0] == "sites" and isinstance(loc[1], int):
+            return ("sites", site_keys[loc[1]], *loc[2:])
+        return loc
+
+    def locate(loc: Loc) -> int | None:
+        loc = toml_loc(loc)
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in lines:
+                return lines[loc[:n]]
+        return None
+
+    locate.toml_loc = toml_loc  # type: ignore[attr-defined]
+    _refuse_secrets(data, (), path, locate)
+    return data, locate, site_keys
+
+
+def _key_lines(text: str) -> dict[Loc, int]:
+    """Map key paths to the line defining them, by scanning tables and ``key =`` lines.
+
+    Enough for error messages: tables (``[a.b]``), arrays of tables (``[[a]]``, indexed in order)
+    and dotted or plain keys. Keys inside inline tables fall back to the enclosing line.
+    """
+    out: dict[Loc, int] = {}
+    counts: dict[Loc, int] = {}
+    prefix: Loc = ()
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"^\[\[\s*([^\]]+?)\s*\]\]", line)
+        if m:
+            name = _split_key(m.group(1))
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            prefix = (*name, index)
+            out.setdefault(name, lineno)
+            out[prefix] = lineno
+            continue
+        m = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if m:
+            prefix = _split_key(m.group(1))
+            out.setdefault(prefix, lineno)
+            continue
+        m = re.match(r'^((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=',
+                     line)
+        if m:
+            key = (*prefix, *_split_key(m.group(1)))
+            for n in range(len(prefix) + 1, len(key) + 1):
+                out.setdefault(key[:n], lineno)
+    return out
+
+
+def _split_key(dotted: str) -> Loc:
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)', dotted)
+    return tuple(a or b or c for a, b, c in parts)
+
+
+def _refuse_secrets(node: Any, loc: Loc, file: str, locate: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.lower() in SECRET_KEYS and value not in (None, ""):
+                site_loc = loc[:2] if loc[:1] == ("sites",) and len(loc) >= 2 else None
+                raise ConfigError(
+                    "secrets are not read from the config file", file=file,
+                    line=locate((*loc, key)), key=_dotted(locate.toml_loc((*loc, key))),
+                    hint=_secret_hint(node, site_loc))
+            _refuse_secrets(value, (*loc, key), file, locate)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _refuse_secrets(item, (*loc, i), file, locate)
+
+
+def _secret_hint(table: dict[str, Any], site_loc: Loc | None) -> str:
+    if site_loc is None or not isinstance(table.get("name"), str):
+        return "set it in the environment or run `pmo-jira login <site>`, and remove it from the file"
+    name = table["name"]
+    var = table.get("token_env") or token_env_name(name)
+    return f"remove it, then set {var} or run `pmo-jira login {name}`"
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str | None:
+    """The closest choice, if it is close; typos match in either direction."""
+
+    def score(choice: str) -> float:
+        a, b = word.lower(), choice.lower()
+        return max(difflib.SequenceMatcher(None, a, b).ratio(),
+                   difflib.SequenceMatcher(None, b, a).ratio())
+
+    best = max(choices, key=score, default=None)
+    return f"did you mean {best!r}?" if best is not None and score(best) >= 0.6 else None
+
+
+def _allowed_keys(loc: Loc) -> list[str]:
+    """Field names valid at the parent of ``loc`` (for did-you-mean)."""
+    model: Any = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        inner = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif inner:
+            model = inner[0]
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def _config_error(exc: ValidationError, file: str | None, locate: Any,
+                  site_keys: list[str]) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    loc: Loc = tuple(err["loc"])
+    more = len(exc.errors()) - 1
+    toml_loc = getattr(locate, "toml_loc", lambda x: x)(loc)
+    key = _dotted(toml_loc) if file else "env " + _dotted(loc)
+    line = locate(loc)
+    hint = None
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+        hint = _did_you_mean(str(loc[-1]), _allowed_keys(loc))
+    elif err["type"] == "literal_error":
+        message = f"{err['input']!r} is not one of {err['ctx']['expected']}"
+    elif err["type"] == "missing":
+        message = "required key is missing"
+    else:
+        message = err["msg"].removeprefix("Value error, ")
+    if more:
+        hint = (hint + "; " if hint else "") + f"{more} more problem{'s' if more > 1 else ''} after this one"
+    return ConfigError(message, file=file, line=line, key=key, hint=hint)

@@ -1,0 +1,1 @@
+"""The built-in catalogue, one module per PMO family (governance, initiation, planning, ...)."""

@@ -1,0 +1,119 @@
+"""Risk: the epic keeps a risk register, and its serious risks are owned and mitigated."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from pydantic import Field
+
+from pmo_jira.findings import Severity
+from pmo_jira.model import Issue, User
+from pmo_jira.standards.base import Check, Standard, StandardOptions
+from pmo_jira.standards.context import AuditContext
+
+
+def _no_risk_type(ctx: AuditContext) -> Check | None:
+    if ctx.risk_types:
+        return None
+    return Check.not_applicable("the mapping names no risk issue type (set issue_types.risk)")
+
+
+class RiskRegister(Standard):
+    """The epic has at least one linked Risk issue from planning on.
+
+    Why: risk assessment is a Gate 2 entry criterion; an epic in planning or beyond with an
+    empty risk register has either not assessed its risks or keeps them where nobody can review
+    them. Teams that assessed and found nothing say so explicitly with a label (option
+    ``none_label``) instead of leaving the register blank.
+
+    Example:
+
+    ```yaml
+    standards:
+      - code: PMO-RSK-001
+        options: {none_label: no-risks-identified}
+    ```
+    """
+
+    code = "PMO-RSK-001"
+    title = "Risk register kept"
+    default_severity = Severity.HIGH
+    default_phases = ("planning", "execution", "closing")
+
+    class Options(StandardOptions):
+        none_label: str | None = Field(
+            default=None, description="a label on the epic that records 'risks assessed, none found'")
+
+    def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
+        na = _no_risk_type(ctx)
+        if na:
+            yield na
+        elif ctx.risks(item.key) or (options.none_label and options.none_label in item.labels):
+            yield Check.passed()
+        else:
+            label = f", or add the label '{options.none_label}' if none were found" if options.none_label else ""
+            yield Check.fail(
+                "no risk is linked to the epic",
+                f"Run a risk review for {item.key} and record each risk as a Risk issue linked to it "
+                f"(Link issue > relates to){label}.",
+            )
+
+
+class HighRisksManaged(Standard):
+    """Open high-impact risks have an owner and a mitigation.
+
+    Why: a RAID log whose serious risks have no owner or no response is an archive, not an
+    agenda; nobody is acting on exactly the risks most likely to sink the work. The owner is the
+    ``risk_owner`` field where the mapping has one, else the risk's assignee.
+
+    Example:
+
+    ```yaml
+    standards:
+      - code: PMO-RSK-002
+        severity: critical
+        options: {high_values: [High, Critical]}
+    ```
+    """
+
+    code = "PMO-RSK-002"
+    title = "Open high risks have owner and mitigation"
+    default_severity = Severity.CRITICAL
+    default_phases = ("planning", "execution", "closing")
+    needs_fields = ("risk_impact", "risk_mitigation")
+    optional_fields = ("risk_owner", "assignee")
+
+    class Options(StandardOptions):
+        high_values: list[str] = Field(default_factory=lambda: ["High", "Critical"], min_length=1,
+                                       description="risk_impact values that make a risk high")
+
+    def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
+        na = _no_risk_type(ctx)
+        if na:
+            yield na
+            return
+        high = {v.casefold() for v in options.high_values}
+        use_owner_field = ctx.has_field("risk_owner")
+        owner_label = ctx.field_label("risk_owner") if use_owner_field else "Assignee"
+        flagged = False
+        for risk in ctx.risks(item.key):
+            impact = risk.fields.get("risk_impact")
+            if risk.is_done or not isinstance(impact, str) or impact.casefold() not in high:
+                continue
+            owner = risk.fields.get("risk_owner") if use_owner_field else risk.assignee
+            mitigation = risk.fields.get("risk_mitigation")
+            gaps = []
+            if not (isinstance(owner, User) and owner.active):
+                gaps.append("no owner")
+            if not (isinstance(mitigation, str) and mitigation.strip()):
+                gaps.append("no mitigation")
+            if gaps:
+                flagged = True
+                yield Check.fail(
+                    f"risk {risk.key} (impact {impact}) has {' and '.join(gaps)}",
+                    f"On {risk.key}, set {owner_label} to the person managing the risk and describe the "
+                    f"response in {ctx.field_label('risk_mitigation')} (avoid, mitigate, transfer or accept).",
+                    subject=risk.key,
+                )
+        if not flagged:
+            yield Check.passed()

@@ -1,0 +1,130 @@
+"""The per-site view standards read: indexes built once, in one pass, so each check is cheap."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Iterable
+
+from pmo_jira.findings import ClassifiedItem
+from pmo_jira.model import Issue, Project, Snapshot
+# Read-only use of the state the previous sync stored on the issue (it arrives with the issue).
+from pmo_jira.writeback.state import STATE_PROPERTY, parse_state
+
+OWN_WRITE_WINDOW = timedelta(hours=1)
+"""An issue updated within this long after pmo-jira's last write to it was (probably) updated by that write."""
+
+
+@dataclass(frozen=True)
+class LastWrite:
+    """pmo-jira's previous write-back to an issue: when the run started and which codes it wrote."""
+
+    at: datetime
+    codes: frozenset[str]
+
+    def explains(self, updated: datetime) -> bool:
+        """Whether ``updated`` is probably this write (labels/comment edits bump Jira's updated)."""
+        return self.at <= updated <= self.at + OWN_WRITE_WINDOW
+
+
+@dataclass
+class AuditContext:
+    """Everything about one snapshot a standard may look up, plus the injected clock."""
+
+    site: str
+    today: date
+    now: datetime
+    available_fields: frozenset[str]
+    issues: dict[str, Issue]
+    projects: dict[str, Project]
+    phases: dict[str, str | None]
+    field_specs: dict[str, Any] = field(default_factory=dict)
+    risk_types: tuple[str, ...] = ()
+    _children: dict[str, list[Issue]] = field(default_factory=dict)
+    _risks: dict[str, list[Issue]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, snapshot: Snapshot, mapping: Any, items: Iterable[ClassifiedItem], *,
+              today: date, now: datetime) -> AuditContext:
+        types = mapping.issue_types
+        kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None, cached
+
+        def kind(issue: Issue | None) -> str | None:
+            if issue is None:
+                return None
+            if issue.issue_type not in kinds:
+                kinds[issue.issue_type] = types.kind_of(issue.issue_type)
+            return kinds[issue.issue_type]
+
+        any_child = not types.child  # no child types listed: every parented non-epic, non-risk issue
+        issues = {i.key: i for i in snapshot.issues}
+        children: dict[str, list[Issue]] = defaultdict(list)
+        risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
+        for issue in snapshot.issues:
+            k = kind(issue)
+            if k == "epic":
+                for link in issue.links:
+                    other = issues.get(link.other_key)
+                    if kind(other) == "risk":
+                        risks[issue.key][other.key] = other
+            elif k == "risk":
+                if issue.parent_key and kind(issues.get(issue.parent_key)) == "epic":
+                    risks[issue.parent_key][issue.key] = issue
+                for link in issue.links:
+                    if kind(issues.get(link.other_key)) == "epic":
+                        risks[link.other_key][issue.key] = issue
+            elif issue.parent_key and (k == "child" or (any_child and k is None)):
+                children[issue.parent_key].append(issue)
+
+        return cls(
+            site=snapshot.site.name,
+            today=today,
+            now=now,
+            available_fields=frozenset(snapshot.available_fields),
+            issues=issues,
+            projects={p.key: p for p in snapshot.projects},
+            phases={i.key: i.phase for i in items if i.site == snapshot.site.name},
+            field_specs=dict(mapping.fields or {}),
+            risk_types=tuple(types.risk),
+            _children=dict(children),
+            _risks={k: list(v.values()) for k, v in risks.items()},
+        )
+
+    def children(self, epic_key: str) -> list[Issue]:
+        """The epic's children of the mapping's child types (risks excluded)."""
+        return self._children.get(epic_key, [])
+
+    def risks(self, epic_key: str) -> list[Issue]:
+        """Risk issues linked to the epic (either link direction) or parented by it."""
+        return self._risks.get(epic_key, [])
+
+    def last_write(self, issue: Issue) -> LastWrite | None:
+        """pmo-jira's last write-back to the issue, from its state property; None if none or unreadable."""
+        state = parse_state(issue.properties.get(STATE_PROPERTY))
+        if state is None or not state.updated:
+            return None
+        try:
+            at = datetime.fromisoformat(state.updated)
+        except ValueError:
+            return None
+        if (at.tzinfo is None) != (issue.updated.tzinfo is None):
+            return None
+        return LastWrite(at, frozenset(code for _, code in state.findings))
+
+    def phase(self, key: str) -> str | None:
+        return self.phases.get(key)
+
+    def has_field(self, logical: str) -> bool:
+        return logical in self.available_fields
+
+    def field_label(self, logical: str) -> str:
+        """How a user finds the logical field in Jira: the mapped field name, else the logical name."""
+        spec = self.field_specs.get(logical)
+        names = []
+        for ref in spec if isinstance(spec, list) else [spec]:
+            if isinstance(ref, dict):
+                ref = ref.get("name") or ref.get("id")
+            if isinstance(ref, str):
+                names.append(ref)
+        return " / ".join(f'"{n}"' for n in names) if names else f"the {logical.replace('_', ' ')} field"

@@ -1,0 +1,347 @@
+"""Perform a write-back plan against Jira, one issue at a time per worker.
+
+Per issue, in this order, so that a run killed at any point converges on the next run:
+
+1. the owned comment: edit the one whose id the state holds (a 404 means a person deleted it:
+   look for another owned comment, else post a new one); with no id known, first look among the
+   issue's comments for one the bot wrote that carries the marker (a previous run may have posted
+   it and died before saving the state) and edit that; only then post;
+2. labels, as ``update`` add/remove operations;
+3. the state property, holding the comment id: written last, it only ever describes writes that
+   happened.
+
+Errors on one issue (403, 404, 400 ...) are recorded and the run goes on. Jira refusing
+``notifyUsers=false`` is reported once and handled per ``writeback.on_notify_refused``.
+Pacing: each site's ``RateGate`` (the client's own when it has one) pauses new issues after a 429,
+halves how many issues run at once, and keeps every issue under Cloud's per-issue write limit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, TypeVar
+
+from pmo_jira.errors import JiraApiError, WriteBackError
+from pmo_jira.jira.payloads import parse_comment
+from pmo_jira.jira.retry import RateGate
+from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
+from pmo_jira.writeback.render import is_marked
+from pmo_jira.writeback.state import STATE_PROPERTY
+
+T = TypeVar("T")
+
+PER_ISSUE_WRITE_LIMIT = 20
+"""Jira Cloud allows 20 writes per issue in 2 s; one issue's plan must stay far below it."""
+_NOTIFY_REFUSED = "discard the user notification"
+
+
+@dataclass(frozen=True)
+class IssueError:
+    site: str
+    key: str
+    step: str  # "comment" | "labels" | "state" | "issue"
+    status: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.site}:{self.key}: {self.message}"
+
+
+@dataclass
+class ApplyReport:
+    applied: int = 0
+    failed: int = 0
+    not_attempted: int = 0
+    comments_created: int = 0
+    comments_edited: int = 0
+    comments_recreated: int = 0  # posted again because a person had deleted the owned comment
+    comments_adopted: int = 0  # found by marker with no id in the state (an earlier run died)
+    labels_added: int = 0
+    labels_removed: int = 0
+    properties_written: int = 0
+    errors: list[IssueError] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def all_applied(self) -> bool:
+        return self.failed == 0 and self.not_attempted == 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The counters above plus ``all_applied``, ``errors`` ({site, key, step, status, message})
+        and ``notices`` (strings)."""
+        out = {k: v for k, v in vars(self).items() if k not in ("errors", "notices")}
+        out["all_applied"] = self.all_applied
+        out["errors"] = [vars(e) for e in self.errors]
+        out["notices"] = list(self.notices)
+        return out
+
+
+class _IssueFailed(Exception):
+    def __init__(self, step: str, status: int | None, message: str):
+        self.step, self.status, self.message = step, status, message
+        super().__init__(message)
+
+
+class _SiteStopped(Exception):
+    """Jira kept answering 429 after the client's retry budget: leave the rest of the site."""
+
+
+def _describe(exc: JiraApiError, step: str) -> str:
+    detail = "; ".join(m for m in exc.error_messages if m) or exc.message
+    if exc.status == 404:
+        return ("issue not found (deleted, moved or no longer visible since the plan was made); "
+                f"stopped at the {step}")
+    if exc.status == 403:
+        return f"permission denied writing the {step}: {detail}"
+    if exc.status == 400:
+        return f"Jira rejected the {step}: {detail}"
+    if exc.status == 429:
+        return f"Jira rate limit still in force after retrying; run sync again later ({detail})"
+    return f"{step} failed: {exc}"
+
+
+class _Run:
+    def __init__(self, clients: Mapping[str, Any], *, notify: bool,
+                 on_notify_refused: str, concurrency: int, clock: Callable[[], float],
+                 sleep: Callable[[float], None]):
+        self.clients = clients
+        self.notify = notify
+        self.on_notify_refused = on_notify_refused
+        self.concurrency = max(1, concurrency)
+        self.report = ApplyReport()
+        self.lock = threading.Lock()
+        self.slots = threading.Condition(self.lock)
+        self.active: dict[str, int] = {}
+        self.stop = threading.Event()
+        self.fatal: WriteBackError | None = None
+        self.stopped_sites: dict[str, str] = {}
+        self.gates: dict[str, RateGate] = {}
+        self.own_gate: dict[str, bool] = {}
+        for site, client in clients.items():
+            gate = getattr(client, "gate", None)
+            self.own_gate[site] = not isinstance(gate, RateGate)
+            self.gates[site] = gate if isinstance(gate, RateGate) else RateGate(
+                concurrency=self.concurrency, clock=clock, sleep=sleep)
+        self.bot_ids: dict[str, frozenset[str]] = {}
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+
+    def count(self, **deltas: int) -> None:
+        with self.lock:
+            for name, n in deltas.items():
+                setattr(self.report, name, getattr(self.report, name) + n)
+
+    def fail(self, p: IssuePlan, step: str, status: int | None, message: str) -> None:
+        with self.lock:
+            self.report.failed += 1
+            self.report.errors.append(IssueError(p.site, p.key, step, status, message))
+
+    # --- one write, with notification fallback and pacing ---------------------------------------
+
+    def write(self, p: IssuePlan, fn: Callable[[bool], T], *, notifies: bool = True) -> T:
+        """Run one write; ``fn(notify)``. Handles Jira refusing ``notifyUsers=false``."""
+        if self.own_gate[p.site]:
+            self.gates[p.site].wait_turn(p.key)
+        notify = self.notify or not notifies
+        try:
+            return fn(notify)
+        except JiraApiError as exc:
+            refused = not notify and exc.status == 403 and any(
+                _NOTIFY_REFUSED in m.lower() for m in (*exc.error_messages, exc.message))
+            if not refused:
+                raise
+            self.notify_refused(p, exc)
+            if self.own_gate[p.site]:
+                self.gates[p.site].wait_turn(p.key)
+            return fn(True)
+
+    def notify_refused(self, p: IssuePlan, exc: JiraApiError) -> None:
+        base = (f"Jira refused to write without notifications on {p.site}:{p.key} (notify: false needs "
+                "the account to administer the project or Jira)")
+        if self.on_notify_refused == "notify":
+            with self.lock:
+                first = not self.notify
+                self.notify = True  # the rest of the run writes with notifications
+                if first:
+                    self.report.notices.append(
+                        base + "; writing with notifications instead, as writeback.on_notify_refused "
+                        "is 'notify'")
+            return
+        err = WriteBackError(base + "; stopped, as writeback.on_notify_refused is 'fail' (grant the "
+                             "account project admin, or set on_notify_refused: notify)")
+        with self.lock:
+            if self.fatal is None:
+                self.fatal = err
+                self.report.notices.append(str(err))
+        self.stop.set()
+        raise err
+
+    # --- the comment ----------------------------------------------------------------------------
+
+    def bot(self, site: str) -> frozenset[str]:
+        with self.lock:
+            ids = self.bot_ids.get(site)
+        if ids is None:
+            me = self.clients[site].myself()
+            ids = frozenset(str(me[k]) for k in ("accountId", "key", "name") if me.get(k))
+            with self.lock:
+                self.bot_ids[site] = ids
+        return ids
+
+    def find_owned(self, p: IssuePlan) -> str | None:
+        """The oldest comment by the bot account that carries the marker, if any."""
+        client = self.clients[p.site]
+        bot = self.bot(p.site)
+        for raw in client.comments(p.key):
+            c = parse_comment(raw, client.flavour)
+            if c.author is not None and c.author.account_id in bot and is_marked(c.body_text):
+                return c.id
+        return None
+
+    def edit(self, p: IssuePlan, comment_id: str) -> str:
+        client = self.clients[p.site]
+        try:
+            self.write(p, lambda n: client.edit_comment(p.key, comment_id, p.comment_body, notify=n))
+        except JiraApiError as exc:
+            if exc.status == 403:
+                raise _IssueFailed("comment", 403, (
+                    f"Jira refused to edit comment {comment_id} (403): it is not this account's own "
+                    "comment or the account may not edit comments; left untouched, nothing else "
+                    "written for this issue")) from None
+            raise
+        self.count(comments_edited=1)
+        return comment_id
+
+    def post(self, p: IssuePlan) -> str:
+        client = self.clients[p.site]
+        try:
+            raw = self.write(p, lambda _n: client.add_comment(p.key, p.comment_body), notifies=False)
+            comment_id = str(raw["id"])
+        except JiraApiError as exc:
+            if exc.status is not None:
+                raise
+            # The connection broke: the comment may have landed. Look before anyone posts again.
+            found = self.find_owned(p)
+            if found is None:
+                raise
+            comment_id = found
+        self.count(comments_created=1)
+        return comment_id
+
+    def comment(self, p: IssuePlan) -> str | None:
+        if p.comment_id:
+            try:
+                return self.edit(p, p.comment_id)
+            except JiraApiError as exc:
+                if exc.status != 404:
+                    raise
+            # The owned comment is gone: a person deleted it (the issue itself may be gone too,
+            # which the next request reports).
+            adopted = self.find_owned(p)
+            if adopted:
+                self.count(comments_adopted=1)
+                return self.edit(p, adopted)
+            if p.comment is CommentOp.CLEAR:
+                return None  # never post a comment only to say all is fine
+            self.count(comments_recreated=1)
+            return self.post(p)
+        adopted = self.find_owned(p)
+        if adopted:
+            self.count(comments_adopted=1)
+            return self.edit(p, adopted)
+        return self.post(p)
+
+    # --- one issue --------------------------------------------------------------------------------
+
+    def issue(self, p: IssuePlan) -> None:
+        client = self.clients[p.site]
+        assert p.writes + 1 <= PER_ISSUE_WRITE_LIMIT  # + the comments read when adopting
+        step = "comment"
+        try:
+            comment_id = p.comment_id
+            if p.comment is not None:
+                comment_id = self.comment(p)
+            step = "labels"
+            if p.add_labels or p.remove_labels:
+                self.write(p, lambda n: client.edit_labels(p.key, p.add_labels, p.remove_labels,
+                                                           notify=n))
+                self.count(labels_added=len(p.add_labels), labels_removed=len(p.remove_labels))
+            step = "state"
+            if p.new_state is not None:
+                value = p.new_state.with_comment_id(comment_id).to_json()
+                self.write(p, lambda _n: client.set_property(p.key, STATE_PROPERTY, value),
+                           notifies=False)
+                self.count(properties_written=1)
+        except _IssueFailed as exc:
+            self.fail(p, exc.step, exc.status, exc.message)
+            return
+        except WriteBackError as exc:  # notifications refused and on_notify_refused is "fail"
+            self.fail(p, step, 403, str(exc))
+            raise
+        except JiraApiError as exc:
+            self.fail(p, step, exc.status, _describe(exc, step))
+            if exc.status == 429:
+                with self.lock:
+                    self.stopped_sites.setdefault(p.site, str(exc))
+            return
+        self.count(applied=1)
+
+    def worker(self, p: IssuePlan) -> None:
+        if p.site not in self.clients:
+            self.fail(p, "issue", None, f"no Jira connection for site {p.site!r}")
+            return
+        gate = self.gates[p.site]
+        with self.slots:
+            while self.active.get(p.site, 0) >= max(1, min(self.concurrency, gate.concurrency)):
+                self.slots.wait()
+            self.active[p.site] = self.active.get(p.site, 0) + 1
+        try:
+            if self.stop.is_set() or p.site in self.stopped_sites:
+                self.count(not_attempted=1)
+                return
+            gate.wait_turn(None)  # after a 429 the gate stays closed for the server's wait
+            self.issue(p)
+        finally:
+            with self.slots:
+                self.active[p.site] -= 1
+                self.slots.notify_all()
+
+
+def apply_plan(plan: Plan, clients: Mapping[str, Any], *, notify: bool, on_notify_refused: str = "fail",
+               concurrency: int = 4, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> ApplyReport:
+    """Write ``plan`` to Jira with ``clients`` (site name -> ``JiraClient``); see the module doc.
+
+    Raises ``WriteBackError`` only when Jira refuses ``notify=False`` and ``on_notify_refused`` is
+    "fail" (the report so far is on the exception's ``report``); every other per-issue failure is
+    in the returned report.
+    """
+    if on_notify_refused not in ("fail", "notify"):
+        raise WriteBackError(f"on_notify_refused must be 'fail' or 'notify', not {on_notify_refused!r}")
+    run = _Run(clients, notify=notify, on_notify_refused=on_notify_refused,
+               concurrency=concurrency, clock=clock, sleep=sleep)
+    started = clock()
+    with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix="pmo-writeback") as pool:
+        futures = [pool.submit(run.worker, p) for p in plan.issues]
+        crash: BaseException | None = None
+        for fut in futures:
+            try:
+                fut.result()
+            except WriteBackError:
+                pass  # recorded in run.fatal; the others stop before their next issue
+            except BaseException as exc:  # an unexpected crash: stop the others, then re-raise
+                run.stop.set()
+                crash = crash or exc
+    for site, why in run.stopped_sites.items():
+        run.report.notices.append(f"stopped writing to {site}: {why}")
+    run.report.seconds = clock() - started
+    if crash is not None:
+        raise crash
+    if run.fatal is not None:
+        run.fatal.report = run.report  # type: ignore[attr-defined]
+        raise run.fatal
+    return run.report

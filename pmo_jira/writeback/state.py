@@ -1,0 +1,144 @@
+"""Per-issue write-back state, kept in the issue property ``pmo-jira.state``.
+
+The state lets a run decide what to write from data it already read (the search returns the
+property inline), so an unchanged portfolio costs zero writes. Anyone who can edit the issue can
+edit the property, so parsing is defensive: anything unexpected means "no state", never a crash.
+
+Stored value (version 1)::
+
+    {"v": 1,
+     "fingerprint": "<16 hex: the written findings and their severities, '' when none>",
+     "comment_id": "10042" | null,        # the owned comment
+     "mapping": "<mapping content hash at the last write>",
+     "labels": ["pmo-noncompliant", ...], # labels this tool owns on the issue
+     "findings": {"<finding fingerprint>": "<code>", ...},   # for "fixed since last check"
+     "titles": {"<code>": "<standard title>", ...},
+     "updated": "2026-11-25T18:00:00+00:00"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from pmo_jira.findings import Finding
+
+STATE_PROPERTY = "pmo-jira.state"
+STATE_VERSION = 1
+MAX_REMEMBERED_FINDINGS = 500
+"""Cap on remembered finding fingerprints, keeping the property far below Jira's 32 KB limit."""
+
+_COMMENT_ID = re.compile(r"^\d{1,20}$")
+_FINGERPRINT = re.compile(r"^[0-9a-f]{0,64}$")
+
+
+def findings_fingerprint(findings: Iterable[Finding]) -> str:
+    """Identity of what is written for an issue: which problems, at which severity.
+
+    Messages are left out on purpose: they carry figures ("17 days") that change daily, and
+    rewriting the comment every night would notify watchers for nothing.
+    """
+    lines = sorted({f"{f.fingerprint}:{f.severity.value}" for f in findings})
+    if not lines:
+        return ""
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class IssueState:
+    fingerprint: str = ""
+    comment_id: str | None = None
+    mapping: str = ""
+    labels: tuple[str, ...] = ()
+    findings: tuple[tuple[str, str], ...] = ()  # (finding fingerprint, code), sorted
+    titles: tuple[tuple[str, str], ...] = ()  # (code, title), sorted
+    updated: str = ""
+
+    @property
+    def has_findings(self) -> bool:
+        return self.fingerprint != ""
+
+    def same_content(self, other: IssueState | None) -> bool:
+        """Equal in everything that matters; ``updated`` and ``mapping`` alone never cause a write."""
+        if other is None:
+            return False
+        return (self.fingerprint, self.comment_id, self.labels, self.findings, self.titles) == (
+            other.fingerprint, other.comment_id, other.labels, other.findings, other.titles)
+
+    def with_comment_id(self, comment_id: str | None) -> IssueState:
+        return IssueState(self.fingerprint, comment_id, self.mapping, self.labels, self.findings,
+                          self.titles, self.updated)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "fingerprint": self.fingerprint,
+            "comment_id": self.comment_id,
+            "mapping": self.mapping,
+            "labels": list(self.labels),
+            "findings": dict(self.findings),
+            "titles": dict(self.titles),
+            "updated": self.updated,
+        }
+
+
+def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: str,
+              labels: Iterable[str], updated: str) -> IssueState:
+    """The state describing ``findings`` as written (all written findings of one issue)."""
+    findings = list(findings)
+    remembered = sorted({(f.fingerprint, f.code) for f in findings})[:MAX_REMEMBERED_FINDINGS]
+    codes = {code for _, code in remembered}
+    titles = sorted({(f.code, f.title) for f in findings if f.code in codes})
+    return IssueState(
+        fingerprint=findings_fingerprint(findings),
+        comment_id=comment_id,
+        mapping=mapping,
+        labels=tuple(sorted(set(labels))),
+        findings=tuple(remembered),
+        titles=tuple(dict(titles).items()),
+        updated=updated,
+    )
+
+
+def parse_state(value: Any) -> IssueState | None:
+    """The stored state, or None when absent or not something this version wrote."""
+    if not isinstance(value, Mapping) or value.get("v") != STATE_VERSION:
+        return None
+    fingerprint = value.get("fingerprint")
+    comment_id = value.get("comment_id")
+    if isinstance(comment_id, int) and not isinstance(comment_id, bool):
+        comment_id = str(comment_id)
+    mapping = value.get("mapping", "")
+    labels = value.get("labels", [])
+    findings = value.get("findings", {})
+    titles = value.get("titles", {})
+    updated = value.get("updated", "")
+    if not (isinstance(fingerprint, str) and _FINGERPRINT.match(fingerprint)):
+        return None
+    if comment_id is not None and not (isinstance(comment_id, str) and _COMMENT_ID.match(comment_id)):
+        return None
+    if not isinstance(mapping, str) or not isinstance(updated, str):
+        return None
+    if not (isinstance(labels, list) and all(_is_label(x) for x in labels)):
+        return None
+    if not (_is_str_map(findings) and _is_str_map(titles)):
+        return None
+    return IssueState(
+        fingerprint=fingerprint,
+        comment_id=comment_id,
+        mapping=mapping,
+        labels=tuple(sorted(set(labels))),
+        findings=tuple(sorted(findings.items())),
+        titles=tuple(sorted(titles.items())),
+        updated=updated,
+    )
+
+
+def _is_label(x: Any) -> bool:
+    return isinstance(x, str) and 0 < len(x) <= 255 and not any(c.isspace() for c in x)
+
+
+def _is_str_map(x: Any) -> bool:
+    return isinstance(x, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in x.items())

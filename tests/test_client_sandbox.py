@@ -1,0 +1,109 @@
+"""End to end against the in-process sandbox, both flavours: full reads, writes, faults, cost."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from client_fixtures import FakeTime
+from pmo_jira.jira.client import JiraClient
+from pmo_jira.jira.payloads import parse_comment, parse_issue
+from pmo_jira.model import Doc, Flavour, Paragraph, Text
+from pmo_jira.sandbox.faults import Faults
+from pmo_jira.sandbox.server import SandboxServer
+
+# The logical fields of mappings/sandbox.yaml, bound by name or schema as the mapping does.
+SPECS = {"owner": "assignee", "start": "Start date",
+         "target_end": {"schema": "com.atlassian.jpo:jpo-custom-field-baseline-end"},
+         "story_points": ["Story point estimate", "Story Points"], "phase": "PMO Phase",
+         "risk_impact": "Risk Impact", "risk_mitigation": "Mitigation", "epic_link": "Epic Link"}
+BASE_FIELDS = ["summary", "status", "issuetype", "project", "created", "updated", "labels", "assignee",
+               "reporter", "priority", "description", "duedate", "resolutiondate", "statuscategorychangedate",
+               "parent", "issuelinks"]
+
+
+def _client(sb: SandboxServer, time: FakeTime, **kwargs) -> JiraClient:
+    return JiraClient(sb.url, sb.credentials, sleep=time.sleep, clock=time.clock, site_name="sandbox", **kwargs)
+
+
+def _read_all(client: JiraClient):
+    keys = [p["key"] for p in client.projects()]
+    fieldmap = {name: f["id"] for name, spec in SPECS.items() if (f := client.resolve_field(spec))}
+    jql = f"project in ({', '.join(keys)}) ORDER BY key ASC"
+    raws = list(client.search(jql, BASE_FIELDS + sorted(set(fieldmap.values())), properties=["pmo.sync"]))
+    return [parse_issue(r, site="sandbox", base_url=client.base_url, flavour=client.flavour, fieldmap=fieldmap)
+            for r in raws]
+
+
+def _visible(sb: SandboxServer) -> set[str]:
+    return {i.key for i in sb.store.issues if sb.store.projects[i.project].browsable}
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_reads_every_visible_issue(flavour):
+    with SandboxServer(flavour=flavour, issues=400, seed=3) as sb:
+        client = _client(sb, FakeTime())
+        assert client.flavour is Flavour(flavour)
+        issues = _read_all(client)
+        assert {i.key for i in issues} == _visible(sb) and len(issues) == len(_visible(sb))
+        epics = [i for i in issues if i.issue_type == "Epic"]
+        assert epics and all(i.hierarchy_level == 1 for i in epics)
+        children = [i for i in issues if i.parent_key and i.hierarchy_level == 0]
+        assert children and {c.parent_key for c in children} <= {e.key for e in epics}
+        assert {"start", "target_end", "story_points", "phase"} <= set(issues[0].fields)
+        epic = epics[0]
+        assert {c["key"] for c in client.epic_children(epic.key, ["summary"])} == {
+            c.key for c in children if c.parent_key == epic.key}
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_writes_round_trip(flavour):
+    with SandboxServer(flavour=flavour, issues=60, seed=4) as sb:
+        client = _client(sb, FakeTime())
+        key = next(iter(sorted(_visible(sb))))
+        client.edit_labels(key, ["pmo-gov-001", "pmo-managed"], [], notify=False)
+        client.edit_labels(key, [], ["pmo-gov-001"], notify=False)
+        assert "pmo-managed" in client.issue(key, ["labels"])["fields"]["labels"]
+        assert "pmo-gov-001" not in client.issue(key, ["labels"])["fields"]["labels"]
+
+        doc = Doc((Paragraph((Text("PMO audit: owner missing [~admin] *x*"),)),))
+        created = client.add_comment(key, doc)
+        comments = [parse_comment(c, client.flavour) for c in client.comments(key)]
+        assert comments[-1].id == str(created["id"])
+        assert comments[-1].body_text == "PMO audit: owner missing [~admin] *x*"
+        client.edit_comment(key, str(created["id"]), Doc((Paragraph((Text("resolved"),)),)), notify=False)
+        assert parse_comment(client.comments(key)[-1], client.flavour).body_text == "resolved"
+
+        assert client.get_property(key, "pmo.sync") is None
+        client.set_property(key, "pmo.sync", {"hash": "abc", "comment_id": str(created["id"])})
+        assert client.get_property(key, "pmo.sync") == {"hash": "abc", "comment_id": str(created["id"])}
+        raw = client.issue(key, ["summary"], properties=["pmo.sync"])
+        assert raw["properties"]["pmo.sync"]["hash"] == "abc"
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_faults_do_not_change_what_is_read(flavour):
+    with SandboxServer(flavour=flavour, issues=400, seed=5) as sb:
+        clean = [(i.key, i.updated, i.fields) for i in _read_all(_client(sb, FakeTime()))]
+        sb.faults = Faults(rate_429=0.2, rate_503=0.05, retry_after=1, seed=11)
+        time = FakeTime()
+        client = _client(sb, time, page_size=25)
+        faulty = [(i.key, i.updated, i.fields) for i in _read_all(client)]
+        assert faulty == clean
+        retried = sb.log.count(status=429) + sb.log.count(status=503)
+        assert retried > 5 and len(time.sleeps) == retried
+        assert min(time.sleeps) >= 1  # Retry-After: 1 honoured as a minimum
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_full_read_costs_one_request_per_page(flavour):
+    with SandboxServer(flavour=flavour, issues=10_000, seed=6) as sb:
+        client = _client(sb, FakeTime(), page_size=100)
+        keys = [p["key"] for p in client.projects()]
+        sb.log.clear()
+        count = sum(len(page) for page in client.search_pages(
+            f"project in ({', '.join(keys)})", ["summary", "status"]))
+        assert count == len(_visible(sb))
+        assert sb.log.count(path=r"/search") == math.ceil(count / 100)
+        assert len(sb.log) == sb.log.count(path=r"/search")

@@ -1,0 +1,187 @@
+"""Run history: what is new, resolved and persisting between runs, time-to-fix and trend."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import timedelta
+
+import pytest
+
+from pmo_jira.errors import PmoError
+from pmo_jira.findings import Outcome, Severity
+from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from reports_fixtures import STARTED, WAIVER, finding, item, result
+
+DAY = timedelta(days=1)
+OWNER = finding("PMO-GOV-001", "DIG-1")
+DATES = finding("PMO-PLN-001", "DIG-1", severity=Severity.MEDIUM)
+ESTIMATE = finding("PMO-PLN-002", "DIG-2", severity=Severity.LOW, subject="DIG-7")
+DC_RISK = finding("PMO-RSK-001", "OPS-2", site="dc")
+
+
+@pytest.fixture
+def store(tmp_path):
+    with HistoryStore(tmp_path / "deep" / "history.sqlite") as s:
+        yield s
+
+
+def test_creates_parent_folders_and_a_versioned_wal_database(tmp_path):
+    path = tmp_path / "a" / "b" / "history.sqlite"
+    HistoryStore(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_two_runs_give_new_resolved_and_persisting(store):
+    first = store.record_run(result([OWNER, DATES], [item("DIG-1", "planning")]))
+    second = store.record_run(result([DATES, ESTIMATE], [item("DIG-1", "execution")],
+                                     started=STARTED + 3 * DAY))
+    d = store.compare()
+    assert (d.run.id, d.previous.id) == (second, first)
+    assert [r.fingerprint for r in d.new] == [ESTIMATE.fingerprint]
+    assert [r.fingerprint for r in d.resolved] == [OWNER.fingerprint]
+    assert [(r.fingerprint, r.severity) for r in d.persisting] == [(DATES.fingerprint, "medium")]
+    assert [(m.key, m.before, m.after) for m in d.phase_moves] == [("DIG-1", "planning", "execution")]
+    assert not d.mapping_changed
+    first_delta = store.compare(first)
+    assert first_delta.previous is None and len(first_delta.new) == 2
+
+
+def test_only_open_findings_count_a_waiver_resolves_and_its_expiry_reopens(store):
+    waived = finding("PMO-GOV-001", "DIG-1", outcome=Outcome.WAIVED, waiver=WAIVER)
+    store.record_run(result([OWNER], []))
+    store.record_run(result([waived], [], started=STARTED + DAY))
+    assert [r.fingerprint for r in store.compare().resolved] == [OWNER.fingerprint]
+    store.record_run(result([OWNER], [], started=STARTED + 2 * DAY))
+    assert [r.fingerprint for r in store.compare().new] == [OWNER.fingerprint]
+
+
+def test_a_site_that_could_not_be_audited_resolves_nothing(store):
+    store.record_run(result([OWNER, DC_RISK], []))
+    store.record_run(result([OWNER], [], started=STARTED + DAY,
+                            site_errors={"dc": "GET /rest/api/2/search -> 503"}))
+    d = store.compare()
+    assert d.resolved == () and [r.fingerprint for r in d.unchecked] == [DC_RISK.fingerprint]
+
+
+def test_previous_run_is_of_the_same_mapping_and_by_run_time(store):
+    a1 = store.record_run(result([OWNER], [], mapping="alpha"))
+    store.record_run(result([], [], mapping="beta", started=STARTED + DAY))
+    late_recorded_early_run = store.record_run(result([OWNER, DATES], [], mapping="alpha",
+                                                      started=STARTED - DAY))
+    a2 = store.record_run(result([DATES], [], mapping="alpha", mapping_hash="changed",
+                                 started=STARTED + 2 * DAY))
+    d = store.compare(a2)
+    assert d.previous.id == a1 and d.mapping_changed
+    assert store.compare(a1).previous.id == late_recorded_early_run
+    assert [r.id for r in store.runs(mapping="alpha")] == [a2, a1, late_recorded_early_run]
+
+
+def test_time_to_fix_from_first_seen_to_first_run_without_it(store):
+    store.record_run(result([OWNER, DATES, ESTIMATE], []))                    # day 0
+    store.record_run(result([DATES, ESTIMATE], [], started=STARTED + 2 * DAY))  # OWNER fixed: 2 days
+    store.record_run(result([ESTIMATE], [], started=STARTED + 6 * DAY))         # DATES fixed: 6 days
+    store.record_run(result([ESTIMATE, OWNER], [], started=STARTED + 7 * DAY))  # OWNER is back
+    store.record_run(result([ESTIMATE], [], started=STARTED + 10 * DAY))        # ... fixed in 3 days
+    ttf = store.time_to_fix()
+    assert [(f.code, f.days) for f in ttf.fixes] == [("PMO-GOV-001", 2), ("PMO-PLN-001", 6),
+                                                     ("PMO-GOV-001", 3)]
+    assert (ttf.count, ttf.median_days, ttf.mean_days, ttf.still_open) == (3, 3, 11 / 3, 1)
+    assert ttf.by_code()["PMO-GOV-001"].mean_days == 2.5
+
+
+def test_time_to_fix_is_empty_without_fixes(store):
+    store.record_run(result([OWNER], []))
+    ttf = store.time_to_fix()
+    assert (ttf.count, ttf.median_days, ttf.mean_days, ttf.still_open) == (0, None, None, 1)
+
+
+def test_compliance_trend_counts_open_findings_per_severity(store):
+    waived = finding("PMO-PLN-001", "DIG-1", severity=Severity.MEDIUM, outcome=Outcome.WAIVED,
+                     waiver=WAIVER)
+    store.record_run(result([OWNER, DATES, ESTIMATE], [item("DIG-1", "execution")]))
+    store.record_run(result([OWNER, waived], [item("DIG-1", "execution"), item("DIG-2", None)],
+                            started=STARTED + DAY), kind="sync", writes_planned=3, writes_applied=3)
+    trend = store.compliance_trend()
+    assert [(t.open_total, t.open_by_severity["high"], t.open_by_severity["medium"],
+             t.items_checked) for t in trend] == [(3, 1, 1, 1), (1, 1, 0, 2)]
+    assert list(trend[0].open_by_severity) == ["critical", "high", "medium", "low", "info"]
+    assert [p.run_id for p in store.compliance_trend(limit=1)] == [trend[1].run_id]
+    newest = store.runs(1)[0]
+    assert (newest.kind, newest.writes_applied, newest.unmapped) == ("sync", 3, 1)
+
+
+def test_corrupt_database_is_one_line_naming_the_path(tmp_path):
+    path = tmp_path / "history.sqlite"
+    path.write_bytes(b"this is not a database\n" * 200)
+    with pytest.raises(PmoError) as exc:
+        HistoryStore(path)
+    message = exc.value.one_line()
+    assert str(path) in message and "not a database" in message and "\n" not in str(exc.value)
+
+
+def test_foreign_sqlite_file_and_newer_schema_are_refused(tmp_path):
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    with pytest.raises(PmoError, match="not a pmo-jira history"):
+        HistoryStore(other)
+    newer = tmp_path / "newer.sqlite"
+    HistoryStore(newer).close()
+    db = sqlite3.connect(newer)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    db.commit()
+    with pytest.raises(PmoError, match="newer pmo-jira"):
+        HistoryStore(newer)
+
+
+def test_unknown_run_and_empty_history_are_clear_errors(store):
+    with pytest.raises(PmoError, match="has no runs yet"):
+        store.compare()
+    with pytest.raises(PmoError, match="has no run 42"):
+        store.compare(42)
+
+
+def test_only_sqlite_urls_are_accepted(tmp_path):
+    assert HistoryStore(f"sqlite:///{tmp_path}/h.sqlite").path == tmp_path / "h.sqlite"
+    with pytest.raises(PmoError, match="only SQLite"):
+        HistoryStore("postgresql://db/pmo")
+
+
+def test_default_location_follows_xdg_data_home(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in ("PMO_JIRA_HISTORY", "PMO_JIRA_CONFIG", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    with HistoryStore() as s:
+        assert s.path == tmp_path / "xdg" / "pmo-jira" / "history.sqlite"
+    assert s.path.exists()
+
+
+def test_readers_see_committed_runs_while_a_writer_works(tmp_path):
+    path = tmp_path / "h.sqlite"
+    HistoryStore(path).close()
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            with HistoryStore(path) as s:
+                for i in range(5):
+                    s.record_run(result([OWNER, DATES], [], started=STARTED + (n * 10 + i) * DAY))
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    with HistoryStore(path) as reader:
+        while any(t.is_alive() for t in threads):
+            for run in reader.runs(None):
+                assert run.findings_open == 2
+    for t in threads:
+        t.join()
+    assert errors == []
+    with HistoryStore(path) as s:
+        assert len(s.runs(None)) == 15

@@ -1,0 +1,68 @@
+"""All report formats: golden output, determinism, and the format registry."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+
+from pmo_jira import reports
+from pmo_jira.errors import PluginError, PmoError
+from pmo_jira.reports import formats, get_renderer, register_format
+from pmo_jira.reports.table import TableRenderer
+from reports_fixtures import NOW, check_golden, result, rich_result
+
+BUILT_IN = ["table", "json", "csv", "junit", "markdown"]
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_output_matches_golden_file(name):
+    renderer = formats[name]
+    check_golden(f"audit.{getattr(renderer, 'extension', 'txt')}", renderer.render(rich_result(), now=NOW))
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_output_is_independent_of_input_order(name):
+    r = rich_result()
+    shuffled = list(r.findings), list(r.items)
+    random.Random(4).shuffle(shuffled[0])
+    random.Random(5).shuffle(shuffled[1])
+    other = replace(r, findings=tuple(shuffled[0]), items=tuple(shuffled[1]),
+                    sites=tuple(reversed(r.sites)))
+    assert formats[name].render(other, now=NOW) == formats[name].render(r, now=NOW)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_an_empty_run_renders(name):
+    out = formats[name].render(result([], [], sites=()), now=NOW)
+    assert out.endswith("\n")
+
+
+def test_plugins_register_formats_but_cannot_replace_one(monkeypatch):
+    monkeypatch.setattr(reports, "formats", dict(formats))
+
+    class Count:
+        def render(self, result, *, now):
+            return f"{len(result.findings)}\n"
+
+    register_format("count", Count())
+    assert get_renderer("count").render(rich_result(), now=NOW) == "8\n"
+    register_format("json", formats["json"])  # the same renderer again: no-op
+    with pytest.raises(PluginError, match="already registered"):
+        register_format("json", Count())
+    with pytest.raises(PluginError, match="lowercase"):
+        register_format("Bad Name", Count())
+    with pytest.raises(PluginError, match="no render"):
+        register_format("broken", object())
+
+
+def test_unknown_format_names_the_known_ones():
+    with pytest.raises(PmoError, match=r"unknown report format 'yaml' \(known: csv, json, junit"):
+        get_renderer("yaml")
+
+
+def test_get_renderer_sets_up_the_table_for_the_terminal():
+    r = get_renderer("table", color=True, width=72)
+    assert r == TableRenderer(color=True, width=72)
+    assert get_renderer("json", color=True, width=72) is formats["json"]

@@ -1,0 +1,72 @@
+"""The JSON report validates against its documented, shipped schema and carries every field."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from pmo_jira.findings import Outcome
+from pmo_jira.reports import formats
+from pmo_jira.reports.json_report import load_schema
+from reports_fixtures import NOW, rich_result, result
+
+
+@pytest.fixture(scope="module")
+def validator():
+    schema = load_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def render(r=None) -> dict:
+    return json.loads(formats["json"].render(r or rich_result(), now=NOW))
+
+
+def test_report_validates_against_the_schema(validator):
+    validator.validate(render())
+    validator.validate(render(result([], [], sites=(), site_errors={"dc": "GET /x -> 401"})))
+
+
+def test_schema_rejects_what_it_should(validator):
+    doc = render()
+    for breakage in (
+        lambda d: d.update(version=2),
+        lambda d: d["findings"][0].pop("fingerprint"),
+        lambda d: d["findings"][0].update(outcome="passed"),
+        lambda d: d["summary"]["by_severity"].pop("info"),
+        lambda d: d.update(extra=1),
+    ):
+        broken = json.loads(json.dumps(doc))
+        breakage(broken)
+        assert not validator.is_valid(broken)
+
+
+def test_document_carries_run_metadata_and_summary():
+    doc = render()
+    assert (doc["schema"], doc["version"]) == ("pmo-jira/audit-result", 1)
+    assert doc["run"]["mapping"] == {"name": "sandbox", "hash": "3f2a9c1d0b7e4a55"}
+    assert doc["run"]["duration_seconds"] == 42.5
+    assert doc["generated"] == "2026-03-02T09:30:00Z"
+    assert doc["summary"]["by_severity"] == {"critical": 1, "high": 3, "medium": 0, "low": 1, "info": 1}
+    assert doc["summary"]["by_outcome"] == {"fail": 5, "waived": 1, "not_applicable": 1, "error": 1}
+    assert (doc["summary"]["open"], doc["summary"]["worst"]) == (6, "critical")
+    assert doc["summary"]["items_by_phase"]["unmapped"] == 2
+
+
+def test_every_finding_is_complete_and_faithful():
+    r = rich_result()
+    doc = render(r)
+    by_fp = {f.fingerprint: f for f in r.findings}
+    assert sorted(by_fp) == sorted(f["fingerprint"] for f in doc["findings"])
+    for row in doc["findings"]:
+        f = by_fp[row["fingerprint"]]
+        assert (row["code"], row["item"], row["message"], row["outcome"]) == (
+            f.code, f.item_key, f.message, f.outcome.value)
+        assert row["open"] is (f.outcome in (Outcome.FAIL, Outcome.ERROR))
+    waived = next(f for f in doc["findings"] if f["outcome"] == "waived")
+    assert waived["waiver"] == {"standard": "PMO-RSK-001", "owner": "ann",
+                                "reason": "Risks kept in the | steering deck",
+                                "expires": "2026-06-30", "item": "DIG-1", "jql": None}
+    assert [i["key"] for i in doc["items"] if i["phase"] is None] == ["DIG-11", "OPS-5"]

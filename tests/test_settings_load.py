@@ -1,0 +1,197 @@
+"""Config file, env and flags: where values come from, and one clear line when the file is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ops_fixtures import clean_env, write_config  # noqa: F401 - fixtures
+from pmo_jira.errors import ConfigError
+from pmo_jira.settings import find_config, load_settings
+
+TWO_SITES = """
+mapping = "mappings/pmo.yaml"
+history = "state/history.sqlite"
+
+[writeback]
+max_writes = 500
+
+[sites.cloud]
+url = "https://acme.atlassian.net/"
+flavour = "cloud"
+email = "pmo-bot@acme.com"
+
+[sites.dc-prod]
+url = "https://jira.acme.internal"
+flavour = "dc"
+projects = ["OPS", "NET"]
+"""
+
+
+def test_two_sites_from_the_config_file_with_paths_relative_to_it(clean_env, tmp_path):
+    cfg = write_config(tmp_path / "etc", TWO_SITES)
+    s = load_settings(cfg, env={})
+    assert [site.name for site in s.sites] == ["cloud", "dc-prod"]
+    cloud, dc = s.sites
+    assert cloud.url == "https://acme.atlassian.net" and cloud.email == "pmo-bot@acme.com"
+    assert dc.projects == ("OPS", "NET") and dc.flavour == "dc"
+    assert cloud.token_var == "PMO_JIRA_TOKEN_CLOUD" and dc.token_var == "PMO_JIRA_TOKEN_DC_PROD"
+    # relative paths mean "next to the config file", whatever cron's working folder is
+    assert s.mapping == tmp_path / "etc" / "mappings" / "pmo.yaml"
+    assert s.history == str(tmp_path / "etc" / "state" / "history.sqlite")
+    assert s.lock == tmp_path / "etc" / "state" / "pmo-jira.lock"
+    assert s.mapping_for(dc) == s.mapping
+    assert s.config_file == cfg
+
+
+def test_array_of_tables_form_is_accepted(clean_env):
+    write_config(clean_env, """
+[[sites]]
+name = "a"
+url = "https://a.atlassian.net"
+[[sites]]
+name = "b"
+url = "https://b.example.com"
+token_env = "B_TOKEN"
+""")
+    s = load_settings(env={})
+    assert [x.name for x in s.sites] == ["a", "b"] and s.sites[1].token_var == "B_TOKEN"
+
+
+def test_search_order_flag_then_env_then_cwd_then_user_folder(clean_env, tmp_path):
+    home_cfg = write_config(tmp_path / "home" / ".config" / "pmo-jira", 'log_format = "json"', "config.toml")
+    assert find_config(None, {"HOME": str(tmp_path / "home")}) == home_cfg
+    cwd_cfg = write_config(clean_env, 'log_format = "text"')
+    assert find_config(None, {"HOME": str(tmp_path / "home")}, cwd=clean_env) == cwd_cfg
+    env_cfg = write_config(tmp_path / "env", "")
+    flag_cfg = write_config(tmp_path / "flag", "")
+    assert find_config(None, {"PMO_JIRA_CONFIG": str(env_cfg)}) == env_cfg
+    assert find_config(flag_cfg, {"PMO_JIRA_CONFIG": str(env_cfg)}) == flag_cfg
+
+
+def test_xdg_config_home_is_honoured(clean_env, tmp_path):
+    cfg = write_config(tmp_path / "xdg" / "pmo-jira", "", "config.toml")
+    assert find_config(None, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}) == cfg
+
+
+def test_config_outside_the_working_folder_is_named_by_its_full_path(clean_env, tmp_path):
+    cfg = write_config(tmp_path / "etc", "bogus = 1\n")
+    with pytest.raises(ConfigError, match=f"^{cfg}:1: bogus: unknown key$"):
+        load_settings(cfg, env={})
+
+
+def test_missing_explicit_config_is_an_error(clean_env, tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_env_overrides_file_and_flags_override_env(clean_env):
+    write_config(clean_env, TWO_SITES)
+    env = {"PMO_JIRA_MAX_WRITES": "50", "PMO_JIRA_LOG_FORMAT": "json", "PMO_JIRA_NOTIFY": "true",
+           "PMO_JIRA_HISTORY": "/srv/h.sqlite"}
+    s = load_settings(env=env)
+    assert s.writeback.max_writes == 50 and s.writeback.notify is True
+    assert s.log_format == "json" and s.history == "/srv/h.sqlite" and s.lock == Path("/srv/pmo-jira.lock")
+    s = load_settings(env=env, overrides={"max_writes": 7, "log_format": "text", "history": None})
+    assert s.writeback.max_writes == 7 and s.log_format == "text"
+    assert s.history == "/srv/h.sqlite"  # a flag left unset does not override
+
+
+def test_bad_env_value_names_the_variable(clean_env):
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"PMO_JIRA_MAX_WRITES": "lots"})
+    assert "writeback.max_writes" in str(err.value)
+
+
+def test_without_config_a_single_site_comes_from_env(clean_env):
+    s = load_settings(env={"PMO_JIRA_URL": "https://x.atlassian.net", "PMO_JIRA_EMAIL": "bot@x.com",
+                           "PMO_JIRA_FLAVOUR": "cloud", "HOME": str(clean_env)})
+    (site,) = s.sites
+    assert (site.name, site.url, site.email, site.flavour, site.token_var) == (
+        "jira", "https://x.atlassian.net", "bot@x.com", "cloud", "PMO_JIRA_TOKEN")
+    assert s.history == str(clean_env / ".local" / "share" / "pmo-jira" / "history.sqlite")
+
+
+def test_no_site_at_all_says_how_to_configure_one(clean_env):
+    s = load_settings(env={})
+    with pytest.raises(ConfigError, match="no Jira site configured.*PMO_JIRA_URL"):
+        s.select_sites()
+
+
+def test_unknown_site_name_suggests_the_closest(clean_env):
+    write_config(clean_env, TWO_SITES)
+    with pytest.raises(ConfigError, match=r"no site named 'dc-prd'.*did you mean 'dc-prod'"):
+        load_settings(env={}).select_sites(["dc-prd"])
+
+
+# --- one clear line per mistake -------------------------------------------------------------------
+
+
+def _error(folder: Path, text: str) -> str:
+    write_config(folder, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={})
+    message = err.value.one_line()
+    assert "\n" not in str(err.value)
+    return message
+
+
+def test_unknown_key_in_a_site_names_file_line_and_suggests(clean_env):
+    msg = _error(clean_env, """
+[[sites]]
+name = "a"
+url = "https://a.atlassian.net"
+
+[[sites]]
+name = "b"
+url = "https://b.atlassian.net"
+tokne_env = "B"
+""")
+    assert msg == "pmo-jira.toml:8: sites[1].tokne_env: unknown key (did you mean 'token_env'?)"
+
+
+def test_unknown_top_level_and_nested_keys(clean_env):
+    assert _error(clean_env, 'histroy = "h.sqlite"\n').endswith(
+        "pmo-jira.toml:1: histroy: unknown key (did you mean 'history'?)")
+    assert _error(clean_env, "[writeback]\nnotify = false\nmax_write = 3\n").endswith(
+        "pmo-jira.toml:3: writeback.max_write: unknown key (did you mean 'max_writes'?)")
+
+
+@pytest.mark.parametrize("key", ["token", "api_token", "password", "secret"])
+def test_a_secret_in_the_config_is_refused_with_the_env_var_to_use(clean_env, key):
+    msg = _error(clean_env, f"""
+[sites.prod]
+url = "https://acme.atlassian.net"
+email = "bot@acme.com"
+{key} = "ATATT3xFfGF0-very-secret"
+""")
+    assert msg.endswith(f"pmo-jira.toml:4: sites.prod.{key}: secrets are not read from the config file "
+                        "(remove it, then set PMO_JIRA_TOKEN_PROD or run `pmo-jira login prod`)")
+    assert "very-secret" not in msg
+
+
+def test_a_token_pasted_into_token_env_is_refused_without_echoing_it(clean_env):
+    msg = _error(clean_env, """
+[sites.prod]
+url = "https://acme.atlassian.net"
+token_env = "ATATT3x/abc+def="
+""")
+    assert "pmo-jira.toml:3: sites.prod.token_env" in msg and "names an environment variable" in msg
+    assert "ATATT3x" not in msg
+
+
+def test_bad_flavour_lists_the_choices(clean_env):
+    msg = _error(clean_env, '[sites.dc]\nurl = "https://jira.acme.internal"\nflavour = "server"\n')
+    assert msg.endswith("pmo-jira.toml:3: sites.dc.flavour: 'server' is not one of 'cloud', 'dc' or 'auto'")
+
+
+def test_missing_url_and_bad_url(clean_env):
+    assert _error(clean_env, '[sites.dc]\nflavour = "dc"\n').endswith(
+        "pmo-jira.toml:1: sites.dc.url: required key is missing")
+    assert "not an http(s) URL" in _error(clean_env, '[sites.dc]\nurl = "jira.acme.internal"\n')
+
+
+def test_toml_syntax_error_has_the_line(clean_env):
+    msg = _error(clean_env, '[sites.dc]\nurl = "https://x\n')
+    assert msg.startswith("pmo-jira.toml:2: invalid TOML")
