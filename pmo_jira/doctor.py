@@ -10,9 +10,10 @@ cannot evaluate, notifications that will be sent) do not stop a sync and do not 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
+from typing import Any, Literal
 
 from pmo_jira.engine import required_fields
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
@@ -96,10 +97,14 @@ def default_client_factory(site: SiteSettings, credentials: Credentials, **clien
 
 def run_doctor(settings: Settings, *, sites: Sequence[str] = (),
                mapping_loader: MappingLoader = load_mapping,
-               client_factory: ClientFactory = default_client_factory,
+               client_factory: ClientFactory | None = None,
                env: Mapping[str, str] | None = None) -> DoctorReport:
-    """Check every selected site (all by default) and the local files a run writes."""
+    """Check every selected site (all by default) and the local files a run writes.
+
+    ``client_factory(site, credentials)`` builds the client (default: ``default_client_factory``).
+    """
     env = os.environ if env is None else env
+    client_factory = client_factory or default_client_factory
     mappings: dict[Path, MappingFile | ConfigError] = {}
 
     def mapping_for(site: SiteSettings) -> MappingFile:
@@ -233,7 +238,12 @@ def _check_permissions(report: SiteReport, client: Any, site: SiteSettings, mapp
         wanted += ["ADD_COMMENTS", "EDIT_OWN_COMMENTS"]
     missing: dict[str, list[str]] = {p: [] for p in [*wanted, "ADMINISTER_PROJECTS"]}
     for key in projects:
-        granted = client.my_permissions(key, [*wanted, "ADMINISTER_PROJECTS"])
+        try:
+            granted = client.my_permissions(key, [*wanted, "ADMINISTER_PROJECTS"])
+        except JiraApiError as exc:
+            if exc.status != 404:  # 404: no such project, or one the account cannot see
+                raise
+            granted = {p: False for p in missing}
         for perm, have in granted.items():
             if not have:
                 missing[perm].append(key)

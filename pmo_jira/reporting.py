@@ -38,3 +38,16 @@ class Report(Protocol):
     formats: tuple[str, ...]  # the first one is the default
 
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes: ...
+
+
+def available_reports() -> dict[str, Report]:
+    """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook)."""
+    from pmo_jira.errors import PluginError
+    from pmo_jira.plugins import collect_list
+
+    reports: dict[str, Report] = {}
+    for report in collect_list("pmo_jira_reports"):
+        if report.name in reports:
+            raise PluginError(f"two plugins provide the report '{report.name}'")
+        reports[report.name] = report
+    return reports

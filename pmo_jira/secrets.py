@@ -10,15 +10,16 @@ redaction filter, so it cannot leak through a log line even by mistake.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import keyring
 import keyring.errors
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.jira.client import Credentials, JiraClient
-from pmo_jira.model import Flavour
 from pmo_jira.logs import register_secret
+from pmo_jira.model import Flavour
 from pmo_jira.settings import ENV_PREFIX, SiteSettings
 
 KEYRING_SERVICE = "pmo-jira"

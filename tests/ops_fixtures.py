@@ -6,8 +6,8 @@ Import what you use: ``from ops_fixtures import clean_env, memory_keyring, write
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import keyring
 import keyring.backend

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 import click
 from click.testing import CliRunner
-
 from ops_fixtures import clean_env, write_config  # noqa: F401 - fixture
+
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.errors import JiraApiError
 
@@ -82,6 +81,6 @@ def test_config_errors_through_the_options_are_one_line(clean_env):
 
     result = CliRunner().invoke(_command(body), [])
     assert result.exit_code == 2
-    assert result.output.splitlines() == [
+    assert result.output.splitlines() == [(
         "Error: pmo-jira.toml:3: sites.a.token: secrets are not read from the config file "
-        "(remove it, then set PMO_JIRA_TOKEN_A or run `pmo-jira login a`)"]
+        "(remove it, then set PMO_JIRA_TOKEN_A or run `pmo-jira login a`)")]

@@ -9,7 +9,14 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pmo_jira.logs import RunSummary, emit_summary, redact, register_secret, setup_logging, write_summary_json
+from pmo_jira.logs import (
+    RunSummary,
+    emit_summary,
+    redact,
+    register_secret,
+    setup_logging,
+    write_summary_json,
+)
 
 log = logging.getLogger("pmo_jira.sync")
 

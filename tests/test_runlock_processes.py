@@ -71,16 +71,15 @@ def test_with_wait_the_runs_take_turns(tmp_path):
     for line in Path(log).read_text().splitlines():
         name, what, when = line.split()
         spans.setdefault(name, {})[what] = float(when)
-    (s1, e1), (s2, e2) = sorted((v["start"], v["end"]) for v in spans.values())
-    assert len(spans) == 2 and e1 <= s2  # the second started only after the first ended
+    (_, first_end), (second_start, _) = sorted((v["start"], v["end"]) for v in spans.values())
+    assert len(spans) == 2 and first_end <= second_start  # the second started only after the first ended
 
 
 def test_the_message_names_pid_host_and_start_time(tmp_path):
     started = datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc)
     path = tmp_path / "pmo-jira.lock"
-    with RunLock(path, clock=lambda: started):
-        with pytest.raises(LockError) as err:
-            RunLock(path).acquire()
+    with RunLock(path, clock=lambda: started), pytest.raises(LockError) as err:
+        RunLock(path).acquire()
     host = os.uname().nodename
     assert str(err.value) == (f"another pmo-jira run (pid {os.getpid()} on {host}, started 2026-11-25 02:00 UTC) "
                               f"holds {path}; use --wait to queue behind it")
@@ -89,9 +88,8 @@ def test_the_message_names_pid_host_and_start_time(tmp_path):
 
 def test_waiting_gives_up_after_the_timeout(tmp_path):
     path = tmp_path / "pmo-jira.lock"
-    with RunLock(path):
-        with pytest.raises(LockError, match=r"still holds .* after waiting 0.05s"):
-            RunLock(path, wait=True, timeout=0.05).acquire()
+    with RunLock(path), pytest.raises(LockError, match=r"still holds .* after waiting 0.05s"):
+        RunLock(path, wait=True, timeout=0.05).acquire()
 
 
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):

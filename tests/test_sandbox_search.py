@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 
 import pytest
 import requests
@@ -207,3 +208,22 @@ def test_every_endpoint_requires_authentication(cloud_site, dc_site, flavour, he
         assert response.status_code == 401
         assert response.json()["errorMessages"][0].startswith("You are not authenticated")
     assert requests.put(api(site, "issue/DIG-1/properties/x"), json={"a": 1}, headers=headers).status_code == 401
+
+
+def test_cloud_approximate_count(cloud_site):
+    response = session_for(cloud_site).post(api(cloud_site, "search/approximate-count"), json={"jql": "project = DIG"})
+    assert response.json() == {"count": sum(1 for i in cloud_site.store.issues if i.project == "DIG")}
+
+
+def test_relative_dates_follow_the_site_clock(sandbox):
+    site = sandbox("cloud", issues=120)
+    http = session_for(site)
+    jql = "project = DIG AND updated <= -30d"
+
+    def count():
+        return len(http.get(api(site, "search/jql"), params={"jql": jql, "maxResults": 5000}).json()["issues"])
+
+    before = count()
+    start = site.store.now
+    site.store.clock = lambda: start + timedelta(days=60)  # two months pass without a write
+    assert count() > before

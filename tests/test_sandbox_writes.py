@@ -161,3 +161,11 @@ def test_store_helpers_simulate_people_and_searches_see_them(sandbox):
     assert issue["fields"]["resolutiondate"] == issue["fields"]["statuscategorychangedate"]
     with pytest.raises(ValueError):
         site.store.edit("DIG-1", status="Nonsense")
+
+
+def test_denied_browse_hides_every_project(sandbox):
+    site = sandbox("cloud", issues=60, deny_permissions={"BROWSE_PROJECTS"})
+    http = session_for(site)
+    assert http.get(api(site, "project/search")).json()["values"] == []
+    assert http.get(api(site, "issue/DIG-1")).status_code == 404
+    assert http.get(api(site, "search/jql"), params={"jql": "project = DIG"}).status_code == 400

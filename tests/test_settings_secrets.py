@@ -6,8 +6,8 @@ import logging
 
 import keyring.errors
 import pytest
-
 from ops_fixtures import MemoryKeyring, memory_keyring  # noqa: F401 - fixture
+
 from pmo_jira.errors import ConfigError
 from pmo_jira.logs import setup_logging
 from pmo_jira.secrets import credentials_for, find_token, token_for

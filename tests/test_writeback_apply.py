@@ -234,3 +234,14 @@ def test_many_issues_in_parallel_all_applied(jira):
     assert report.applied == 59 and report.all_applied
     assert all(len(jira.owned_comments(f"ABC-{n}")) == 1 for n in range(1, 60))
     assert report.to_json()["all_applied"] is True
+
+
+def test_concurrency_grows_back_after_a_run_of_clean_issues(jira):
+    for n in range(5, 60):
+        jira.add(f"ABC-{n}")
+    client = FakeClient(jira)
+    client.gate = RateGate(concurrency=4, clock=lambda: 0.0, sleep=lambda s: None)
+    client.gate.throttled(0.0)  # an earlier 429 halved it
+    assert client.gate.concurrency == 2
+    _, report = sync(jira, result([finding(f"ABC-{n}") for n in range(1, 60)]), client=client)
+    assert report.applied == 59 and client.gate.concurrency == 3  # +1 after 50 clean issues

@@ -53,8 +53,13 @@ def sync(sb, *, wrap=lambda c: c, on_notify_refused=None, client_options=None, *
     return client, plan, report
 
 
+def comments(sb, key):
+    with sb.store.lock:
+        return list(sb.store.issue(key).comments or [])
+
+
 def owned(sb, key):
-    return [c for c in sb.store.comments(key) if c.author == sb.store.bot.account_id]
+    return [c for c in comments(sb, key) if c.author == sb.store.bot.account_id]
 
 
 def text(c):
@@ -101,7 +106,7 @@ def test_fixing_an_issue_removes_its_labels_and_says_what_was_fixed(sb):
     body = text(c)
     assert "Fixed since last check:" in body and "PMO-GOV-001 Accountable owner" in body
     assert any(x.author == ann.account_id and "Owner arrives Monday" in text(x)
-               for x in sb.store.comments(key))
+               for x in comments(sb, key))
     assert plan_for(sb)[1].empty
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from datetime import datetime, timezone
 
 import click
@@ -89,7 +90,12 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
         click.echo(f"  e.g. PMO_JIRA_TOKEN={SANDBOX_TOKEN}")
     click.echo("(The sandbox token is fixed and not a secret; the server only listens on loopback.)")
     click.echo("Press Ctrl-C to stop.")
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("\nStopped.")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -6,7 +6,6 @@ Exit codes: 0 the plan was printed (dry run) or fully applied; 1 applied, but so
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
@@ -17,20 +16,11 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import record_history, run_audit_command, run_now, summary_of
-from pmo_jira.errors import WriteBackError
 from pmo_jira.logs import emit_summary
-from pmo_jira.writeback import ApplyReport, Plan, apply_plan, check_blast_radius, plan_writeback
+from pmo_jira.writeback import ApplyReport, check_blast_radius
+from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
 
 log = logging.getLogger("pmo_jira.sync")
-
-
-def merged(plans: list[Plan]) -> Plan:
-    """One plan over every site, for review and the blast-radius cap (apply stays per site)."""
-    first = plans[0]
-    return dataclasses.replace(
-        first, issues=tuple(i for p in plans for i in p.issues),
-        unchanged=sum(p.unchanged for p in plans),
-        not_written=tuple(k for p in plans for k in p.not_written))
 
 
 @click.command()
@@ -64,12 +54,8 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
         outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping,
                                     projects=projects, jql=jql, now=now)
         result = outcome.result
-        by_site: dict[str, dict] = {}
-        for snap in outcome.snapshots:
-            by_site[snap.site.name] = {(snap.site.name, i.key): i for i in snap.issues}
-        plans = {site: plan_writeback(result, issues, outcome.mappings[site], now=now)
-                 for site, issues in by_site.items()}
-        total = merged(list(plans.values())) if plans else None
+        plans = plan_sites(outcome, now=now)
+        total = merge_plans(plans)
         if total is not None:
             if plan_json == Path("-"):
                 click.echo(json.dumps(total.to_json(), indent=2))
@@ -82,7 +68,8 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
         if do_apply and total is not None and not total.empty:
             cap = settings.writeback.max_writes or outcome.primary_mapping.writeback.max_writes
             check_blast_radius(total, cap)
-            report = _apply(plans, outcome, settings)
+            report = apply_sites(plans, outcome, notify=settings.writeback.notify,
+                                 concurrency=settings.writeback.concurrency or 4)
         elif not do_apply and total is not None and not total.empty:
             click.echo("Dry run: nothing was written. Run `pmo-jira sync --apply` to write this plan.")
         if not no_history and outcome.snapshots:
@@ -97,30 +84,3 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
                             writes_applied=report.applied, errors=report.failed, started_at=now),
                  settings.summary_json)
     ctx.exit(code)
-
-
-def _apply(plans: dict[str, Plan], outcome, settings) -> ApplyReport:
-    """Apply each site's plan with that site's mapping settings; sum the reports."""
-    total = ApplyReport()
-    for site, plan in plans.items():
-        if plan.empty:
-            continue
-        wb = outcome.mappings[site].writeback
-        notify = settings.writeback.notify if settings.writeback.notify is not None else wb.notify
-        try:
-            report = apply_plan(plan, {site: outcome.clients[site]}, notify=notify,
-                                on_notify_refused=wb.on_notify_refused,
-                                concurrency=settings.writeback.concurrency or 4)
-        except WriteBackError as exc:
-            partial = getattr(exc, "report", None)
-            if partial is not None:
-                _add(total, partial)
-            raise
-        _add(total, report)
-    return total
-
-
-def _add(total: ApplyReport, report: ApplyReport) -> None:
-    for f in dataclasses.fields(ApplyReport):
-        value = getattr(report, f.name)
-        setattr(total, f.name, getattr(total, f.name) + value)

@@ -17,7 +17,7 @@ epics whose description lacks an "Objective" section.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox.store import CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
@@ -180,6 +180,7 @@ class _Builder:
             "open_children": phase == "Closing" and rng.random() < 0.2,
             "blocked_long": status == "Blocked" and rng.random() < 0.6,
             "outside": rng.random() < 0.08,
+            "unestimated": phase != "Initiation" and rng.random() < 0.15,
         }
         start = target_end = None
         if phase != "Initiation" or rng.random() < 0.3:
@@ -231,7 +232,7 @@ class _Builder:
             status = _pick(rng, (("Done", 0.5), ("In Progress", 0.3), ("To Do", 0.2))) if flaws["open_children"] else "Done"
         epic_created_days = (self.now - epic.created).total_seconds() / 86400
         created_days = rng.uniform(epic_created_days * 0.3, epic_created_days)
-        stale = status in ("In Progress", "In Review") and rng.random() < 0.10
+        stale = status != "Done" and (flaws["stale"] or (status in ("In Progress", "In Review") and rng.random() < 0.05))
         if status == "Blocked":
             changed, updated = (rng.uniform(12, 60), rng.uniform(10, 40)) if rng.random() < 0.5 else (rng.uniform(1, 5), rng.uniform(0, 2))
         elif stale:
@@ -244,11 +245,12 @@ class _Builder:
             offset = int(rng.uniform(0, span * 0.7))
             start = epic.start + timedelta(days=offset)
             end = start + timedelta(days=max(1, int(rng.uniform(5, span - offset))))
-            if flaws["outside"] or rng.random() < 0.05:
+            if flaws["outside"] and rng.random() < 0.5:
                 end = epic.target_end + timedelta(days=int(rng.uniform(3, 45)))
         points = None
         if itype != "Bug" or rng.random() < 0.3:
-            points = None if rng.random() < 0.15 else float(rng.choice((1, 2, 3, 5, 8, 13)))
+            missing = 0.5 if flaws["unestimated"] else 0.03
+            points = None if rng.random() < missing else float(rng.choice((1, 2, 3, 5, 8, 13)))
         rec = self.issue(
             epic.project, itype, summary=f"{rng.choice(CHILD_VERBS)} {rng.choice(CHILD_OBJECTS)}", status=status,
             **self.times(created_days, changed, updated, epic.created),

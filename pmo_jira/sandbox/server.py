@@ -31,7 +31,7 @@ from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, select_fields
-from pmo_jira.sandbox.store import STATUS_CATEGORIES, STATUSES, ISSUE_TYPES, IssueRec, Store, StoreError
+from pmo_jira.sandbox.store import ISSUE_TYPES, STATUS_CATEGORIES, STATUSES, IssueRec, ProjectRec, Store, StoreError
 
 SANDBOX_EMAIL = "pmo-bot@example.com"
 SANDBOX_TOKEN = "sandbox-token"
@@ -118,7 +118,7 @@ class SandboxApp:
         self.notify_needs_admin = notify_needs_admin
         self.bot_is_admin = bot_is_admin
         self.base_url = ""
-        self._cache: OrderedDict[tuple[str, int], list[IssueRec]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str], list[IssueRec]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.jql_getters = self._jql_getters()
 
@@ -204,11 +204,11 @@ class SandboxApp:
             text = value.text.strip()
             if node.field == "project":
                 project = self._find_project(text)
-                if project is None or not project.browsable:
+                if project is None or not self.can_browse(project):
                     raise jqlmod.JqlError(f"The value '{text}' does not exist for the field '{node.spelling}'.")
             elif node.field in ("key", "parent", "epic link") and not text.isdigit() and node.op not in ("<", "<=", ">", ">="):
                 rec = self.store.issue(text)
-                if rec is None or not self.store.projects[rec.project].browsable:
+                if rec is None or not self.can_browse(self.store.projects[rec.project]):
                     raise jqlmod.JqlError(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
 
     def _find_project(self, ref: str):
@@ -216,19 +216,23 @@ class SandboxApp:
         return next((p for p in self.store.projects.values()
                      if low in (p.key.lower(), p.name.lower(), p.id)), None)
 
-    def matches(self, text: str, query: jqlmod.Query) -> list[IssueRec]:
-        """Ordered matches of one query at the store's current version, cached."""
+    def snapshot(self) -> str:
+        """Names the data a search sees: the store version and the minute (JQL dates have minute precision)."""
+        return f"{self.store.version}.{int(self.store.clock().timestamp() // 60)}"
+
+    def matches(self, text: str, query: jqlmod.Query) -> tuple[str, list[IssueRec]]:
+        """(snapshot, ordered matches) of one query on the current data; cached per (jql, snapshot)."""
         store = self.store
         with store.lock:
-            version = store.version
-            key = (text, version)
+            snapshot = self.snapshot()
+            key = (text, snapshot)
             with self._cache_lock:
                 if key in self._cache:
                     self._cache.move_to_end(key)
-                    return self._cache[key]
+                    return snapshot, self._cache[key]
             pred = query.predicate(store.clock())
             acc = _Accessor(self)
-            hidden = {k for k, p in store.projects.items() if not p.browsable}
+            hidden = {k for k, p in store.projects.items() if not self.can_browse(p)}
             found = []
             for rec in store.issues:
                 if rec.project in hidden:
@@ -247,20 +251,24 @@ class SandboxApp:
             self._cache[key] = found
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
-        return found
+        return snapshot, found
 
-    def cached(self, text: str, version: int) -> list[IssueRec] | None:
+    def cached(self, text: str, snapshot: str) -> list[IssueRec] | None:
         with self._cache_lock:
-            return self._cache.get((text, version))
+            return self._cache.get((text, snapshot))
 
     # -- permissions --
 
-    def has(self, permission: str, project_key: str | None = None) -> bool:
+    def has(self, permission: str) -> bool:
         if permission in self.deny_permissions:
             return False
         if permission in ("ADMINISTER", "ADMINISTER_PROJECTS"):
             return self.bot_is_admin
         return True
+
+    def can_browse(self, project: ProjectRec) -> bool:
+        """VAULT is never browsable; denying BROWSE_PROJECTS hides every project, as on a misconfigured site."""
+        return project.browsable and self.has("BROWSE_PROJECTS")
 
     def require(self, permission: str, message: str) -> None:
         if not self.has(permission):
@@ -431,7 +439,7 @@ class Router:
             table.update({
                 ("GET", "project", 2): self.project_search if second == "search" else lambda: self.project(second),
                 ("GET", "search", 2): self.enhanced_search if second == "jql" else None,
-                ("POST", "search", 2): self.enhanced_search if second == "jql" else None,
+                ("POST", "search", 2): {"jql": self.enhanced_search, "approximate-count": self.approximate_count}.get(second),
             })
         else:
             table[("GET", "project", 2)] = lambda: self.project(second)
@@ -504,7 +512,7 @@ class Router:
         return 200, [self.shapes.category(c) for c in self.store.categories], {}
 
     def visible_projects(self) -> list:
-        return [p for p in self.store.projects.values() if p.browsable]
+        return [p for p in self.store.projects.values() if self.app.can_browse(p)]
 
     def projects(self) -> tuple[int, Any, dict]:
         expand = self.multi("expand")
@@ -541,7 +549,7 @@ class Router:
 
     def _project(self, ref: str):
         project = self.app._find_project(ref)
-        if project is None or not project.browsable:
+        if project is None or not self.app.can_browse(project):
             raise HttpError(404, [f"No project could be found with key '{ref}'."])
         return project
 
@@ -607,7 +615,7 @@ class Router:
         limit = min(max(self.number("maxResults", 50), 0), DC_MAX_RESULTS)
         fields = self._fields("*navigable")
         props = self._properties()
-        found = self.app.matches(jql, query)
+        _, found = self.app.matches(jql, query)
         page = found[start:start + limit]
         out: dict[str, Any] = {"expand": "schema,names", "startAt": start, "maxResults": limit,
                                "total": len(found), "issues": self._render(page, fields, props)}
@@ -626,35 +634,39 @@ class Router:
         digest = hashlib.sha1(jql.encode()).hexdigest()[:12]
         if token:
             try:
-                version, offset, check = base64.urlsafe_b64decode(token.encode()).decode().split(":")
-                version_i, start = int(version), int(offset)
+                snapshot, offset, check = base64.urlsafe_b64decode(token.encode()).decode().split(":")
+                start = int(offset)
             except (ValueError, UnicodeDecodeError):
                 raise HttpError(400, ["The provided next page token is invalid or expired."]) from None
             if check != digest:
                 raise HttpError(400, ["The provided next page token is invalid or expired."])
-            found = self.app.cached(jql, version_i)
+            found = self.app.cached(jql, snapshot)
             if found is None:  # evicted: continue on the current data, as an eventually consistent search may
-                found, version_i = self.app.matches(jql, query), self.store.version
+                snapshot, found = self.app.matches(jql, query)
         else:
-            start, version_i = 0, self.store.version
-            found = self.app.matches(jql, query)
+            start = 0
+            snapshot, found = self.app.matches(jql, query)
         page = found[start:start + limit]
         end = start + len(page)
         out: dict[str, Any] = {"issues": self._render(page, fields, props)}
         if "names" in self.multi("expand"):
             out["names"] = {f.id: f.name for f in fields}
         if end < len(found) and limit > 0:
-            out["nextPageToken"] = base64.urlsafe_b64encode(f"{version_i}:{end}:{digest}".encode()).decode()
+            out["nextPageToken"] = base64.urlsafe_b64encode(f"{snapshot}:{end}:{digest}".encode()).decode()
             out["isLast"] = False
         else:
             out["isLast"] = True
         return 200, out, {}
 
+    def approximate_count(self) -> tuple[int, Any, dict]:
+        jql = self.text("jql") or ""
+        return 200, {"count": len(self.app.matches(jql, self.app.parse_jql(jql, cloud_search=True))[1])}, {}
+
     # -- issues --
 
     def _issue(self, key: str) -> IssueRec:
         rec = self.store.issue(key)
-        if rec is None or not self.store.projects[rec.project].browsable:
+        if rec is None or not self.app.can_browse(self.store.projects[rec.project]):
             raise HttpError(404, [NOT_FOUND_ISSUE])
         return rec
 

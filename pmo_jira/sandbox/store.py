@@ -17,6 +17,7 @@ its own property writes is caught here rather than in production.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,10 +95,6 @@ class FieldDef:
     navigable: bool = True
     orderable: bool = True
     searchable: bool = True
-
-    @property
-    def custom_type(self) -> str | None:
-        return self.schema.get("custom")
 
 
 _CFT = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -509,10 +506,6 @@ class Store:
             return value
         raise bad
 
-    def comments(self, key: str) -> list[CommentRec]:
-        with self.lock:
-            return list(self._must(key).comments or [])
-
     def add_comment(self, key: str, body: Any, author: str | None = None) -> CommentRec:
         _check_body(body)
         with self.lock:
@@ -590,8 +583,11 @@ class Store:
                     raise AttributeError(f"issue has no editable attribute {attr!r}")
                 if attr == "status" and value not in STATUSES:
                     raise ValueError(f"unknown status {value!r}; known: {sorted(STATUSES)}")
-                if attr == "assignee" and value is not None:
-                    value = self.user(value).account_id
+                if attr in ("assignee", "reporter") and value is not None:
+                    user = self.user(value)
+                    if user is None:
+                        raise KeyError(f"no such user {value!r}")
+                    value = user.account_id
                 setattr(rec, attr, value)
             stamp = self._stamp()
             if "status" in changes:
@@ -632,8 +628,6 @@ def _check_body(body: Any) -> None:
 
 
 def _check_property(prop: str, value: Any) -> None:
-    import json
-
     if not prop or len(prop) > 255:
         raise StoreError(400, ["The property key cannot be longer than 255 characters."])
     if len(json.dumps(value)) > MAX_PROPERTY_CHARS:

@@ -257,7 +257,8 @@ class _Run:
 
     # --- one issue --------------------------------------------------------------------------------
 
-    def issue(self, p: IssuePlan) -> None:
+    def issue(self, p: IssuePlan) -> bool:
+        """All writes of one issue; False when it failed (recorded in the report)."""
         client = self.clients[p.site]
         assert p.writes + 1 <= PER_ISSUE_WRITE_LIMIT  # + the comments read when adopting
         step = "comment"
@@ -278,7 +279,7 @@ class _Run:
                 self.count(properties_written=1)
         except _IssueFailed as exc:
             self.fail(p, exc.step, exc.status, exc.message)
-            return
+            return False
         except WriteBackError as exc:  # notifications refused and on_notify_refused is "fail"
             self.fail(p, step, 403, str(exc))
             raise
@@ -287,8 +288,9 @@ class _Run:
             if exc.status == 429:
                 with self.lock:
                     self.stopped_sites.setdefault(p.site, str(exc))
-            return
+            return False
         self.count(applied=1)
+        return True
 
     def worker(self, p: IssuePlan) -> None:
         if p.site not in self.clients:
@@ -304,7 +306,8 @@ class _Run:
                 self.count(not_attempted=1)
                 return
             gate.wait_turn(None)  # after a 429 the gate stays closed for the server's wait
-            self.issue(p)
+            if self.issue(p):
+                gate.succeeded()  # a run of clean issues lets concurrency grow back
         finally:
             with self.slots:
                 self.active[p.site] -= 1

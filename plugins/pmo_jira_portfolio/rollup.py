@@ -1,0 +1,368 @@
+"""The portfolio roll-up: portfolio -> project -> epic, with RAG per dimension, in pandas frames.
+
+Epic figures come from the snapshots (children, estimates, dates, risks) and the audit result
+(phases and open findings); projects and portfolios aggregate them. Findings are counted from the
+same ``AuditResult`` the audit reported, one project row per (site, project) that has items or
+findings, so the report's totals always equal the audit's.
+
+Measures follow the written definitions of ``pmo_jira.mapping.schema.DEFAULT_DEFINITIONS``
+(every output prints the mapping's definitions next to the thresholds):
+
+- schedule: days the latest open epic is past its target end (0 when none is late);
+- scope: percent growth of open child issues since the previous run (none without one);
+- risk: open high risks without an owner or a mitigation, plus open epics from planning on with
+  no linked risk;
+- compliance: percent of classified items with an open finding of medium severity or worse;
+- freshness: days since the least recently updated open epic was last updated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+import pandas as pd
+
+from pmo_jira.findings import Severity
+from pmo_jira.model import PHASES, Project, User, phase_index
+from pmo_jira.reporting import ReportContext
+from pmo_jira.reports.base import natural_key
+from pmo_jira.standards.builtin.risk import HighRisksManaged
+from pmo_jira.standards.context import AuditContext
+from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, rate, thresholds_of, worst
+from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, save_rows
+
+UNCATEGORISED = "Uncategorised"
+UNMAPPED = "unmapped"
+SEVERITIES: tuple[str, ...] = tuple(s.value for s in reversed(Severity))  # critical first
+LEVELS: tuple[str, ...] = ("portfolio", "project", "epic")
+_COMPLIANCE_FLOOR = Severity.MEDIUM
+
+# Figures summed from epics to projects and from projects to portfolios.
+_SUMMED = ("epics", "epics_open", "epics_overdue", "children", "children_done", "open_children",
+           "children_estimated", "points", "points_done", "open_high_risks", "unmanaged_risks",
+           "epics_without_risks", "m_risk")
+
+
+@dataclass(frozen=True)
+class RagMove:
+    level: str
+    site: str
+    key: str
+    dimension: str  # a RAG dimension or "overall"
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """Everything every output format shows; frames are sorted and ready to print."""
+
+    mapping_name: str
+    run_started: datetime
+    now: datetime
+    sites: tuple[str, ...]
+    site_errors: dict[str, str]
+    group_by: str
+    thresholds: dict[str, Any]  # dimension -> Threshold(amber, red)
+    definitions: dict[str, str]
+    portfolios: pd.DataFrame
+    projects: pd.DataFrame
+    epics: pd.DataFrame
+    phase_counts: dict[str, int]  # epic phase -> count, "unmapped" last
+    open_by_severity: dict[str, int]  # the whole run, critical first
+    changes: Changes
+    rag_moves: tuple[RagMove, ...]
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_severity.values())
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _growth(now: int, before: RowState | None) -> float | None:
+    """Percent growth of open children; a rise from zero counts as 100 %."""
+    if before is None:
+        return None
+    if before.open_children == 0:
+        return 0.0 if now == 0 else 100.0
+    return round(100.0 * (now - before.open_children) / before.open_children, 1)
+
+
+def _portfolio_of(project_key: str, category: str | None, mapping: Any) -> str:
+    portfolio = mapping.portfolio
+    if portfolio.group_by == "mapping":
+        return next((name for name, keys in portfolio.groups.items() if project_key in keys),
+                    UNCATEGORISED)
+    return category or UNCATEGORISED
+
+
+def _high_values(mapping: Any) -> set[str]:
+    """The risk_impact values PMO-RSK-002 treats as high, as configured in the mapping."""
+    conf = mapping.standard(HighRisksManaged.code)
+    options = HighRisksManaged.Options(**(conf.options if conf else {}))
+    return {v.casefold() for v in options.high_values}
+
+
+def _risk_figures(ctx: AuditContext, epic_key: str, high: set[str]) -> tuple[int, int, int]:
+    """(linked risks, open high risks, open high risks without an owner or a mitigation)."""
+    linked = ctx.risks(epic_key)
+    open_high = unmanaged = 0
+    for risk in linked:
+        impact = risk.fields.get("risk_impact")
+        if risk.is_done or not isinstance(impact, str) or impact.casefold() not in high:
+            continue
+        open_high += 1
+        owner = risk.fields.get("risk_owner") if ctx.has_field("risk_owner") else risk.assignee
+        mitigation = risk.fields.get("risk_mitigation")
+        if not (isinstance(owner, User) and owner.active) or not (isinstance(mitigation, str) and mitigation.strip()):
+            unmanaged += 1
+    return len(linked), open_high, unmanaged
+
+
+def _severity_counts(findings: Iterable) -> dict[str, int]:
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for f in findings:
+        counts[f.severity.value] += 1
+    return counts
+
+
+def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    result, mapping, now = ctx.result, ctx.mapping, ctx.now
+    today = now.date()
+    high = _high_values(mapping)
+    with_risk_types = bool(mapping.issue_types.risk)
+    open_by_item: dict[tuple[str, str], list] = {}
+    for f in result.open_findings():
+        open_by_item.setdefault((f.site, f.item_key), []).append(f)
+    waived: dict[tuple[str, str], int] = {}
+    for f in result.findings:
+        if f.outcome.value == "waived":
+            waived[(f.site, f.item_key)] = waived.get((f.site, f.item_key), 0) + 1
+    contexts = {s.site.name: AuditContext.build(s, mapping, result.items, today=today, now=now)
+                for s in ctx.snapshots}
+    rows = []
+    for item in result.items:
+        if item.kind != "epic":
+            continue
+        actx = contexts.get(item.site)
+        issue = actx.issues.get(item.key) if actx else None
+        children = actx.children(item.key) if actx else []
+        done = [c for c in children if c.is_done]
+        points = [c.fields.get("story_points") for c in children]
+        points_all = sum(p for p in points if isinstance(p, (int, float)))
+        points_done = sum(c.fields.get("story_points") or 0 for c in done
+                          if isinstance(c.fields.get("story_points"), (int, float)))
+        is_open = issue is not None and not issue.is_done
+        target = issue.fields.get("target_end") if issue else None
+        late = max((today - target).days, 0) if is_open and target else 0
+        stale = (now - issue.updated).days if is_open else None
+        risks, open_high, unmanaged = _risk_figures(actx, item.key, high) if actx else (0, 0, 0)
+        from_planning = item.phase in PHASES and phase_index(item.phase) >= phase_index("planning")
+        no_register = with_risk_types and is_open and from_planning and risks == 0
+        found = open_by_item.get((item.site, item.key), [])
+        by_sev = _severity_counts(found)
+        rows.append({
+            "portfolio": portfolio_of[(item.site, item.project_key)], "site": item.site,
+            "project": item.project_key, "key": item.key, "summary": item.summary, "url": item.url,
+            "phase": item.phase or UNMAPPED, "status": issue.status if issue else "",
+            "open": is_open, "target_end": target.isoformat() if target else "",
+            "days_late": late, "days_since_update": stale,
+            "epics": 1, "epics_open": int(is_open), "epics_overdue": int(late > 0),
+            "children": len(children), "children_done": len(done),
+            "open_children": len(children) - len(done),
+            "children_estimated": sum(isinstance(p, (int, float)) for p in points),
+            "points": float(points_all), "points_done": float(points_done),
+            "risks": risks, "open_high_risks": open_high, "unmanaged_risks": unmanaged,
+            "epics_without_risks": int(no_register),
+            **{f"open_{s}": n for s, n in by_sev.items()},
+            "findings_open": len(found), "findings_waived": waived.get((item.site, item.key), 0),
+            "m_schedule": float(late),
+            "m_risk": float(unmanaged + no_register) if with_risk_types else None,
+            "m_compliance": 0.0 if not any(f.severity >= _COMPLIANCE_FLOOR for f in found) else 100.0,
+            "m_freshness": float(stale) if stale is not None else None,
+        })
+    return rows
+
+
+def _projects(ctx: ReportContext) -> tuple[dict[tuple[str, str], Project | None], dict[tuple[str, str], Any]]:
+    """Every (site, project) with items or findings, with its Jira project and its classified item."""
+    known = {(s.site.name, p.key): p for s in ctx.snapshots for p in s.projects}
+    items = {(i.site, i.key): i for i in ctx.result.items if i.kind == "project"}
+    keys = set(items) | {(i.site, i.project_key) for i in ctx.result.items} \
+        | {(f.site, f.project_key) for f in ctx.result.findings}
+    return {k: known.get(k) for k in keys}, items
+
+
+def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
+    df["pct_done_count"] = [_pct(d, c) for d, c in zip(df["children_done"], df["children"])]
+    df["pct_done_estimate"] = [_pct(d, p) for d, p in zip(df["points_done"], df["points"])]
+    df["pct_estimated"] = [_pct(e, c) for e, c in zip(df["children_estimated"], df["children"])]
+    return df
+
+
+def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
+    for d in RAG_DIMENSIONS:
+        df[f"rag_{d}"] = [rate(None if pd.isna(m) else float(m), thresholds[d]) for m in df[f"m_{d}"]]
+    df["rag_overall"] = [worst(r) for r in zip(*(df[f"rag_{d}"] for d in RAG_DIMENSIONS))]
+    return df
+
+
+def build_rollup(ctx: ReportContext, *, store_rows: bool = True) -> Rollup:
+    """Roll the audit up; with a run history, compare with the previous run and keep this run's RAG."""
+    result, mapping, now = ctx.result, ctx.mapping, ctx.now
+    thresholds = thresholds_of(mapping)
+    hist = changes(ctx.history, result)
+    projects, project_items = _projects(ctx)
+    portfolio_of = {k: _portfolio_of(k[1], p.category if p else None, mapping) for k, p in projects.items()}
+
+    epics = pd.DataFrame(_epic_rows(ctx, portfolio_of))
+    if epics.empty:
+        epics = pd.DataFrame(columns=["portfolio", "site", "project", "key", *_SUMMED, "days_late",
+                                      "days_since_update", "m_schedule", "m_risk",
+                                      "m_compliance", "m_freshness"])
+    new_by, resolved_by = _change_counts(hist.new), _change_counts(hist.resolved)
+
+    # Projects: one row per (site, project), epic figures summed / maxed, findings counted directly.
+    open_by_project: dict[tuple[str, str], list] = {}
+    for f in result.open_findings():
+        open_by_project.setdefault((f.site, f.project_key), []).append(f)
+    items_by_project: dict[tuple[str, str], list] = {}
+    for i in result.items:
+        items_by_project.setdefault((i.site, i.project_key), []).append(i)
+    base = []
+    for (site, key), project in projects.items():
+        found = open_by_project.get((site, key), [])
+        flagged = {f.item_key for f in found if f.severity >= _COMPLIANCE_FLOOR}
+        items = items_by_project.get((site, key), [])
+        pitem = project_items.get((site, key))
+        base.append({
+            "portfolio": portfolio_of[(site, key)], "site": site, "project": key,
+            "name": project.name if project else key, "url": (project.url if project else "") or (pitem.url if pitem else ""),
+            "phase": (pitem.phase or UNMAPPED) if pitem else UNMAPPED,
+            "unmapped": sum(i.phase is None for i in items), "items": len(items),
+            "items_flagged": sum(i.key in flagged for i in items),
+            **{f"open_{s}": n for s, n in _severity_counts(found).items()}, "findings_open": len(found),
+            "findings_waived": sum(1 for f in result.findings if f.outcome.value == "waived"
+                                   and (f.site, f.project_key) == (site, key)),
+            "new_findings": new_by.get((site, key), 0), "resolved_findings": resolved_by.get((site, key), 0),
+        })
+    proj = pd.DataFrame(base, columns=["portfolio", "site", "project", "name", "url", "phase", "unmapped",
+                                       "items", "items_flagged", *(f"open_{s}" for s in SEVERITIES),
+                                       "findings_open", "findings_waived", "new_findings",
+                                       "resolved_findings"])
+    summed = epics.groupby(["site", "project"])[list(_SUMMED)].sum(min_count=1) if not epics.empty else None
+    maxed = (epics.groupby(["site", "project"])[["days_late", "days_since_update"]].max()
+             if not epics.empty else None)
+    if summed is not None:
+        proj = proj.merge(summed, how="left", left_on=["site", "project"], right_index=True)
+        proj = proj.merge(maxed, how="left", left_on=["site", "project"], right_index=True)
+    else:
+        for col in (*_SUMMED, "days_late", "days_since_update"):
+            proj[col] = float("nan")
+    for col in _SUMMED:
+        if col != "m_risk":
+            proj[col] = proj[col].fillna(0).astype(int if col not in ("points", "points_done") else float)
+    proj["days_late"] = proj["days_late"].fillna(0).astype(int)
+    with_risk_types = bool(mapping.issue_types.risk)
+    proj["m_schedule"] = proj["days_late"].astype(float)
+    proj["m_risk"] = (proj["unmanaged_risks"] + proj["epics_without_risks"]).astype(float) if with_risk_types else None
+    proj["m_compliance"] = [_pct(f, n) for f, n in zip(proj["items_flagged"], proj["items"])]
+    proj["m_freshness"] = proj["days_since_update"]
+    proj["m_scope"] = [_growth(int(n), hist.previous_rows.get(("project", s, k)))
+                       for n, s, k in zip(proj["open_children"], proj["site"], proj["project"])]
+    proj = _rate_rows(_with_derived(proj), thresholds)
+    proj = proj.sort_values(by=["portfolio", "site", "project"],
+                            key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
+
+    # Portfolios: projects summed / maxed.
+    sums = proj.groupby("portfolio")[[*_SUMMED, "items", "items_flagged", "unmapped",
+                                      *(f"open_{s}" for s in SEVERITIES), "findings_open",
+                                      "findings_waived", "new_findings", "resolved_findings"]].sum()
+    sums["projects"] = proj.groupby("portfolio").size()
+    sums[["days_late", "days_since_update"]] = proj.groupby("portfolio")[["days_late", "days_since_update"]].max()
+    port = sums.reset_index()
+    port["m_schedule"] = port["days_late"].astype(float)
+    port["m_risk"] = (port["unmanaged_risks"] + port["epics_without_risks"]).astype(float) if with_risk_types else None
+    port["m_compliance"] = [_pct(f, n) for f, n in zip(port["items_flagged"], port["items"])]
+    port["m_freshness"] = port["days_since_update"]
+    port["m_scope"] = [_growth(int(n), hist.previous_rows.get(("portfolio", "", p)))
+                       for n, p in zip(port["open_children"], port["portfolio"])]
+    port = _rate_rows(_with_derived(port), thresholds)
+    port = port.sort_values(by="portfolio", key=lambda col: col.map(_sort_key("portfolio"))).reset_index(drop=True)
+
+    if not epics.empty:
+        epics["m_scope"] = [_growth(int(n), hist.previous_rows.get(("epic", s, k)))
+                            for n, s, k in zip(epics["open_children"], epics["site"], epics["key"])]
+        epics = _rate_rows(_with_derived(epics), thresholds)
+        epics = epics.sort_values(by=["portfolio", "site", "project", "key"],
+                                  key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
+    else:
+        for col in ("m_scope", "pct_done_count", "pct_done_estimate", "pct_estimated",
+                    *(f"rag_{d}" for d in RAG_DIMENSIONS), "rag_overall"):
+            epics[col] = []
+
+    rows = _row_states(port, proj, epics)
+    moves = _rag_moves(rows, hist.previous_rows)
+    if store_rows and ctx.history is not None and hist.run_id is not None:
+        save_rows(ctx.history, hist.run_id, rows)
+
+    phase_counts = {p: 0 for p in (*PHASES, UNMAPPED)}
+    for phase in epics.get("phase", []):
+        phase_counts[phase] = phase_counts.get(phase, 0) + 1
+    return Rollup(
+        mapping_name=result.mapping_name, run_started=result.started, now=now, sites=result.sites,
+        site_errors=dict(result.site_errors), group_by=mapping.portfolio.group_by,
+        thresholds=thresholds, definitions=dict(mapping.portfolio.rag.definitions),
+        portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
+        open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
+    )
+
+
+def _sort_key(column: str):
+    """Natural order for keys; the catch-all portfolio last."""
+    if column == "portfolio":
+        return lambda v: (v == UNCATEGORISED, v.casefold())
+    if column in ("project", "key"):
+        return natural_key
+    return lambda v: v
+
+
+def _change_counts(refs) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for r in refs:
+        out[(r.site, r.project_key)] = out.get((r.site, r.project_key), 0) + 1
+    return out
+
+
+def _colours(row: Any) -> dict[str, str]:
+    return {**{d: row[f"rag_{d}"] for d in RAG_DIMENSIONS}, "overall": row["rag_overall"]}
+
+
+def _row_states(port: pd.DataFrame, proj: pd.DataFrame, epics: pd.DataFrame) -> dict[RowId, RowState]:
+    rows: dict[RowId, RowState] = {}
+    for _, r in port.iterrows():
+        rows[("portfolio", "", r["portfolio"])] = RowState(int(r["open_children"]), _colours(r))
+    for _, r in proj.iterrows():
+        rows[("project", r["site"], r["project"])] = RowState(int(r["open_children"]), _colours(r))
+    for _, r in epics.iterrows():
+        rows[("epic", r["site"], r["key"])] = RowState(int(r["open_children"]), _colours(r))
+    return rows
+
+
+def _rag_moves(now: dict[RowId, RowState], before: dict[RowId, RowState]) -> tuple[RagMove, ...]:
+    moves = []
+    for row_id in sorted(now, key=lambda r: (LEVELS.index(r[0]), r[1], natural_key(r[2]))):
+        was = before.get(row_id)
+        if was is None:
+            continue
+        for dim in (*RAG_DIMENSIONS, "overall"):
+            a, b = was.rag.get(dim, NONE), now[row_id].rag[dim]
+            if a != b:
+                moves.append(RagMove(row_id[0], row_id[1], row_id[2], dim, a, b))
+    return tuple(moves)
+

@@ -1,0 +1,160 @@
+"""What changed since the last run, read from the run history, and the RAG rows kept beside it.
+
+The portfolio keeps one small table of its own, ``portfolio_rag``, in the history's SQLite file:
+per run and row (portfolio, project or epic) the colours and the open-children count (scope
+growth is measured against it). It references ``runs`` and is dropped with them; the history's
+own tables and schema version are left alone.
+
+The report may be rendered for a run the history already recorded (then that run is compared
+with its predecessor and its RAG rows are stored) or for a run it did not record (then the
+latest earlier run of the same mapping is the baseline and nothing is stored).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from pmo_jira.findings import AuditResult, Severity
+from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint
+
+TABLE = "portfolio_rag"
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    level TEXT NOT NULL,              -- portfolio | project | epic
+    site TEXT NOT NULL,               -- '' for a portfolio
+    key TEXT NOT NULL,
+    open_children INTEGER NOT NULL,
+    rag TEXT NOT NULL,                -- JSON object: dimension or 'overall' -> colour
+    PRIMARY KEY (run_id, level, site, key)
+) WITHOUT ROWID
+"""
+
+RowId = tuple[str, str, str]  # (level, site, key)
+
+
+@dataclass(frozen=True)
+class RowState:
+    open_children: int
+    rag: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The run against its baseline. ``previous`` None: no history, or the first run of the mapping."""
+
+    kept: bool  # a run history was given
+    run_id: int | None  # this run's id in the history, when it was recorded
+    previous: RunSummary | None = None
+    new: tuple[FindingRef, ...] = ()
+    resolved: tuple[FindingRef, ...] = ()
+    phase_moves: tuple[PhaseMove, ...] = ()
+    previous_rows: Mapping[RowId, RowState] = field(default_factory=dict)
+    trend: tuple[TrendPoint, ...] = ()
+
+    @property
+    def baseline(self) -> str:
+        """One line saying what the changes are measured against."""
+        if not self.kept:
+            return "no previous run (no run history kept)"
+        if self.previous is None:
+            return "no previous run of this mapping"
+        started = self.previous.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return f"run {self.previous.id} of {started}"
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+
+
+def _refs(result: AuditResult) -> dict[str, FindingRef]:
+    return {f.fingerprint: FindingRef(f.fingerprint, f.code, f.site, f.project_key, f.item_key,
+                                      f.severity.value, f.outcome.value, f.phase)
+            for f in result.open_findings()}
+
+
+def _order(refs) -> tuple[FindingRef, ...]:
+    return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, f.item_key, f.code, f.fingerprint)))
+
+
+def current_point(result: AuditResult) -> TrendPoint:
+    """The trend point of a run the history has not recorded (or when there is no history)."""
+    counts = {s.value: 0 for s in reversed(Severity)}
+    for f in result.open_findings():
+        counts[f.severity.value] += 1
+    return TrendPoint(0, result.started, "audit", result.mapping_name, counts, len(result.items))
+
+
+def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int = 20) -> Changes:
+    """Compare ``result`` with the previous run of its mapping in ``store``."""
+    if store is None:
+        return Changes(kept=False, run_id=None, trend=(current_point(result),))
+    _ensure_table(store)
+    name = result.mapping_name
+    started = _utc(result.started)
+    earlier = [r for r in store.runs(None, mapping=name) if _utc(r.started) <= started]
+    this = next((r for r in earlier if _utc(r.started) == started
+                 and r.mapping_hash == result.mapping_hash), None)
+    trend = store.compliance_trend(trend_limit, mapping=name)
+    if this is not None:
+        delta = store.compare(this.id)
+        previous, new, resolved, moves = delta.previous, delta.new, delta.resolved, delta.phase_moves
+        trend = [p for p in trend if _utc(p.started) <= started]
+    else:
+        previous = earlier[0] if earlier else None
+        new, resolved, moves = _against(store, previous, result)
+        trend = [*trend, current_point(result)][-trend_limit:]
+    rows = _rows(store, previous.id) if previous else {}
+    return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend))
+
+
+def _against(store: HistoryStore, previous: RunSummary | None, result: AuditResult):
+    """New / resolved findings and phase moves of an unrecorded ``result`` against ``previous``."""
+    now_open = _refs(result)
+    if previous is None:
+        return _order(now_open.values()), (), ()
+    # The store's own reader of a run's open findings, so both cases count alike.
+    before = store._open_findings(previous.id)  # noqa: SLF001
+    checked = set(result.sites) - set(result.site_errors)
+    new = _order(f for fp, f in now_open.items() if fp not in before)
+    resolved = _order(f for fp, f in before.items() if fp not in now_open and f.site in checked)
+    with store._guard():  # noqa: SLF001 - one SQLite failure -> one line naming the file
+        rows = store._db.execute(  # noqa: SLF001
+            "SELECT site, key, kind, phase FROM items WHERE run_id = ?", (previous.id,)).fetchall()
+    was = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
+                  for i in sorted(result.items, key=lambda i: (i.site, i.key))
+                  if (i.site, i.key) in was and was[(i.site, i.key)][1] != i.phase)
+    return new, resolved, moves
+
+
+def _ensure_table(store: HistoryStore) -> None:
+    with store._write() as db:  # noqa: SLF001 - the history's connection and write discipline
+        db.execute(_SCHEMA)
+
+
+def _rows(store: HistoryStore, run_id: int) -> dict[RowId, RowState]:
+    with store._guard():  # noqa: SLF001
+        rows = store._db.execute(  # noqa: SLF001
+            f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE run_id = ?",
+            (run_id,)).fetchall()
+    return {(r[0], r[1], r[2]): RowState(r[3], json.loads(r[4])) for r in rows}
+
+
+def save_rows(store: HistoryStore, run_id: int, rows: Mapping[RowId, RowState]) -> None:
+    """Store (or replace) this run's RAG rows."""
+    _ensure_table(store)
+    with store._write() as db:  # noqa: SLF001
+        db.execute(f"DELETE FROM {TABLE} WHERE run_id = ?", (run_id,))
+        db.executemany(
+            f"INSERT INTO {TABLE} (run_id, level, site, key, open_children, rag) VALUES (?, ?, ?, ?, ?, ?)",
+            [(run_id, level, site, key, s.open_children, json.dumps(dict(s.rag), sort_keys=True))
+             for (level, site, key), s in sorted(rows.items())])
+
+
+def as_dict(ref: FindingRef) -> dict[str, Any]:
+    return {"code": ref.code, "site": ref.site, "project": ref.project_key, "item": ref.item_key,
+            "severity": ref.severity, "fingerprint": ref.fingerprint}

@@ -1,0 +1,97 @@
+"""`pmo-jira report NAME`: run an audit and render a plugin's report (e.g. the portfolio roll-up)."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from pathlib import Path
+
+import click
+
+from pmo_jira.cli.options import CommonOptions, run_options
+from pmo_jira.cli.runs import record_history, run_audit_command, run_now, summary_of
+from pmo_jira.errors import PmoError
+from pmo_jira.history import HistoryStore
+from pmo_jira.logs import emit_summary
+from pmo_jira.reporting import SUFFIXES, Report, ReportContext, available_reports
+
+
+def find_report(name: str) -> Report:
+    reports = available_reports()
+    if name not in reports:
+        close = difflib.get_close_matches(name, list(reports), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise PmoError(f"no report named '{name}' ({hint}installed: {', '.join(sorted(reports)) or 'none'}; "
+                       "see `pmo-jira plugins list`)")
+    return reports[name]
+
+
+def write_outputs(report: Report, ctx: ReportContext, fmt: str, output: Path | None,
+                  out_dir: Path | None) -> list[Path]:
+    """Render one format (or `all` into out_dir); returns the files written (none: printed)."""
+    formats = list(report.formats) if fmt == "all" else [fmt or report.formats[0]]
+    for f in formats:
+        if f not in report.formats:
+            raise PmoError(f"report '{report.name}' has no format '{f}' (formats: {', '.join(report.formats)})")
+    if fmt == "all" and out_dir is None:
+        raise PmoError("--format all needs --out-dir DIR")
+    written: list[Path] = []
+    for f in formats:
+        content = report.render(ctx, f)
+        target = output if output is not None else (
+            out_dir / f"{report.name}{SUFFIXES.get(f, '.' + f)}" if out_dir is not None else None)
+        if target is None:
+            if isinstance(content, bytes):
+                raise PmoError(f"format '{f}' is binary: give --output FILE or --out-dir DIR")
+            click.echo(content, nl=not content.endswith("\n"))
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8", newline="")
+        written.append(target)
+    return written
+
+
+@click.command()
+@run_options()
+@click.argument("name")
+@click.option("--format", "fmt", default=None, metavar="FORMAT",
+              help="One of the report's formats (default: its first), or 'all' with --out-dir.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write into this folder as <name>.<suffix>.")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Mapping file for every site (default: the config's).")
+@click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A report option (repeatable).")
+@click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
+@click.pass_context
+def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
+           out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
+           no_history: bool) -> None:
+    """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`."""
+    started = time.monotonic()
+    chosen = find_report(name)
+    opts = {}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PmoError(f"--option {item!r}: expected KEY=VALUE")
+        opts[key] = value
+    settings = common.load()
+    now = run_now()
+    outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects, now=now)
+    with HistoryStore(settings.history) as history:
+        context = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
+                                mapping=outcome.primary_mapping, now=now, history=history, options=opts)
+        for path in write_outputs(chosen, context, fmt or chosen.formats[0], output, out_dir):
+            click.echo(f"wrote {path}", err=True)
+    if not no_history and outcome.snapshots:
+        record_history(settings, outcome.result, kind="audit")
+    code = 2 if outcome.result.site_errors else 0
+    emit_summary(summary_of(f"report {name}", outcome.result, started=started, exit_code=code, started_at=now),
+                 settings.summary_json)
+    ctx.exit(code)

@@ -1,0 +1,99 @@
+"""The newcomer's first run: two sandbox sites (Cloud and Data Center) as one portfolio.
+
+Starts both sandboxes on loopback, audits them with the sandbox mapping, applies the write-back,
+renders the audit and every registered report into one folder, and stops the sandboxes. Nothing
+outside that folder is touched (its run history included).
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from pmo_jira.findings import AuditResult
+from pmo_jira.history import HistoryStore
+from pmo_jira.jira.client import JiraClient
+from pmo_jira.mapping.presets import preset
+from pmo_jira.reporting import SUFFIXES, ReportContext, available_reports
+from pmo_jira.reports import plugin_formats
+from pmo_jira.runner import RunOutcome, audit_sites
+from pmo_jira.sandbox.server import SandboxServer
+from pmo_jira.settings import Settings, SiteSettings
+from pmo_jira.standards.registry import plugin_registry
+from pmo_jira.writeback import ApplyReport, Plan
+from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
+
+AUDIT_FORMATS = ("table", "json", "csv", "junit", "markdown")
+
+
+@dataclass
+class DemoResult:
+    out_dir: Path
+    result: AuditResult
+    plan: Plan | None
+    applied: ApplyReport
+    resync_writes: int  # writes planned by a second sync: 0 when write-back is idempotent
+    files: list[Path] = field(default_factory=list)
+    sites: dict[str, str] = field(default_factory=dict)  # name -> flavour
+
+
+def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
+             progress: Callable[[str], None] = lambda message: None) -> DemoResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    history_path = out_dir / "history.sqlite"
+    history_path.unlink(missing_ok=True)  # a fresh portfolio each time: its history starts now
+    with ExitStack() as stack:
+        servers = {
+            "cloud-demo": stack.enter_context(SandboxServer("cloud", issues=issues, seed=seed, now=now)),
+            "dc-demo": stack.enter_context(SandboxServer("dc", issues=issues, seed=seed + 1, now=now)),
+        }
+        for name, sb in servers.items():
+            progress(f"sandbox {name} ({sb.flavour.value}, {issues} issues) on {sb.url}")
+        settings = Settings(
+            sites=tuple(SiteSettings(name=name, url=sb.url, flavour=sb.flavour.value,
+                                     email=sb.credentials.email) for name, sb in servers.items()),
+            mapping=preset("sandbox"), history=str(history_path), lock=out_dir / "pmo-jira.lock")
+
+        def client_for(site: SiteSettings) -> JiraClient:
+            sb = servers[site.name]
+            return JiraClient(sb.url, sb.credentials, flavour=sb.flavour, site_name=site.name)
+
+        def audit() -> RunOutcome:
+            return audit_sites(settings, now=now, registry=plugin_registry(), client_factory=client_for,
+                               on_site=lambda site, message: progress(f"site {site}: {message}"))
+
+        outcome = audit()
+        result = outcome.result
+        files: list[Path] = []
+        formats = plugin_formats()
+        for fmt in AUDIT_FORMATS:
+            target = out_dir / f"audit{SUFFIXES[fmt]}"
+            target.write_text(formats[fmt].render(result, now=now), encoding="utf-8", newline="")
+            files.append(target)
+        with HistoryStore(history_path) as history:
+            history.record_run(result, kind="audit")
+            plans = plan_sites(outcome, now=now)
+            plan = merge_plans(plans)
+            applied = apply_sites(plans, outcome)
+            history.record_run(result, kind="sync", writes_planned=plan.totals.issues_touched if plan else 0,
+                               writes_applied=applied.applied, errors=applied.failed)
+            progress(f"sync applied to {applied.applied} issues ({applied.comments_created} comments posted)")
+            again = audit()
+            resync = merge_plans(plan_sites(again, now=now))
+            context = ReportContext(result=again.result, snapshots=again.snapshots,
+                                    mapping=again.primary_mapping, now=now, history=history)
+            for name, report in sorted(available_reports().items()):
+                for fmt in report.formats:
+                    target = out_dir / f"{name}{SUFFIXES.get(fmt, '.' + fmt)}"
+                    content = report.render(context, fmt)
+                    if isinstance(content, bytes):
+                        target.write_bytes(content)
+                    else:
+                        target.write_text(content, encoding="utf-8", newline="")
+                    files.append(target)
+    return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
+                      resync_writes=resync.totals.writes if resync else 0, files=files,
+                      sites={name: sb.flavour.value for name, sb in servers.items()})

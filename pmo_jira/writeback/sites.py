@@ -1,0 +1,64 @@
+"""Write-back over several sites: one plan per site (each under its own mapping), one merged view.
+
+Plans are made and applied per site because each site may have its own mapping (label prefix,
+notify setting); the merged plan is what people review and what the blast-radius cap counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any, Mapping
+
+from pmo_jira.errors import WriteBackError
+from pmo_jira.writeback.apply import ApplyReport, apply_plan
+from pmo_jira.writeback.plan import Plan, plan_writeback
+
+
+def plan_sites(outcome: Any, *, now: datetime) -> dict[str, Plan]:
+    """One plan per site that was read (``outcome`` is a ``pmo_jira.runner.RunOutcome``)."""
+    plans: dict[str, Plan] = {}
+    for snap in outcome.snapshots:
+        site = snap.site.name
+        issues = {(site, issue.key): issue for issue in snap.issues}
+        plans[site] = plan_writeback(outcome.result, issues, outcome.mappings[site], now=now)
+    return plans
+
+
+def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
+    if not plans:
+        return None
+    first, *_ = plans.values()
+    return dataclasses.replace(
+        first, issues=tuple(i for p in plans.values() for i in p.issues),
+        unchanged=sum(p.unchanged for p in plans.values()),
+        not_written=tuple(k for p in plans.values() for k in p.not_written))
+
+
+def apply_sites(plans: Mapping[str, Plan], outcome: Any, *, notify: bool | None = None,
+                concurrency: int = 4) -> ApplyReport:
+    """Apply each site's plan with its own client and mapping; the reports summed.
+
+    ``notify`` overrides the mappings' ``writeback.notify`` when given. A refused notify under
+    ``on_notify_refused: fail`` raises ``WriteBackError`` with the summed report on ``.report``.
+    """
+    total = ApplyReport()
+    for site, plan in plans.items():
+        if plan.empty:
+            continue
+        wb = outcome.mappings[site].writeback
+        try:
+            report = apply_plan(plan, {site: outcome.clients[site]},
+                                notify=wb.notify if notify is None else notify,
+                                on_notify_refused=wb.on_notify_refused, concurrency=concurrency)
+        except WriteBackError as exc:
+            _add(total, getattr(exc, "report", None) or ApplyReport())
+            exc.report = total  # type: ignore[attr-defined]
+            raise
+        _add(total, report)
+    return total
+
+
+def _add(total: ApplyReport, report: ApplyReport) -> None:
+    for f in dataclasses.fields(ApplyReport):
+        setattr(total, f.name, getattr(total, f.name) + getattr(report, f.name))
