@@ -118,6 +118,15 @@ class Settings(_Strict):
         """The config file these settings came from (None: environment only)."""
         return self._config_file
 
+    @field_validator("sites")
+    @classmethod
+    def _unique(cls, sites: tuple[SiteSettings, ...]) -> tuple[SiteSettings, ...]:
+        names = [s.name for s in sites]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"site names must be unique: {', '.join(twice)} appears more than once")
+        return sites
+
     def site(self, name: str) -> SiteSettings:
         for s in self.sites:
             if s.name == name:

@@ -96,7 +96,7 @@ def test_a_realistic_share_of_work_breaks_the_standards():
     assert set(bad) == {"owner", "dates", "objective", "stale", "overdue", "no risks", "blocked",
                         "closed with open children", "risk without mitigation", "outside parent dates", "unestimated"}
     share = len(set().union(*bad.values())) / len(store.issues)
-    assert 0.30 <= share <= 0.40
+    assert 0.25 <= share <= 0.40  # about a third of the issues
 
 
 def test_dates_follow_now():

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from pmo_jira.sandbox import jql as jqlmod
+from pmo_jira.sandbox.server import SandboxServer
 from sandbox_fixtures import api, cloud_site, dc_site, sandbox, session_for  # noqa: F401 (fixtures)
 
 BOUNDED = "project is not EMPTY ORDER BY key ASC"
@@ -227,3 +228,9 @@ def test_relative_dates_follow_the_site_clock(sandbox):
     start = site.store.now
     site.store.clock = lambda: start + timedelta(days=60)  # two months pass without a write
     assert count() > before
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com"])
+def test_sandbox_refuses_to_listen_beyond_loopback(host):
+    with pytest.raises(ValueError, match="only listens on loopback"):
+        SandboxServer("cloud", issues=0, host=host)

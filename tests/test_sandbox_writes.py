@@ -128,10 +128,11 @@ def test_notify_users_false_needs_admin(sandbox):
     assert http.put(api(site, "issue/DIG-1"), json={"update": {"labels": [{"add": "pmo-x"}]}}).status_code == 204
     perms = http.get(api(site, "mypermissions"), params={"projectKey": "DIG", "permissions": "ADMINISTER_PROJECTS"})
     assert perms.json()["permissions"]["ADMINISTER_PROJECTS"]["havePermission"] is False
-    admin = sandbox("cloud", issues=60)
-    ok = session_for(admin).put(api(admin, "issue/DIG-1"), params={"notifyUsers": "false"},
-                                json={"update": {"labels": [{"add": "pmo-x"}]}})
-    assert ok.status_code == 204
+    for options in ({}, {"bot_is_admin": False, "notify_needs_admin": False}):
+        other = sandbox("cloud", issues=60, **options)
+        ok = session_for(other).put(api(other, "issue/DIG-1"), params={"notifyUsers": "false"},
+                                    json={"update": {"labels": [{"add": "pmo-x"}]}})
+        assert ok.status_code == 204
 
 
 def test_denied_permissions_are_reported_and_enforced(sandbox):

@@ -192,6 +192,12 @@ def test_missing_url_and_bad_url(clean_env):
     assert "not an http(s) URL" in _error(clean_env, '[sites.dc]\nurl = "jira.acme.internal"\n')
 
 
+def test_duplicate_site_names(clean_env):
+    msg = _error(clean_env, '[[sites]]\nname = "a"\nurl = "https://a.example.com"\n'
+                            '[[sites]]\nname = "a"\nurl = "https://b.example.com"\n')
+    assert msg == "pmo-jira.toml:1: sites: site names must be unique: a appears more than once"
+
+
 def test_toml_syntax_error_has_the_line(clean_env):
     msg = _error(clean_env, '[sites.dc]\nurl = "https://x\n')
     assert msg.startswith("pmo-jira.toml:2: invalid TOML")

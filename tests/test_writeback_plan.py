@@ -11,7 +11,7 @@ from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.writeback import CommentOp, check_blast_radius, plan_writeback
 from pmo_jira.writeback.plan import PLAN_VERSION
-from pmo_jira.writeback.state import STATE_PROPERTY
+from pmo_jira.state import STATE_PROPERTY
 from writeback_fixtures import NOW, FakeClient, FakeJira, finding, issue, issues, mapping, result
 
 

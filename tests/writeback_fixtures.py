@@ -18,7 +18,7 @@ from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Sev
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.mapping.schema import Writeback
 from pmo_jira.model import Doc, Flavour, Issue
-from pmo_jira.writeback.state import STATE_PROPERTY
+from pmo_jira.state import STATE_PROPERTY
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 SITE = "jira"

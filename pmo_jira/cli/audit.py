@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.logs import emit_summary
@@ -61,12 +61,14 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
     outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
                                 jql=jql, now=now)
     result = outcome.result
-    text = renderer.render(result, now=now)
-    if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8", newline="")
+    print_site_errors(result)
+    if outcome.snapshots:  # with no site read there is nothing to report, only the errors above
+        text = renderer.render(result, now=now)
+        if output is None:
+            click.echo(text, nl=not text.endswith("\n"))
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8", newline="")
     if not no_history and outcome.snapshots:
         record_history(settings, result, kind="audit")
     code = exit_code_for(result, fail_on)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
 from pmo_jira.logs import emit_summary
@@ -84,6 +84,7 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
     settings = common.load()
     now = run_now()
     outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects, now=now)
+    print_site_errors(outcome.result)
     with HistoryStore(settings.history) as history:
         context = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
                                 mapping=outcome.primary_mapping, now=now, history=history, options=opts)

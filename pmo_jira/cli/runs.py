@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+import click
+
 from pmo_jira.errors import ConfigError
 from pmo_jira.findings import AuditResult
 from pmo_jira.history import HistoryStore
@@ -42,6 +44,12 @@ def run_audit_command(settings: Settings, *, site_names: Sequence[str], mapping:
         registry=plugin_registry(),
         on_site=lambda site, message: log.info("site %s: %s", site, message),
     )
+
+
+def print_site_errors(result: AuditResult) -> None:
+    """One red line per site that could not be read (the other sites' results still stand)."""
+    for site, message in sorted(result.site_errors.items()):
+        click.secho(f"Error: site {site}: {message}", fg="red", err=True)
 
 
 def record_history(settings: Settings, result: AuditResult, *, kind: str, writes_planned: int = 0,

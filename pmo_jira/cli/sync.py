@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
 from pmo_jira.logs import emit_summary
 from pmo_jira.writeback import ApplyReport, check_blast_radius
 from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
@@ -54,6 +54,7 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
         outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping,
                                     projects=projects, jql=jql, now=now)
         result = outcome.result
+        print_site_errors(result)
         plans = plan_sites(outcome, now=now)
         total = merge_plans(plans)
         if total is not None:

@@ -16,6 +16,7 @@ Rules (see docs on Jira rate limiting):
   caller re-reads the issue's comments and decides. A 429 is retried for every method because
   Jira refused the request before doing anything; a 503 on a non-idempotent request only when it
   carries ``Retry-After`` (the server asked for it).
+- Transport errors get at most ``max_transport_attempts`` tries: a site that is down fails fast.
 - The total time spent waiting is capped (``max_wait``); when the next wait would exceed it we stop
   and raise ``JiraApiError`` naming the status and the exhausted budget.
 """
@@ -95,6 +96,9 @@ class RetryPolicy:
 
     max_wait: float = 300.0
     max_attempts: int = 10
+    # A refused or broken connection rarely heals within minutes, unlike a 429: a few quick tries,
+    # so a site that is down fails in seconds and the run goes on with the others.
+    max_transport_attempts: int = 3
     base_delay: float = 1.0
     max_backoff: float = 60.0
     sleep: Callable[[float], None] = time.sleep
@@ -140,12 +144,15 @@ class RetryPolicy:
         def wait(rs: tenacity.RetryCallState) -> float:
             return self.delay_for(last_of(rs), rs.attempt_number)
 
+        def attempts_cap(rs: tenacity.RetryCallState) -> int:
+            return self.max_transport_attempts if rs.outcome.failed else self.max_attempts
+
         def stop(rs: tenacity.RetryCallState) -> bool:
             return (rs.idle_for + rs.upcoming_sleep > self.max_wait
-                    or rs.attempt_number >= self.max_attempts)
+                    or rs.attempt_number >= attempts_cap(rs))
 
         def give_up(rs: tenacity.RetryCallState) -> requests.Response:
-            capped = rs.attempt_number >= self.max_attempts
+            capped = rs.attempt_number >= attempts_cap(rs)
             raise WaitBudgetExhausted(last_of(rs), rs.idle_for, self.max_wait,
                                       rs.attempt_number if capped else None)
 

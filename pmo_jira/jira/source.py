@@ -16,8 +16,7 @@ from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.payloads import parse_issue, parse_project
 from pmo_jira.model import Flavour, Project, Snapshot
-
-STATE_PROPERTY = "pmo-jira.state"
+from pmo_jira.state import STATE_PROPERTY
 
 # Always read: identity, hierarchy, status and the dates that freshness and phases rely on.
 BASE_FIELDS = (

@@ -173,14 +173,14 @@ class _Builder:
         flaws = {
             "owner": rng.random() < 0.10,
             "dates": phase != "Initiation" and rng.random() < 0.12,
-            "objective": rng.random() < 0.15,
+            "objective": rng.random() < 0.18,
             "stale": phase == "Execution" and rng.random() < 0.15,
             "overdue": phase == "Execution" and rng.random() < 0.12,
             "no_risks": phase != "Initiation" and rng.random() < 0.15,
             "open_children": phase == "Closing" and rng.random() < 0.2,
             "blocked_long": status == "Blocked" and rng.random() < 0.6,
-            "outside": rng.random() < 0.08,
-            "unestimated": phase != "Initiation" and rng.random() < 0.15,
+            "outside": rng.random() < 0.10,
+            "unestimated": phase != "Initiation" and rng.random() < 0.18,
         }
         start = target_end = None
         if phase != "Initiation" or rng.random() < 0.3:
@@ -232,11 +232,11 @@ class _Builder:
             status = _pick(rng, (("Done", 0.5), ("In Progress", 0.3), ("To Do", 0.2))) if flaws["open_children"] else "Done"
         epic_created_days = (self.now - epic.created).total_seconds() / 86400
         created_days = rng.uniform(epic_created_days * 0.3, epic_created_days)
-        stale = status != "Done" and (flaws["stale"] or (status in ("In Progress", "In Review") and rng.random() < 0.05))
-        if status == "Blocked":
-            changed, updated = (rng.uniform(12, 60), rng.uniform(10, 40)) if rng.random() < 0.5 else (rng.uniform(1, 5), rng.uniform(0, 2))
-        elif stale:
+        # a stale epic has no recent update anywhere below it either (that is what "status fresh" reads)
+        if flaws["stale"] or (status in ("In Progress", "In Review") and rng.random() < 0.05):
             changed, updated = rng.uniform(25, 100), rng.uniform(20, 80)
+        elif status == "Blocked":
+            changed, updated = (rng.uniform(12, 60), rng.uniform(10, 40)) if rng.random() < 0.3 else (rng.uniform(1, 5), rng.uniform(0, 2))
         else:
             changed, updated = rng.uniform(1, 40), rng.uniform(0, 12)
         start = end = None
@@ -247,10 +247,8 @@ class _Builder:
             end = start + timedelta(days=max(1, int(rng.uniform(5, span - offset))))
             if flaws["outside"] and rng.random() < 0.5:
                 end = epic.target_end + timedelta(days=int(rng.uniform(3, 45)))
-        points = None
-        if itype != "Bug" or rng.random() < 0.3:
-            missing = 0.5 if flaws["unestimated"] else 0.03
-            points = None if rng.random() < missing else float(rng.choice((1, 2, 3, 5, 8, 13)))
+        missing = 0.5 if flaws["unestimated"] else 0.03
+        points = None if rng.random() < missing else float(rng.choice((1, 2, 3, 5, 8, 13)))
         rec = self.issue(
             epic.project, itype, summary=f"{rng.choice(CHILD_VERBS)} {rng.choice(CHILD_OBJECTS)}", status=status,
             **self.times(created_days, changed, updated, epic.created),
@@ -280,12 +278,12 @@ class _Builder:
         impact = _pick(rng, (("Low", 0.2), ("Medium", 0.35), ("High", 0.3), ("Critical", 0.15)))
         likelihood = _pick(rng, (("Low", 0.3), ("Medium", 0.4), ("High", 0.25), ("Critical", 0.05)))
         status = _pick(rng, (("Open", 0.55), ("Mitigating", 0.25), ("Closed", 0.2)))
-        mitigation = None if rng.random() < 0.3 else rng.choice(MITIGATIONS)
+        mitigation = None if rng.random() < 0.15 else rng.choice(MITIGATIONS)
         epic_created_days = (self.now - epic.created).total_seconds() / 86400
         rec = self.issue(
             epic.project, "Risk", summary=rng.choice(RISKS), status=status,
             **self.times(rng.uniform(0, epic_created_days), rng.uniform(1, 60), rng.uniform(0, 30), epic.created),
-            assignee=self.person(0.15), reporter=rng.choice(self.people), priority="High" if impact in ("High", "Critical") else "Medium",
+            assignee=self.person(0.08), reporter=rng.choice(self.people), priority="High" if impact in ("High", "Critical") else "Medium",
             description="h2. Risk\nIf this happens the plan slips.", impact=impact, likelihood=likelihood,
             mitigation=mitigation,
         )

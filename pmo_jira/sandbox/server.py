@@ -24,7 +24,7 @@ from collections import OrderedDict
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox import jql as jqlmod
@@ -397,7 +397,7 @@ class Router:
         self.cloud = app.flavour is Flavour.CLOUD
 
     def dispatch(self, method: str, path: str, query: dict[str, list[str]], raw_body: bytes) -> tuple[int, Any, dict]:
-        segs = [s for s in path.split("/") if s]
+        segs = [unquote(s) for s in path.split("/") if s]
         if len(segs) < 4 or segs[:2] != ["rest", "api"]:
             raise HttpError(404, ["The requested resource could not be found."])
         version = {"latest": "2"}.get(segs[2], segs[2])

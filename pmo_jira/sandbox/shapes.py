@@ -376,11 +376,11 @@ def select_fields(store: Store, specs: Iterable[str], default: str) -> list[Fiel
         positive = [default]
     renderable = [f for f in store.fields if f.id not in ("statusCategory", "issuekey")]
     for p in positive:
-        if p in ("*all", "all"):
+        if p == "*all":
             include.extend(renderable)
-        elif p in ("*navigable", "navigable"):
+        elif p == "*navigable":
             include.extend(f for f in renderable if f.navigable)
-        elif p in ("id", "key", "none"):
+        elif p in ("id", "key"):
             continue
         else:
             f = store.field_by_id.get(p)

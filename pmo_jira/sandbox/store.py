@@ -295,10 +295,14 @@ def _utc(dt: datetime) -> datetime:
 
 
 class Store:
-    """A Jira site in memory. Public attributes are read by the server under ``lock``."""
+    """A Jira site in memory. Public attributes are read by the server under ``lock``.
 
-    def __init__(self, flavour: Flavour | str, *, now: datetime, clock: Callable[[], datetime] | None = None,
-                 bot: UserRec | None = None):
+    Change issues through the methods (REST semantics) or the helpers at the end (what a person
+    does in the UI): they stamp ``updated`` and bump ``version``. Assigning a record's attributes
+    directly is not seen by cached searches until the next write.
+    """
+
+    def __init__(self, flavour: Flavour | str, *, now: datetime, clock: Callable[[], datetime] | None = None):
         self.flavour = Flavour(flavour)
         self.now = _utc(now)
         started = time.monotonic()
@@ -317,8 +321,8 @@ class Store:
         self._next_comment_id = 10000
         self._next_link_id = 10000
         self._last_stamp = self.now
-        self.bot = bot or UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
-                                  "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
+        self.bot = UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
+                           "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
         self.add_user(self.bot)
 
     # -- building (used by the generator and tests) --

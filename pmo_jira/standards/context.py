@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from pmo_jira.findings import ClassifiedItem
 from pmo_jira.model import Issue, Project, Snapshot
 # Read-only use of the state the previous sync stored on the issue (it arrives with the issue).
-from pmo_jira.writeback.state import STATE_PROPERTY, parse_state
+from pmo_jira.state import STATE_PROPERTY, parse_state
 
 OWN_WRITE_WINDOW = timedelta(hours=1)
 """An issue updated within this long after pmo-jira's last write to it was (probably) updated by that write."""

@@ -29,7 +29,7 @@ from pmo_jira.jira.payloads import parse_comment
 from pmo_jira.jira.retry import RateGate
 from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
 from pmo_jira.writeback.render import is_marked
-from pmo_jira.writeback.state import STATE_PROPERTY
+from pmo_jira.state import STATE_PROPERTY
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from pmo_jira.jira.richtext import adf_to_text, to_adf
 from pmo_jira.model import Doc, Issue
 from pmo_jira.writeback.render import (desired_labels, normalise_prefix, render_comment, vocabulary,
                                        written_findings)
-from pmo_jira.writeback.state import STATE_PROPERTY, IssueState, parse_state, state_for
+from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, state_for
 
 PLAN_FORMAT = "pmo-jira/writeback-plan"
 PLAN_VERSION = 1

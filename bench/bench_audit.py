@@ -1,0 +1,249 @@
+"""Audit cost against the floor (plain paging) and a naive script, side by side on one served site.
+
+For each size N a sandbox is served once, in its own process (``pmo-jira sandbox serve``), and
+these are measured on it, each in a fresh child process:
+
+* floor -- plain ``requests`` paging through the very search the audit sends (same JQL, fields,
+  properties, page size 100; ``nextPageToken`` on Cloud, ``startAt`` on Data Center), decoding
+  each page's JSON and dropping it. The JQL and fields are captured from the audit's first search.
+* audit -- the real command line, ``pmo-jira audit --format json -o /dev/null --no-history
+  --fail-on never``, run in-process in the child so its requests can be counted on the wire.
+* naive -- what a script written today tends to do: one paged search for the keys, then
+  ``GET /issue/{key}`` (default fields) per issue. Slow, so only up to ``--naive-max`` issues;
+  larger sizes are extrapolated from the largest measured per-issue rate (marked ``~``).
+
+Wall time is the child's own time around the measured call (imports excluded), the median of
+``--repeat`` runs; peak RSS comes from ``wait4`` of that child; the tracemalloc peak from one more,
+traced run (``--no-trace`` skips it). Acceptance targets at the largest size: requests <=
+ceil(N/100) + 20, audit wall <= 3 x floor wall, peak memory < 1 GiB.
+
+    /work/venv/bin/python bench/bench_audit.py [--sizes 1000,10000,100000] [--flavour cloud|dc|both]
+        [--naive-max 10000] [--repeat 1] [--no-trace] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from common import ChildResult, child, child_entry, cli_kind, machine, mib, sandbox, table
+
+SCRIPT = Path(__file__).resolve()
+PAGE_SIZE = 100
+PAGING_KEYS = ("nextPageToken", "startAt", "maxResults")
+AUDIT_ARGS = ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--fail-on", "never"]
+AUDIT_PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.audit", "pmo_jira.runner", "pmo_jira.engine"]
+GIB_KIB = 1024 * 1024
+
+
+# --- what the children run -----------------------------------------------------------------------
+
+
+def _pages(session: requests.Session, method: str, url: str, query: dict[str, Any], cloud: bool):
+    """Page through one search as the Jira docs describe; yields each decoded page."""
+    token, start = None, 0
+    while True:
+        paging: dict[str, Any] = {"maxResults": PAGE_SIZE}
+        if cloud and token:
+            paging["nextPageToken"] = token
+        if not cloud:
+            paging["startAt"] = start
+        if method == "POST":
+            resp = session.post(url, json={**query, **paging}, timeout=60)
+        else:
+            resp = session.get(url, params={**query, **paging}, timeout=60)
+        resp.raise_for_status()
+        page = resp.json()
+        issues = page["issues"]
+        yield page
+        if cloud:
+            token = page.get("nextPageToken")
+            if page.get("isLast") or not token or not issues:
+                return
+        else:
+            start += len(issues)
+            if not issues or start >= page.get("total", 0):
+                return
+
+
+def _captured(search: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(method, url without query, parameters without paging) of the audit's first search."""
+    parts = urlsplit(search["url"])
+    url = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    if search["method"] == "POST":
+        query = json.loads(search["body"])
+    else:
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    return search["method"], url, {k: v for k, v in query.items() if k not in PAGING_KEYS}
+
+
+def floor_kind(params: dict[str, Any]) -> dict[str, Any]:
+    method, url, query = _captured(params["search"])
+    session = requests.Session()
+    session.headers.update(params["headers"])
+    read = 0
+    for page in _pages(session, method, url, query, params["flavour"] == "cloud"):
+        read += len(page["issues"])
+    return {"issues": read}
+
+
+def naive_kind(params: dict[str, Any]) -> dict[str, Any]:
+    method, url, query = _captured(params["search"])
+    session = requests.Session()
+    session.headers.update(params["headers"])
+    keys = [raw["key"] for page in _pages(session, method, url, {"jql": query["jql"], "fields": "key"},
+                                          params["flavour"] == "cloud") for raw in page["issues"]]
+    for key in keys:
+        resp = session.get(f"{params['api']}/issue/{key}", timeout=60)
+        resp.raise_for_status()
+        resp.json()
+    return {"issues": len(keys)}
+
+
+KINDS = {"floor": floor_kind, "naive": naive_kind, "cli": cli_kind}
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+def run_kind(kind: str, params: dict[str, Any], env: dict[str, str], repeat: int, trace: bool) -> dict[str, Any]:
+    """``repeat`` untraced runs (median wall, max RSS) plus one traced run for the tracemalloc peak."""
+    runs: list[ChildResult] = [child(SCRIPT, kind, params, env=env) for _ in range(repeat)]
+    out = dict(runs[0].stats)
+    out["wall_s"] = statistics.median(r.stats["wall_s"] for r in runs)
+    out["walls"] = [round(r.stats["wall_s"], 3) for r in runs]
+    out["maxrss_kib"] = max(r.maxrss_kib for r in runs)
+    out["process_wall_s"] = statistics.median(r.process_wall_s for r in runs)
+    if trace:
+        out["tracemalloc_peak_kib"] = child(SCRIPT, kind, params, env=env, trace=True).stats["tracemalloc_peak_kib"]
+    return out
+
+
+def measure_size(flavour: str, size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    trace = not args.no_trace
+    with sandbox(flavour, size, seed=args.seed) as sb:
+        print(f"[{flavour} {size:,}] sandbox up in {sb.startup_s:.1f}s", file=sys.stderr, flush=True)
+        env = sb.env(workdir)
+        audit_params = {"args": AUDIT_ARGS, "preimport": AUDIT_PREIMPORT}
+        warm = child(SCRIPT, "cli", audit_params, env=env)  # also warms the server's search cache
+        if warm.stats["exit_code"] != 0:
+            raise RuntimeError(f"audit exited {warm.stats['exit_code']}")
+        search = warm.stats["first_search"]
+        common = {"search": search, "headers": sb.auth_headers, "flavour": flavour, "api": sb.api}
+        row: dict[str, Any] = {"flavour": flavour, "size": size, "sandbox_startup_s": sb.startup_s,
+                               "search": {"method": search["method"], **_captured(search)[2]}}
+        row["floor"] = run_kind("floor", common, env, args.repeat, trace)
+        print(f"[{flavour} {size:,}] floor {row['floor']['wall_s']:.2f}s", file=sys.stderr, flush=True)
+        row["audit"] = run_kind("cli", audit_params, env, args.repeat, trace)
+        print(f"[{flavour} {size:,}] audit {row['audit']['wall_s']:.2f}s", file=sys.stderr, flush=True)
+        if size <= args.naive_max:
+            row["naive"] = run_kind("naive", common, env, 1, False)
+            print(f"[{flavour} {size:,}] naive {row['naive']['wall_s']:.2f}s", file=sys.stderr, flush=True)
+    return row
+
+
+def extrapolate_naive(rows: list[dict[str, Any]]) -> None:
+    """Sizes above --naive-max get the largest measured per-issue cost times N (marked estimated)."""
+    for flavour in {r["flavour"] for r in rows}:
+        measured = [r for r in rows if r["flavour"] == flavour and "naive" in r]
+        if not measured:
+            continue
+        base = max(measured, key=lambda r: r["size"])
+        per_issue = base["naive"]["wall_s"] / max(base["naive"]["issues"], 1)
+        per_request = base["naive"]["requests"] / max(base["naive"]["issues"], 1)
+        for r in rows:
+            if r["flavour"] == flavour and "naive" not in r:
+                n = r["floor"]["issues"]
+                r["naive"] = {"estimated": True, "wall_s": per_issue * n, "requests": round(per_request * n),
+                              "issues": n, "from_size": base["size"]}
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    body = []
+    for r in rows:
+        for kind in ("floor", "audit", "naive"):
+            m = r.get(kind)
+            if m is None:
+                continue
+            est = m.get("estimated", False)
+            body.append([r["flavour"], f"{r['size']:,}", kind + (" (est.)" if est else ""),
+                         ("~" if est else "") + f"{m['requests']:,}",
+                         "-" if est else f"{m['search_requests']:,}",
+                         ("~" if est else "") + f"{m['wall_s']:.2f}",
+                         "-" if est else mib(m.get("maxrss_kib")),
+                         "-" if est else mib(m.get("tracemalloc_peak_kib"))])
+    lines.append(table(["flavour", "issues", "run", "requests", "searches", "wall s", "RSS MiB", "traced MiB"], body))
+    lines.append("")
+    ratios = []
+    for r in rows:
+        a, f, n = r["audit"], r["floor"], r.get("naive")
+        ratios.append([r["flavour"], f"{r['size']:,}", f"{a['wall_s'] / f['wall_s']:.2f}x",
+                       ("-" if n is None else ("~" if n.get("estimated") else "") + f"{n['wall_s'] / a['wall_s']:.1f}x"),
+                       ("-" if n is None else ("~" if n.get("estimated") else "") + f"{n['requests'] / a['requests']:.0f}x")])
+    lines.append(table(["flavour", "issues", "audit/floor wall", "naive/audit wall", "naive/audit requests"], ratios))
+    return "\n".join(lines)
+
+
+def targets(rows: list[dict[str, Any]]) -> tuple[str, bool]:
+    lines, ok = [], True
+    for flavour in sorted({r["flavour"] for r in rows}):
+        r = max((r for r in rows if r["flavour"] == flavour), key=lambda r: r["size"])
+        n, a, f = r["floor"]["issues"], r["audit"], r["floor"]
+        peak = max(a["maxrss_kib"], a.get("tracemalloc_peak_kib", 0))
+        checks = [
+            (f"requests <= ceil(N/100) + 20 = {math.ceil(n / PAGE_SIZE) + 20:,}", f"{a['requests']:,}",
+             a["requests"] <= math.ceil(n / PAGE_SIZE) + 20),
+            ("wall <= 3 x floor", f"{a['wall_s']:.2f}s vs {f['wall_s']:.2f}s ({a['wall_s'] / f['wall_s']:.2f}x)",
+             a["wall_s"] <= 3 * f["wall_s"]),
+            ("peak memory < 1 GiB", f"RSS {mib(a['maxrss_kib'])} MiB, traced {mib(a.get('tracemalloc_peak_kib'))} MiB",
+             peak < GIB_KIB),
+        ]
+        for name, got, passed in checks:
+            ok &= passed
+            lines.append(f"{'PASS' if passed else 'FAIL'}  {flavour} N={n:,}: {name}: {got}")
+    return "\n".join(lines), ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="Comma-separated issue counts.")
+    parser.add_argument("--flavour", choices=["cloud", "dc", "both"], default="cloud")
+    parser.add_argument("--naive-max", type=int, default=10000,
+                        help="Largest size the naive script runs on; above it the figure is extrapolated.")
+    parser.add_argument("--repeat", type=int, default=1, help="Untraced runs per measurement (median wall).")
+    parser.add_argument("--no-trace", action="store_true", help="Skip the tracemalloc runs.")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this file.")
+    args = parser.parse_args()
+    flavours = ["cloud", "dc"] if args.flavour == "both" else [args.flavour]
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="pmo-bench-audit-") as tmp:
+        for flavour in flavours:
+            for size in sizes:
+                rows.append(measure_size(flavour, size, args, Path(tmp)))
+    extrapolate_naive(rows)
+    print(f"pmo-jira audit benchmark -- {machine()}")
+    print(report(rows))
+    print()
+    text, ok = targets(rows)
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2, default=str))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if not child_entry(KINDS):
+        sys.exit(main())

@@ -1,0 +1,303 @@
+"""Shared plumbing of the end-to-end benchmarks: a sandbox in its own process, measured children.
+
+The sandbox runs as ``python -m pmo_jira sandbox serve`` in a separate process, so serving does not
+share the GIL with the code measured. Every measurement runs in a fresh child process, so its peak
+RSS (``ru_maxrss`` from ``os.wait4``) belongs to that measurement alone. A child counts the HTTP
+requests it sends itself (the server's request log lives in the other process) by wrapping
+``requests.adapters.HTTPAdapter.send``, which sees every request on the wire, retries included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+
+from pmo_jira.sandbox.generator import REFERENCE_NOW
+from pmo_jira.sandbox.server import SANDBOX_EMAIL, SANDBOX_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+MAPPING = ROOT / "mappings" / "sandbox.yaml"
+WRITE_METHODS = ("PUT", "POST", "DELETE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def machine() -> str:
+    """One line naming where the figures were measured."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{os.cpu_count()} cores{(' (' + model + ')') if model else ''}, Python "
+            f"{sys.version.split()[0]}, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
+
+
+# --- the sandbox in its own process ----------------------------------------------------------------
+
+
+@dataclass
+class Sandbox:
+    """A running ``pmo-jira sandbox serve`` process and how to talk to it."""
+
+    flavour: str
+    issues: int
+    url: str
+    process: subprocess.Popen
+    startup_s: float
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        if self.flavour == "cloud":
+            raw = base64.b64encode(f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()
+            return {"Authorization": "Basic " + raw}
+        return {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
+
+    @property
+    def api(self) -> str:
+        return self.url + ("/rest/api/3" if self.flavour == "cloud" else "/rest/api/2")
+
+    def env(self, workdir: Path) -> dict[str, str]:
+        """Environment for a ``pmo-jira`` run against this sandbox; config, history and lock in workdir."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PMO_JIRA_")}
+        env.update({
+            "PMO_JIRA_URL": self.url, "PMO_JIRA_TOKEN": SANDBOX_TOKEN, "PMO_JIRA_FLAVOUR": self.flavour,
+            "PMO_JIRA_MAPPING": str(MAPPING), "PMO_JIRA_NOW": REFERENCE_NOW.isoformat(),
+            "PMO_JIRA_HISTORY": str(workdir / "history.sqlite"), "PMO_JIRA_LOCK": str(workdir / "run.lock"),
+            "XDG_CONFIG_HOME": str(workdir / "config"), "XDG_DATA_HOME": str(workdir / "data"),
+        })
+        if self.flavour == "cloud":
+            env["PMO_JIRA_EMAIL"] = SANDBOX_EMAIL
+        return env
+
+
+@contextmanager
+def sandbox(flavour: str, issues: int, *, seed: int = 1, timeout: float = 600.0) -> Iterator[Sandbox]:
+    """Start ``pmo-jira sandbox serve`` on a free port; yield once it answers /serverInfo; stop it."""
+    port = free_port()
+    cmd = [PYTHON, "-m", "pmo_jira", "sandbox", "serve", "--flavour", flavour, "--issues", str(issues),
+           "--seed", str(seed), "--port", str(port), "--now", REFERENCE_NOW.isoformat()]
+    started = time.perf_counter()
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    box = Sandbox(flavour, issues, url, proc, 0.0)
+    try:
+        while True:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"sandbox exited with {proc.returncode}: {log.read().decode()[-2000:]}")
+            try:
+                if requests.get(url + "/rest/api/2/serverInfo", headers=box.auth_headers, timeout=5).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"sandbox did not answer within {timeout:.0f}s")
+            time.sleep(0.1)
+        box.startup_s = time.perf_counter() - started
+        yield box
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+# --- counting requests on the client side -------------------------------------------------------
+
+
+ISSUE_SEARCH = re.compile(r"/rest/api/(2|3|latest)/search(/jql)?$")
+
+
+def is_search(path: str) -> bool:
+    """Issue search (not /project/search): a POST there is a read (long JQL), not a write."""
+    return ISSUE_SEARCH.search(path) is not None
+
+
+@dataclass
+class RequestCounter:
+    """Every request sent through ``requests`` in this process: (method, path, status)."""
+
+    calls: list[tuple[str, str, int]] = field(default_factory=list)
+    first_search: dict[str, Any] | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.calls)
+
+    @property
+    def writes(self) -> int:
+        return sum(1 for m, p, _ in self.calls if m in WRITE_METHODS and not is_search(p))
+
+    @property
+    def searches(self) -> int:
+        return sum(1 for _, p, _ in self.calls if is_search(p))
+
+    def summary(self) -> dict[str, Any]:
+        by_method = Counter(m for m, _, _ in self.calls)
+        by_status = Counter(str(s) for _, _, s in self.calls)
+        return {"requests": self.total, "reads": self.total - self.writes, "writes": self.writes,
+                "search_requests": self.searches, "by_method": dict(by_method),
+                "by_status": dict(by_status), "first_search": self.first_search}
+
+
+@contextmanager
+def counting_requests() -> Iterator[RequestCounter]:
+    """Wrap ``HTTPAdapter.send`` for the duration: counts what goes on the wire, whoever sends it."""
+    counter = RequestCounter()
+    original = requests.adapters.HTTPAdapter.send
+
+    def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        resp = original(self, request, *args, **kwargs)
+        path = urlsplit(request.url).path
+        counter.calls.append((request.method, path, resp.status_code))
+        if counter.first_search is None and is_search(path):
+            body = request.body.decode() if isinstance(request.body, bytes) else request.body
+            counter.first_search = {"method": request.method, "url": request.url, "body": body}
+        return resp
+
+    requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
+    try:
+        yield counter
+    finally:
+        requests.adapters.HTTPAdapter.send = original  # type: ignore[method-assign]
+
+
+# --- measured children ---------------------------------------------------------------------------
+
+
+def measure(fn: Callable[[], dict[str, Any]], *, trace: bool) -> dict[str, Any]:
+    """Run ``fn`` once: wall time, requests, and (with ``trace``) the tracemalloc peak.
+
+    tracemalloc slows Python down several times, so a traced run's wall time is not reported.
+    """
+    import resource
+
+    if trace:
+        tracemalloc.start()
+    with counting_requests() as counter:
+        started = time.perf_counter()
+        out = fn()
+        wall = time.perf_counter() - started
+    stats = {**out, **counter.summary(), "wall_s": wall,
+             "self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    if trace:
+        stats["tracemalloc_peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
+        tracemalloc.stop()
+    return stats
+
+
+def run_cli(args: list[str]) -> dict[str, Any]:
+    """The real ``pmo-jira`` command line, in this process (so its requests can be counted)."""
+    import click
+
+    from pmo_jira.cli.main import cli
+
+    try:
+        cli.main(args=args, prog_name="pmo-jira", standalone_mode=False)
+        code = 0
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return {"exit_code": code}
+
+
+@dataclass
+class ChildResult:
+    stats: dict[str, Any]
+    process_wall_s: float
+    maxrss_kib: int
+
+
+def child(script: Path, kind: str, params: dict[str, Any], *, env: dict[str, str] | None = None,
+          trace: bool = False, cwd: Path | None = None) -> ChildResult:
+    """Run ``script --child KIND`` in a fresh process; its stats plus its peak RSS from ``wait4``."""
+    with tempfile.TemporaryDirectory(prefix="pmo-bench-") as tmp:
+        stats_file = Path(tmp) / "stats.json"
+        cmd = [PYTHON, str(script), "--child", kind, "--params", json.dumps(params), "--stats", str(stats_file)]
+        if trace:
+            cmd.append("--trace")
+        with open(Path(tmp) / "out", "wb") as out, open(Path(tmp) / "err", "wb") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd or tmp)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0 or not stats_file.exists():
+            tail = (Path(tmp) / "err").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"child {kind} failed with exit {proc.returncode}:\n{tail}")
+        stats = json.loads(stats_file.read_text())
+    return ChildResult(stats, wall, usage.ru_maxrss)
+
+
+def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> bool:
+    """Handle ``--child KIND --params JSON --stats FILE [--trace]``; False when not a child run."""
+    if "--child" not in sys.argv:
+        return False
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True, choices=sorted(kinds))
+    parser.add_argument("--params", required=True)
+    parser.add_argument("--stats", required=True)
+    parser.add_argument("--trace", action="store_true")
+    args = parser.parse_args()
+    params = json.loads(args.params)
+    for module in params.get("preimport", ()):  # import time is not what is measured
+        importlib.import_module(module)
+    stats = measure(lambda: kinds[args.child](params), trace=args.trace)
+    Path(args.stats).write_text(json.dumps(stats))
+    return True
+
+
+def cli_kind(params: dict[str, Any]) -> dict[str, Any]:
+    return run_cli(list(params["args"]))
+
+
+# --- output --------------------------------------------------------------------------------------
+
+
+def mib(kib: float | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:,.0f}"
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

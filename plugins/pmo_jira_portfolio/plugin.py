@@ -1,0 +1,19 @@
+"""Hook implementations of the portfolio plugin (entry point ``portfolio`` in group ``pmo_jira``)."""
+
+from __future__ import annotations
+
+from pmo_jira.hookspecs import hookimpl
+
+
+@hookimpl
+def pmo_jira_reports():
+    from pmo_jira_portfolio.report import PortfolioReport
+
+    return [PortfolioReport()]
+
+
+@hookimpl
+def pmo_jira_cli_commands():
+    from pmo_jira_portfolio.cli import publish_confluence
+
+    return [publish_confluence]

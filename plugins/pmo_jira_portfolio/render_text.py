@@ -1,0 +1,219 @@
+"""The text formats of the portfolio report: terminal table, Markdown, CSV and versioned JSON.
+
+All of them lead with the RAG definitions and thresholds, so a reader never has to guess what a
+colour means, and end with what changed since the previous run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Iterable
+
+from pmo_jira.reports.base import iso, one_line
+from pmo_jira.reports.csv_report import _defuse
+from pmo_jira.reports.markdown import md_escape
+from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
+from pmo_jira_portfolio.rag import RAG_DIMENSIONS
+from pmo_jira_portfolio.rollup import LEVELS, SEVERITIES, Rollup
+from pmo_jira_portfolio.runs import as_dict
+
+SCHEMA_ID = "pmo-jira/portfolio"
+SCHEMA_VERSION = 1
+_LEVEL_FRAME = {"portfolio": "portfolios", "project": "projects", "epic": "epics"}
+_TITLES = {"portfolio": "Portfolios", "project": "Projects", "epic": "Epics"}
+
+
+def frame(rollup: Rollup, level: str):
+    return getattr(rollup, _LEVEL_FRAME[level])
+
+
+def headline(rollup: Rollup) -> str:
+    sev = ", ".join(f"{n} {s}" for s, n in rollup.open_by_severity.items() if n) or "none"
+    return (f"Mapping {rollup.mapping_name} - run {iso(rollup.run_started)} - sites "
+            f"{', '.join(rollup.sites) or 'none'} - {len(rollup.projects)} projects, {len(rollup.epics)} epics - "
+            f"open findings: {rollup.open_total} ({sev})")
+
+
+def definition_rows(rollup: Rollup) -> list[tuple[str, str, str, str]]:
+    """(name, amber from, red from, definition) for each dimension, then the three colours."""
+    rows = [(d, f"{rollup.thresholds[d].amber:g}", f"{rollup.thresholds[d].red:g}", rollup.definitions[d])
+            for d in RAG_DIMENSIONS]
+    rows += [(c, "", "", rollup.definitions[c]) for c in ("green", "amber", "red")]
+    return rows
+
+
+def change_lines(rollup: Rollup) -> list[str]:
+    """What changed since the previous run, one plain line each."""
+    ch = rollup.changes
+    out = [f"Compared with: {ch.baseline}",
+           f"New findings: {len(ch.new)} - resolved: {len(ch.resolved)} - phase moves: "
+           f"{len(ch.phase_moves)} - RAG moves: {len(rollup.rag_moves)}"]
+    out += [f"  new      {r.severity:<8} {r.code} {r.item_key} ({r.site})" for r in ch.new]
+    out += [f"  resolved {r.severity:<8} {r.code} {r.item_key} ({r.site})" for r in ch.resolved]
+    out += [f"  phase    {m.key} ({m.site}): {m.before or 'unmapped'} -> {m.after or 'unmapped'}"
+            for m in ch.phase_moves]
+    out += [f"  rag      {m.level} {m.key}{f' ({m.site})' if m.site else ''} {m.dimension}: "
+            f"{m.before} -> {m.after}" for m in rollup.rag_moves]
+    return out
+
+
+# --- terminal table --------------------------------------------------------------------------------
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def _level_rows(rollup: Rollup, level: str, text=one_line, limit: int = 60) -> tuple[list[str], list[list[str]]]:
+    cols = LEVEL_COLUMNS[level]
+    rows = [[text(cell(r[c.field], c.kind))[:limit] for c in cols] for _, r in frame(rollup, level).iterrows()]
+    return [c.header for c in cols], rows
+
+
+def render_table(rollup: Rollup) -> str:
+    out = [f"Portfolio report - {rollup.mapping_name}", headline(rollup), ""]
+    for site, message in sorted(rollup.site_errors.items()):
+        out.append(f"Site {site} could not be audited: {one_line(message)}")
+    out += ["RAG definitions (higher is worse; amber/red from the threshold on)"]
+    out += _aligned(["Dimension", "Amber", "Red", "Definition"], [list(r) for r in definition_rows(rollup)])
+    for level in LEVELS:
+        header, rows = _level_rows(rollup, level)
+        out += ["", f"{_TITLES[level]} ({len(rows)})", *(_aligned(header, rows) if rows else ["(none)"])]
+    phases = ", ".join(f"{p} {n}" for p, n in rollup.phase_counts.items())
+    out += ["", f"Epics by phase: {phases}", "", "Changes since the previous run", *change_lines(rollup)]
+    return "\n".join(out) + "\n"
+
+
+# --- markdown ----------------------------------------------------------------------------------
+
+
+def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def render_markdown(rollup: Rollup) -> str:
+    out = [f"## Portfolio report: {md_escape(rollup.mapping_name)}", "", md_escape(headline(rollup)), ""]
+    for site, message in sorted(rollup.site_errors.items()):
+        out += [f"> **Site {md_escape(site)} could not be audited:** {md_escape(message)}", ""]
+    out += ["### RAG definitions", ""]
+    out += _md_table(["Dimension", "Amber from", "Red from", "Definition"],
+                     [[md_escape(x) for x in r] for r in definition_rows(rollup)])
+    for level in LEVELS:
+        header, rows = _level_rows(rollup, level, text=md_escape, limit=200)
+        out += ["", f"### {_TITLES[level]}", ""]
+        out += _md_table(header, rows) if rows else ["_none_"]
+    out += ["", "### Changes since the previous run", ""]
+    out += [f"- {md_escape(line.strip())}" for line in change_lines(rollup)]
+    return "\n".join(out) + "\n"
+
+
+# --- csv ---------------------------------------------------------------------------------------
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "level", "portfolio", "site", "project", "key", "name", "phase", "status", "target_end", *FIGURES,
+    "new_findings", "resolved_findings", *MEASURE_FIELDS, *RAG_FIELDS, "amber", "red", "definition",
+)
+
+
+def render_csv(rollup: Rollup) -> str:
+    """One row per portfolio, project and epic (column ``level``), then one per RAG definition."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for level in LEVELS:
+        for _, r in frame(rollup, level).iterrows():
+            row = {"level": level, **{k: plain(v) for k, v in r.items()}}
+            if level == "portfolio":
+                row["key"] = row["name"] = row["portfolio"]
+            elif level == "project":
+                row["key"] = row["project"]
+            else:
+                row["name"] = row.get("summary")
+            writer.writerow([_defuse(one_line(str(v))) if isinstance(v, str) else ("" if v is None else v)
+                             for v in (row.get(c) for c in CSV_COLUMNS)])
+    for name, amber, red, text in definition_rows(rollup):
+        row = {"level": "definition", "key": name, "amber": amber, "red": red, "definition": text}
+        writer.writerow([_defuse(one_line(str(row.get(c, "")))) for c in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+# --- json --------------------------------------------------------------------------------------
+
+
+def _row_dict(r: Any, level: str) -> dict[str, Any]:
+    get = lambda k: plain(r.get(k))  # noqa: E731
+    out: dict[str, Any] = {}
+    if level == "portfolio":
+        out["name"] = get("portfolio")
+        out["project_count"] = get("projects")
+    elif level == "project":
+        out.update(site=get("site"), key=get("project"), name=get("name"), url=get("url"), phase=get("phase"),
+                   unmapped_items=get("unmapped"))
+    else:
+        out.update(site=get("site"), key=get("key"), summary=get("summary"), url=get("url"), phase=get("phase"),
+                   status=get("status"), open=get("open"), target_end=get("target_end") or None)
+    out.update({
+        "epic_counts": {"total": get("epics"), "open": get("epics_open"), "overdue": get("epics_overdue")},
+        "children": {"total": get("children"), "done": get("children_done"), "open": get("open_children"),
+                     "estimated": get("children_estimated")},
+        "points": {"total": get("points"), "done": get("points_done")},
+        "percent_complete": {"by_count": get("pct_done_count"), "by_estimate": get("pct_done_estimate")},
+        "percent_estimated": get("pct_estimated"),
+        "days_late": get("days_late"), "days_since_update": get("days_since_update"),
+        "risks": {"open_high": get("open_high_risks"), "unmanaged_high": get("unmanaged_risks"),
+                  "epics_without_register": get("epics_without_risks")},
+        "findings": {"open": get("findings_open"), "waived": get("findings_waived"),
+                     "open_by_severity": {s: get(f"open_{s}") for s in SEVERITIES}},
+        "measures": {d: get(f"m_{d}") for d in RAG_DIMENSIONS},
+        "rag": {**{d: get(f"rag_{d}") for d in RAG_DIMENSIONS}, "overall": get("rag_overall")},
+    })
+    if level != "epic":
+        out["changes"] = {"new_findings": get("new_findings"), "resolved_findings": get("resolved_findings")}
+    return out
+
+
+def to_dict(rollup: Rollup) -> dict[str, Any]:
+    """The JSON document: portfolios nest their projects, projects their epics."""
+    epics_by = {k: g for k, g in rollup.epics.groupby(["site", "project"])} if len(rollup.epics) else {}
+    projects_by = {k: g for k, g in rollup.projects.groupby("portfolio")}
+    portfolios = []
+    for _, p in rollup.portfolios.iterrows():
+        pd_ = _row_dict(p, "portfolio")
+        pd_["projects"] = []
+        for _, pr in projects_by.get(p["portfolio"], rollup.projects.iloc[0:0]).iterrows():
+            prd = _row_dict(pr, "project")
+            group = epics_by.get((pr["site"], pr["project"]))
+            prd["epics"] = [] if group is None else [_row_dict(e, "epic") for _, e in group.iterrows()]
+            pd_["projects"].append(prd)
+        portfolios.append(pd_)
+    ch = rollup.changes
+    return {
+        "schema": SCHEMA_ID, "version": SCHEMA_VERSION, "generated": iso(rollup.now),
+        "run": {"started": iso(rollup.run_started), "mapping": rollup.mapping_name, "sites": list(rollup.sites),
+                "site_errors": dict(sorted(rollup.site_errors.items()))},
+        "group_by": rollup.group_by,
+        "rag": {"thresholds": {d: {"amber": t.amber, "red": t.red} for d, t in rollup.thresholds.items()},
+                "definitions": dict(rollup.definitions)},
+        "totals": {"open_findings": rollup.open_total, "open_by_severity": dict(rollup.open_by_severity),
+                   "epics_by_phase": dict(rollup.phase_counts)},
+        "portfolios": portfolios,
+        "changes": {
+            "baseline": ch.baseline, "previous_run": ch.previous.id if ch.previous else None,
+            "new": [as_dict(r) for r in ch.new], "resolved": [as_dict(r) for r in ch.resolved],
+            "phase_moves": [{"site": m.site, "key": m.key, "kind": m.kind, "before": m.before, "after": m.after}
+                            for m in ch.phase_moves],
+            "rag_moves": [{"level": m.level, "site": m.site or None, "key": m.key, "dimension": m.dimension,
+                           "before": m.before, "after": m.after} for m in rollup.rag_moves],
+        },
+        "trend": [{"run": t.run_id or None, "started": iso(t.started), "open": t.open_total,
+                   "open_by_severity": dict(t.open_by_severity)} for t in ch.trend],
+    }
+
+
+def render_json(rollup: Rollup) -> str:
+    return json.dumps(to_dict(rollup), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,67 @@
+"""`pmo-jira plugins list`: every plugin found, what it adds, and the ones that failed to load."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pmo_jira.plugins import PluginInfo, get_plugin_manager, plugin_infos
+
+# hook -> (label, how to name one contribution)
+_HOOKS: dict[str, tuple[str, Any]] = {
+    "pmo_jira_standards": ("standards", lambda r: [getattr(c, "code", repr(c)) for c in r or ()]),
+    "pmo_jira_audit_formats": ("audit formats", lambda r: sorted(r or {})),
+    "pmo_jira_reports": ("reports", lambda r: [getattr(x, "name", repr(x)) for x in r or ()]),
+    "pmo_jira_cli_commands": ("commands", lambda r: [getattr(c, "name", repr(c)) for c in r or ()]),
+}
+
+
+def contributions(name: str) -> dict[str, list[str] | str]:
+    """What one loaded plugin returns from each hook it implements (an error text if a hook raised)."""
+    pm = get_plugin_manager()
+    out: dict[str, list[str] | str] = {}
+    for hook, (label, names) in _HOOKS.items():
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            if impl.plugin_name != name:
+                continue
+            try:
+                out[label] = names(impl.function())
+            except Exception as exc:  # noqa: BLE001 - a third party's hook; report it, keep listing
+                out[label] = "error: " + " ".join(f"{type(exc).__name__}: {exc}".split())
+    return out
+
+
+def _line(info: PluginInfo, widths: tuple[int, int, int]) -> str:
+    head = "  ".join(v.ljust(w) for v, w in zip((info.name, info.version or "-", info.distribution or "-"), widths))
+    if info.error:
+        return f"{head}  FAILED to load {info.module}: {info.error}"
+    provides = contributions(info.name)
+    text = "; ".join(f"{label}: {', '.join(v) if isinstance(v, list) else v}" for label, v in provides.items())
+    return f"{head}  {text or 'no hooks'}"
+
+
+@click.group()
+def plugins() -> None:
+    """Inspect the installed pmo-jira plugins (entry-point group 'pmo_jira')."""
+
+
+@plugins.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_plugins(fmt: str) -> None:
+    """One line per plugin: name, version, distribution, what it provides, or why it failed to load."""
+    infos = plugin_infos()
+    if fmt == "json":
+        rows = [{"name": i.name, "module": i.module, "distribution": i.distribution, "version": i.version,
+                 "hooks": list(i.hooks), "provides": {} if i.error else contributions(i.name), "error": i.error}
+                for i in infos]
+        click.echo(json.dumps({"version": 1, "plugins": rows}, indent=2))
+        return
+    if not infos:
+        click.echo("no plugins installed (entry-point group 'pmo_jira')")
+        return
+    widths = tuple(max(len(v or "-") for v in col) for col in
+                   zip(*((i.name, i.version, i.distribution) for i in infos)))
+    for info in infos:
+        click.echo(_line(info, widths))  # type: ignore[arg-type]

@@ -1,0 +1,138 @@
+"""The roll-up's figures on a portfolio small enough to work out by hand (see portfolio_fixtures)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from pmo_jira.findings import Severity
+from pmo_jira.mapping.schema import Threshold
+from pmo_jira.model import Flavour, Site
+from pmo_jira_portfolio.rag import rate, worst
+from pmo_jira_portfolio.rollup import SEVERITIES, UNCATEGORISED, build_rollup
+from portfolio_fixtures import portfolio_context, portfolio_mapping, portfolio_snapshot
+
+
+def row(frame, **match):
+    hits = frame
+    for k, v in match.items():
+        hits = hits[hits[k] == v]
+    assert len(hits) == 1, f"expected one row for {match}, got {len(hits)}"
+    return hits.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def rollup():
+    return build_rollup(portfolio_context())
+
+
+def test_rate_is_inclusive_at_each_threshold_and_none_never_decides():
+    t = Threshold(amber=7, red=30)
+    assert [rate(v, t) for v in (0, 6.9, 7, 29, 30, 400)] == ["green", "green", "amber", "amber", "red", "red"]
+    assert rate(None, t) == "none"
+    assert worst(["green", "none", "amber"]) == "amber"
+    assert worst(["none", "none"]) == "none"
+    assert worst(["green", "red", "amber"]) == "red"
+
+
+def test_projects_are_grouped_by_category_and_uncategorised_last(rollup):
+    assert list(rollup.portfolios["portfolio"]) == ["Digital", "Operations", UNCATEGORISED]
+    assert row(rollup.projects, project="LAB")["portfolio"] == UNCATEGORISED
+    assert list(rollup.epics["key"]) == ["WEB-1", "WEB-2", "WEB-3", "OPS-1", "LAB-1"]
+
+
+def test_percent_complete_by_count_and_by_estimate(rollup):
+    web1 = row(rollup.epics, key="WEB-1")
+    assert (web1["children"], web1["children_done"]) == (4, 2)
+    assert web1["pct_done_count"] == 50.0  # 2 of 4 children done
+    assert web1["pct_done_estimate"] == 80.0  # 3 + 5 of 3 + 5 + 2 points (the unestimated child weighs 0)
+    assert web1["pct_estimated"] == 75.0
+    ops = row(rollup.projects, project="OPS")
+    assert ops["pct_done_count"] == 100.0
+    assert pd.isna(ops["pct_done_estimate"])  # no estimates at all: unknown, not 0 %
+    assert pd.isna(row(rollup.epics, key="WEB-2")["pct_done_count"])  # no children
+
+
+def test_days_late_only_for_open_epics_and_max_upwards(rollup):
+    assert row(rollup.epics, key="WEB-1")["days_late"] == 10
+    assert row(rollup.epics, key="WEB-3")["days_late"] == 0  # done 40 days after target: not late any more
+    assert row(rollup.projects, project="WEB")["days_late"] == 10
+    assert row(rollup.projects, project="OPS")["days_late"] == 45
+    assert row(rollup.portfolios, portfolio="Operations")["days_late"] == 45
+    assert row(rollup.projects, project="WEB")["epics_overdue"] == 1
+
+
+def test_risk_measure_counts_unmanaged_high_risks_and_epics_without_register(rollup):
+    web = row(rollup.projects, project="WEB")
+    assert (web["open_high_risks"], web["unmanaged_risks"], web["epics_without_risks"]) == (1, 1, 1)
+    assert web["m_risk"] == 2
+    ops = row(rollup.projects, project="OPS")
+    assert (ops["open_high_risks"], ops["unmanaged_risks"], ops["m_risk"]) == (1, 0, 0)
+
+
+def test_default_thresholds_and_worst_of_overall(rollup):
+    web = row(rollup.projects, project="WEB")
+    # schedule 10 days (amber 7), risk 2 (amber 1), compliance 3 of 4 items = 75 % (red 25),
+    # freshness 20 days (amber 14); scope unmeasured without a previous run.
+    assert web["m_compliance"] == 75.0
+    assert web["m_freshness"] == 20
+    assert [web[f"rag_{d}"] for d in ("schedule", "scope", "risk", "compliance", "freshness")] == [
+        "amber", "none", "amber", "red", "amber"]
+    assert web["rag_overall"] == "red"
+    lab = row(rollup.projects, project="LAB")
+    assert (lab["m_freshness"], lab["rag_freshness"], lab["rag_overall"]) == (40, "red", "red")
+
+
+def test_mapping_thresholds_are_honoured():
+    m = portfolio_mapping(rag={"schedule": {"amber": 10, "red": 45}, "freshness": {"amber": 50, "red": 60},
+                               "compliance": {"amber": 90, "red": 100}, "risk": {"amber": 5, "red": 9}})
+    r = build_rollup(portfolio_context(m=m))
+    assert row(r.projects, project="WEB")["rag_schedule"] == "amber"  # 10 >= amber 10
+    assert row(r.projects, project="OPS")["rag_schedule"] == "red"  # 45 >= red 45
+    lab = row(r.projects, project="LAB")
+    assert [lab[f"rag_{d}"] for d in ("schedule", "risk", "compliance", "freshness")] == ["green"] * 4
+    assert lab["rag_overall"] == "green"
+    assert r.thresholds["schedule"] == Threshold(amber=10, red=45)
+
+
+def test_definitions_come_from_the_mapping_merged_over_the_defaults():
+    m = portfolio_mapping(rag={"definitions": {"schedule": "Weeks behind the baseline, in days."}})
+    r = build_rollup(portfolio_context(m=m))
+    assert r.definitions["schedule"] == "Weeks behind the baseline, in days."
+    assert r.definitions["red"].startswith("A decision or intervention")
+
+
+def test_groups_from_the_mapping():
+    m = portfolio_mapping(group_by="mapping", groups={"Customer": ["WEB", "LAB"]})
+    r = build_rollup(portfolio_context(m=m))
+    assert list(r.portfolios["portfolio"]) == ["Customer", UNCATEGORISED]
+    assert row(r.projects, project="OPS")["portfolio"] == UNCATEGORISED
+    assert row(r.portfolios, portfolio="Customer")["projects"] == 2
+
+
+def test_open_findings_by_severity_equal_the_audit_at_every_level(rollup):
+    ctx = portfolio_context()
+    audit = {s.value: 0 for s in Severity}
+    for f in ctx.result.open_findings():
+        audit[f.severity.value] += 1
+    for frame in (rollup.projects, rollup.portfolios):
+        assert {s: int(frame[f"open_{s}"].sum()) for s in SEVERITIES} == audit
+    assert rollup.open_by_severity == {s: audit[s] for s in SEVERITIES}
+    assert rollup.open_by_severity["critical"] == 1  # WEB-20: high risk without mitigation
+
+
+def test_two_sites_keep_their_projects_apart_and_totals_still_match():
+    beta = Site("beta", "https://beta.example.net", Flavour.DC)
+    snap = portfolio_snapshot()
+    moved = dataclasses.replace(snap, site=beta,
+                                issues=tuple(dataclasses.replace(i, site="beta") for i in snap.issues),
+                                projects=tuple(dataclasses.replace(p, site="beta") for p in snap.projects))
+    snaps = [snap, moved]
+    ctx = portfolio_context(snapshots=snaps)
+    r = build_rollup(ctx)
+    assert sorted(zip(r.projects["site"], r.projects["project"])) == [
+        ("acme", "LAB"), ("acme", "OPS"), ("acme", "WEB"), ("beta", "LAB"), ("beta", "OPS"), ("beta", "WEB")]
+    assert int(r.projects["findings_open"].sum()) == len(ctx.result.open_findings())
+    assert row(r.portfolios, portfolio="Digital")["epics"] == 6
