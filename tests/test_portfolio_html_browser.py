@@ -9,7 +9,7 @@ import pytest
 from pmo_jira.history import HistoryStore
 from pmo_jira_portfolio.render_html import render_html
 from pmo_jira_portfolio.rollup import build_rollup
-from portfolio_fixtures import portfolio_context
+from portfolio_fixtures import NOW, portfolio_context
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -71,7 +71,7 @@ def test_charts_and_tables_render_without_errors_or_requests(browser, tmp_path):
 def test_the_trend_is_a_line_when_there_is_history(browser, tmp_path):
     with HistoryStore(tmp_path / "h.sqlite") as store:
         for days in (0, 1, 2):
-            ctx = portfolio_context(store, now=portfolio_context().now.replace(day=20 + days))
+            ctx = portfolio_context(store, now=NOW.replace(day=20 + days))
             store.record_run(ctx.result)
         html = render_html(build_rollup(ctx))
     page, problems, _ = open_report(browser, html, tmp_path)
