@@ -144,7 +144,10 @@ def measure_size(flavour: str, size: int, args: argparse.Namespace, workdir: Pat
                                "search": {"method": search["method"], **_captured(search)[2]}}
         row["floor"] = run_kind("floor", common, env, args.repeat, trace)
         print(f"[{flavour} {size:,}] floor {row['floor']['wall_s']:.2f}s", file=sys.stderr, flush=True)
-        row["audit"] = run_kind("cli", audit_params, env, args.repeat, trace)
+        summary = workdir / f"audit-{flavour}-{size}.json"
+        row["audit"] = run_kind("cli", audit_params, {**env, "PMO_JIRA_SUMMARY_JSON": str(summary)},
+                                args.repeat, trace)
+        row["audit"]["issues"] = json.loads(summary.read_text())["issues_read"]
         print(f"[{flavour} {size:,}] audit {row['audit']['wall_s']:.2f}s", file=sys.stderr, flush=True)
         if size <= args.naive_max:
             row["naive"] = run_kind("naive", common, env, 1, False)
@@ -177,13 +180,13 @@ def report(rows: list[dict[str, Any]]) -> str:
             if m is None:
                 continue
             est = m.get("estimated", False)
-            body.append([r["flavour"], f"{r['size']:,}", kind + (" (est.)" if est else ""),
+            body.append([r["flavour"], f"{r['size']:,}", f"{m['issues']:,}", kind + (" (est.)" if est else ""),
                          ("~" if est else "") + f"{m['requests']:,}",
                          "-" if est else f"{m['search_requests']:,}",
                          ("~" if est else "") + f"{m['wall_s']:.2f}",
                          "-" if est else mib(m.get("maxrss_kib")),
                          "-" if est else mib(m.get("tracemalloc_peak_kib"))])
-    lines.append(table(["flavour", "issues", "run", "requests", "searches", "wall s", "RSS MiB", "traced MiB"], body))
+    lines.append(table(["flavour", "sandbox", "read", "run", "requests", "searches", "wall s", "RSS MiB", "traced MiB"], body))
     lines.append("")
     ratios = []
     for r in rows:
@@ -191,7 +194,11 @@ def report(rows: list[dict[str, Any]]) -> str:
         ratios.append([r["flavour"], f"{r['size']:,}", f"{a['wall_s'] / f['wall_s']:.2f}x",
                        ("-" if n is None else ("~" if n.get("estimated") else "") + f"{n['wall_s'] / a['wall_s']:.1f}x"),
                        ("-" if n is None else ("~" if n.get("estimated") else "") + f"{n['requests'] / a['requests']:.0f}x")])
-    lines.append(table(["flavour", "issues", "audit/floor wall", "naive/audit wall", "naive/audit requests"], ratios))
+    lines.append(table(["flavour", "sandbox", "audit/floor wall", "naive/audit wall", "naive/audit requests"], ratios))
+    lines.append("")
+    for r in rows:
+        split = ", ".join(f"{n:,} {e}" for e, n in r["audit"]["by_endpoint"].items())
+        lines.append(f"audit requests, {r['flavour']} {r['size']:,}: {split}")
     return "\n".join(lines)
 
 

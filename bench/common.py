@@ -24,7 +24,7 @@ import tracemalloc
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -85,12 +85,18 @@ class Sandbox:
     def api(self) -> str:
         return self.url + ("/rest/api/3" if self.flavour == "cloud" else "/rest/api/2")
 
-    def env(self, workdir: Path) -> dict[str, str]:
-        """Environment for a ``pmo-jira`` run against this sandbox; config, history and lock in workdir."""
+    def env(self, workdir: Path, *, pin_now: bool = True) -> dict[str, str]:
+        """Environment for a ``pmo-jira`` run against this sandbox; config, history and lock in workdir.
+
+        ``pin_now`` fixes the run's clock at the sandbox's reference time (reproducible findings);
+        otherwise the run uses the real clock, as the sandbox does when started with ``now="current"``.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("PMO_JIRA_")}
+        if pin_now:
+            env["PMO_JIRA_NOW"] = REFERENCE_NOW.isoformat()
         env.update({
             "PMO_JIRA_URL": self.url, "PMO_JIRA_TOKEN": SANDBOX_TOKEN, "PMO_JIRA_FLAVOUR": self.flavour,
-            "PMO_JIRA_MAPPING": str(MAPPING), "PMO_JIRA_NOW": REFERENCE_NOW.isoformat(),
+            "PMO_JIRA_MAPPING": str(MAPPING),
             "PMO_JIRA_HISTORY": str(workdir / "history.sqlite"), "PMO_JIRA_LOCK": str(workdir / "run.lock"),
             "XDG_CONFIG_HOME": str(workdir / "config"), "XDG_DATA_HOME": str(workdir / "data"),
         })
@@ -100,11 +106,16 @@ class Sandbox:
 
 
 @contextmanager
-def sandbox(flavour: str, issues: int, *, seed: int = 1, timeout: float = 600.0) -> Iterator[Sandbox]:
-    """Start ``pmo-jira sandbox serve`` on a free port; yield once it answers /serverInfo; stop it."""
+def sandbox(flavour: str, issues: int, *, seed: int = 1, now: str = "reference",
+            timeout: float = 600.0) -> Iterator[Sandbox]:
+    """Start ``pmo-jira sandbox serve`` on a free port; yield once it answers /serverInfo; stop it.
+
+    ``now``: "reference" starts the site clock at ``REFERENCE_NOW``, "current" at the real time.
+    """
     port = free_port()
+    start = REFERENCE_NOW if now == "reference" else datetime.now(timezone.utc).replace(microsecond=0)
     cmd = [PYTHON, "-m", "pmo_jira", "sandbox", "serve", "--flavour", flavour, "--issues", str(issues),
-           "--seed", str(seed), "--port", str(port), "--now", REFERENCE_NOW.isoformat()]
+           "--seed", str(seed), "--port", str(port), "--now", start.isoformat()]
     started = time.perf_counter()
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -168,9 +179,17 @@ class RequestCounter:
     def summary(self) -> dict[str, Any]:
         by_method = Counter(m for m, _, _ in self.calls)
         by_status = Counter(str(s) for _, _, s in self.calls)
+        by_endpoint = Counter(f"{m} {endpoint(p)}" for m, p, _ in self.calls)
         return {"requests": self.total, "reads": self.total - self.writes, "writes": self.writes,
                 "search_requests": self.searches, "by_method": dict(by_method),
-                "by_status": dict(by_status), "first_search": self.first_search}
+                "by_status": dict(by_status), "by_endpoint": dict(by_endpoint.most_common()),
+                "first_search": self.first_search}
+
+
+def endpoint(path: str) -> str:
+    """The path with issue/project keys and ids replaced, so requests group by endpoint."""
+    path = re.sub(r"/(issue|project)/(?!search\b)[^/]+", r"/\1/{key}", path)
+    return re.sub(r"/(comment|properties)/[^/]+", r"/\1/{id}", path)
 
 
 @contextmanager

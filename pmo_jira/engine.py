@@ -7,13 +7,12 @@ whose fields the site lacks becomes NOT_APPLICABLE, never a silent pass.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime
 from typing import Any, Iterator, Sequence
 
 from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome
 from pmo_jira.mapping.phases import classify
-from pmo_jira.model import Snapshot
+from pmo_jira.model import Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
 from pmo_jira.standards.context import AuditContext
 from pmo_jira.standards.registry import ActiveStandard, Registry, configure
@@ -23,11 +22,6 @@ log = logging.getLogger("pmo_jira.engine")
 
 CRASH_FIX = ("The standard could not judge this item; rerun with -v for the traceback and report it "
              "to the standard's maintainer. The other standards ran.")
-
-
-def _natural(key: str) -> tuple:
-    """Sort PROJ-9 before PROJ-10."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
 
 
 def _missing_fields_message(missing: Sequence[str], site: str) -> str:
@@ -89,7 +83,7 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
         ctx = AuditContext.build(snapshot, mapping, classified, today=today, now=now)
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
-    findings.sort(key=lambda f: (f.site, f.project_key, _natural(f.item_key), f.code, _natural(f.subject)))
+    findings.sort(key=lambda f: (f.site, f.project_key, natural_key(f.item_key), f.code, natural_key(f.subject)))
     return AuditResult(
         findings=tuple(findings),
         items=tuple(items),

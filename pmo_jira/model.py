@@ -6,6 +6,7 @@ write-back, reports) works on these objects and can be tested without HTTP.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -16,6 +17,12 @@ PHASES: tuple[str, ...] = ("initiation", "planning", "execution", "closing")
 
 STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined")
 """Jira status-category keys (names are localised; keys are not)."""
+
+
+def natural_key(key: str) -> tuple:
+    """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", key) if part)
 
 
 def phase_index(phase: str) -> int:

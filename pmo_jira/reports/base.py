@@ -8,13 +8,12 @@ that.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
 from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
-from pmo_jira.model import PHASES
+from pmo_jira.model import PHASES, natural_key
 
 
 @runtime_checkable
@@ -26,12 +25,6 @@ class Renderer(Protocol):
     """
 
     def render(self, result: AuditResult, *, now: datetime) -> str: ...
-
-
-def natural_key(key: str) -> tuple:
-    """Issue keys in the order people expect: DIG-4 before DIG-11."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", key) if part)
 
 
 def finding_sort_key(f: Finding) -> tuple:

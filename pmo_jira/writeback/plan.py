@@ -16,7 +16,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +25,7 @@ from typing import Any, Iterable, Mapping
 from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import AuditResult, by_item
 from pmo_jira.jira.richtext import adf_to_text, to_adf
-from pmo_jira.model import Doc, Issue
+from pmo_jira.model import Doc, Issue, natural_key
 from pmo_jira.writeback.render import (desired_labels, normalise_prefix, render_comment, vocabulary,
                                        written_findings)
 from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, state_for
@@ -188,13 +187,9 @@ def check_blast_radius(plan: Plan, max_writes: int) -> None:
             f"dry run, then allow it with `--max-writes {t.writes}`")
 
 
-_KEY = re.compile(r"^(.*?)-(\d+)$")
-
-
-def _key_order(site_key: tuple[str, str]) -> tuple[str, str, int, str]:
+def _key_order(site_key: tuple[str, str]) -> tuple:
     site, key = site_key
-    m = _KEY.match(key)
-    return (site, m.group(1), int(m.group(2)), key) if m else (site, key, 0, key)
+    return site, natural_key(key)
 
 
 def _standard_codes(mapping: Any) -> set[str]:
