@@ -13,12 +13,12 @@ these are measured on it, each in a fresh child process:
   larger sizes are extrapolated from the largest measured per-issue rate (marked ``~``).
 
 Wall time is the child's own time around the measured call (imports excluded), the median of
-``--repeat`` runs; peak RSS comes from ``wait4`` of that child; the tracemalloc peak from one more,
+``--repeat`` runs (floor and audit alternate, so load from elsewhere hits both alike); peak RSS comes from ``wait4`` of that child; the tracemalloc peak from one more,
 traced run (``--no-trace`` skips it). Acceptance targets at the largest size: requests <=
 ceil(N/100) + 20, audit wall <= 3 x floor wall, peak memory < 1 GiB.
 
     /work/venv/bin/python bench/bench_audit.py [--sizes 1000,10000,100000] [--flavour cloud|dc|both]
-        [--naive-max 10000] [--repeat 1] [--no-trace] [--json results.json]
+        [--naive-max 10000] [--repeat 3] [--no-trace] [--json results.json]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from common import ChildResult, child, child_entry, cli_kind, machine, mib, sandbox, table
+from common import ChildResult, child, child_entry, cli_kind, machine, mib, sandbox, stop_on_sigterm, table
 
 SCRIPT = Path(__file__).resolve()
 PAGE_SIZE = 100
@@ -116,41 +116,44 @@ KINDS = {"floor": floor_kind, "naive": naive_kind, "cli": cli_kind}
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run_kind(kind: str, params: dict[str, Any], env: dict[str, str], repeat: int, trace: bool) -> dict[str, Any]:
-    """``repeat`` untraced runs (median wall, max RSS) plus one traced run for the tracemalloc peak."""
-    runs: list[ChildResult] = [child(SCRIPT, kind, params, env=env) for _ in range(repeat)]
+def combine(runs: list[ChildResult]) -> dict[str, Any]:
+    """Median wall over the runs, the largest peak RSS; request counts from the first run."""
     out = dict(runs[0].stats)
     out["wall_s"] = statistics.median(r.stats["wall_s"] for r in runs)
     out["walls"] = [round(r.stats["wall_s"], 3) for r in runs]
     out["maxrss_kib"] = max(r.maxrss_kib for r in runs)
     out["process_wall_s"] = statistics.median(r.process_wall_s for r in runs)
-    if trace:
-        out["tracemalloc_peak_kib"] = child(SCRIPT, kind, params, env=env, trace=True).stats["tracemalloc_peak_kib"]
     return out
 
 
 def measure_size(flavour: str, size: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    trace = not args.no_trace
+    """Floor and audit alternate ``--repeat`` times, so a busy machine slows both alike."""
     with sandbox(flavour, size, seed=args.seed) as sb:
         print(f"[{flavour} {size:,}] sandbox up in {sb.startup_s:.1f}s", file=sys.stderr, flush=True)
-        env = sb.env(workdir)
+        summary = workdir / f"audit-{flavour}-{size}.json"
+        env = {**sb.env(workdir), "PMO_JIRA_SUMMARY_JSON": str(summary)}
         audit_params = {"args": AUDIT_ARGS, "preimport": AUDIT_PREIMPORT}
         warm = child(SCRIPT, "cli", audit_params, env=env)  # also warms the server's search cache
         if warm.stats["exit_code"] != 0:
             raise RuntimeError(f"audit exited {warm.stats['exit_code']}")
         search = warm.stats["first_search"]
-        common = {"search": search, "headers": sb.auth_headers, "flavour": flavour, "api": sb.api}
+        params = {"search": search, "headers": sb.auth_headers, "flavour": flavour, "api": sb.api}
         row: dict[str, Any] = {"flavour": flavour, "size": size, "sandbox_startup_s": sb.startup_s,
                                "search": {"method": search["method"], **_captured(search)[2]}}
-        row["floor"] = run_kind("floor", common, env, args.repeat, trace)
-        print(f"[{flavour} {size:,}] floor {row['floor']['wall_s']:.2f}s", file=sys.stderr, flush=True)
-        summary = workdir / f"audit-{flavour}-{size}.json"
-        row["audit"] = run_kind("cli", audit_params, {**env, "PMO_JIRA_SUMMARY_JSON": str(summary)},
-                                args.repeat, trace)
+        floors, audits = [], []
+        for n in range(args.repeat):
+            floors.append(child(SCRIPT, "floor", params, env=env))
+            audits.append(child(SCRIPT, "cli", audit_params, env=env))
+            print(f"[{flavour} {size:,}] run {n + 1}: floor {floors[-1].stats['wall_s']:.2f}s, "
+                  f"audit {audits[-1].stats['wall_s']:.2f}s", file=sys.stderr, flush=True)
+        row["floor"], row["audit"] = combine(floors), combine(audits)
         row["audit"]["issues"] = json.loads(summary.read_text())["issues_read"]
-        print(f"[{flavour} {size:,}] audit {row['audit']['wall_s']:.2f}s", file=sys.stderr, flush=True)
+        if not args.no_trace:
+            for kind, p in (("floor", params), ("audit", audit_params)):
+                traced = child(SCRIPT, "cli" if kind == "audit" else "floor", p, env=env, trace=True)
+                row[kind]["tracemalloc_peak_kib"] = traced.stats["tracemalloc_peak_kib"]
         if size <= args.naive_max:
-            row["naive"] = run_kind("naive", common, env, 1, False)
+            row["naive"] = combine([child(SCRIPT, "naive", params, env=env)])
             print(f"[{flavour} {size:,}] naive {row['naive']['wall_s']:.2f}s", file=sys.stderr, flush=True)
     return row
 
@@ -228,11 +231,13 @@ def main() -> int:
     parser.add_argument("--flavour", choices=["cloud", "dc", "both"], default="cloud")
     parser.add_argument("--naive-max", type=int, default=10000,
                         help="Largest size the naive script runs on; above it the figure is extrapolated.")
-    parser.add_argument("--repeat", type=int, default=1, help="Untraced runs per measurement (median wall).")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="Alternating floor/audit runs per size (median wall).")
     parser.add_argument("--no-trace", action="store_true", help="Skip the tracemalloc runs.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this file.")
     args = parser.parse_args()
+    stop_on_sigterm()
     flavours = ["cloud", "dc"] if args.flavour == "both" else [args.flavour]
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     rows = []

@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from common import Sandbox, child, child_entry, cli_kind, machine, mib, sandbox, table
+from common import Sandbox, child, child_entry, cli_kind, machine, mib, sandbox, stop_on_sigterm, table
 
 SCRIPT = Path(__file__).resolve()
 SYNC_ARGS = ["sync", "--apply", "--max-writes", "1000000"]
@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this file.")
     args = parser.parse_args()
+    stop_on_sigterm()
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="pmo-bench-sync-") as tmp, \
             sandbox(args.flavour, args.issues, seed=args.seed, now="current") as sb:

@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -302,6 +303,11 @@ def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) ->
 
 def cli_kind(params: dict[str, Any]) -> dict[str, Any]:
     return run_cli(list(params["args"]))
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the sandbox process is stopped on the way out."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 # --- output --------------------------------------------------------------------------------------

@@ -81,18 +81,20 @@ def test_second_run_reports_resolved_findings_phase_and_rag_moves_and_scope_grow
     assert '"previous_run": 1' in doc and '"dimension": "scope"' in doc
 
 
-def test_an_unrecorded_run_compares_with_the_latest_recorded_one_and_stores_nothing(store):
+def test_rendered_before_recording_as_pmo_jira_report_does_the_next_run_still_sees_the_rag(store):
     first = portfolio_context(store)
-    store.record_run(first.result)
-    build_rollup(first)
+    build_rollup(first)  # `pmo-jira report` renders, then records the run
+    first_id = store.record_run(first.result)
     second = portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER)
     r = build_rollup(second)
-    assert r.changes.run_id is None and r.changes.previous is not None
+    store.record_run(second.result)
+    assert r.changes.run_id is None and r.changes.previous.id == first_id
     assert [(f.code, f.item_key) for f in r.changes.resolved] == [("PMO-RSK-002", "WEB-1")]
     assert ("WEB-2", "planning", "execution") in [(m.key, m.before, m.after) for m in r.changes.phase_moves]
+    assert ("project", "WEB", "scope") in {(m.level, m.key, m.dimension) for m in r.rag_moves}
     assert len(r.changes.trend) == 2  # the recorded run, then this one
     db = sqlite3.connect(store.path)
-    assert db.execute("SELECT DISTINCT run_id FROM portfolio_rag").fetchall() == [(1,)]
+    assert db.execute("SELECT COUNT(DISTINCT started) FROM portfolio_rag").fetchone() == (2,)
 
 
 def test_the_history_schema_is_left_alone(store):
@@ -101,7 +103,8 @@ def test_the_history_schema_is_left_alone(store):
     build_rollup(ctx)
     db = sqlite3.connect(store.path)
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
-    levels = dict(db.execute("SELECT level, COUNT(*) FROM portfolio_rag GROUP BY level").fetchall())
+    levels = dict(db.execute("SELECT level, COUNT(*) FROM portfolio_rag WHERE mapping_name = 'test'"
+                             " GROUP BY level").fetchall())
     assert levels == {"portfolio": 3, "project": 3, "epic": 5}
     db.close()
     with HistoryStore(store.path) as again:  # the history still opens and compares

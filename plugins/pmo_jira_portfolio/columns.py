@@ -14,7 +14,7 @@ from pmo_jira_portfolio.rollup import SEVERITIES
 class Column:
     header: str
     field: str
-    kind: str = "text"  # text | int | pct | rag | num
+    kind: str = "text"  # text | int | pct | rag
 
 
 _FINDINGS = tuple(Column(s[0].upper(), f"open_{s}", "int") for s in SEVERITIES)

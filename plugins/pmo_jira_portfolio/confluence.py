@@ -95,7 +95,8 @@ def storage_body(rollup: Rollup) -> str:
     parts += ["<h2>Epics by phase</h2>",
               _table(["Phase", "Epics"], [[_t(p), str(n)] for p, n in rollup.phase_counts.items()])]
     parts += ["<h2>Open findings over runs</h2>",
-              _table(["Run", "Open findings", "High or worse"], [[_t(d), str(a), str(b)] for d, a, b in trend_points(rollup)])]
+              _table(["Run", "Open findings", "High or worse"],
+                     [[_t(d), str(a), str(b)] for d, a, b in trend_points(rollup)])]
     for level in LEVELS:
         parts += [f"<h2>{_TITLES[level]}</h2>", _level_table(rollup, level)]
     lines = change_lines(rollup)
@@ -155,7 +156,8 @@ def publish(confluence: Any, *, space: str, title: str, body: str, parent_id: st
     """Create the page, or update it when its content differs; one line of PmoError on failure."""
     try:
         found = confluence.get_page_by_title(space, title, expand="body.storage,version")
-        results = found.get("results", []) if isinstance(found, dict) and "results" in found else [found] if found else []
+        # The content search answers {"results": [...]}; some library versions unwrap the first page.
+        results = found["results"] if isinstance(found, dict) and "results" in found else [found] if found else []
         if not results:
             page = confluence.create_page(space, title, body, parent_id=parent_id, representation="storage")
             return Published("created", str(page["id"]), int(page.get("version", {}).get("number", 1)),

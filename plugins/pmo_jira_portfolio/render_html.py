@@ -148,7 +148,7 @@ def _table(rollup: Rollup, level: str) -> str:
             url = _href(str(r.get("url") or ""))
             if c.field == _LINKED.get(level) and url:
                 text = f'<a href="{escape(url, quote=True)}" rel="noopener noreferrer">{text}</a>'
-            css = ' class="num"' if c.kind in ("int", "pct", "num") else ' class="text"' if c.field in _WRAPPED else ""
+            css = ' class="num"' if c.kind in ("int", "pct") else ' class="text"' if c.field in _WRAPPED else ""
             cells.append(f'<td{css} data-v="{sort}">{text}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     if not body:

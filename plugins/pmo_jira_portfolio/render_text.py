@@ -116,7 +116,8 @@ def render_markdown(rollup: Rollup) -> str:
 
 CSV_COLUMNS: tuple[str, ...] = (
     "level", "portfolio", "site", "project", "key", "name", "phase", "status", "target_end", *FIGURES,
-    "new_findings", "resolved_findings", *MEASURE_FIELDS, *RAG_FIELDS, "amber", "red", "definition",
+    "items", "items_flagged", "unmapped", "new_findings", "resolved_findings", *MEASURE_FIELDS, *RAG_FIELDS,
+    "amber", "red", "definition",
 )
 
 
@@ -151,6 +152,7 @@ def _row_dict(r: Any, level: str) -> dict[str, Any]:
     if level == "portfolio":
         out["name"] = get("portfolio")
         out["project_count"] = get("projects")
+        out["unmapped_items"] = get("unmapped")
     elif level == "project":
         out.update(site=get("site"), key=get("project"), name=get("name"), url=get("url"), phase=get("phase"),
                    unmapped_items=get("unmapped"))

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from pmo_jira.findings import Severity
+from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import PHASES, Project, User, phase_index
 from pmo_jira.reporting import ReportContext
 from pmo_jira.reports.base import natural_key
@@ -141,7 +141,7 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
         open_by_item.setdefault((f.site, f.item_key), []).append(f)
     waived: dict[tuple[str, str], int] = {}
     for f in result.findings:
-        if f.outcome.value == "waived":
+        if f.outcome is Outcome.WAIVED:
             waived[(f.site, f.item_key)] = waived.get((f.site, f.item_key), 0) + 1
     contexts = {s.site.name: AuditContext.build(s, mapping, result.items, today=today, now=now)
                 for s in ctx.snapshots}
@@ -154,9 +154,9 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
         children = actx.children(item.key) if actx else []
         done = [c for c in children if c.is_done]
         points = [c.fields.get("story_points") for c in children]
-        points_all = sum(p for p in points if isinstance(p, (int, float)))
-        points_done = sum(c.fields.get("story_points") or 0 for c in done
-                          if isinstance(c.fields.get("story_points"), (int, float)))
+        estimated = [(c, p) for c, p in zip(children, points) if isinstance(p, (int, float))]
+        points_all = sum(p for _, p in estimated)
+        points_done = sum(p for c, p in estimated if c.is_done)
         is_open = issue is not None and not issue.is_done
         target = issue.fields.get("target_end") if issue else None
         late = max((today - target).days, 0) if is_open and target else 0
@@ -175,7 +175,7 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
             "epics": 1, "epics_open": int(is_open), "epics_overdue": int(late > 0),
             "children": len(children), "children_done": len(done),
             "open_children": len(children) - len(done),
-            "children_estimated": sum(isinstance(p, (int, float)) for p in points),
+            "children_estimated": len(estimated),
             "points": float(points_all), "points_done": float(points_done),
             "risks": risks, "open_high_risks": open_high, "unmanaged_risks": unmanaged,
             "epics_without_risks": int(no_register),
@@ -212,7 +212,7 @@ def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-def build_rollup(ctx: ReportContext, *, store_rows: bool = True) -> Rollup:
+def build_rollup(ctx: ReportContext) -> Rollup:
     """Roll the audit up; with a run history, compare with the previous run and keep this run's RAG."""
     result, mapping, now = ctx.result, ctx.mapping, ctx.now
     thresholds = thresholds_of(mapping)
@@ -242,12 +242,13 @@ def build_rollup(ctx: ReportContext, *, store_rows: bool = True) -> Rollup:
         pitem = project_items.get((site, key))
         base.append({
             "portfolio": portfolio_of[(site, key)], "site": site, "project": key,
-            "name": project.name if project else key, "url": (project.url if project else "") or (pitem.url if pitem else ""),
+            "name": project.name if project else key,
+            "url": (project.url if project else "") or (pitem.url if pitem else ""),
             "phase": (pitem.phase or UNMAPPED) if pitem else UNMAPPED,
             "unmapped": sum(i.phase is None for i in items), "items": len(items),
             "items_flagged": sum(i.key in flagged for i in items),
             **{f"open_{s}": n for s, n in _severity_counts(found).items()}, "findings_open": len(found),
-            "findings_waived": sum(1 for f in result.findings if f.outcome.value == "waived"
+            "findings_waived": sum(1 for f in result.findings if f.outcome is Outcome.WAIVED
                                    and (f.site, f.project_key) == (site, key)),
             "new_findings": new_by.get((site, key), 0), "resolved_findings": resolved_by.get((site, key), 0),
         })
@@ -308,8 +309,8 @@ def build_rollup(ctx: ReportContext, *, store_rows: bool = True) -> Rollup:
 
     rows = _row_states(port, proj, epics)
     moves = _rag_moves(rows, hist.previous_rows)
-    if store_rows and ctx.history is not None and hist.run_id is not None:
-        save_rows(ctx.history, hist.run_id, rows)
+    if ctx.history is not None:
+        save_rows(ctx.history, result, rows)
 
     phase_counts = {p: 0 for p in (*PHASES, UNMAPPED)}
     for phase in epics.get("phase", []):

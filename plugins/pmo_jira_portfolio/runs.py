@@ -2,12 +2,13 @@
 
 The portfolio keeps one small table of its own, ``portfolio_rag``, in the history's SQLite file:
 per run and row (portfolio, project or epic) the colours and the open-children count (scope
-growth is measured against it). It references ``runs`` and is dropped with them; the history's
-own tables and schema version are left alone.
+growth is measured against it). Rows are keyed by the run's mapping name and start time, the
+same pair that identifies a run in ``runs``, so a report rendered before its run is recorded
+(``pmo-jira report`` records after rendering) still finds them from the next run on. The
+history's own tables and schema version are left alone.
 
-The report may be rendered for a run the history already recorded (then that run is compared
-with its predecessor and its RAG rows are stored) or for a run it did not record (then the
-latest earlier run of the same mapping is the baseline and nothing is stored).
+The baseline is the run of the same mapping just before this one: via ``HistoryStore.compare``
+when this run is already recorded, else the latest recorded run that started no later.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from typing import Any, Mapping
 
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint
+from pmo_jira.history import _ts as stored_time  # the history's own timestamp form
 
 TABLE = "portfolio_rag"
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
-    run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    mapping_name TEXT NOT NULL,
+    started TEXT NOT NULL,            -- the run's start, stored as runs.started is
     level TEXT NOT NULL,              -- portfolio | project | epic
     site TEXT NOT NULL,               -- '' for a portfolio
     key TEXT NOT NULL,
     open_children INTEGER NOT NULL,
     rag TEXT NOT NULL,                -- JSON object: dimension or 'overall' -> colour
-    PRIMARY KEY (run_id, level, site, key)
+    PRIMARY KEY (mapping_name, started, level, site, key)
 ) WITHOUT ROWID
 """
 
@@ -107,7 +110,7 @@ def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int
         previous = earlier[0] if earlier else None
         new, resolved, moves = _against(store, previous, result)
         trend = [*trend, current_point(result)][-trend_limit:]
-    rows = _rows(store, previous.id) if previous else {}
+    rows = _rows(store, name, previous.started) if previous else {}
     return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend))
 
 
@@ -136,23 +139,24 @@ def _ensure_table(store: HistoryStore) -> None:
         db.execute(_SCHEMA)
 
 
-def _rows(store: HistoryStore, run_id: int) -> dict[RowId, RowState]:
+def _rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
     with store._guard():  # noqa: SLF001
         rows = store._db.execute(  # noqa: SLF001
-            f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE run_id = ?",
-            (run_id,)).fetchall()
+            f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE mapping_name = ? AND started = ?",
+            (mapping_name, stored_time(started))).fetchall()
     return {(r[0], r[1], r[2]): RowState(r[3], json.loads(r[4])) for r in rows}
 
 
-def save_rows(store: HistoryStore, run_id: int, rows: Mapping[RowId, RowState]) -> None:
-    """Store (or replace) this run's RAG rows."""
-    _ensure_table(store)
+def save_rows(store: HistoryStore, result: AuditResult, rows: Mapping[RowId, RowState]) -> None:
+    """Store (or replace) the RAG rows of the run ``result`` came from."""
+    key = (result.mapping_name, stored_time(result.started))
     with store._write() as db:  # noqa: SLF001
-        db.execute(f"DELETE FROM {TABLE} WHERE run_id = ?", (run_id,))
+        db.execute(f"DELETE FROM {TABLE} WHERE mapping_name = ? AND started = ?", key)
         db.executemany(
-            f"INSERT INTO {TABLE} (run_id, level, site, key, open_children, rag) VALUES (?, ?, ?, ?, ?, ?)",
-            [(run_id, level, site, key, s.open_children, json.dumps(dict(s.rag), sort_keys=True))
-             for (level, site, key), s in sorted(rows.items())])
+            f"INSERT INTO {TABLE} (mapping_name, started, level, site, key, open_children, rag)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(*key, level, site, k, s.open_children, json.dumps(dict(s.rag), sort_keys=True))
+             for (level, site, k), s in sorted(rows.items())])
 
 
 def as_dict(ref: FindingRef) -> dict[str, Any]:

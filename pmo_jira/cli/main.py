@@ -25,15 +25,23 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def plugin_commands() -> dict[str, click.Command]:
+    """Commands the installed plugins add (``pmo_jira_cli_commands``); built-in names win."""
+    from pmo_jira.plugins import collect_list
+
+    return {c.name: c for c in collect_list("pmo_jira_cli_commands")
+            if isinstance(c, click.Command) and c.name and c.name not in COMMANDS}
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS) | set(plugin_commands()))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
             module, attr = COMMANDS[name].split(":")
             return getattr(importlib.import_module(module), attr)
-        return super().get_command(ctx, name)
+        return super().get_command(ctx, name) or plugin_commands().get(name)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -42,8 +42,13 @@ def run_audit_command(settings: Settings, *, site_names: Sequence[str], mapping:
         settings, now=now, site_names=site_names, mapping_path=mapping,
         scope=Scope(projects=tuple(p.upper() for p in projects), jql=jql or ""),
         registry=plugin_registry(),
-        on_site=lambda site, message: log.info("site %s: %s", site, message),
+        on_site=_progress,
     )
+
+
+def _progress(site: str, message: str) -> None:
+    if not message.startswith("failed:"):  # failures get their one line from print_site_errors
+        log.info("site %s: %s", site, message)
 
 
 def print_site_errors(result: AuditResult) -> None:

@@ -72,7 +72,9 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
             report = apply_sites(plans, outcome, notify=settings.writeback.notify,
                                  concurrency=settings.writeback.concurrency or 4)
         elif not do_apply and total is not None and not total.empty:
-            click.echo("Dry run: nothing was written. Run `pmo-jira sync --apply` to write this plan.")
+            # on stderr when stdout carries the plan JSON, so that stays one valid document
+            click.echo("Dry run: nothing was written. Run `pmo-jira sync --apply` to write this plan.",
+                       err=plan_json == Path("-"))
         if not no_history and outcome.snapshots:
             record_history(settings, result, kind="sync", writes_planned=planned,
                            writes_applied=report.applied, errors=report.failed)

@@ -12,7 +12,7 @@ import difflib
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
-from pmo_jira.errors import ConfigError, PmoError
+from pmo_jira.errors import ConfigError, JiraApiError, PmoError
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.payloads import parse_issue, parse_project
 from pmo_jira.model import Flavour, Project, Snapshot
@@ -90,7 +90,15 @@ def _needs_project_properties(mapping: Any) -> list[str]:
 def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *, now: datetime) -> Snapshot:
     """Read one site into a Snapshot; raises PmoError / JiraApiError with one clear line."""
     start_requests = client.requests_made
-    fieldmap = resolve_fieldmap(client, mapping, logical_fields)
+    try:
+        fieldmap = resolve_fieldmap(client, mapping, logical_fields)
+    except JiraApiError as exc:
+        if exc.status != 404:
+            raise
+        # Every Jira answers /field: a 404 on the first request means the URL (or flavour) is wrong.
+        raise PmoError(f"no Jira REST API at {client.base_url} ({exc.method} {exc.url} answered 404); "
+                       "check the site URL (the address Jira answers on, with its context path if "
+                       "any) and the flavour") from None
     projects = projects_in_scope(client, mapping)
     prop_keys = _needs_project_properties(mapping)
     if prop_keys:
