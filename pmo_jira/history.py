@@ -197,8 +197,11 @@ class TrendPoint:
         return sum(self.open_by_severity.values())
 
 
-def _ts(dt: datetime) -> str:
-    """Naive datetimes are taken as UTC; stored uniformly so that text order is time order."""
+def stored_time(dt: datetime) -> str:
+    """A time as the history stores it (UTC ISO text, so text order is time order); naive = UTC.
+
+    Tables that plugins keep beside the history key runs by (mapping name, stored_time(started)).
+    """
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
@@ -254,8 +257,11 @@ class HistoryStore:
             raise PmoError(f"history database {self.path} is unusable: {exc}{hint}") from None
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; IMMEDIATE takes the write lock up front, so writers queue."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE takes the write lock up front, so writers queue.
+
+        Public so that plugins can keep their own tables in the same file with the same discipline.
+        """
         with self._guard():
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -269,7 +275,7 @@ class HistoryStore:
         db = self._db
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("PRAGMA journal_mode = WAL")
-        with self._write():
+        with self.transaction():
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
@@ -298,13 +304,13 @@ class HistoryStore:
             raise ValueError(f"kind must be 'audit' or 'sync', not {kind!r}")
         findings = _one_per_fingerprint(result.findings)
         items = {(i.site, i.key): i for i in result.items}
-        with self._write() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO runs (started, finished, kind, mapping_name, mapping_hash, sites,"
                 " site_errors, issues_read, requests, findings_total, findings_open, items_checked,"
                 " unmapped, writes_planned, writes_applied, errors)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_ts(result.started), _ts(result.finished), kind, result.mapping_name,
+                (stored_time(result.started), stored_time(result.finished), kind, result.mapping_name,
                  result.mapping_hash, json.dumps(sorted(result.sites)),
                  json.dumps(dict(sorted(result.site_errors.items()))), result.issues_read,
                  result.requests, len(findings), sum(f.counts for f in findings.values()),
@@ -347,7 +353,7 @@ class HistoryStore:
             row = self._db.execute(
                 "SELECT * FROM runs WHERE mapping_name = ? AND (started < ? OR (started = ? AND id < ?))"
                 " ORDER BY started DESC, id DESC LIMIT 1",
-                (run.mapping_name, _ts(run.started), _ts(run.started), run.id)).fetchone()
+                (run.mapping_name, stored_time(run.started), stored_time(run.started), run.id)).fetchone()
         return _summary(row) if row else None
 
     def compare(self, run_id: int | None = None) -> Delta:
@@ -360,8 +366,8 @@ class HistoryStore:
         else:
             run = self.run(run_id)
         prev = self.previous(run)
-        now_open = self._open_findings(run.id)
-        before = self._open_findings(prev.id) if prev else {}
+        now_open = self.open_findings(run.id)
+        before = self.open_findings(prev.id) if prev else {}
         checked = run.checked_sites
         gone = [f for fp, f in before.items() if fp not in now_open]
         return Delta(
@@ -385,7 +391,7 @@ class HistoryStore:
         for name in names:
             open_since: dict[str, tuple[datetime, FindingRef]] = {}
             for run in reversed(self.runs(None, mapping=name)):
-                current = self._open_findings(run.id)
+                current = self.open_findings(run.id)
                 for fp, (since, ref) in list(open_since.items()):
                     if fp not in current and ref.site in run.checked_sites:
                         fixes.append(Fix(fp, ref.code, ref.site, ref.item_key, since, run.started))
@@ -419,12 +425,23 @@ class HistoryStore:
             return [r[0] for r in self._db.execute(
                 "SELECT DISTINCT mapping_name FROM runs ORDER BY mapping_name")]
 
-    def _open_findings(self, run_id: int) -> dict[str, FindingRef]:
+    def open_findings(self, run_id: int) -> dict[str, FindingRef]:
+        """The open (fail or error) findings of a run, by fingerprint."""
         with self._guard():
             rows = self._db.execute(
                 "SELECT fingerprint, code, site, project_key, item_key, severity, outcome, phase"
                 " FROM findings WHERE run_id = ? AND outcome IN (?, ?)", (run_id, *_OPEN)).fetchall()
         return {r[0]: FindingRef(*r) for r in rows}
+
+    def item_phases(self, run_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(site, key) -> (kind, phase) of every item a run classified."""
+        rows = self.query("SELECT site, key, kind, phase FROM items WHERE run_id = ?", (run_id,))
+        return {(r[0], r[1]): (r[2], r[3]) for r in rows}
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """A read on the history's connection; a failure is one line naming the file."""
+        with self._guard():
+            return self._db.execute(sql, params).fetchall()
 
     def _phase_moves(self, before_id: int, after_id: int) -> tuple[PhaseMove, ...]:
         with self._guard():

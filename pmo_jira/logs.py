@@ -140,8 +140,8 @@ class RunSummary:
     sites: list[str] = field(default_factory=list)
     issues_read: int = 0
     findings_by_severity: dict[str, int] = field(default_factory=dict)
-    writes_planned: int = 0
-    writes_applied: int = 0
+    writes_planned: int = 0  # issues the write-back plan touches
+    writes_applied: int = 0  # of those, issues fully written
     errors: int = 0
     duration_s: float = 0.0
     exit_code: int = 0
@@ -156,7 +156,7 @@ class RunSummary:
         errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"
         return (f"{self.command}: {len(self.sites)} site{'' if len(self.sites) == 1 else 's'}{failed}, "
                 f"{self.issues_read:,} issues read, findings: {sev or 'none'}, "
-                f"writes: {self.writes_applied}/{self.writes_planned} applied, {errors}, "
+                f"issues written: {self.writes_applied}/{self.writes_planned}, {errors}, "
                 f"{self.duration_s:.1f}s, exit {self.exit_code}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pmo_jira.engine import required_fields, run_audit
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
-from pmo_jira.jira.source import read_site
+from pmo_jira.jira.source import matching_keys, read_site
 from pmo_jira.mapping import load_mapping
 from pmo_jira.model import Snapshot
 from pmo_jira.secrets import client_for
@@ -26,7 +26,12 @@ from pmo_jira.settings import Settings, SiteSettings
 
 @dataclass(frozen=True)
 class Scope:
-    """Command-line narrowing of the mapping's scope (`--project`, `--jql`)."""
+    """Command-line narrowing of the mapping's scope (`--project`, `--jql`).
+
+    ``projects`` narrows what is read. ``jql`` narrows what is reported and written, not what is
+    read: an epic is judged with all its children and risks, so its findings do not depend on
+    whether ``--jql`` happened to match them too.
+    """
 
     projects: tuple[str, ...] = ()
     jql: str = ""
@@ -42,16 +47,10 @@ class RunOutcome:
 
 
 def narrow(mapping: Any, scope: Scope) -> Any:
-    """The mapping with the command line's scope applied on top of its own."""
-    if not scope.projects and not scope.jql:
+    """The mapping with the command line's projects in place of its own project scope."""
+    if not scope.projects:
         return mapping
-    update: dict[str, Any] = {}
-    if scope.projects:
-        update["projects"] = list(scope.projects)
-        update["categories"] = []
-    if scope.jql:
-        own = mapping.scope.jql.strip()
-        update["jql"] = f"({own}) AND ({scope.jql})" if own else scope.jql
+    update: dict[str, Any] = {"projects": list(scope.projects), "categories": []}
     return mapping.model_copy(update={"scope": mapping.scope.model_copy(update=update)})
 
 
@@ -76,6 +75,7 @@ def audit_sites(
     clients: dict[str, JiraClient] = {}
     site_mapping: dict[str, Any] = {}
     site_errors: dict[str, str] = {}
+    selected: dict[str, frozenset[str]] = {}  # site -> keys --jql matched
     sites = settings.select_sites(site_names)
     known = [s.code for s in registry] if registry is not None else None
     for site in sites:
@@ -88,6 +88,8 @@ def audit_sites(
         try:
             client = client_factory(site)
             snapshot = read_site(client, mapping, required_fields(mapping, registry), now=now)
+            if scope.jql:
+                selected[site.name] = matching_keys(client, mapping, snapshot.projects, scope.jql)
         except PmoError as exc:
             site_errors[site.name] = exc.one_line()
             on_site(site.name, f"failed: {exc.one_line()}")
@@ -100,11 +102,27 @@ def audit_sites(
         run_audit(snaps, mappings[path], today=now.date(), now=now, registry=registry)
         for path, snaps in snapshots.items()
     ]
+    if scope.jql:
+        results = [only_selected(r, selected) for r in results]
+        snapshots = {path: [_only_selected_issues(s, selected[s.site.name]) for s in snaps]
+                     for path, snaps in snapshots.items()}
     primary = next(iter(mappings.values()), None)
     merged = merge_results(results, started=now, mapping=primary, site_errors=site_errors,
                            sites=tuple(s.name for s in sites))
     all_snaps = tuple(s for snaps in snapshots.values() for s in snaps)
     return RunOutcome(merged, all_snaps, clients, site_mapping, primary)
+
+
+def only_selected(result: AuditResult, selected: dict[str, frozenset[str]]) -> AuditResult:
+    """The findings and items of the issues ``--jql`` matched (judged with their full context)."""
+    return dataclasses.replace(
+        result, findings=tuple(f for f in result.findings if f.item_key in selected.get(f.site, ())),
+        items=tuple(i for i in result.items if i.key in selected.get(i.site, ())))
+
+
+def _only_selected_issues(snapshot: Snapshot, keys: frozenset[str]) -> Snapshot:
+    """What sync may write to: only the selected issues (the others were not asked about)."""
+    return dataclasses.replace(snapshot, issues=tuple(i for i in snapshot.issues if i.key in keys))
 
 
 def merge_results(results: Sequence[AuditResult], *, started: datetime, mapping: Any,

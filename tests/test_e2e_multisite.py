@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
+from cli_fixtures import MAPPING, end_state, no_sleep, pmo, writes  # noqa: F401 - fixtures
 from pmo_jira.sandbox.server import SandboxServer
 
 SEED, ISSUES = 5, 200
@@ -89,3 +89,31 @@ def test_one_site_down_fails_that_site_and_audits_the_other(pmo, no_sleep, cloud
     report = json.loads(result.stdout)
     assert set(report["run"]["site_errors"]) == {"dc-prod"}
     assert report["findings"] and {f["site"] for f in report["findings"]} == {"cloud-prod"}
+
+
+def test_sync_writes_each_site_and_a_site_down_does_not_stop_the_other(pmo, no_sleep, tmp_path):
+    with SandboxServer("cloud", issues=ISSUES, seed=SEED) as cloud_w, SandboxServer("dc", issues=ISSUES, seed=SEED) as dc_w:
+        env = tokens(cloud_w, dc_w)
+        write_config(tmp_path, cloud_w.url, dc_w.url)
+        plan = json.loads(pmo.run(["sync", "--plan-json", "-"], env=env).stdout)
+        assert plan["not_written"] == []  # one site's issues are not "items without an issue" on the other
+        written = {site: {i["key"] for i in plan["issues"] if i["site"] == site} for site in ("cloud-prod", "dc-prod")}
+        assert written["cloud-prod"] and written["dc-prod"]
+
+        write_config(tmp_path, cloud_w.url, f"http://127.0.0.1:{_closed_port()}")  # the DC site is down
+        down = pmo.run(["sync", "--apply"], env=env)
+        assert down.exit_code == 2
+        (line,) = [ln for ln in down.stderr.splitlines() if ln.startswith("Error: ")]
+        assert "dc-prod" in line and "cannot reach" in line
+        assert set(end_state(cloud_w)) == written["cloud-prod"]  # the Cloud site was still synced
+
+        write_config(tmp_path, cloud_w.url, dc_w.url)  # back up
+        cloud_w.log.clear()
+        back = pmo.run(["sync", "--apply"], env=env)
+        assert back.exit_code == 0, back.output
+        assert writes(cloud_w) == [] and set(end_state(dc_w)) == written["dc-prod"]
+
+        cloud_w.log.clear()
+        dc_w.log.clear()
+        again = pmo.run(["sync", "--apply"], env=env)
+        assert again.exit_code == 0 and writes(cloud_w) == [] and writes(dc_w) == []

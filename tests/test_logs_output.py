@@ -117,9 +117,9 @@ def _summary() -> RunSummary:
 
 def test_summary_line_is_one_readable_line():
     assert _summary().line() == ("sync: 2 sites (1 failed: dc), 1,204 issues read, findings: 1 critical, "
-                                 "3 high, 5 medium, writes: 38/40 applied, 1 error, 12.3s, exit 2")
+                                 "3 high, 5 medium, issues written: 38/40, 1 error, 12.3s, exit 2")
     assert RunSummary(command="audit", sites=["x"]).line() == (
-        "audit: 1 site, 0 issues read, findings: none, writes: 0/0 applied, 0 errors, 0.0s, exit 0")
+        "audit: 1 site, 0 issues read, findings: none, issues written: 0/0, 0 errors, 0.0s, exit 0")
 
 
 def test_summary_json_file_for_monitoring(tmp_path, stream):

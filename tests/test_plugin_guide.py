@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from cli_fixtures import MAPPING, pmo  # noqa: F401 - fixture
-from pmo_jira import reports
 from pmo_jira.plugins import reset_plugin_manager
 from pmo_jira.sandbox.server import SandboxServer
 
@@ -49,7 +48,6 @@ def acme(tmp_path_factory):
     assert (site / "pmo_jira_acme-1.0.0.dist-info" / "entry_points.txt").is_file()
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(site))
-        mp.setattr(reports, "formats", dict(reports.formats))  # the plugin's format leaves with it
         reset_plugin_manager()
         yield files
     sys.modules.pop("pmo_jira_acme", None)

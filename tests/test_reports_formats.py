@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import pytest
 
-from pmo_jira import reports
 from pmo_jira.errors import PluginError, PmoError
 from pmo_jira.reports import formats, get_renderer, register_format
 from pmo_jira.reports.table import TableRenderer
@@ -39,22 +38,22 @@ def test_an_empty_run_renders(name):
     assert out.endswith("\n")
 
 
-def test_plugins_register_formats_but_cannot_replace_one(monkeypatch):
-    monkeypatch.setattr(reports, "formats", dict(formats))
-
+def test_plugins_register_formats_but_cannot_replace_one():
     class Count:
         def render(self, result, *, now):
             return f"{len(result.findings)}\n"
 
-    register_format("count", Count())
-    assert get_renderer("count").render(rich_result(), now=NOW) == "8\n"
-    register_format("json", formats["json"])  # the same renderer again: no-op
+    available = dict(formats)
+    register_format("count", Count(), available)
+    assert get_renderer("count", available=available).render(rich_result(), now=NOW) == "8\n"
+    assert "count" not in formats  # the built-in registry is never changed
+    register_format("json", formats["json"], available)  # the same renderer again: no-op
     with pytest.raises(PluginError, match="already registered"):
-        register_format("json", Count())
+        register_format("json", Count(), available)
     with pytest.raises(PluginError, match="lowercase"):
-        register_format("Bad Name", Count())
+        register_format("Bad Name", Count(), available)
     with pytest.raises(PluginError, match="no render"):
-        register_format("broken", object())
+        register_format("broken", object(), available)
 
 
 def test_unknown_format_names_the_known_ones():

@@ -90,6 +90,12 @@ def test_charter_linked_document_counts_when_pattern_matches():
     assert [f.item_key for f in audit([linked, elsewhere], m).findings] == ["WEB-2"]
 
 
+def test_charter_objective_field_counts_when_the_mapping_binds_one():
+    written = epic("WEB-1", description="", objective="Halve checkout time by Q3.")
+    blank = epic("WEB-2", description="", objective="  ")
+    assert [f.item_key for f in findings([written, blank], "PMO-INI-001")] == ["WEB-2"]
+
+
 def test_charter_not_applicable_when_the_description_was_not_read():
     (f,) = findings([epic(description="")], "PMO-INI-001", fields=ALL_FIELDS - {"description"})
     assert f.outcome is Outcome.NOT_APPLICABLE and "field 'description'" in f.message

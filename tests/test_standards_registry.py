@@ -180,5 +180,5 @@ def test_required_fields_follow_active_standards_and_phase_rules():
     assert required_fields(mapping([{"code": "PMO-RSK-002"}])) == {"phase", "risk_impact", "risk_mitigation",
                                                                    "risk_owner", "assignee"}
     assert required_fields(load_mapping(SANDBOX)) == {
-        "owner", "start", "target_end", "story_points", "phase", "description", "due",
+        "owner", "start", "target_end", "story_points", "phase", "description", "objective", "due",
         "risk_impact", "risk_mitigation", "risk_owner", "assignee"}

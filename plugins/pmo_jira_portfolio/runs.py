@@ -19,8 +19,7 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from pmo_jira.findings import AuditResult, Severity
-from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint
-from pmo_jira.history import _ts as stored_time  # the history's own timestamp form
+from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint, stored_time
 
 TABLE = "portfolio_rag"
 _SCHEMA = f"""
@@ -120,14 +119,11 @@ def _against(store: HistoryStore, previous: RunSummary | None, result: AuditResu
     if previous is None:
         return _order(now_open.values()), (), ()
     # The store's own reader of a run's open findings, so both cases count alike.
-    before = store._open_findings(previous.id)  # noqa: SLF001
+    before = store.open_findings(previous.id)
     checked = set(result.sites) - set(result.site_errors)
     new = _order(f for fp, f in now_open.items() if fp not in before)
     resolved = _order(f for fp, f in before.items() if fp not in now_open and f.site in checked)
-    with store._guard():  # noqa: SLF001 - one SQLite failure -> one line naming the file
-        rows = store._db.execute(  # noqa: SLF001
-            "SELECT site, key, kind, phase FROM items WHERE run_id = ?", (previous.id,)).fetchall()
-    was = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    was = store.item_phases(previous.id)
     moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
                   for i in sorted(result.items, key=lambda i: (i.site, i.key))
                   if (i.site, i.key) in was and was[(i.site, i.key)][1] != i.phase)
@@ -135,22 +131,21 @@ def _against(store: HistoryStore, previous: RunSummary | None, result: AuditResu
 
 
 def _ensure_table(store: HistoryStore) -> None:
-    with store._write() as db:  # noqa: SLF001 - the history's connection and write discipline
+    with store.transaction() as db:
         db.execute(_SCHEMA)
 
 
 def _rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
-    with store._guard():  # noqa: SLF001
-        rows = store._db.execute(  # noqa: SLF001
-            f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE mapping_name = ? AND started = ?",
-            (mapping_name, stored_time(started))).fetchall()
+    rows = store.query(
+        f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE mapping_name = ? AND started = ?",
+        (mapping_name, stored_time(started)))
     return {(r[0], r[1], r[2]): RowState(r[3], json.loads(r[4])) for r in rows}
 
 
 def save_rows(store: HistoryStore, result: AuditResult, rows: Mapping[RowId, RowState]) -> None:
     """Store (or replace) the RAG rows of the run ``result`` came from."""
     key = (result.mapping_name, stored_time(result.started))
-    with store._write() as db:  # noqa: SLF001
+    with store.transaction() as db:
         db.execute(f"DELETE FROM {TABLE} WHERE mapping_name = ? AND started = ?", key)
         db.executemany(
             f"INSERT INTO {TABLE} (mapping_name, started, level, site, key, open_children, rag)"

@@ -55,8 +55,7 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
         return
     started = time.monotonic()
     settings = common.load()
-    plugin_formats()
-    renderer = get_renderer(fmt, color=output is None and sys.stdout.isatty())
+    renderer = get_renderer(fmt, color=output is None and sys.stdout.isatty(), available=plugin_formats())
     now = run_now()
     outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
                                 jql=jql, now=now)

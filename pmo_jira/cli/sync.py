@@ -30,7 +30,7 @@ log = logging.getLogger("pmo_jira.sync")
               help="Mapping file for every site (default: the config's).")
 @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
 @click.option("--jql", default="", help="Only issues this JQL also matches.")
-@click.option("--max-writes", type=click.IntRange(min=0), default=None,
+@click.option("--max-writes", type=click.IntRange(min=1), default=None,
               help="Refuse a plan with more writes than this (default: the mapping's writeback.max_writes).")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=None,
               help="Issues written at once (default 4; slows down on 429 by itself).")

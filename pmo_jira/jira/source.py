@@ -83,6 +83,14 @@ def scope_jql(mapping: Any, project_keys: Sequence[str]) -> str:
     return jql + " ORDER BY key ASC"
 
 
+def matching_keys(client: JiraClient, mapping: Any, projects: Sequence[Project], jql: str) -> frozenset[str]:
+    """Keys of the in-scope issues that ``jql`` also matches (one search asking only for keys)."""
+    if not projects:
+        return frozenset()
+    scoped = scope_jql(mapping, [p.key for p in projects]).removesuffix(" ORDER BY key ASC")
+    return frozenset(raw["key"] for raw in client.search(f"{scoped} AND ({jql})", ["key"]))
+
+
 def _needs_project_properties(mapping: Any) -> list[str]:
     return [rule.when.property for rule in mapping.phases.project if getattr(rule.when, "property", None)]
 

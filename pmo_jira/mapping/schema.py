@@ -578,8 +578,10 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
             out.append((("standards", i, "code"), f"unknown standard '{std.code}'",
                         f"did you mean '{guess}'?" if guess else "see `pmo-jira standards list`"))
     for i, waiver in enumerate(mapping.waivers):
-        if waiver.standard not in first:
-            hint = choice_hint(waiver.standard, list(first)) if first else "enable the standard under standards: first"
+        # An empty standards: list enables every registered standard.
+        enabled = list(first) if first else (list(known_codes) if known_codes is not None else None)
+        if enabled is not None and waiver.standard not in enabled:
+            hint = choice_hint(waiver.standard, enabled) if enabled else "enable the standard under standards: first"
             out.append((("waivers", i, "standard"), f"waiver for '{waiver.standard}', which this mapping does not enable", hint))
     if mapping.portfolio.group_by == "mapping" and not mapping.portfolio.groups:
         out.append((("portfolio", "group_by"), "'group_by: mapping' needs groups",

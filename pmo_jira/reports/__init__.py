@@ -1,4 +1,4 @@
-"""Report formats: a name -> renderer registry that plugins extend with ``register_format``."""
+"""Report formats of the audit: the built-in name -> renderer dict, extended by plugins per run."""
 
 from __future__ import annotations
 
@@ -25,39 +25,46 @@ formats: dict[str, Renderer] = {
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
-def register_format(name: str, renderer: Renderer) -> None:
-    """Add a format. Names are unique: a plugin cannot silently replace another format.
+def register_format(name: str, renderer: Renderer, into: dict[str, Renderer]) -> None:
+    """Add a format to ``into``. Names are unique: a plugin cannot silently replace another format.
 
     Registering the same renderer again is a no-op, so the built-in formats can also be offered
     through the ``pmo_jira_audit_formats`` hook like a third party's.
     """
     if not _NAME.match(name):
         raise PluginError(f"report format name {name!r} must be lowercase letters, digits, '-' or '_'")
-    if formats.get(name) == renderer:
+    if into.get(name) == renderer:
         return
-    if name in formats:
+    if name in into:
         raise PluginError(f"report format {name!r} is already registered "
-                          f"(by {type(formats[name]).__module__})")
+                          f"(by {type(into[name]).__module__})")
     if not callable(getattr(renderer, "render", None)):
         raise PluginError(f"report format {name!r}: {type(renderer).__name__} has no render() method")
-    formats[name] = renderer
-
-
-def get_renderer(name: str, *, color: bool = False, width: int | None = None) -> Renderer:
-    """The renderer for ``name``, set up for the terminal when the format cares (``table``)."""
-    try:
-        renderer = formats[name]
-    except KeyError:
-        raise PmoError(f"unknown report format {name!r} (known: {', '.join(sorted(formats))})") from None
-    for_terminal = getattr(renderer, "for_terminal", None)
-    return for_terminal(color=color, width=width) if callable(for_terminal) else renderer
+    into[name] = renderer
 
 
 def plugin_formats() -> dict[str, Renderer]:
-    """The built-in formats plus every format plugins return from ``pmo_jira_audit_formats``."""
+    """A fresh name -> renderer dict: the built-ins plus every ``pmo_jira_audit_formats`` result.
+
+    Built anew per call, so installing or removing a plugin never leaves a format behind.
+    """
     from pmo_jira.plugins import get_plugin_manager
 
+    available = dict(formats)
     for result in get_plugin_manager().hook.pmo_jira_audit_formats():
         for name, renderer in (result or {}).items():
-            register_format(name, renderer)
-    return formats
+            register_format(name, renderer, available)
+    return available
+
+
+def get_renderer(name: str, *, color: bool = False, width: int | None = None,
+                 available: dict[str, Renderer] | None = None) -> Renderer:
+    """The renderer for ``name`` among ``available`` (default: the built-ins), set up for the
+    terminal when the format cares (``table``)."""
+    available = formats if available is None else available
+    try:
+        renderer = available[name]
+    except KeyError:
+        raise PmoError(f"unknown report format {name!r} (known: {', '.join(sorted(available))})") from None
+    for_terminal = getattr(renderer, "for_terminal", None)
+    return for_terminal(color=color, width=width) if callable(for_terminal) else renderer

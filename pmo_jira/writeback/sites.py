@@ -21,7 +21,10 @@ def plan_sites(outcome: Any, *, now: datetime) -> dict[str, Plan]:
     for snap in outcome.snapshots:
         site = snap.site.name
         issues = {(site, issue.key): issue for issue in snap.issues}
-        plans[site] = plan_writeback(outcome.result, issues, outcome.mappings[site], now=now)
+        # only this site's findings: another site's issues are not "items that are not issues"
+        own = dataclasses.replace(outcome.result, findings=tuple(
+            f for f in outcome.result.findings if f.site == site))
+        plans[site] = plan_writeback(own, issues, outcome.mappings[site], now=now)
     return plans
 
 

@@ -40,7 +40,7 @@ def section_status(description: str, name: str) -> str:
 
 
 class CharterPresent(Standard):
-    """The epic states its objective (a charter section or a linked charter document).
+    """The epic states its objective (an objective field, a charter section or a charter link).
 
     Why: the charter is the Gate 1 artefact: it says what outcome the work buys and lets the
     sponsor judge strategic fit. Without a written objective, scope creeps and no one can say at
@@ -62,6 +62,7 @@ class CharterPresent(Standard):
     title = "Objective / charter present"
     default_severity = Severity.MEDIUM
     needs_fields = ("description",)  # a Jira system field: the source reads it when asked
+    optional_fields = ("objective",)  # a dedicated field, when the mapping binds one
 
     class Options(StandardOptions):
         sections: list[str] = Field(default_factory=lambda: ["Objective"], min_length=1,
@@ -80,6 +81,10 @@ class CharterPresent(Standard):
             return v
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
+        objective = item.fields.get("objective")
+        if isinstance(objective, str) and objective.strip():
+            yield Check.passed()
+            return
         text = item.description or ""
         if options.document_url_pattern and any(
                 re.search(options.document_url_pattern, url) for url in re.findall(r"https?://\S+", text)):
