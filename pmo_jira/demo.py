@@ -74,17 +74,16 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
             target.write_text(formats[fmt].render(result, now=now), encoding="utf-8", newline="")
             files.append(target)
         with HistoryStore(history_path) as history:
-            history.record_run(result, kind="audit")
             plans = plan_sites(outcome, now=now)
             plan = merge_plans(plans)
             applied = apply_sites(plans, outcome)
             history.record_run(result, kind="sync", writes_planned=plan.totals.issues_touched if plan else 0,
                                writes_applied=applied.applied, errors=applied.failed)
             progress(f"sync applied to {applied.applied} issues ({applied.comments_created} comments posted)")
-            again = audit()
-            resync = merge_plans(plan_sites(again, now=now))
-            context = ReportContext(result=again.result, snapshots=again.snapshots,
-                                    mapping=again.primary_mapping, now=now, history=history)
+            # Read the sites again as the next night's run would: the write-back must plan nothing.
+            resync = merge_plans(plan_sites(audit(), now=now))
+            context = ReportContext(result=result, snapshots=outcome.snapshots,
+                                    mapping=outcome.primary_mapping, now=now, history=history)
             for name, report in sorted(available_reports().items()):
                 for fmt in report.formats:
                     target = out_dir / f"{name}{SUFFIXES.get(fmt, '.' + fmt)}"

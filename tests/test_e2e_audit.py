@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
+
 from pmo_jira.findings import Severity
 from pmo_jira.reports.csv_report import COLUMNS
 from pmo_jira.reports.json_report import load_schema
@@ -56,7 +57,8 @@ def open_findings(report: dict) -> list[dict]:
 def in_scope(sb: SandboxServer) -> int:
     """Issues the mapping selects that the bot can see (VAULT is hidden from it)."""
     with sb.store.lock:
-        return sum(1 for r in sb.store.issues if sb.store.projects[r.project].browsable and r.type in SCOPE_TYPES)
+        return sum(1 for r in sb.store.issues
+                   if sb.store.projects[r.project].browsable and r.type in SCOPE_TYPES)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -115,8 +117,10 @@ FAILURES = {
     "bad credentials": (lambda sb, tmp: {"PMO_JIRA_TOKEN": BAD_TOKEN}, [], ["401", "authentication failed"]),
     "unreachable host": (lambda sb, tmp: {"PMO_JIRA_URL": f"http://127.0.0.1:{_closed_port()}"}, [],
                          ["cannot reach", "connection refused"]),
-    "wrong url": (lambda sb, tmp: {"PMO_JIRA_URL": sb.url + "/wiki"}, [], ["no Jira REST API", "/wiki", "404", "check the site URL"]),
-    "hidden project": (lambda sb, tmp: {}, ["--project", "VAULT"], ["VAULT", "not visible", "Browse Projects"]),
+    "wrong url": (lambda sb, tmp: {"PMO_JIRA_URL": sb.url + "/wiki"}, [],
+                  ["no Jira REST API", "/wiki", "404", "check the site URL"]),
+    "hidden project": (lambda sb, tmp: {}, ["--project", "VAULT"],
+                       ["VAULT", "not visible", "Browse Projects"]),
     "malformed mapping": (lambda sb, tmp: {"PMO_JIRA_MAPPING": str(_bad_mapping(tmp))}, [],
                           ["bad.yaml:", "standardz", "did you mean 'standards'"]),
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli_fixtures import MAPPING, end_state, no_sleep, pmo, writes  # noqa: F401 - fixtures
+
 from pmo_jira.sandbox.server import SandboxServer
 
 SEED, ISSUES = 5, 200
@@ -50,13 +51,15 @@ flavour = "dc"
 
 
 def tokens(cloud: SandboxServer, dc: SandboxServer) -> dict[str, str]:
-    return {"PMO_JIRA_TOKEN_CLOUD_PROD": cloud.credentials.token, "PMO_JIRA_TOKEN_DC_PROD": dc.credentials.token}
+    return {"PMO_JIRA_TOKEN_CLOUD_PROD": cloud.credentials.token,
+            "PMO_JIRA_TOKEN_DC_PROD": dc.credentials.token}
 
 
 def by_site(report: dict) -> dict[str, set[tuple]]:
     out: dict[str, set[tuple]] = {}
     for f in report["findings"]:
-        out.setdefault(f["site"], set()).add((f["code"], f["item"], f["subject"], f["outcome"], f["severity"]))
+        key = (f["code"], f["item"], f["subject"], f["outcome"], f["severity"])
+        out.setdefault(f["site"], set()).add(key)
     return out
 
 
@@ -92,12 +95,14 @@ def test_one_site_down_fails_that_site_and_audits_the_other(pmo, no_sleep, cloud
 
 
 def test_sync_writes_each_site_and_a_site_down_does_not_stop_the_other(pmo, no_sleep, tmp_path):
-    with SandboxServer("cloud", issues=ISSUES, seed=SEED) as cloud_w, SandboxServer("dc", issues=ISSUES, seed=SEED) as dc_w:
+    with SandboxServer("cloud", issues=ISSUES, seed=SEED) as cloud_w, \
+            SandboxServer("dc", issues=ISSUES, seed=SEED) as dc_w:
         env = tokens(cloud_w, dc_w)
         write_config(tmp_path, cloud_w.url, dc_w.url)
         plan = json.loads(pmo.run(["sync", "--plan-json", "-"], env=env).stdout)
         assert plan["not_written"] == []  # one site's issues are not "items without an issue" on the other
-        written = {site: {i["key"] for i in plan["issues"] if i["site"] == site} for site in ("cloud-prod", "dc-prod")}
+        written = {site: {i["key"] for i in plan["issues"] if i["site"] == site}
+                   for site in ("cloud-prod", "dc-prod")}
         assert written["cloud-prod"] and written["dc-prod"]
 
         write_config(tmp_path, cloud_w.url, f"http://127.0.0.1:{_closed_port()}")  # the DC site is down

@@ -1,0 +1,40 @@
+"""`pmo-jira demo`, the README's first command: a portfolio report that agrees with the audit."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pmo_jira.cli.main import cli
+
+
+def test_demo_ends_with_a_portfolio_report_whose_numbers_agree_with_the_audit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--out", "out", "--issues", "150"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert "a second sync would write 0." in result.stdout
+    assert "out/portfolio.html" in result.stdout and (out / "portfolio.html").is_file()
+
+    audit = json.loads((out / "audit.json").read_text())
+    portfolio = json.loads((out / "portfolio.json").read_text())
+    open_findings = [f for f in audit["findings"] if f["outcome"] in ("fail", "error")]
+    assert open_findings, "the generated portfolio has non-compliant work"
+
+    by_severity = Counter(f["severity"] for f in open_findings)
+    totals = portfolio["totals"]["open_by_severity"]
+    assert {s: n for s, n in totals.items() if n} == dict(by_severity)
+    assert portfolio["run"]["sites"] == ["cloud-demo", "dc-demo"]
+
+    # Every project row carries its site, and its counts are that site's and project's findings.
+    per_project = Counter((f["site"], f["project"]) for f in open_findings)
+    rows = {(p["site"], p["key"]): p["findings"]["open"]
+            for group in portfolio["portfolios"] for p in group["projects"]}
+    assert {k: n for k, n in rows.items() if n} == dict(per_project)
+    assert {site for site, _ in rows} == {"cloud-demo", "dc-demo"}
+
+    sheets = load_workbook(out / "portfolio.xlsx", read_only=True).sheetnames
+    assert {"Portfolios", "Projects", "Epics"} <= set(sheets)
