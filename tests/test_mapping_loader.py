@@ -44,7 +44,7 @@ def test_sandbox_mapping_as_the_other_modules_see_it() -> None:
     assert len(m.phases.epic) == 8 and m.phases.epic[6].phase == "execution"
     assert m.phases.project[0].when.property == "pmo.phase"
     assert m.phases.project[1].when.category == {"Ideas": "initiation"}
-    assert m.phases.project[2].when.epics == "least_advanced_open"
+    assert m.phases.project[2].when.epics == "majority"
     assert m.standard("PMO-PLN-002").options == {"min_ratio": 0.8}
     assert m.standard("PMO-GOV-001").phases is None and m.standard("PMO-GOV-001").severity is None
     assert m.standard("PMO-NOPE-001") is None
