@@ -61,6 +61,9 @@ class Cli:
         if sb is not None:
             full.update(site_env(sb))
         full.update(env or {})
+        for name in _CLEARED:  # each run sees only its own settings, not the previous run's
+            if name not in full:
+                self.monkeypatch.delenv(name, raising=False)
         for name, value in full.items():
             self.monkeypatch.setenv(name, value)
         return CliRunner().invoke(cli, list(args), catch_exceptions=False)

@@ -115,6 +115,8 @@ BAD_TOKEN = "wrong-token-5ecret-4711"
 FAILURES = {
     # name: (env changes, extra args, words the one error line must contain)
     "bad credentials": (lambda sb, tmp: {"PMO_JIRA_TOKEN": BAD_TOKEN}, [], ["401", "authentication failed"]),
+    "bad credentials, HTTP debug log": (lambda sb, tmp: {"PMO_JIRA_TOKEN": BAD_TOKEN}, ["-vv"],
+                                        ["authentication failed", "401"]),
     "unreachable host": (lambda sb, tmp: {"PMO_JIRA_URL": f"http://127.0.0.1:{_closed_port()}"}, [],
                          ["cannot reach", "connection refused"]),
     "wrong url": (lambda sb, tmp: {"PMO_JIRA_URL": sb.url + "/wiki"}, [],

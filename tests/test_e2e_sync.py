@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from cli_fixtures import (MAPPING, end_state, no_sleep, owned_comments, pmo,  # 
                           run_subprocess, site_env, writes)
 from pmo_jira.findings import Severity
 from pmo_jira.sandbox.faults import Faults
+from pmo_jira.sandbox.generator import REFERENCE_NOW
 from pmo_jira.sandbox.server import SandboxServer
 
 SEED, ISSUES = 7, 200
@@ -102,6 +104,21 @@ def test_first_sync_writes_labels_and_one_comment_per_issue_then_nothing(pmo, sb
     sb.log.clear()
     audit(pmo, sb)
     assert resync_requests <= len(sb.log)  # an unchanged re-sync costs no more than an audit
+
+
+def test_next_nights_rewrite_nothing_and_stale_epics_stay_flagged(pmo, sb):
+    """The sync's own edits bump `updated`; that must not make a stale epic look fresh."""
+    sync(pmo, sb, "--apply")
+    first = end_state(sb)
+    stale = {key for key, (labels_, _, _) in first.items() if "pmo-exe-001" in labels_}
+    assert stale
+    for days in (1, 2):
+        sb.log.clear()
+        later = (REFERENCE_NOW + timedelta(days=days)).isoformat()
+        result = pmo.run(["sync", "--apply"], sb=sb, env={"PMO_JIRA_NOW": later})
+        assert result.exit_code == 0, result.output
+        assert writes(sb) == []
+    assert end_state(sb) == first
 
 
 def test_fixing_an_issue_clears_its_labels_and_edits_its_comment(pmo, sb):

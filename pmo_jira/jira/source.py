@@ -61,7 +61,8 @@ def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
             hint = f"did you mean '{close[0]}'? " if close else ""
             raise PmoError(
                 f"project '{key}' is not visible on site {client.site.name} ({client.site.url}): "
-                f"{hint}check the key in {mapping.source_file} and that the account has Browse Projects there"
+                f"{hint}check the key (--project, the site's `projects` in the config, or scope.projects "
+                f"in {mapping.source_file}) and that the account has Browse Projects there"
             )
     selected = [by_key[k] for k in wanted] if wanted else visible
     if scope.categories:
