@@ -147,6 +147,7 @@ class RunSummary:
     exit_code: int = 0
     site_errors: dict[str, str] = field(default_factory=dict)  # site -> one-line reason it failed
     started_at: datetime | None = None
+    stopped: str | None = None  # why a run stopped early (cap, refused notify ...); in the JSON only
 
     def line(self) -> str:
         """One human line, e.g. ``sync: 2 sites (1 failed: dc), 1,204 issues read, ...``."""
@@ -157,13 +158,15 @@ class RunSummary:
         return (f"{self.command}: {len(self.sites)} site{'' if len(self.sites) == 1 else 's'}{failed}, "
                 f"{self.issues_read:,} issues read, findings: {sev or 'none'}, "
                 f"issues written: {self.writes_applied}/{self.writes_planned}, {errors}, "
-                f"{self.duration_s:.1f}s, exit {self.exit_code}")
+                f"{self.duration_s:.1f}s, exit {self.exit_code}"
+                + (", stopped early (the error is above)" if self.stopped else ""))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["started_at"] = self.started_at.isoformat() if self.started_at else None
         data["findings_total"] = sum(self.findings_by_severity.values())
         data["site_errors"] = {k: redact(v) for k, v in self.site_errors.items()}
+        data["stopped"] = redact(self.stopped) if self.stopped else None
         return {"version": SUMMARY_VERSION, **data}
 
     def to_json(self) -> str:

@@ -47,9 +47,9 @@ def test_two_runs_started_together_exactly_one_writes(tmp_path):
     procs = [CTX.Process(target=_try_once, args=(lock, barrier, results, release)) for _ in range(2)]
     for p in procs:
         p.start()
-    first = results.get(timeout=60)  # the loser answers while the winner still holds the lock
+    # Both answer while the winner still holds the lock: released only after both have spoken.
+    first, second = results.get(timeout=60), results.get(timeout=60)
     release.set()
-    second = results.get(timeout=60)
     for p in procs:
         p.join(60)
     assert sorted([first[0], second[0]]) == ["acquired", "refused"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
+                               summary_when_stopped)
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.logs import emit_summary
@@ -55,21 +56,22 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
         return
     started = time.monotonic()
     settings = common.load()
-    renderer = get_renderer(fmt, color=output is None and sys.stdout.isatty(), available=plugin_formats())
     now = run_now()
-    outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
-                                jql=jql, now=now)
-    result = outcome.result
-    print_site_errors(result)
-    if outcome.snapshots:  # with no site read there is nothing to report, only the errors above
-        text = renderer.render(result, now=now)
-        if output is None:
-            click.echo(text, nl=not text.endswith("\n"))
-        else:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(text, encoding="utf-8", newline="")
-    if not no_history and outcome.snapshots:
-        record_history(settings, result, kind="audit")
+    with summary_when_stopped("audit", settings, started=started, started_at=now):
+        renderer = get_renderer(fmt, color=output is None and sys.stdout.isatty(), available=plugin_formats())
+        outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
+                                    jql=jql, now=now)
+        result = outcome.result
+        print_site_errors(result)
+        if outcome.snapshots:  # with no site read there is nothing to report, only the errors above
+            text = renderer.render(result, now=now)
+            if output is None:
+                click.echo(text, nl=not text.endswith("\n"))
+            else:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                output.write_text(text, encoding="utf-8", newline="")
+        if not no_history and outcome.snapshots:
+            record_history(settings, result, kind="audit")
     code = exit_code_for(result, fail_on)
     emit_summary(summary_of("audit", result, started=started, exit_code=code, started_at=now),
                  settings.summary_json)

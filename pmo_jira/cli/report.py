@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
+                               summary_when_stopped)
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
 from pmo_jira.logs import emit_summary
@@ -83,15 +84,17 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
         opts[key] = value
     settings = common.load()
     now = run_now()
-    outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects, now=now)
-    print_site_errors(outcome.result)
-    with HistoryStore(settings.history) as history:
-        context = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
-                                mapping=outcome.primary_mapping, now=now, history=history, options=opts)
-        for path in write_outputs(chosen, context, fmt or chosen.formats[0], output, out_dir):
-            click.echo(f"wrote {path}", err=True)
-    if not no_history and outcome.snapshots:
-        record_history(settings, outcome.result, kind="audit")
+    with summary_when_stopped(f"report {name}", settings, started=started, started_at=now):
+        outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
+                                    now=now)
+        print_site_errors(outcome.result)
+        with HistoryStore(settings.history) as history:
+            context = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
+                                    mapping=outcome.primary_mapping, now=now, history=history, options=opts)
+            for path in write_outputs(chosen, context, fmt or chosen.formats[0], output, out_dir):
+                click.echo(f"wrote {path}", err=True)
+        if not no_history and outcome.snapshots:
+            record_history(settings, outcome.result, kind="audit")
     code = 2 if outcome.result.site_errors else 0
     emit_summary(summary_of(f"report {name}", outcome.result, started=started, exit_code=code, started_at=now),
                  settings.summary_json)

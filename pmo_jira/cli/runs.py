@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import click
 
-from pmo_jira.errors import ConfigError
+from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.history import HistoryStore
-from pmo_jira.logs import RunSummary
+from pmo_jira.logs import RunSummary, emit_summary
 from pmo_jira.runner import RunOutcome, Scope, audit_sites
 from pmo_jira.settings import Settings
 from pmo_jira.standards.registry import plugin_registry
@@ -62,6 +63,19 @@ def record_history(settings: Settings, result: AuditResult, *, kind: str, writes
     with HistoryStore(settings.history) as store:
         return store.record_run(result, kind=kind, writes_planned=writes_planned,
                                  writes_applied=writes_applied, errors=errors)
+
+
+@contextmanager
+def summary_when_stopped(command: str, settings: Settings, *, started: float,
+                         started_at: datetime) -> Iterator[None]:
+    """A run that stops on an error still ends with its summary line (and JSON for monitoring)."""
+    try:
+        yield
+    except PmoError as exc:
+        emit_summary(RunSummary(command=command, sites=[s.name for s in settings.sites], errors=1,
+                                duration_s=time.monotonic() - started, exit_code=2,
+                                started_at=started_at, stopped=exc.one_line()), settings.summary_json)
+        raise
 
 
 def summary_of(command: str, result: AuditResult, *, started: float, exit_code: int,

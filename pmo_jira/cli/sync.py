@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import print_site_errors, record_history, run_audit_command, run_now, summary_of
+from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
+                               summary_when_stopped)
 from pmo_jira.logs import emit_summary
 from pmo_jira.writeback import ApplyReport, check_blast_radius
 from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
@@ -49,8 +50,8 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
     started = time.monotonic()
     settings = common.load(max_writes=max_writes, concurrency=concurrency)
     lock = common.run_lock(settings) if do_apply else nullcontext()
-    with lock:
-        now = run_now()
+    now = run_now()
+    with summary_when_stopped("sync", settings, started=started, started_at=now), lock:
         outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping,
                                     projects=projects, jql=jql, now=now)
         result = outcome.result
