@@ -31,18 +31,20 @@ def sandbox() -> Iterator[Callable[..., SandboxServer]]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def cloud_site() -> Iterator[SandboxServer]:
-    """A read-only Cloud site shared by a module's tests (do not write to it)."""
-    with SandboxServer("cloud", issues=300, seed=7) as server:
-        yield server
+def module_site(flavour: str, *, issues: int, seed: int):
+    """A fixture serving one generated site to all tests of a module: ``cloud = module_site(...)``."""
+
+    @pytest.fixture(scope="module")
+    def site() -> Iterator[SandboxServer]:
+        with SandboxServer(flavour, issues=issues, seed=seed) as server:
+            yield server
+
+    return site
 
 
-@pytest.fixture(scope="module")
-def dc_site() -> Iterator[SandboxServer]:
-    """A read-only Data Center site shared by a module's tests (do not write to it)."""
-    with SandboxServer("dc", issues=300, seed=7) as server:
-        yield server
+# Read-only sites shared by a module's tests (do not write to them).
+cloud_site = module_site("cloud", issues=300, seed=7)
+dc_site = module_site("dc", issues=300, seed=7)
 
 
 def session_for(server: SandboxServer) -> requests.Session:

@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
+from sandbox_fixtures import module_site
 
 from pmo_jira.findings import Severity
 from pmo_jira.reports.csv_report import COLUMNS
@@ -27,16 +28,8 @@ SEED, ISSUES = 7, 300
 SCOPE_TYPES = {"Epic", "Story", "Task", "Bug", "Risk"}  # issue_types of mappings/sandbox.yaml
 
 
-@pytest.fixture(scope="module")
-def cloud():
-    with SandboxServer("cloud", issues=ISSUES, seed=SEED) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dc():
-    with SandboxServer("dc", issues=ISSUES, seed=SEED) as server:
-        yield server
+cloud = module_site("cloud", issues=ISSUES, seed=SEED)
+dc = module_site("dc", issues=ISSUES, seed=SEED)
 
 
 @pytest.fixture(params=["cloud", "dc"])

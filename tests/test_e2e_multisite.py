@@ -6,25 +6,17 @@ import json
 import socket
 from pathlib import Path
 
-import pytest
 
 from cli_fixtures import MAPPING, end_state, no_sleep, pmo, writes  # noqa: F401 - fixtures
+from sandbox_fixtures import module_site
 
 from pmo_jira.sandbox.server import SandboxServer
 
 SEED, ISSUES = 5, 200
 
 
-@pytest.fixture(scope="module")
-def cloud():
-    with SandboxServer("cloud", issues=ISSUES, seed=SEED) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def dc():
-    with SandboxServer("dc", issues=ISSUES, seed=SEED) as server:
-        yield server
+cloud = module_site("cloud", issues=ISSUES, seed=SEED)
+dc = module_site("dc", issues=ISSUES, seed=SEED)
 
 
 def _closed_port() -> int:

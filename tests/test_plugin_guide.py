@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from cli_fixtures import MAPPING, pmo  # noqa: F401 - fixture
+from sandbox_fixtures import module_site
 from pmo_jira.plugins import reset_plugin_manager
-from pmo_jira.sandbox.server import SandboxServer
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 _BLOCK = re.compile(r"^(`{3,})\w+ file=(\S+)\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -55,10 +55,7 @@ def acme(tmp_path_factory):
     reset_plugin_manager()
 
 
-@pytest.fixture(scope="module")
-def cloud():
-    with SandboxServer("cloud", issues=150, seed=11) as server:
-        yield server
+cloud = module_site("cloud", issues=150, seed=11)
 
 
 @pytest.fixture

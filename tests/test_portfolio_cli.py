@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from openpyxl import load_workbook
 
 from cli_fixtures import pmo  # noqa: F401 - fixture
-from pmo_jira.sandbox.server import SandboxServer
+from sandbox_fixtures import module_site
 
 
-@pytest.fixture(scope="module")
-def cloud():
-    with SandboxServer("cloud", issues=200, seed=5) as server:
-        yield server
+cloud = module_site("cloud", issues=200, seed=5)
 
 
 def test_report_totals_equal_the_audit_of_the_same_data(pmo, cloud):
