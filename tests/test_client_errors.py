@@ -50,6 +50,29 @@ def test_http_errors_are_clear(rsps, status, body, expected):
         assert message in err.error_messages
 
 
+def test_refused_credentials_answered_as_anonymous_are_an_authentication_error(rsps):
+    """An expired Cloud API token gets 200s with anonymous (often empty) results, flagged only by
+    Seraph's header: without this check an audit would read nothing and call the portfolio clean."""
+    rsps.get(f"{CLOUD_URL}/rest/api/2/serverInfo", json=payload("cloud", "serverInfo"),
+             headers={"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+    rsps.get(f"{CLOUD_URL}/rest/api/3/search/jql", json={"issues": [], "isLast": True},
+             headers={"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"})
+    rsps.get(f"{DC_URL}/rest/api/2/project", json=[], headers={"X-Seraph-LoginReason": "AUTHENTICATION_DENIED"})
+    err = _fail(lambda: make_client(None).flavour)
+    assert err.status == 401 and "authentication failed" in str(err)
+    err = _fail(lambda: list(make_client(Flavour.CLOUD).search("project = PM", ["summary"])))
+    assert err.status == 401 and err.url == "/rest/api/3/search/jql"
+    err = _fail(lambda: list(make_client(Flavour.DC).projects()))
+    assert err.status == 401 and "CAPTCHA" in str(err)
+
+
+def test_anonymous_server_info_without_credentials_is_fine(rsps):
+    rsps.get(f"{DC_URL}/rest/api/2/serverInfo", json=payload("dc", "serverInfo"),
+             headers={"X-Seraph-LoginReason": "OUT"})
+    client = JiraClient(DC_URL, Credentials(), flavour=None)
+    assert client.flavour is Flavour.DC
+
+
 def test_get_property_is_none_on_404_but_other_errors_raise(rsps):
     rsps.get(f"{DC_URL}/rest/api/2/issue/INF-1/properties/pmo.sync", status=404,
              json={"errorMessages": ["The property with key 'pmo.sync' does not exist."], "errors": {}})

@@ -31,7 +31,8 @@ def _read_all(client: JiraClient):
     keys = [p["key"] for p in client.projects()]
     fieldmap = {name: f["id"] for name, spec in SPECS.items() if (f := client.resolve_field(spec))}
     jql = f"project in ({', '.join(keys)}) ORDER BY key ASC"
-    raws = list(client.search(jql, BASE_FIELDS + sorted(set(fieldmap.values())), properties=["pmo.sync"]))
+    props = ["pmo.sync"] if client.flavour is Flavour.CLOUD else []  # Data Center search has none
+    raws = list(client.search(jql, BASE_FIELDS + sorted(set(fieldmap.values())), properties=props))
     return [parse_issue(r, site="sandbox", base_url=client.base_url, flavour=client.flavour, fieldmap=fieldmap)
             for r in raws]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,7 +12,10 @@ import responses
 
 from client_fixtures import CLOUD_URL, DC_URL, issues_like, make_client, payload
 from pmo_jira.jira.client import LONG_JQL
+from pmo_jira.jira.source import read_site
+from pmo_jira.mapping import load_mapping
 from pmo_jira.model import Flavour
+from pmo_jira.state import STATE_PROPERTY
 
 FIELDS = ["summary", "status", "issuetype", "customfield_10015"]
 
@@ -117,10 +122,20 @@ def test_long_jql_goes_in_a_post_body_and_is_retried_as_a_read(rsps, flavour, ur
     rsps.post(url + path, status=503, json={"errorMessages": ["busy"]})
     rsps.post(url + path, json=last)
     client = make_client(flavour)
-    assert list(client.search(jql, FIELDS, properties=["pmo.sync"])) == []
+    cloud = flavour is Flavour.CLOUD
+    assert list(client.search(jql, FIELDS, properties=["pmo.sync"] if cloud else ())) == []
     body = json.loads(rsps.calls[1].request.body)
-    assert body["jql"] == jql and body["fields"] == FIELDS and body["properties"] == ["pmo.sync"]
+    assert body["jql"] == jql and body["fields"] == FIELDS
+    assert body.get("properties") == (["pmo.sync"] if cloud else None)
     assert urlsplit(rsps.calls[1].request.url).query == ""
+
+
+def test_dc_search_refuses_properties_it_cannot_return():
+    """Data Center's /search has no `properties` parameter (JRASERVER-62898): asking would get none."""
+    client = make_client(Flavour.DC)
+    with pytest.raises(ValueError, match="get_property"):
+        next(client.search_pages("project = INF", FIELDS, properties=["pmo.sync"]))
+    assert client.requests_made == 0
 
 
 @pytest.mark.parametrize("fields", [[], ["*all"], ["summary", "*navigable"]])
@@ -185,3 +200,31 @@ def test_my_permissions(rsps):
         "BROWSE_PROJECTS": True, "ADMINISTER_PROJECTS": False}
     q = _query(rsps.calls[0].request)
     assert q == {"projectKey": "PM", "permissions": "BROWSE_PROJECTS,ADMINISTER_PROJECTS"}
+
+
+def test_dc_source_reads_the_sync_state_per_issue_carrying_a_prefixed_label(rsps):
+    """Real Data Center answers /search without properties, so the state is read issue by issue,
+    only where a label with the write-back prefix says pmo-jira may have written one."""
+    page = payload("dc", "search_page")
+    page["issues"][0]["fields"]["labels"] = ["network", "pmo-noncompliant", "pmo-gov-001"]
+    page["issues"][1]["fields"]["labels"] = ["pmo-review"]  # a person's label: no state behind it
+    for issue in page["issues"]:
+        issue.pop("properties", None)  # what DC sends when properties are not (cannot be) asked for
+    state = {"v": 1, "fingerprint": "9f2c", "comment_id": "10201", "labels": ["pmo-noncompliant"]}
+    rsps.get(f"{DC_URL}/rest/api/2/field", json=payload("dc", "field"))
+    rsps.get(f"{DC_URL}/rest/api/2/project", json=payload("dc", "project"))
+    rsps.get(f"{DC_URL}/rest/api/2/search", json=page)
+    rsps.get(f"{DC_URL}/rest/api/2/issue/INF-1/properties/{STATE_PROPERTY}",
+             json={"key": STATE_PROPERTY, "value": state})
+    rsps.get(f"{DC_URL}/rest/api/2/issue/INF-2/properties/{STATE_PROPERTY}", status=404,
+             json={"errorMessages": [f"The property with key '{STATE_PROPERTY}' does not exist."],
+                   "errors": {}})
+    mapping = load_mapping(Path(__file__).parent / "mappings" / "good" / "minimal.yaml")
+    snapshot = read_site(make_client(Flavour.DC), mapping, [], now=datetime(2025, 11, 20, tzinfo=timezone.utc))
+
+    by_key = {i.key: i for i in snapshot.issues}
+    assert by_key["INF-1"].properties == {STATE_PROPERTY: state}
+    assert by_key["INF-2"].properties == {} and by_key["INF-3"].properties == {}
+    (search,) = [c for c in rsps.calls if urlsplit(c.request.url).path == "/rest/api/2/search"]
+    assert "properties" not in _query(search.request)
+    assert not any("INF-3" in c.request.url for c in rsps.calls)

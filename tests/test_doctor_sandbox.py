@@ -148,6 +148,24 @@ def test_wrong_or_missing_token(clean_env, memory_keyring, sandbox):
     assert "bad-token-123" not in out
 
 
+def test_refused_token_with_an_email_and_flavour_auto_gets_the_cloud_fix(clean_env, memory_keyring, sandbox):
+    _config(clean_env, cloud=sandbox("cloud"), cloud_flavour="auto")  # an email means a Cloud API token
+    code, out = _doctor(env={"PMO_JIRA_TOKEN_CLOUD": "bad-token-123"})
+    assert code == 1
+    mark, _, fix = _checks(out)["cloud", "authentication"]
+    assert mark == "FAIL" and "id.atlassian.com/manage-profile/security/api-tokens" in fix
+
+
+def test_a_broken_mapping_points_at_the_command_that_checks_it(clean_env, memory_keyring, sandbox, tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(SANDBOX_MAPPING.read_text().replace("issue_types:", "issue_typos:"))
+    _config(clean_env, dc=sandbox("dc"), mapping=broken)
+    code, out = _doctor()
+    mark, _, fix = _checks(out)["dc", "mapping"]
+    assert (code, mark) == (1, "FAIL")
+    assert f"pmo-jira mappings check {broken}" in fix
+
+
 def test_a_token_from_the_keyring_is_used(clean_env, memory_keyring, sandbox):
     _config(clean_env, dc=sandbox("dc"))
     memory_keyring.set_password("pmo-jira", "dc", "sandbox-token")

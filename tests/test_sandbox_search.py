@@ -202,12 +202,16 @@ def test_page_tokens_are_opaque_and_checked(cloud_site):
     ("dc", {"Authorization": "Bearer wrong"}),
     ("dc", {"Authorization": "Basic " + base64.b64encode(b"pmo-bot@example.com:sandbox-token").decode()}),
 ])
-def test_every_endpoint_requires_authentication(cloud_site, dc_site, flavour, headers):
+def test_every_endpoint_but_server_info_requires_authentication(cloud_site, dc_site, flavour, headers):
     site = cloud_site if flavour == "cloud" else dc_site
-    for path in ("serverInfo", "myself", "field", "issue/DIG-1", "project"):
+    for path in ("myself", "field", "issue/DIG-1", "project"):
         response = requests.get(api(site, path), headers=headers)
         assert response.status_code == 401
         assert response.json()["errorMessages"][0].startswith("You are not authenticated")
+    # as on Jira, serverInfo answers anyone; refused credentials show only in a header
+    info = requests.get(api(site, "serverInfo"), headers=headers)
+    assert info.status_code == 200 and info.json()["deploymentType"] == ("Cloud" if flavour == "cloud" else "Server")
+    assert info.headers.get("X-Seraph-LoginReason") == ("AUTHENTICATED_FAILED" if headers else None)
     assert requests.put(api(site, "issue/DIG-1/properties/x"), json={"a": 1}, headers=headers).status_code == 401
 
 

@@ -231,6 +231,16 @@ class JiraClient:
 
     def _decode(self, resp: requests.Response, method: str, path: str, *, missing_ok: bool) -> Any:
         status = resp.status_code
+        login = resp.headers.get("X-Seraph-LoginReason", "")
+        if self._session.auth is not None and ("AUTHENTICATED_FAILED" in login
+                                               or "AUTHENTICATION_DENIED" in login):
+            # Jira serves refused credentials as an anonymous user wherever anonymous access is
+            # allowed (serverInfo, public projects, searches): a 200 with fewer or no results.
+            message = _STATUS_MESSAGES[401] if "FAILED" in login else (
+                "authentication denied: too many failed logins, Jira now wants a CAPTCHA; log in once "
+                "in a browser as this account, then check the token")
+            raise JiraApiError(message, method=method, url=path, status=401,
+                               error_messages=_error_messages(_try_json(resp)) if status >= 400 else ())
         ctype = resp.headers.get("Content-Type", "")
         text_start = resp.content[:200].lstrip().lower()
         is_html = "html" in ctype or text_start.startswith((b"<!doctype", b"<html"))
@@ -349,6 +359,10 @@ class JiraClient:
         ``/rest/api/2/search`` with ``startAt``/``total``, advancing by what the server actually
         returned (it may cap ``maxResults``). JQL longer than ``LONG_JQL`` is sent by POST, which
         is still a read and so is retried like a GET.
+
+        ``properties`` (issue property keys, at most 5) come inline on Cloud only: Data Center's
+        search has no such parameter (JRASERVER-62898) and silently returns none, so asking for
+        them there is a ``ValueError``; read them with ``get_property`` instead.
         """
         field_list = _explicit_fields(fields)
         size = page_size or self.page_size
@@ -356,7 +370,10 @@ class JiraClient:
         if self.flavour is Flavour.CLOUD:
             yield from self._cloud_pages(jql, field_list, props, size)
         else:
-            yield from self._dc_pages(jql, field_list, props, size)
+            if props:
+                raise ValueError("Jira Data Center's search does not return issue properties; "
+                                 "read them per issue with get_property")
+            yield from self._dc_pages(jql, field_list, size)
 
     def _search_call(self, path: str, jql: str, extra: dict[str, Any], fields: list[str],
                      props: list[str]) -> dict:
@@ -395,11 +412,11 @@ class JiraClient:
                                    method="GET", url=path)
             seen.add(token)
 
-    def _dc_pages(self, jql: str, fields: list[str], props: list[str], size: int) -> Iterator[list[dict]]:
+    def _dc_pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
         path = f"{self.api}/search"
         start = 0
         while True:
-            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, props)
+            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, [])
             issues = page["issues"]
             if not issues:
                 return

@@ -1,14 +1,18 @@
 """What to read from one Jira site for one mapping: projects, epics, children and risks.
 
 One JQL search over the projects in scope fetches every epic, child and risk in pages, asking only
-for the fields the active standards and phase rules need, and the sync state property inline, so
-an audit costs ceil(N / page size) search requests plus a small constant.
+for the fields the active standards and phase rules need, so an audit costs ceil(N / page size)
+search requests plus a small constant. The sync state property comes inline on Cloud
+(``properties=`` on ``/search/jql``). Data Center's ``/search`` cannot return issue properties
+(JRASERVER-62898), so there it is read per issue, and only for issues carrying a label with the
+write-back prefix: every issue pmo-jira wrote findings or a phase to carries one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable, Sequence
 
@@ -116,7 +120,10 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *
     if projects:
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if client.flavour is Flavour.CLOUD else set()))
         jql = scope_jql(mapping, [p.key for p in projects])
-        for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY]):
+        cloud = client.flavour is Flavour.CLOUD
+        for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
+            if not cloud:
+                _add_state(client, page, mapping.writeback.label_prefix)
             for raw in page:
                 issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
                                           flavour=client.flavour, fieldmap=fieldmap))
@@ -132,6 +139,20 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *
     return Snapshot(site=client.site, projects=tuple(projects), issues=tuple(issues), fetched_at=now,
                     available_fields=available, waived_keys=waived,
                     requests=client.requests_made - start_requests)
+
+
+def _add_state(client: JiraClient, page: list[dict], label_prefix: str) -> None:
+    """Data Center: put the state property into the raw issues that may have one (see module doc)."""
+    prefix = label_prefix.strip().lower()
+    tagged = [raw for raw in page
+              if any(str(label).startswith(prefix) for label in (raw.get("fields") or {}).get("labels") or ())]
+    if not tagged:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, client.gate.concurrency)) as pool:
+        values = list(pool.map(lambda raw: client.get_property(raw["key"], STATE_PROPERTY), tagged))
+    for raw, value in zip(tagged, values):
+        if value is not None:
+            raw["properties"] = {**(raw.get("properties") or {}), STATE_PROPERTY: value}
 
 
 def _with_properties(client: JiraClient, project: Project, keys: Sequence[str]) -> Project:

@@ -2,7 +2,9 @@
 
 Only the standard library serves HTTP (``ThreadingHTTPServer``). The routes are the ones pmo-jira
 and the common Python Jira libraries use; anything else answers 404 like an unknown Jira path.
-Every endpoint requires authentication (Cloud: Basic ``email:token``; Data Center: Bearer PAT).
+Every endpoint requires authentication (Cloud: Basic ``email:token``; Data Center: Bearer PAT)
+except ``serverInfo``, which, as on Jira, answers anyone and reports failed credentials only in
+the ``X-Seraph-LoginReason`` header.
 Searches evaluate JQL with :mod:`pmo_jira.sandbox.jql`, and cache the ordered match list per
 ``(jql, store version)`` so that paging through 100,000 issues costs one evaluation.
 
@@ -17,6 +19,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import re
 import socket
 import sys
 import threading
@@ -317,9 +320,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._fault(fault, method, path, raw_query):
             return
         try:
-            self._authenticate()
+            login = self._authenticate(path)
             query = parse_qs(raw_query, keep_blank_values=True)
             status, payload, headers = Router(self.app, self.base_url).dispatch(method, path, query, raw_body)
+            headers = {**headers, **login}
         except HttpError as err:
             status, payload, headers = err.status, err.body, err.headers
         except StoreError as err:
@@ -364,7 +368,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(503, {"errorMessages": ["Service Unavailable"], "errors": {}}, headers)
         return True
 
-    def _authenticate(self) -> None:
+    def _authenticate(self, path: str) -> dict[str, str]:
+        """Like Jira's login filter (Seraph): serverInfo answers anyone, even with credentials that
+        fail, flagging the failure only in ``X-Seraph-LoginReason``; every other endpoint here
+        needs a valid login (401)."""
         header = self.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if self.app.flavour is Flavour.CLOUD:
@@ -374,8 +381,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             ok = scheme.lower() == "bearer" and value.strip() == SANDBOX_TOKEN
             challenge = 'OAuth realm="pmo-jira sandbox"'
-        if not ok:
-            raise HttpError(401, [UNAUTHORISED], headers={"WWW-Authenticate": challenge})
+        if ok:
+            return {"X-Seraph-LoginReason": "OK"}
+        anonymous_ok = re.fullmatch(r"/rest/api/(2|3|latest)/serverInfo", path) is not None
+        if anonymous_ok and not header:
+            return {}
+        failed = {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
+        if anonymous_ok:
+            return failed
+        raise HttpError(401, [UNAUTHORISED], headers={"WWW-Authenticate": challenge, **failed})
 
     def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
@@ -615,11 +629,11 @@ class Router:
         start = max(self.number("startAt", 0), 0)
         limit = min(max(self.number("maxResults", 50), 0), DC_MAX_RESULTS)
         fields = self._fields("*navigable")
-        props = self._properties()
         _, found = self.app.matches(jql, query)
         page = found[start:start + limit]
+        # Data Center's search has no `properties` parameter (JRASERVER-62898): it is ignored.
         out: dict[str, Any] = {"expand": "schema,names", "startAt": start, "maxResults": limit,
-                               "total": len(found), "issues": self._render(page, fields, props)}
+                               "total": len(found), "issues": self._render(page, fields, [])}
         if "names" in self.multi("expand"):
             out["names"] = {f.id: f.name for f in fields}
         return 200, out, {}
