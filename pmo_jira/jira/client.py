@@ -35,6 +35,18 @@ log = logging.getLogger("pmo_jira.jira")
 
 LONG_JQL = 1500
 """Longer JQL goes in a POST body: URLs beyond a few KB are cut by proxies."""
+DC_RESULT_WINDOW = 10_000  # Data Center's default max_result_window (startAt + maxResults)
+_ORDER_BY = re.compile(r"\s*\bORDER\s+BY\b.*$", re.IGNORECASE | re.DOTALL)
+
+
+def _project_of(key: str) -> str:
+    return key.rsplit("-", 1)[0]
+
+
+def jql_quote(value: str) -> str:
+    """A JQL string literal: quoted, with backslashes and quotes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
 
 _ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 _KNOWN_SCHEMA_PREFIXES = ("com.atlassian.", "com.pyxis.greenhopper.")
@@ -414,9 +426,13 @@ class JiraClient:
 
     def _dc_pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
         path = f"{self.api}/search"
+        page = self._search_call(path, jql, {"startAt": 0, "maxResults": size}, fields, [])
+        total = page.get("total")
+        if isinstance(total, int) and total > DC_RESULT_WINDOW:
+            yield from self._dc_key_windows(path, jql, fields, size)
+            return
         start = 0
         while True:
-            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, [])
             issues = page["issues"]
             if not issues:
                 return
@@ -425,6 +441,46 @@ class JiraClient:
             total = page.get("total")
             if isinstance(total, int) and start >= total:
                 return
+            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, [])
+
+    def _dc_key_windows(self, path: str, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+        """Data Center refuses pages past its result window (``max_result_window``, 10,000 by
+        default), so a larger result is read in windows by key: ``key > LAST`` continues within
+        the project of the last key (JQL compares keys only within a project); when that project
+        is exhausted it joins a ``project not in (...)`` list. The caller's ORDER BY gives way to
+        key order."""
+        where = _ORDER_BY.sub("", jql).strip()
+        done: list[str] = []
+        last_key: str | None = None
+        while True:
+            clauses = [f"({where})"] if where else []
+            if done:
+                clauses.append(f"project not in ({', '.join(jql_quote(p) for p in done)})")
+            if last_key is not None:
+                clauses.append(f"key > {jql_quote(last_key)}")
+            window = " AND ".join(clauses) + " ORDER BY key ASC"
+            start = 0
+            read = 0
+            while start + size <= DC_RESULT_WINDOW:
+                page = self._search_call(path, window, {"startAt": start, "maxResults": size}, fields, [])
+                issues = page["issues"]
+                if issues:
+                    yield issues
+                    start += len(issues)
+                    read += len(issues)
+                    last_key = issues[-1]["key"]
+                    current = _project_of(last_key)
+                    # key order is project order: every other project seen so far is complete
+                    done.extend(p for p in dict.fromkeys(_project_of(i["key"]) for i in issues)
+                                if p != current and p not in done)
+                total = page.get("total")
+                if not issues or (isinstance(total, int) and start >= total):
+                    break
+            if read == 0:
+                if last_key is None:
+                    return  # nothing left in any project
+                done.append(_project_of(last_key))  # the last key's project is exhausted
+                last_key = None
 
     def search(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = ()) -> Iterator[dict]:
         for page in self.search_pages(jql, fields, properties=properties):

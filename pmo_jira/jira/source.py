@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Iterable, Sequence
 
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
-from pmo_jira.jira.client import JiraClient
+from pmo_jira.jira.client import JiraClient, jql_quote
 from pmo_jira.jira.payloads import parse_issue, parse_project
 from pmo_jira.model import Flavour, Project, Snapshot
 from pmo_jira.state import STATE_PROPERTY
@@ -76,13 +76,9 @@ def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
     return sorted((p for p in selected if p.key not in excluded), key=lambda p: p.key)
 
 
-def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def scope_jql(mapping: Any, project_keys: Sequence[str]) -> str:
     types = [*mapping.issue_types.epic, *mapping.issue_types.child, *mapping.issue_types.risk]
-    jql = f"project in ({', '.join(_quote(k) for k in project_keys)}) AND issuetype in ({', '.join(_quote(t) for t in types)})"
+    jql = f"project in ({', '.join(jql_quote(k) for k in project_keys)}) AND issuetype in ({', '.join(jql_quote(t) for t in types)})"
     if mapping.scope.jql.strip():
         jql += f" AND ({mapping.scope.jql.strip()})"
     return jql + " ORDER BY key ASC"

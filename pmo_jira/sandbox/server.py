@@ -62,6 +62,9 @@ PERMISSIONS: dict[str, tuple[str, str, str, str]] = {
 }
 
 DC_MAX_RESULTS = 1000
+DC_RESULT_WINDOW = 10_000
+"""Data Center's default max_result_window: a page reaching past it is refused, so deep reads
+page by issue id instead (see ``JiraClient``)."""
 CLOUD_MAX_WITH_FIELDS = 100
 CLOUD_MAX_IDS = 5000
 CLOUD_PROJECT_PAGE_MAX = 100
@@ -629,6 +632,9 @@ class Router:
         start = max(self.number("startAt", 0), 0)
         limit = min(max(self.number("maxResults", 50), 0), DC_MAX_RESULTS)
         fields = self._fields("*navigable")
+        if start + limit > DC_RESULT_WINDOW:
+            raise HttpError(400, [f"The search reached past the result window of {DC_RESULT_WINDOW} issues "
+                                  f"(startAt {start} + maxResults {limit}); narrow the query."])
         _, found = self.app.matches(jql, query)
         page = found[start:start + limit]
         # Data Center's search has no `properties` parameter (JRASERVER-62898): it is ignored.
