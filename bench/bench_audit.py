@@ -35,8 +35,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-
-from common import ChildResult, child, child_entry, cli_kind, machine, mib, sandbox, stop_on_sigterm, table
+from common import (
+    ChildResult,
+    child,
+    child_entry,
+    cli_kind,
+    machine,
+    mib,
+    sandbox,
+    stop_on_sigterm,
+    table,
+)
 
 SCRIPT = Path(__file__).resolve()
 PAGE_SIZE = 100

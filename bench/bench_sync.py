@@ -28,8 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
-
-from common import Sandbox, child, child_entry, cli_kind, machine, mib, sandbox, stop_on_sigterm, table
+from common import (
+    Sandbox,
+    child,
+    child_entry,
+    cli_kind,
+    machine,
+    mib,
+    sandbox,
+    stop_on_sigterm,
+    table,
+)
 
 SCRIPT = Path(__file__).resolve()
 SYNC_ARGS = ["sync", "--apply", "--max-writes", "1000000"]

@@ -10,8 +10,8 @@ requests it sends itself (the server's request log lives in the other process) b
 from __future__ import annotations
 
 import argparse
-import importlib
 import base64
+import importlib
 import json
 import os
 import re
@@ -23,11 +23,12 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -117,34 +118,33 @@ def sandbox(flavour: str, issues: int, *, seed: int = 1, now: str = "reference",
     start = REFERENCE_NOW if now == "reference" else datetime.now(timezone.utc).replace(microsecond=0)
     cmd = [PYTHON, "-m", "pmo_jira", "sandbox", "serve", "--flavour", flavour, "--issues", str(issues),
            "--seed", str(seed), "--port", str(port), "--now", start.isoformat()]
-    started = time.perf_counter()
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
-    box = Sandbox(flavour, issues, url, proc, 0.0)
-    try:
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"sandbox exited with {proc.returncode}: {log.read().decode()[-2000:]}")
-            try:
-                if requests.get(url + "/rest/api/2/serverInfo", headers=box.auth_headers, timeout=5).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"sandbox did not answer within {timeout:.0f}s")
-            time.sleep(0.1)
-        box.startup_s = time.perf_counter() - started
-        yield box
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        box = Sandbox(flavour, issues, url, proc, 0.0)
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"sandbox exited with {proc.returncode}: {log.read().decode()[-2000:]}")
+                try:
+                    if requests.get(url + "/rest/api/2/serverInfo", headers=box.auth_headers, timeout=5).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                if time.perf_counter() - started > timeout:
+                    raise RuntimeError(f"sandbox did not answer within {timeout:.0f}s")
+                time.sleep(0.1)
+            box.startup_s = time.perf_counter() - started
+            yield box
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 # --- counting requests on the client side -------------------------------------------------------

@@ -177,7 +177,9 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
         mapping = mapping_for(site)
         needed = required_fields(mapping)
     except PmoError as exc:
-        report.add("mapping", "fail", exc.one_line(), "fix the mapping file (`pmo-jira mappings validate`)")
+        path = site.mapping or settings.mapping or "FILE"
+        report.add("mapping", "fail", exc.one_line(),
+                   f"fix the mapping file (`pmo-jira mappings check {path}` lists every problem)")
         return report
     report.add("mapping", "ok", f"{mapping.name} ({mapping.source_file or 'built in'})")
 
@@ -191,7 +193,8 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
 
 
 def _token_fix(site: SiteSettings, actual: str | None) -> str:
-    if (actual or site.flavour) == "cloud":
+    # a refused token hides the flavour from "auto": an account email means a Cloud API token
+    if (actual or site.flavour) == "cloud" or (actual is None and site.flavour == "auto" and site.email):
         return (f"create an API token at https://id.atlassian.com/manage-profile/security/api-tokens "
                 f"while logged in as {site.email or 'the bot account'}, then set {site.token_var} "
                 f"or run `pmo-jira login {site.name}`")

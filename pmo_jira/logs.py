@@ -85,7 +85,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         site = getattr(record, "site", None)
-        line = f"{_timestamp(record)} {record.levelname:<7}{f'[{site}] ' if site else ''}{record.getMessage()}"
+        line = f"{_timestamp(record)} {record.levelname + ' ':<7}{f'[{site}] ' if site else ''}{record.getMessage()}"
         if record.exc_text:
             line += "\n" + record.exc_text
         return line

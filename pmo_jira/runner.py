@@ -8,6 +8,7 @@ together; the results are merged into one ``AuditResult``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ from pmo_jira.mapping import load_mapping
 from pmo_jira.model import Snapshot
 from pmo_jira.secrets import client_for
 from pmo_jira.settings import Settings, SiteSettings
+
+log = logging.getLogger("pmo_jira.run")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,11 @@ def audit_sites(
             site_errors[site.name] = exc.one_line()
             on_site(site.name, f"failed: {exc.one_line()}")
             continue
+        if not snapshot.projects:  # "no findings" must not read as "all compliant"
+            sc = mapping.scope
+            log.warning("site %s: no project is in scope, nothing was checked (projects: %s; categories: %s; "
+                        "exclude_projects: %s; in %s)", site.name, ", ".join(sc.projects) or "any",
+                        ", ".join(sc.categories) or "any", ", ".join(sc.exclude_projects) or "none", path)
         clients[site.name] = client
         site_mapping[site.name] = mapping
         snapshots.setdefault(path, []).append(snapshot)

@@ -253,7 +253,8 @@ def test_reads_only_the_fields_the_standards_need(pmo, site):
         fields = set(params["fields"][0].split(","))
         assert not {"*all", "*navigable", "comment"} & fields
         assert mapped <= fields <= allowed, fields - allowed
-        assert params["properties"] == ["pmo-jira.state"]
+        # the sync state comes inline on Cloud; Data Center's search has no `properties` parameter
+        assert params.get("properties") == (["pmo-jira.state"] if site.flavour.value == "cloud" else None)
 
 
 def test_request_count_grows_with_pages_not_issues(pmo, site):

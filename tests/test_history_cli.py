@@ -46,6 +46,12 @@ def test_bare_history_lists_runs_newest_first(db):
     assert run("--db", db, "--limit", "1").output.count("sandbox") == 1
 
 
+def test_unknown_mapping_name_is_not_reported_as_an_empty_history(db):
+    res = run("--db", db, "--mapping", "sandbx")
+    assert res.exit_code == 0
+    assert res.output == f"No runs of mapping 'sandbx' in {db} (recorded mappings: sandbox).\n"
+
+
 def test_list_as_json(db):
     doc = json.loads(run("--db", db, "--format", "json").output)
     assert doc["schema"] == "pmo-jira/history-runs" and doc["version"] == 1

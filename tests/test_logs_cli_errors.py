@@ -42,6 +42,24 @@ def test_unexpected_exception_is_one_line_and_traceback_only_with_v():
     assert verbose.output.rstrip().splitlines()[-1] == "Error: unexpected KeyError: 'fields'"
 
 
+def test_ctrl_c_is_one_line_and_never_the_findings_exit_code():
+    def body(common):
+        raise KeyboardInterrupt
+
+    result = CliRunner().invoke(_command(body), [])
+    assert result.exit_code == 2  # exit 1 would tell CI "findings at or above --fail-on"
+    assert result.output.startswith("Error: interrupted") and result.output.count("\n") == 1
+
+
+def test_output_closed_by_the_reader_is_one_line_not_an_unexpected_error():
+    def body(common):
+        raise BrokenPipeError(32, "Broken pipe")  # `pmo-jira sync | head`
+
+    result = CliRunner().invoke(_command(body), [])
+    assert result.exit_code == 2
+    assert result.output == "Error: standard output was closed before the run finished (e.g. by `| head`)\n"
+
+
 def test_error_lines_never_carry_a_token():
     def body(common):
         raise RuntimeError("Authorization: Bearer abcdef123456 rejected")

@@ -35,6 +35,12 @@ def test_text_lines_carry_time_level_and_site(stream):
     assert datetime.strptime(line.split()[0], "%Y-%m-%dT%H:%M:%SZ")
 
 
+def test_a_warning_is_set_apart_from_its_message(stream):
+    setup_logging(0, "text", stream)
+    log.warning("site jira: no project is in scope")
+    assert stream.getvalue().rstrip().endswith("Z WARNING site jira: no project is in scope")
+
+
 def test_json_lines_parse_and_keep_extras(stream):
     setup_logging(0, "json", stream)
     log.warning("site down", extra={"site": "cloud", "status": 503})

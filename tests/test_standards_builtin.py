@@ -210,6 +210,13 @@ def test_our_own_write_back_of_a_stale_finding_does_not_make_the_epic_fresh():
     assert f.fingerprint == findings([epic(updated=days_ago(30))], "PMO-EXE-001")[0].fingerprint
 
 
+def test_our_own_write_stays_ours_when_jiras_clock_is_a_little_behind():
+    synced = days_ago(3)
+    stale = epic(updated=synced - timedelta(seconds=2), properties=_written(synced, "PMO-EXE-001"))
+    (f,) = findings([stale, child("WEB-2", "WEB-1", updated=days_ago(40))], "PMO-EXE-001")
+    assert "not counting pmo-jira's write-back" in f.message
+
+
 def test_people_updating_after_our_write_or_a_write_of_other_findings_count():
     synced = days_ago(3)
     touched_later = epic("WEB-1", updated=synced + timedelta(hours=2), properties=_written(synced, "PMO-EXE-001"))
@@ -222,6 +229,11 @@ def test_people_updating_after_our_write_or_a_write_of_other_findings_count():
 def test_freshness_limit_is_an_option_and_only_checked_in_execution():
     issues = [epic(updated=days_ago(20)), epic("WEB-2", "Planning", updated=days_ago(99))]
     assert audit(issues, only("PMO-EXE-001", options={"max_days": 21})).findings == ()
+
+
+def test_done_epic_still_marked_execution_is_not_called_stale():
+    # the "PMO Phase" field says Execution, but the work is finished: nobody updates finished work
+    assert findings([epic(status="Done", updated=days_ago(90))], "PMO-EXE-001") == []
 
 
 # --- PMO-EXE-002 overdue --------------------------------------------------------------------------
@@ -282,6 +294,14 @@ def test_risk_register_any_link_direction_or_parent_counts():
     assert findings(linked_from_risk + linked_from_epic + parented, "PMO-RSK-001") == []
 
 
+def test_risk_register_counts_a_linked_risk_in_a_project_outside_the_scope():
+    # a central risk project the mapping does not read: the link still says the other end is a Risk
+    link = IssueLink("Relates", "inward", "relates to", "RAID-7", other_type="Risk")
+    story = IssueLink("Relates", "inward", "relates to", "OPS-9", other_type="Story")
+    found = findings([epic("WEB-1", links=(link,)), epic("WEB-2", links=(story,))], "PMO-RSK-001")
+    assert [f.item_key for f in found] == ["WEB-2"]
+
+
 def test_risk_register_missing_fails_from_planning_on_only():
     issues = [epic("WEB-1", "Initiation"), epic("WEB-2", "Planning"), epic("WEB-3", "Closing"),
               child("WEB-4", "WEB-2")]
@@ -317,9 +337,18 @@ def test_high_risks_need_owner_and_mitigation_one_finding_per_risk():
     found = findings(issues, "PMO-RSK-002")
     assert [(f.subject, f.message) for f in found] == [
         ("WEB-3", "risk WEB-3 (impact High) has no owner and no mitigation"),
-        ("WEB-4", "risk WEB-4 (impact critical) has no owner"),
+        ("WEB-4", "risk WEB-4 (impact critical) has an owner who left (Bob Gone)"),
     ]
-    assert all(f.severity is Severity.CRITICAL and '"Mitigation"' in f.fix for f in found)
+    assert all(f.severity is Severity.CRITICAL for f in found)
+    assert "Assignee" in found[0].fix and '"Mitigation"' in found[0].fix
+
+
+def test_high_risk_fix_asks_only_for_what_is_missing():
+    (f,) = findings([epic(), risk("WEB-2", "WEB-1", mitigation=None)], "PMO-RSK-002")
+    assert f.message == "risk WEB-2 (impact High) has no mitigation"
+    assert f.fix == ('On WEB-2, describe the response in "Mitigation" (avoid, mitigate, transfer or accept).')
+    (f,) = findings([epic(), risk("WEB-2", "WEB-1", owner=None)], "PMO-RSK-002")
+    assert f.fix == "On WEB-2, set Assignee to the person managing the risk."
 
 
 def test_risk_owner_field_used_when_mapped():

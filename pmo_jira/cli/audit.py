@@ -10,7 +10,7 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped)
+                               summary_when_stopped, write_output)
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.logs import emit_summary
@@ -68,10 +68,9 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
             if output is None:
                 click.echo(text, nl=not text.endswith("\n"))
             else:
-                output.parent.mkdir(parents=True, exist_ok=True)
-                output.write_text(text, encoding="utf-8", newline="")
+                write_output(output, text)
         if not no_history and outcome.snapshots:
-            record_history(settings, result, kind="audit")
+            record_history(settings, result, kind="audit", narrowed=bool(projects or jql))
     code = exit_code_for(result, fail_on)
     emit_summary(summary_of("audit", result, started=started, exit_code=code, started_at=now),
                  settings.summary_json)

@@ -64,9 +64,12 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
         return
     store = _open(db)
     rows: list[tuple[RunSummary, Delta]] = []
+    recorded: set[str] = set()  # mapping names with runs, to say why a --mapping filter found none
     if store is not None:
         with store:
             rows = [(run, store.compare(run.id)) for run in store.runs(limit, mapping=mapping)]
+            if mapping and not rows:
+                recorded = {run.mapping_name for run in store.runs(None)}
     if fmt == "json":
         runs = [{**_run_dict(run), "new": len(d.new), "resolved": len(d.resolved),
                  "previous": d.previous.id if d.previous else None} for run, d in rows]
@@ -74,7 +77,11 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
                               indent=2))
         return
     if not rows:
-        click.echo(f"No runs recorded yet in {resolve_history_path(db)}.")
+        if recorded:
+            click.echo(f"No runs of mapping '{mapping}' in {resolve_history_path(db)} "
+                       f"(recorded mappings: {', '.join(sorted(recorded))}).")
+        else:
+            click.echo(f"No runs recorded yet in {resolve_history_path(db)}.")
         return
     table = [("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES")]
     for run, d in rows:

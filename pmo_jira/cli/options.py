@@ -16,7 +16,10 @@ red line and exits 2.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -43,7 +46,7 @@ def fail(message: str) -> None:
 
 @contextmanager
 def cli_errors(verbosity: int = 0) -> Iterator[None]:
-    """Turn expected (``PmoError``) and unexpected exceptions into one line + exit 2.
+    """Turn expected (``PmoError``) and unexpected exceptions, and Ctrl-C, into one line + exit 2.
 
     With ``-v`` an unexpected exception also prints its traceback (credentials masked); click's
     own exits and usage errors pass through untouched.
@@ -52,6 +55,15 @@ def cli_errors(verbosity: int = 0) -> Iterator[None]:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
+    except BrokenPipeError:
+        # `pmo-jira sync | head`: the reader left; stop without a traceback when Python flushes
+        # stdout on exit (point it at /dev/null), and say the run did not finish
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        fail("standard output was closed before the run finished (e.g. by `| head`)")
+    except KeyboardInterrupt:
+        # click would say "Aborted!" and exit 1, which a scheduler reads as "findings found"
+        fail("interrupted (Ctrl-C)")
     except PmoError as exc:
         if verbosity >= 2:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)

@@ -10,7 +10,7 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped)
+                               summary_when_stopped, write_output)
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
 from pmo_jira.logs import emit_summary
@@ -27,15 +27,20 @@ def find_report(name: str) -> Report:
     return reports[name]
 
 
-def write_outputs(report: Report, ctx: ReportContext, fmt: str, output: Path | None,
-                  out_dir: Path | None) -> list[Path]:
-    """Render one format (or `all` into out_dir); returns the files written (none: printed)."""
+def chosen_formats(report: Report, fmt: str, out_dir: Path | None) -> list[str]:
+    """The formats to render; checked before the audit, so a typo does not cost a full read."""
     formats = list(report.formats) if fmt == "all" else [fmt or report.formats[0]]
     for f in formats:
         if f not in report.formats:
             raise PmoError(f"report '{report.name}' has no format '{f}' (formats: {', '.join(report.formats)})")
     if fmt == "all" and out_dir is None:
         raise PmoError("--format all needs --out-dir DIR")
+    return formats
+
+
+def write_outputs(report: Report, ctx: ReportContext, formats: list[str], output: Path | None,
+                  out_dir: Path | None) -> list[Path]:
+    """Render the formats (one, or all into out_dir); returns the files written (none: printed)."""
     written: list[Path] = []
     for f in formats:
         content = report.render(ctx, f)
@@ -46,11 +51,7 @@ def write_outputs(report: Report, ctx: ReportContext, fmt: str, output: Path | N
                 raise PmoError(f"format '{f}' is binary: give --output FILE or --out-dir DIR")
             click.echo(content, nl=not content.endswith("\n"))
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8", newline="")
+        write_output(target, content)
         written.append(target)
     return written
 
@@ -82,6 +83,7 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
         if not sep or not key:
             raise PmoError(f"--option {item!r}: expected KEY=VALUE")
         opts[key] = value
+    formats = chosen_formats(chosen, fmt or chosen.formats[0], out_dir)
     settings = common.load()
     now = run_now()
     with summary_when_stopped(f"report {name}", settings, started=started, started_at=now):
@@ -91,10 +93,10 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
         with HistoryStore(settings.history) as history:
             context = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
                                     mapping=outcome.primary_mapping, now=now, history=history, options=opts)
-            for path in write_outputs(chosen, context, fmt or chosen.formats[0], output, out_dir):
+            for path in write_outputs(chosen, context, formats, output, out_dir):
                 click.echo(f"wrote {path}", err=True)
         if not no_history and outcome.snapshots:
-            record_history(settings, outcome.result, kind="audit")
+            record_history(settings, outcome.result, kind="audit", narrowed=bool(projects))
     code = 2 if outcome.result.site_errors else 0
     emit_summary(summary_of(f"report {name}", outcome.result, started=started, exit_code=code, started_at=now),
                  settings.summary_json)

@@ -58,8 +58,27 @@ def print_site_errors(result: AuditResult) -> None:
         click.secho(f"Error: site {site}: {message}", fg="red", err=True)
 
 
+def write_output(path: Path, content: str | bytes) -> None:
+    """Save a report or plan; a folder that cannot be made or a file that cannot be written is an
+    ``Error:`` line naming the path, not a crash."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def record_history(settings: Settings, result: AuditResult, *, kind: str, writes_planned: int = 0,
-                   writes_applied: int = 0, errors: int = 0) -> int:
+                   writes_applied: int = 0, errors: int = 0, narrowed: bool = False) -> int | None:
+    """Record the run; not one narrowed by ``--project``/``--jql``: compared with a full run of the
+    same mapping, every finding outside the narrowed part would count as resolved (and as new
+    again on the next full run)."""
+    if narrowed:
+        log.info("run history: not recorded, --project/--jql checked only part of the portfolio")
+        return None
     with HistoryStore(settings.history) as store:
         return store.record_run(result, kind=kind, writes_planned=writes_planned,
                                  writes_applied=writes_applied, errors=errors)

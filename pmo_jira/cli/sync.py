@@ -16,7 +16,7 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped)
+                               summary_when_stopped, write_output)
 from pmo_jira.logs import emit_summary
 from pmo_jira.writeback import ApplyReport, check_blast_radius
 from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
@@ -64,7 +64,7 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
             else:
                 click.echo(total.describe())
                 if plan_json is not None:
-                    plan_json.write_text(json.dumps(total.to_json(), indent=2) + "\n", encoding="utf-8")
+                    write_output(plan_json, json.dumps(total.to_json(), indent=2) + "\n")
         planned = total.totals.issues_touched if total else 0
         report = ApplyReport()
         if do_apply and total is not None and not total.empty:
@@ -78,7 +78,8 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
                        err=plan_json == Path("-"))
         if not no_history and outcome.snapshots:
             record_history(settings, result, kind="sync", writes_planned=planned,
-                           writes_applied=report.applied, errors=report.failed)
+                           writes_applied=report.applied, errors=report.failed,
+                           narrowed=bool(projects or jql))
     for error in report.errors:
         click.secho(f"failed: {error}", fg="red", err=True)
     for notice in report.notices:

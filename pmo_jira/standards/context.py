@@ -14,6 +14,8 @@ from pmo_jira.state import STATE_PROPERTY, parse_state
 
 OWN_WRITE_WINDOW = timedelta(hours=1)
 """An issue updated within this long after pmo-jira's last write to it was (probably) updated by that write."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far Jira's clock may lag the clock that stamped the write (Jira's ``updated`` vs the run's now)."""
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,12 @@ class LastWrite:
     codes: frozenset[str]
 
     def explains(self, updated: datetime) -> bool:
-        """Whether ``updated`` is probably this write (labels/comment edits bump Jira's updated)."""
-        return self.at <= updated <= self.at + OWN_WRITE_WINDOW
+        """Whether ``updated`` is probably this write (labels/comment edits bump Jira's updated).
+
+        ``at`` comes from the machine running pmo-jira, ``updated`` from Jira's clock: a Jira a few
+        seconds behind must not make our own write look like a person's update.
+        """
+        return self.at - CLOCK_SKEW <= updated <= self.at + OWN_WRITE_WINDOW
 
 
 @dataclass
@@ -43,6 +49,7 @@ class AuditContext:
     risk_types: tuple[str, ...] = ()
     _children: dict[str, list[Issue]] = field(default_factory=dict)
     _risks: dict[str, list[Issue]] = field(default_factory=dict)
+    _unread_risks: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, snapshot: Snapshot, mapping: Any, items: Iterable[ClassifiedItem], *,
@@ -61,6 +68,7 @@ class AuditContext:
         issues = {i.key: i for i in snapshot.issues}
         children: dict[str, list[Issue]] = defaultdict(list)
         risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
+        unread_risks: dict[str, set[str]] = defaultdict(set)  # epic -> linked risks outside the scope read
         for issue in snapshot.issues:
             k = kind(issue)
             if k == "epic":
@@ -68,6 +76,8 @@ class AuditContext:
                     other = issues.get(link.other_key)
                     if kind(other) == "risk":
                         risks[issue.key][other.key] = other
+                    elif other is None and link.other_type and types.kind_of(link.other_type) == "risk":
+                        unread_risks[issue.key].add(link.other_key)  # e.g. in a central risk project
             elif k == "risk":
                 if issue.parent_key and kind(issues.get(issue.parent_key)) == "epic":
                     risks[issue.parent_key][issue.key] = issue
@@ -89,6 +99,7 @@ class AuditContext:
             risk_types=tuple(types.risk),
             _children=dict(children),
             _risks={k: list(v.values()) for k, v in risks.items()},
+            _unread_risks={k: frozenset(v) for k, v in unread_risks.items()},
         )
 
     def children(self, epic_key: str) -> list[Issue]:
@@ -98,6 +109,11 @@ class AuditContext:
     def risks(self, epic_key: str) -> list[Issue]:
         """Risk issues linked to the epic (either link direction) or parented by it."""
         return self._risks.get(epic_key, [])
+
+    def has_risk(self, epic_key: str) -> bool:
+        """Whether any risk is linked to the epic, including risks in projects the run did not read
+        (known only by the link's issue type, so ``risks()`` cannot return them)."""
+        return bool(self._risks.get(epic_key) or self._unread_risks.get(epic_key))
 
     def last_write(self, issue: Issue) -> LastWrite | None:
         """pmo-jira's last write-back to the issue, from its state property; None if none or unreadable."""

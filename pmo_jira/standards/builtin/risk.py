@@ -48,7 +48,7 @@ class RiskRegister(Standard):
         na = _no_risk_type(ctx)
         if na:
             yield na
-        elif ctx.risks(item.key) or (options.none_label and options.none_label in item.labels):
+        elif ctx.has_risk(item.key) or (options.none_label and options.none_label in item.labels):
             yield Check.passed()
         else:
             label = f", or add the label '{options.none_label}' if none were found" if options.none_label else ""
@@ -102,17 +102,19 @@ class HighRisksManaged(Standard):
                 continue
             owner = risk.fields.get("risk_owner") if use_owner_field else risk.assignee
             mitigation = risk.fields.get("risk_mitigation")
-            gaps = []
+            gaps, fixes = [], []  # only what is missing: a team told to set what it has set stops reading
             if not (isinstance(owner, User) and owner.active):
-                gaps.append("no owner")
+                gaps.append(f"an owner who left ({owner.display_name})" if isinstance(owner, User) else "no owner")
+                fixes.append(f"set {owner_label} to the person managing the risk")
             if not (isinstance(mitigation, str) and mitigation.strip()):
                 gaps.append("no mitigation")
+                fixes.append(f"describe the response in {ctx.field_label('risk_mitigation')} "
+                             "(avoid, mitigate, transfer or accept)")
             if gaps:
                 flagged = True
                 yield Check.fail(
                     f"risk {risk.key} (impact {impact}) has {' and '.join(gaps)}",
-                    f"On {risk.key}, set {owner_label} to the person managing the risk and describe the "
-                    f"response in {ctx.field_label('risk_mitigation')} (avoid, mitigate, transfer or accept).",
+                    f"On {risk.key}, {' and '.join(fixes)}.",
                     subject=risk.key,
                 )
         if not flagged:
