@@ -3,9 +3,11 @@
 For each size N a sandbox is served once, in its own process (``pmo-jira sandbox serve``), and
 these are measured on it, each in a fresh child process:
 
-* floor -- plain ``requests`` paging through the very search the audit sends (same JQL, fields,
-  properties, page size 100; ``nextPageToken`` on Cloud, ``startAt`` on Data Center), decoding
-  each page's JSON and dropping it. The JQL and fields are captured from the audit's first search.
+* floor -- plain ``requests`` downloading the very pages the audit reads, decoding each page's
+  JSON and dropping it. The audit's search requests are captured on the wire in a first audit run.
+  Cloud: the first of them (same JQL, fields, properties, page size 100), then following
+  ``nextPageToken``. Data Center: every captured request replayed as sent (``startAt`` pages, and
+  past the 10,000-issue result window the key windows the client switches to).
 * audit -- the real command line, ``pmo-jira audit --format json -o /dev/null --no-history
   --fail-on never``, run in-process in the child so its requests can be counted on the wire.
 * naive -- what a script written today tends to do: one paged search for the keys, then
@@ -13,8 +15,8 @@ these are measured on it, each in a fresh child process:
   larger sizes are extrapolated from the largest measured per-issue rate (marked ``~``).
 
 Wall time is the child's own time around the measured call (imports excluded), the median of
-``--repeat`` runs (floor and audit alternate, so load from elsewhere hits both alike); peak RSS comes from ``wait4`` of that child; the tracemalloc peak from one more,
-traced run (``--no-trace`` skips it). Acceptance targets at the largest size: requests <=
+``--repeat`` runs (floor and audit alternate, so load from elsewhere hits both alike); peak RSS
+comes from ``wait4`` of that child; the tracemalloc peak from one more traced run (``--no-trace`` skips it). Acceptance targets at the largest size: requests <=
 ceil(N/100) + 20, audit wall <= 3 x floor wall, peak memory < 1 GiB.
 
     /work/venv/bin/python bench/bench_audit.py [--sizes 1000,10000,100000] [--flavour cloud|dc|both]
@@ -58,7 +60,7 @@ GIB_KIB = 1024 * 1024
 # --- what the children run -----------------------------------------------------------------------
 
 
-def _pages(session: requests.Session, method: str, url: str, query: dict[str, Any], cloud: bool):
+def _pages(session: requests.Session, method: str, url: str, query: dict[str, Any], *, cloud: bool):
     """Page through one search as the Jira docs describe; yields each decoded page."""
     token, start = None, 0
     while True:
@@ -86,7 +88,7 @@ def _pages(session: requests.Session, method: str, url: str, query: dict[str, An
 
 
 def _captured(search: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """(method, url without query, parameters without paging) of the audit's first search."""
+    """(method, url without query, parameters without paging) of one captured search request."""
     parts = urlsplit(search["url"])
     url = f"{parts.scheme}://{parts.netloc}{parts.path}"
     if search["method"] == "POST":
@@ -96,22 +98,37 @@ def _captured(search: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     return search["method"], url, {k: v for k, v in query.items() if k not in PAGING_KEYS}
 
 
+def _replay(session: requests.Session, searches: list[dict[str, Any]]):
+    """Each captured search request again, exactly as sent; yields each decoded page."""
+    for search in searches:
+        body = search["body"]
+        headers = {"Content-Type": "application/json"} if body else {}
+        resp = session.request(search["method"], search["url"], data=body, headers=headers, timeout=60)
+        resp.raise_for_status()
+        yield resp.json()
+
+
 def floor_kind(params: dict[str, Any]) -> dict[str, Any]:
-    method, url, query = _captured(params["search"])
     session = requests.Session()
     session.headers.update(params["headers"])
+    searches = params["searches"]
+    if params["flavour"] == "cloud":
+        method, url, query = _captured(searches[0])
+        pages = _pages(session, method, url, query, cloud=True)
+    else:
+        pages = _replay(session, searches)
     read = 0
-    for page in _pages(session, method, url, query, params["flavour"] == "cloud"):
+    for page in pages:
         read += len(page["issues"])
     return {"issues": read}
 
 
 def naive_kind(params: dict[str, Any]) -> dict[str, Any]:
-    method, url, query = _captured(params["search"])
+    method, url, query = _captured(params["searches"][0])
     session = requests.Session()
     session.headers.update(params["headers"])
     keys = [raw["key"] for page in _pages(session, method, url, {"jql": query["jql"], "fields": "key"},
-                                          params["flavour"] == "cloud") for raw in page["issues"]]
+                                          cloud=params["flavour"] == "cloud") for raw in page["issues"]]
     for key in keys:
         resp = session.get(f"{params['api']}/issue/{key}", timeout=60)
         resp.raise_for_status()
@@ -142,13 +159,14 @@ def measure_size(flavour: str, size: int, args: argparse.Namespace, workdir: Pat
         summary = workdir / f"audit-{flavour}-{size}.json"
         env = {**sb.env(workdir), "PMO_JIRA_SUMMARY_JSON": str(summary)}
         audit_params = {"args": AUDIT_ARGS, "preimport": AUDIT_PREIMPORT}
-        warm = child(SCRIPT, "cli", audit_params, env=env)  # also warms the server's search cache
+        # capture the audit's searches; this run also warms the server's search cache
+        warm = child(SCRIPT, "cli", {**audit_params, "capture_searches": True}, env=env)
         if warm.stats["exit_code"] != 0:
             raise RuntimeError(f"audit exited {warm.stats['exit_code']}")
-        search = warm.stats["first_search"]
-        params = {"search": search, "headers": sb.auth_headers, "flavour": flavour, "api": sb.api}
+        searches = warm.stats["searches_sent"]
+        params = {"searches": searches, "headers": sb.auth_headers, "flavour": flavour, "api": sb.api}
         row: dict[str, Any] = {"flavour": flavour, "size": size, "sandbox_startup_s": sb.startup_s,
-                               "search": {"method": search["method"], **_captured(search)[2]}}
+                               "first_search": {"method": searches[0]["method"], **_captured(searches[0])[2]}}
         floors, audits = [], []
         for n in range(args.repeat):
             floors.append(child(SCRIPT, "floor", params, env=env))
@@ -178,7 +196,7 @@ def extrapolate_naive(rows: list[dict[str, Any]]) -> None:
         per_request = base["naive"]["requests"] / max(base["naive"]["issues"], 1)
         for r in rows:
             if r["flavour"] == flavour and "naive" not in r:
-                n = r["floor"]["issues"]
+                n = r["audit"]["issues"]
                 r["naive"] = {"estimated": True, "wall_s": per_issue * n, "requests": round(per_request * n),
                               "issues": n, "from_size": base["size"]}
 
@@ -218,7 +236,7 @@ def targets(rows: list[dict[str, Any]]) -> tuple[str, bool]:
     lines, ok = [], True
     for flavour in sorted({r["flavour"] for r in rows}):
         r = max((r for r in rows if r["flavour"] == flavour), key=lambda r: r["size"])
-        n, a, f = r["floor"]["issues"], r["audit"], r["floor"]
+        n, a, f = r["audit"]["issues"], r["audit"], r["floor"]
         peak = max(a["maxrss_kib"], a.get("tracemalloc_peak_kib", 0))
         checks = [
             (f"requests <= ceil(N/100) + 20 = {math.ceil(n / PAGE_SIZE) + 20:,}", f"{a['requests']:,}",

@@ -163,7 +163,8 @@ class RequestCounter:
     """Every request sent through ``requests`` in this process: (method, path, status)."""
 
     calls: list[tuple[str, str, int]] = field(default_factory=list)
-    first_search: dict[str, Any] | None = None
+    capture: bool = False
+    searches_sent: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -184,7 +185,7 @@ class RequestCounter:
         return {"requests": self.total, "reads": self.total - self.writes, "writes": self.writes,
                 "search_requests": self.searches, "by_method": dict(by_method),
                 "by_status": dict(by_status), "by_endpoint": dict(by_endpoint.most_common()),
-                "first_search": self.first_search}
+                **({"searches_sent": self.searches_sent} if self.capture else {})}
 
 
 def endpoint(path: str) -> str:
@@ -194,18 +195,21 @@ def endpoint(path: str) -> str:
 
 
 @contextmanager
-def counting_requests() -> Iterator[RequestCounter]:
-    """Wrap ``HTTPAdapter.send`` for the duration: counts what goes on the wire, whoever sends it."""
-    counter = RequestCounter()
+def counting_requests(*, capture: bool = False) -> Iterator[RequestCounter]:
+    """Wrap ``HTTPAdapter.send`` for the duration: counts what goes on the wire, whoever sends it.
+
+    ``capture`` also keeps every issue-search request (method, full URL, body) so it can be replayed.
+    """
+    counter = RequestCounter(capture=capture)
     original = requests.adapters.HTTPAdapter.send
 
     def send(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         resp = original(self, request, *args, **kwargs)
         path = urlsplit(request.url).path
         counter.calls.append((request.method, path, resp.status_code))
-        if counter.first_search is None and is_search(path):
+        if capture and is_search(path):
             body = request.body.decode() if isinstance(request.body, bytes) else request.body
-            counter.first_search = {"method": request.method, "url": request.url, "body": body}
+            counter.searches_sent.append({"method": request.method, "url": request.url, "body": body})
         return resp
 
     requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
@@ -218,7 +222,7 @@ def counting_requests() -> Iterator[RequestCounter]:
 # --- measured children ---------------------------------------------------------------------------
 
 
-def measure(fn: Callable[[], dict[str, Any]], *, trace: bool) -> dict[str, Any]:
+def measure(fn: Callable[[], dict[str, Any]], *, trace: bool, capture: bool = False) -> dict[str, Any]:
     """Run ``fn`` once: wall time, requests, and (with ``trace``) the tracemalloc peak.
 
     tracemalloc slows Python down several times, so a traced run's wall time is not reported.
@@ -227,7 +231,7 @@ def measure(fn: Callable[[], dict[str, Any]], *, trace: bool) -> dict[str, Any]:
 
     if trace:
         tracemalloc.start()
-    with counting_requests() as counter:
+    with counting_requests(capture=capture) as counter:
         started = time.perf_counter()
         out = fn()
         wall = time.perf_counter() - started
@@ -266,8 +270,9 @@ def child(script: Path, kind: str, params: dict[str, Any], *, env: dict[str, str
           trace: bool = False, cwd: Path | None = None) -> ChildResult:
     """Run ``script --child KIND`` in a fresh process; its stats plus its peak RSS from ``wait4``."""
     with tempfile.TemporaryDirectory(prefix="pmo-bench-") as tmp:
-        stats_file = Path(tmp) / "stats.json"
-        cmd = [PYTHON, str(script), "--child", kind, "--params", json.dumps(params), "--stats", str(stats_file)]
+        stats_file, params_file = Path(tmp) / "stats.json", Path(tmp) / "params.json"
+        params_file.write_text(json.dumps(params))  # a file: captured searches outgrow argv limits
+        cmd = [PYTHON, str(script), "--child", kind, "--params", str(params_file), "--stats", str(stats_file)]
         if trace:
             cmd.append("--trace")
         with open(Path(tmp) / "out", "wb") as out, open(Path(tmp) / "err", "wb") as err:
@@ -284,7 +289,7 @@ def child(script: Path, kind: str, params: dict[str, Any], *, env: dict[str, str
 
 
 def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> bool:
-    """Handle ``--child KIND --params JSON --stats FILE [--trace]``; False when not a child run."""
+    """Handle ``--child KIND --params FILE --stats FILE [--trace]``; False when not a child run."""
     if "--child" not in sys.argv:
         return False
     parser = argparse.ArgumentParser()
@@ -293,10 +298,11 @@ def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) ->
     parser.add_argument("--stats", required=True)
     parser.add_argument("--trace", action="store_true")
     args = parser.parse_args()
-    params = json.loads(args.params)
+    params = json.loads(Path(args.params).read_text())
     for module in params.get("preimport", ()):  # import time is not what is measured
         importlib.import_module(module)
-    stats = measure(lambda: kinds[args.child](params), trace=args.trace)
+    stats = measure(lambda: kinds[args.child](params), trace=args.trace,
+                    capture=bool(params.get("capture_searches")))
     Path(args.stats).write_text(json.dumps(stats))
     return True
 

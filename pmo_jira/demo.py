@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
+from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.history import HistoryStore
 from pmo_jira.jira.client import JiraClient
@@ -42,7 +43,10 @@ class DemoResult:
 
 def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
              progress: Callable[[str], None] = lambda message: None) -> DemoResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PmoError(f"cannot create the demo folder {out_dir}: {exc.strerror or exc}") from None
     history_path = out_dir / "history.sqlite"
     history_path.unlink(missing_ok=True)  # a fresh portfolio each time: its history starts now
     with ExitStack() as stack:

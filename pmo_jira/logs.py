@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from pmo_jira.errors import PmoError
 from pmo_jira.findings import Severity
 
 LOGGER = "pmo_jira"
@@ -176,8 +177,11 @@ class RunSummary:
 def write_summary_json(path: str | os.PathLike[str], summary: RunSummary) -> None:
     """Write atomically (temp file + rename): a monitor never reads half a file."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".summary-", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".summary-", dir=target.parent)
+    except OSError as exc:
+        raise PmoError(f"cannot write the run summary {target}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(summary.to_json() + "\n")

@@ -17,7 +17,9 @@ from pmo_jira.findings import Finding, Outcome, Waiver
 
 def _matches(waiver: Waiver, keys: frozenset[str], finding: Finding) -> bool:
     targets = {finding.item_key, finding.subject}
-    return (waiver.item is not None and waiver.item in targets) or bool(targets & keys)
+    # Jira keys are case-insensitive: a waiver for "web-1" covers WEB-1
+    item = waiver.item.upper() if waiver.item is not None else None
+    return (item is not None and item in {t.upper() for t in targets}) or bool(targets & keys)
 
 
 def apply_waivers(findings: Iterable[Finding], waivers: Sequence[Waiver],

@@ -38,3 +38,10 @@ def test_demo_ends_with_a_portfolio_report_whose_numbers_agree_with_the_audit(tm
 
     sheets = load_workbook(out / "portfolio.xlsx", read_only=True).sheetnames
     assert {"Portfolios", "Projects", "Epics"} <= set(sheets)
+
+
+def test_demo_folder_that_cannot_be_made_is_one_error_line(tmp_path):
+    (tmp_path / "file").write_text("not a folder\n")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "file" / "demo")])
+    assert result.exit_code == 2
+    assert result.output == f"Error: cannot create the demo folder {tmp_path}/file/demo: Not a directory\n"

@@ -22,6 +22,11 @@ def test_active_waiver_keeps_the_finding_visible_but_waived():
     assert still_open.outcome is Outcome.FAIL and still_open.waiver is None
 
 
+def test_waiver_item_matches_whatever_the_case_as_jira_keys_do():
+    m = mapping([{"code": "PMO-GOV-001"}], [waiver(item="web-1")])
+    assert [f.outcome for f in audit(ORPHANS, m).findings] == [Outcome.WAIVED, Outcome.FAIL]
+
+
 def test_waiver_valid_through_its_expiry_day():
     m = mapping([{"code": "PMO-GOV-001"}], [waiver(item="WEB-1", expires=TODAY)])
     assert audit(ORPHANS, m).findings[0].outcome is Outcome.WAIVED
