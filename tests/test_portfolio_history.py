@@ -75,7 +75,7 @@ def test_second_run_reports_resolved_findings_phase_and_rag_moves_and_scope_grow
     moves = {(m.level, m.key, m.dimension): (m.before, m.after) for m in r.rag_moves}
     assert moves[("project", "WEB", "scope")] == ("none", "red")
     assert moves[("epic", "WEB-1", "scope")] == ("none", "red")
-    assert [p.open_total for p in r.changes.trend] == [7, len(second.result.open_findings())]
+    assert [p.open_total for p in r.changes.trend] == [6, len(second.result.open_findings())]
 
     doc = render_json(r)
     assert '"previous_run": 1' in doc and '"dimension": "scope"' in doc

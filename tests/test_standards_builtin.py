@@ -302,12 +302,12 @@ def test_risk_register_counts_a_linked_risk_in_a_project_outside_the_scope():
     assert [f.item_key for f in found] == ["WEB-2"]
 
 
-def test_risk_register_missing_fails_from_planning_on_only():
+def test_risk_register_missing_fails_while_the_work_is_planned_or_running():
     issues = [epic("WEB-1", "Initiation"), epic("WEB-2", "Planning"), epic("WEB-3", "Closing"),
-              child("WEB-4", "WEB-2")]
+              epic("WEB-5", "Execution"), child("WEB-4", "WEB-2")]
     found = findings(issues, "PMO-RSK-001")
     assert [(f.item_key, f.message) for f in found] == [("WEB-2", "no risk is linked to the epic"),
-                                                        ("WEB-3", "no risk is linked to the epic")]
+                                                        ("WEB-5", "no risk is linked to the epic")]
     assert "Risk issue linked" in found[0].fix and found[0].severity is Severity.HIGH
 
 

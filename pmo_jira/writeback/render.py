@@ -23,7 +23,7 @@ from datetime import date
 from typing import Iterable, Sequence
 
 from pmo_jira.errors import WriteBackError
-from pmo_jira.findings import Finding, Severity
+from pmo_jira.findings import Finding, Outcome, Severity
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.model import PHASES, BulletList, Doc, Heading, Paragraph, Text
 
@@ -77,9 +77,13 @@ def vocabulary(prefix: str, codes: Iterable[str]) -> frozenset[str]:
 
 
 def written_findings(findings: Iterable[Finding], severities: Iterable[Severity | str]) -> list[Finding]:
-    """The findings that go to Jira: open ones at a configured severity, worst first."""
+    """The findings that go to Jira: failed checks at a configured severity, worst first.
+
+    A standard that crashed (an ERROR finding) is the tool's problem, not the team's: it shows in
+    reports and the exit code, never in a team's Jira.
+    """
     wanted = {Severity(s) for s in severities}
-    chosen = [f for f in findings if f.counts and f.severity in wanted]
+    chosen = [f for f in findings if f.outcome is Outcome.FAIL and f.severity in wanted]
     return sorted(chosen, key=lambda f: (-f.severity.rank, f.code, f.subject, f.fingerprint))
 
 

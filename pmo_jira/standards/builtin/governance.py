@@ -37,6 +37,7 @@ class AccountableOwner(Standard):
     code = "PMO-GOV-001"
     title = "Accountable owner set"
     default_severity = Severity.HIGH
+    default_phases = ("initiation", "planning", "execution")  # a closed epic needs no chasing
     needs_fields = ("owner",)
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: StandardOptions) -> Iterable[Check]:

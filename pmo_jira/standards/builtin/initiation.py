@@ -61,6 +61,7 @@ class CharterPresent(Standard):
     code = "PMO-INI-001"
     title = "Objective / charter present"
     default_severity = Severity.MEDIUM
+    default_phases = ("initiation", "planning", "execution")  # a closed epic needs no chasing
     needs_fields = ("description",)  # a Jira system field: the source reads it when asked
     optional_fields = ("objective",)  # a dedicated field, when the mapping binds one
 

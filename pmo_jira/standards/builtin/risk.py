@@ -38,7 +38,7 @@ class RiskRegister(Standard):
     code = "PMO-RSK-001"
     title = "Risk register kept"
     default_severity = Severity.HIGH
-    default_phases = ("planning", "execution", "closing")
+    default_phases = ("planning", "execution")  # while the work can still be hit by a risk
 
     class Options(StandardOptions):
         none_label: str | None = Field(
