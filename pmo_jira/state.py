@@ -16,14 +16,16 @@ Stored value (version 1)::
      "labels": ["pmo-noncompliant", ...], # labels this tool owns on the issue
      "findings": {"<finding fingerprint>": "<code>", ...},   # for "fixed since last check"
      "titles": {"<code>": "<standard title>", ...},
-     "updated": "2026-11-25T18:00:00+00:00"}
+     "updated": "2026-11-25T18:00:00+00:00",   # when pmo-jira wrote (its run's clock)
+     "seen": "2026-11-02T09:14:00+00:00"}      # the issue's `updated` as people left it
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
 from pmo_jira.findings import Finding
@@ -32,6 +34,11 @@ STATE_PROPERTY = "pmo-jira.state"
 STATE_VERSION = 1
 MAX_REMEMBERED_FINDINGS = 500
 """Cap on remembered finding fingerprints, keeping the property far below Jira's 32 KB limit."""
+
+OWN_WRITE_WINDOW = timedelta(hours=1)
+"""An issue updated within this long after pmo-jira's write to it was (probably) updated by it."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far Jira's clock may lag the clock that stamped the write (Jira's ``updated`` vs our now)."""
 
 _COMMENT_ID = re.compile(r"^\d{1,20}$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{0,64}$")
@@ -58,21 +65,21 @@ class IssueState:
     findings: tuple[tuple[str, str], ...] = ()  # (finding fingerprint, code), sorted
     titles: tuple[tuple[str, str], ...] = ()  # (code, title), sorted
     updated: str = ""
+    seen: str = ""  # the issue's `updated` before pmo-jira's own writes: when people last touched it
 
     @property
     def has_findings(self) -> bool:
         return self.fingerprint != ""
 
     def same_content(self, other: IssueState | None) -> bool:
-        """Equal in everything that matters; ``updated`` and ``mapping`` alone never cause a write."""
+        """Equal in everything that matters; ``updated``, ``seen`` and ``mapping`` alone never cause a write."""
         if other is None:
             return False
         return (self.fingerprint, self.comment_id, self.labels, self.findings, self.titles) == (
             other.fingerprint, other.comment_id, other.labels, other.findings, other.titles)
 
     def with_comment_id(self, comment_id: str | None) -> IssueState:
-        return IssueState(self.fingerprint, comment_id, self.mapping, self.labels, self.findings,
-                          self.titles, self.updated)
+        return replace(self, comment_id=comment_id)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,11 +91,12 @@ class IssueState:
             "findings": dict(self.findings),
             "titles": dict(self.titles),
             "updated": self.updated,
+            "seen": self.seen,
         }
 
 
 def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: str,
-              labels: Iterable[str], updated: str) -> IssueState:
+              labels: Iterable[str], updated: str, seen: str = "") -> IssueState:
     """The state describing ``findings`` as written (all written findings of one issue)."""
     findings = list(findings)
     remembered = sorted({(f.fingerprint, f.code) for f in findings})[:MAX_REMEMBERED_FINDINGS]
@@ -102,6 +110,7 @@ def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: s
         findings=tuple(remembered),
         titles=tuple(dict(titles).items()),
         updated=updated,
+        seen=seen,
     )
 
 
@@ -118,6 +127,9 @@ def parse_state(value: Any) -> IssueState | None:
     findings = value.get("findings", {})
     titles = value.get("titles", {})
     updated = value.get("updated", "")
+    seen = value.get("seen", "")
+    if not isinstance(seen, str):
+        seen = ""
     if not (isinstance(fingerprint, str) and _FINGERPRINT.match(fingerprint)):
         return None
     if comment_id is not None and not (isinstance(comment_id, str) and _COMMENT_ID.match(comment_id)):
@@ -136,7 +148,26 @@ def parse_state(value: Any) -> IssueState | None:
         findings=tuple(sorted(findings.items())),
         titles=tuple(sorted(titles.items())),
         updated=updated,
+        seen=seen,
     )
+
+
+def people_updated(updated: datetime, state: IssueState | None) -> datetime:
+    """When people last updated an issue whose Jira ``updated`` is ``updated``.
+
+    pmo-jira's own label, comment and property writes bump ``updated``; without this a stale epic
+    would look fresh the day after it was flagged. When ``updated`` falls just after our last write
+    (within ``OWN_WRITE_WINDOW``, allowing ``CLOCK_SKEW``), the time recorded before that write wins.
+    """
+    if state is None or not state.updated or not state.seen:
+        return updated
+    try:
+        wrote, seen = datetime.fromisoformat(state.updated), datetime.fromisoformat(state.seen)
+    except ValueError:
+        return updated
+    if (wrote.tzinfo is None) != (updated.tzinfo is None) or (seen.tzinfo is None) != (updated.tzinfo is None):
+        return updated
+    return seen if wrote - CLOCK_SKEW <= updated <= wrote + OWN_WRITE_WINDOW else updated
 
 
 def _is_label(x: Any) -> bool:

@@ -194,35 +194,43 @@ def test_stale_epic_fails_with_days_and_latest_issue():
     assert "status update" in f.fix
 
 
-def _written(at, *codes):
-    """The state property a previous sync left on an issue."""
+def _written(at, seen, *codes):
+    """The state property a previous sync left on an issue: written ``at``, people last ``seen``."""
     return {STATE_PROPERTY: {"v": 1, "fingerprint": "ab" * 8, "comment_id": "10001", "mapping": "x",
                              "labels": ["pmo-stale"], "findings": {f"{i:016x}": c for i, c in enumerate(codes)},
-                             "titles": {}, "updated": at.isoformat()}}
+                             "titles": {}, "updated": at.isoformat(), "seen": seen.isoformat()}}
 
 
-def test_our_own_write_back_of_a_stale_finding_does_not_make_the_epic_fresh():
+def test_our_own_write_back_does_not_make_a_stale_epic_fresh():
     synced = days_ago(3)
-    stale = epic(updated=synced + timedelta(minutes=2), properties=_written(synced, "PMO-EXE-001"))
+    stale = epic(updated=synced + timedelta(minutes=2), properties=_written(synced, days_ago(30), "PMO-EXE-001"))
     (f,) = findings([stale, child("WEB-2", "WEB-1", updated=days_ago(40))], "PMO-EXE-001")
-    assert f.message == (f"no update on the epic or its children for at least 18 days "
-                         f"(not counting pmo-jira's write-back on {synced.date()}; limit 14)")
+    assert f.message == (f"no update on the epic or its children for 30 days "
+                         f"(last {days_ago(30).date()}, not counting pmo-jira's write-back; limit 14)")
     assert f.fingerprint == findings([epic(updated=days_ago(30))], "PMO-EXE-001")[0].fingerprint
+
+
+def test_a_write_back_of_other_findings_does_not_hide_staleness_either():
+    synced = days_ago(3)
+    quiet = epic(updated=synced + timedelta(minutes=2), properties=_written(synced, days_ago(20), "PMO-GOV-001"))
+    (f,) = findings([quiet], "PMO-EXE-001")
+    assert "20 days" in f.message and "not counting pmo-jira's write-back" in f.message
 
 
 def test_our_own_write_stays_ours_when_jiras_clock_is_a_little_behind():
     synced = days_ago(3)
-    stale = epic(updated=synced - timedelta(seconds=2), properties=_written(synced, "PMO-EXE-001"))
+    stale = epic(updated=synced - timedelta(seconds=2), properties=_written(synced, days_ago(30), "PMO-EXE-001"))
     (f,) = findings([stale, child("WEB-2", "WEB-1", updated=days_ago(40))], "PMO-EXE-001")
     assert "not counting pmo-jira's write-back" in f.message
 
 
-def test_people_updating_after_our_write_or_a_write_of_other_findings_count():
+def test_people_updating_after_our_write_count():
     synced = days_ago(3)
-    touched_later = epic("WEB-1", updated=synced + timedelta(hours=2), properties=_written(synced, "PMO-EXE-001"))
-    other_codes = epic("WEB-2", updated=synced + timedelta(minutes=2), properties=_written(synced, "PMO-GOV-001"))
-    fresh_child = epic("WEB-3", updated=synced + timedelta(minutes=2), properties=_written(synced, "PMO-EXE-001"))
-    issues = [touched_later, other_codes, fresh_child, child("WEB-4", "WEB-3", updated=days_ago(1))]
+    touched_later = epic("WEB-1", updated=synced + timedelta(hours=2),
+                         properties=_written(synced, days_ago(30), "PMO-EXE-001"))
+    fresh_child = epic("WEB-3", updated=synced + timedelta(minutes=2),
+                       properties=_written(synced, days_ago(30), "PMO-EXE-001"))
+    issues = [touched_later, fresh_child, child("WEB-4", "WEB-3", updated=days_ago(1))]
     assert findings(issues, "PMO-EXE-001") == []
 
 

@@ -231,3 +231,24 @@ def test_describe_lists_changes_and_totals():
     verbose = plan_writeback(result([finding("ABC-1")]), issues(issue("ABC-1")), mapping(),
                              now=NOW).describe(comments=True)
     assert "      | PMO standards: 1 open finding" in verbose
+
+
+def test_state_remembers_when_people_last_touched_the_issue_across_our_own_writes():
+    from dataclasses import replace
+
+    person_edit = NOW - timedelta(days=20)
+    first = plan_writeback(result([finding("ABC-1")]), issues(replace(issue("ABC-1"), updated=person_edit)),
+                           mapping(), now=NOW)
+    (p,) = first.issues
+    assert p.new_state.seen == person_edit.isoformat()
+    # Next night: Jira's `updated` is our own write (a minute after it); a new finding is written.
+    later = NOW + timedelta(days=1)
+    ours = replace(issue("ABC-1", state=p.new_state.to_json()), updated=NOW + timedelta(minutes=1))
+    second = plan_writeback(result([finding("ABC-1"), finding("ABC-1", "PMO-EXE-001")]), issues(ours),
+                            mapping(), now=later)
+    assert second.issues[0].new_state.seen == person_edit.isoformat()  # still the person's edit
+    # A person edits after our write: that time is the new "seen".
+    theirs = replace(ours, updated=NOW + timedelta(hours=5))
+    third = plan_writeback(result([finding("ABC-1"), finding("ABC-1", "PMO-EXE-001")]), issues(theirs),
+                           mapping(), now=later)
+    assert third.issues[0].new_state.seen == (NOW + timedelta(hours=5)).isoformat()

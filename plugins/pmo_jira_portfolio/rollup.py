@@ -160,7 +160,7 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
         is_open = issue is not None and not issue.is_done
         target = issue.fields.get("target_end") if issue else None
         late = max((today - target).days, 0) if is_open and target else 0
-        stale = (now - issue.updated).days if is_open else None
+        stale = (now - actx.people_updated(issue)).days if is_open else None  # our writes aside
         risks, open_high, unmanaged = _risk_figures(actx, item.key, high) if actx else (0, 0, 0)
         from_planning = item.phase in PHASES and phase_index(item.phase) >= phase_index("planning")
         no_register = with_risk_types and is_open and from_planning and risks == 0

@@ -4,35 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Iterable
 
 from pmo_jira.findings import ClassifiedItem
 from pmo_jira.model import Issue, Project, Snapshot
 # Read-only use of the state the previous sync stored on the issue (it arrives with the issue).
-from pmo_jira.state import STATE_PROPERTY, parse_state
-
-OWN_WRITE_WINDOW = timedelta(hours=1)
-"""An issue updated within this long after pmo-jira's last write to it was (probably) updated by that write."""
-CLOCK_SKEW = timedelta(minutes=5)
-"""How far Jira's clock may lag the clock that stamped the write (Jira's ``updated`` vs the run's now)."""
-
-
-@dataclass(frozen=True)
-class LastWrite:
-    """pmo-jira's previous write-back to an issue: when the run started and which codes it wrote."""
-
-    at: datetime
-    codes: frozenset[str]
-
-    def explains(self, updated: datetime) -> bool:
-        """Whether ``updated`` is probably this write (labels/comment edits bump Jira's updated).
-
-        ``at`` comes from the machine running pmo-jira, ``updated`` from Jira's clock: a Jira a few
-        seconds behind must not make our own write look like a person's update.
-        """
-        return self.at - CLOCK_SKEW <= updated <= self.at + OWN_WRITE_WINDOW
-
+from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 
 @dataclass
 class AuditContext:
@@ -115,18 +93,9 @@ class AuditContext:
         (known only by the link's issue type, so ``risks()`` cannot return them)."""
         return bool(self._risks.get(epic_key) or self._unread_risks.get(epic_key))
 
-    def last_write(self, issue: Issue) -> LastWrite | None:
-        """pmo-jira's last write-back to the issue, from its state property; None if none or unreadable."""
-        state = parse_state(issue.properties.get(STATE_PROPERTY))
-        if state is None or not state.updated:
-            return None
-        try:
-            at = datetime.fromisoformat(state.updated)
-        except ValueError:
-            return None
-        if (at.tzinfo is None) != (issue.updated.tzinfo is None):
-            return None
-        return LastWrite(at, frozenset(code for _, code in state.findings))
+    def people_updated(self, issue: Issue) -> datetime:
+        """When people last updated the issue, not counting pmo-jira's own write-back."""
+        return people_updated(issue.updated, parse_state(issue.properties.get(STATE_PROPERTY)))
 
     def phase(self, key: str) -> str | None:
         return self.phases.get(key)

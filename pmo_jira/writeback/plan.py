@@ -28,7 +28,7 @@ from pmo_jira.jira.richtext import adf_to_text, to_adf
 from pmo_jira.model import Doc, Issue, natural_key
 from pmo_jira.writeback.render import (desired_labels, normalise_prefix, render_comment, vocabulary,
                                        written_findings)
-from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, state_for
+from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, people_updated, state_for
 
 PLAN_FORMAT = "pmo-jira/writeback-plan"
 PLAN_VERSION = 1
@@ -239,7 +239,8 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
 
         fps = [f.fingerprint for f in written]
         new = state_for(written, comment_id=state.comment_id if state else None,
-                        mapping=result.mapping_hash, labels=desired, updated=now.isoformat())
+                        mapping=result.mapping_hash, labels=desired, updated=now.isoformat(),
+                        seen=people_updated(issue.updated, state).isoformat())
         op: CommentOp | None = None
         if comments_on:
             if written and (state is None or state.comment_id is None):

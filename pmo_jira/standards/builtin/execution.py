@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Iterable
 
 from pydantic import Field
@@ -43,24 +42,16 @@ class StatusFresh(Standard):
         if item.is_done:  # finished work is not expected to move (its phase may lag, e.g. a field)
             yield Check.passed()
             return
-        epic_updated, own = item.updated, ""
-        write = ctx.last_write(item)
-        if write and self.code in write.codes and write.explains(item.updated):
-            # Our write-back of this finding touched the epic; people last did so before the epic
-            # went stale, i.e. more than max_days before that write.
-            epic_updated = write.at - timedelta(days=options.max_days + 1)
-            own = f"not counting pmo-jira's write-back on {write.at.date().isoformat()}"
+        epic_updated = ctx.people_updated(item)  # our own write-back does not make an epic fresh
+        own = "not counting pmo-jira's write-back" if epic_updated != item.updated else ""
         times = [(epic_updated, item), *((c.updated, c) for c in ctx.children(item.key))]
         updated, latest = max(times, key=lambda t: t[0])
         age = (ctx.now - updated).days
         if age <= options.max_days:
             yield Check.passed()
             return
-        if latest is item and own:
-            detail = f"at least {age} days ({own}"
-        else:
-            where = "" if latest is item else f", {latest.key}"
-            detail = f"{age} days (last {updated.date().isoformat()}{where}" + (f", {own}" if own else "")
+        where = "" if latest is item else f", {latest.key}"
+        detail = f"{age} days (last {updated.date().isoformat()}{where}" + (f", {own}" if own else "")
         yield Check.fail(
             f"no update on the epic or its children for {detail}; limit {options.max_days})",
             f"Post a status update on {item.key} (a comment on progress, risks and next steps) "
