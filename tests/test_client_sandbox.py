@@ -41,19 +41,23 @@ def _visible(sb: SandboxServer) -> set[str]:
     return {i.key for i in sb.store.issues if sb.store.projects[i.project].browsable}
 
 
-def test_dc_reads_past_the_result_window_in_key_windows(monkeypatch):
-    # Data Center refuses pages past max_result_window (10,000 by default); shrink it to keep this quick.
+@pytest.mark.parametrize("page_size", [7, 23, 50, 100])
+def test_dc_reads_past_the_result_window_in_key_windows(monkeypatch, page_size):
+    # Data Center refuses pages past max_result_window (10,000 by default); shrink it to keep this
+    # quick. Several page sizes put project boundaries at page ends and in the middle of pages.
     monkeypatch.setattr("pmo_jira.sandbox.server.DC_RESULT_WINDOW", 300)
     monkeypatch.setattr("pmo_jira.jira.client.DC_RESULT_WINDOW", 300)
     with SandboxServer(flavour="dc", issues=900, seed=3) as sb:
-        client = _client(sb, FakeTime())
+        client = _client(sb, FakeTime(), page_size=page_size)
         issues = _read_all(client)
-        assert sorted(i.key for i in issues) == sorted(_visible(sb))
+        keys = [i.key for i in issues]
+        assert len(keys) == len(set(keys)), "no issue is read twice"
+        assert sorted(keys) == sorted(_visible(sb))
         assert not sb.log.count(status=400)
         searches = sb.log.matching(path=r"/search$")
         assert any("key+%3E" in r.query for r in searches), "the read went past the window by key"
         # one extra request at most per project (to see it end) plus the first, discarded page
-        assert len(searches) <= math.ceil(len(issues) / 100) + len(sb.store.projects) + 1
+        assert len(searches) <= math.ceil(len(issues) / page_size) + 2 * len(sb.store.projects) + 1
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])

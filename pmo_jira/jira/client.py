@@ -451,36 +451,40 @@ class JiraClient:
         key order."""
         where = _ORDER_BY.sub("", jql).strip()
         done: list[str] = []
+        current: str | None = None  # the project of the last issue read
         last_key: str | None = None
         while True:
             clauses = [f"({where})"] if where else []
             if done:
                 clauses.append(f"project not in ({', '.join(jql_quote(p) for p in done)})")
-            if last_key is not None:
+            keyed = last_key is not None
+            if keyed:
                 clauses.append(f"key > {jql_quote(last_key)}")
             window = " AND ".join(clauses) + " ORDER BY key ASC"
-            start = 0
-            read = 0
-            while start + size <= DC_RESULT_WINDOW:
+            start, exhausted = 0, False
+            while not exhausted and start + size <= DC_RESULT_WINDOW:
                 page = self._search_call(path, window, {"startAt": start, "maxResults": size}, fields, [])
                 issues = page["issues"]
                 if issues:
                     yield issues
                     start += len(issues)
-                    read += len(issues)
-                    last_key = issues[-1]["key"]
-                    current = _project_of(last_key)
-                    # key order is project order: every other project seen so far is complete
-                    done.extend(p for p in dict.fromkeys(_project_of(i["key"]) for i in issues)
-                                if p != current and p not in done)
+                    for issue in issues:  # key order is project order: a project ends where the next starts
+                        project = _project_of(issue["key"])
+                        if project != current:
+                            if current is not None and current not in done:
+                                done.append(current)
+                            current = project
                 total = page.get("total")
-                if not issues or (isinstance(total, int) and start >= total):
-                    break
-            if read == 0:
-                if last_key is None:
-                    return  # nothing left in any project
-                done.append(_project_of(last_key))  # the last key's project is exhausted
-                last_key = None
+                exhausted = not issues or (isinstance(total, int) and start >= total)
+                if issues:
+                    last_key = issues[-1]["key"]
+            if not exhausted:
+                continue  # the window is full: go on after the last key
+            if not keyed:
+                return  # a window over all remaining projects ran dry: everything is read
+            if current is not None and current not in done:
+                done.append(current)  # the last key's project is exhausted
+            last_key = None
 
     def search(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = ()) -> Iterator[dict]:
         for page in self.search_pages(jql, fields, properties=properties):
