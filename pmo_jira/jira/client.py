@@ -337,15 +337,20 @@ class JiraClient:
         matches = [f for f in fields if str(f.get("name", "")).casefold() == wanted]
         return min(matches, key=_field_rank) if matches else None
 
-    def projects(self) -> Iterator[dict]:
-        """Every project the account can browse, with ``lead`` and ``description``."""
+    def projects(self, properties: Sequence[str] = ()) -> Iterator[dict]:
+        """Every project the account can browse, with ``lead`` and ``description``.
+
+        On Cloud the project ``properties`` asked for come inline (``/project/search``); Data
+        Center's ``/project`` has no such parameter: read them with ``project_property``.
+        """
         if self.flavour is Flavour.DC:
             yield from self._get(f"{self.api}/project", expand="lead,description") or []
             return
         start = 0
+        extra = {"properties": ",".join(properties)} if properties else {}
         while True:
             page = self._get_object(f"{self.api}/project/search", startAt=start,
-                             maxResults=min(self.page_size, 100), expand="lead,description")
+                                    maxResults=min(self.page_size, 100), expand="lead,description", **extra)
             values = page.get("values") or []
             yield from values
             start += len(values)

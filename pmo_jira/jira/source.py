@@ -56,7 +56,9 @@ def resolve_fieldmap(client: JiraClient, mapping: Any, logical: Iterable[str]) -
 def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
     """The projects the mapping's scope selects; a named project the account cannot see is an error."""
     scope = mapping.scope
-    visible = [parse_project(raw, site=client.site.name, base_url=client.site.url) for raw in client.projects()]
+    props = _needs_project_properties(mapping)
+    visible = [parse_project(raw, site=client.site.name, base_url=client.site.url)
+               for raw in client.projects(properties=props)]
     by_key = {p.key: p for p in visible}
     wanted = list(scope.projects)
     for key in wanted:
@@ -110,7 +112,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *
                        "any) and the flavour") from None
     projects = projects_in_scope(client, mapping)
     prop_keys = _needs_project_properties(mapping)
-    if prop_keys:
+    if prop_keys and client.flavour is Flavour.DC:  # Cloud delivered them with the project list
         projects = [_with_properties(client, p, prop_keys) for p in projects]
     issues = []
     if projects:

@@ -559,7 +559,8 @@ class Router:
         self_url = f"{self.shapes.api}/project/search?startAt={start}&maxResults={limit}"
         out: dict[str, Any] = {"self": self_url, "maxResults": limit, "startAt": start, "total": len(projects),
                                "isLast": start + len(page) >= len(projects),
-                               "values": [self.shapes.project(p, expand) for p in page]}
+                               "values": [self.shapes.project(p, expand, self.multi("properties"))
+                                          for p in page]}
         if not out["isLast"]:
             extra = "".join(f"&{k}={v}" for k, v in (("expand", ",".join(expand)), ("categoryId", category)) if v)
             out["nextPage"] = f"{self.shapes.api}/project/search?startAt={start + limit}&maxResults={limit}{extra}"

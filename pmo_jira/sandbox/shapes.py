@@ -8,6 +8,8 @@ Data Center child carries the Epic Link custom field. Dates look like ``2025-11-
 
 from __future__ import annotations
 
+import copy
+
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 
@@ -219,11 +221,12 @@ class Shapes:
             out["projectCategory"] = cat
         return out
 
-    def project(self, p: ProjectRec, expand: Sequence[str] = ()) -> dict:
+    def project(self, p: ProjectRec, expand: Sequence[str] = (), properties: Sequence[str] = ()) -> dict:
         out = self.project_ref(p.key)
-        if self.cloud:
+        if self.cloud:  # Cloud's /project/search returns the asked-for project properties inline
+            props = {k: copy.deepcopy(p.properties[k]) for k in properties if k in p.properties}
             out.update({"expand": "description,lead,issueTypes,url,projectKeys,permissions,insight",
-                        "style": "classic", "isPrivate": False, "properties": {}})
+                        "style": "classic", "isPrivate": False, "properties": props})
         else:
             out.update({"expand": "description,lead,url,projectKeys", "archived": False})
         if "lead" in expand:
