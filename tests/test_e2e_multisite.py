@@ -70,6 +70,20 @@ def test_one_audit_covers_both_sites_and_labels_each_finding(pmo, cloud, dc, tmp
     assert {i["site"] for i in report["items"]} == {"cloud-prod", "dc-prod"}
 
 
+def test_one_portfolio_report_covers_both_sites_and_agrees_with_the_audit(pmo, cloud, dc, tmp_path):
+    write_config(tmp_path, cloud.url, dc.url)
+    audit = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], env=tokens(cloud, dc))
+    result = pmo.run(["report", "portfolio", "--format", "json"], env=tokens(cloud, dc))
+    assert result.exit_code == 0, result.stderr
+    portfolio = json.loads(result.stdout)
+    assert portfolio["run"]["sites"] == ["cloud-prod", "dc-prod"]
+    rows = {(p["site"], p["key"]): p["findings"]["open"]
+            for group in portfolio["portfolios"] for p in group["projects"]}
+    assert {site for site, _ in rows} == {"cloud-prod", "dc-prod"}  # every row says its site
+    opened = [f for f in json.loads(audit.stdout)["findings"] if f["outcome"] in ("fail", "error")]
+    assert sum(rows.values()) == portfolio["totals"]["open_findings"] == len(opened)
+
+
 def test_one_site_down_fails_that_site_and_audits_the_other(pmo, no_sleep, cloud, dc, tmp_path):
     config = write_config(tmp_path, cloud.url, f"http://127.0.0.1:{_closed_port()}")
     result = pmo.run(["audit", "--config", str(config), "--format", "json", "--fail-on", "never"],
