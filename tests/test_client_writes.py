@@ -46,6 +46,26 @@ def test_labels_with_notify_on_send_no_parameter_and_nothing_to_do_sends_nothing
     assert _query(rsps.calls[0]) == {}
 
 
+def test_labels_and_state_in_one_request_on_cloud(rsps):
+    rsps.put(f"{CLOUD_URL}/rest/api/3/issue/PM-1", status=204)
+    state = {"v": 1, "fingerprint": "ab" * 8}
+    make_client(Flavour.CLOUD).edit_labels("PM-1", ["pmo-x"], [], notify=False,
+                                           properties={"pmo-jira.state": state})
+    (call,) = rsps.calls
+    assert json.loads(call.request.body) == {"update": {"labels": [{"add": "pmo-x"}]},
+                                             "properties": [{"key": "pmo-jira.state", "value": state}]}
+
+
+def test_labels_then_the_state_property_on_data_center(rsps):
+    rsps.put(f"{DC_URL}/rest/api/2/issue/PM-1", status=204)
+    rsps.put(f"{DC_URL}/rest/api/2/issue/PM-1/properties/pmo-jira.state", status=200)
+    make_client(Flavour.DC).edit_labels("PM-1", ["pmo-x"], [], notify=False,
+                                        properties={"pmo-jira.state": {"v": 1}})
+    labels, prop = rsps.calls
+    assert json.loads(labels.request.body) == {"update": {"labels": [{"add": "pmo-x"}]}}
+    assert json.loads(prop.request.body) == {"v": 1}
+
+
 def test_notify_refused_is_a_403_error(rsps):
     rsps.put(f"{CLOUD_URL}/rest/api/3/issue/PM-1", status=403, json={
         "errorMessages": ["To discard the user notification either admin or project admin permissions are required."],

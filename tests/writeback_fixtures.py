@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import SimpleNamespace
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from pmo_jira.errors import JiraApiError
 from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
@@ -168,9 +168,12 @@ class FakeClient:
                 return dict(c)
         raise JiraApiError("not found", method="PUT", url=f"/comment/{comment_id}", status=404)
 
-    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool) -> None:
+    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool,
+                    properties: Mapping[str, Any] | None = None) -> None:
         it = self._check("edit_labels", key, notify=notify)
         it.labels = [lb for lb in it.labels if lb not in remove] + [lb for lb in add if lb not in it.labels]
+        for prop, value in (properties or {}).items():
+            self.set_property(key, prop, value)
 
     def get_property(self, key: str, prop: str) -> Any | None:
         return self._check("get_property", key).properties.get(prop)

@@ -540,17 +540,28 @@ class JiraClient:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool) -> None:
+    def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool,
+                    properties: Mapping[str, Any] | None = None) -> None:
         """Add/remove labels with ``update`` operations, never replacing labels people set.
 
+        ``properties`` (issue property key -> value) are written too: on Cloud in the same
+        request (the edit body takes ``properties``), so labels and state change together; on Data
+        Center, where that is not documented, one property request each after the labels.
         ``notify=False`` sends ``notifyUsers=false``, which Jira refuses with 403 unless the
         account administers the project.
         """
         ops = [{"add": label} for label in add] + [{"remove": label} for label in remove]
-        if not ops:
-            return
-        self._request("PUT", f"{self.api}/issue/{_seg(key)}", params=_notify(notify),
-                      json={"update": {"labels": ops}}, issue_key=key)
+        props = dict(properties or {})
+        inline = self.flavour is Flavour.CLOUD and bool(ops)
+        if ops:
+            body: dict[str, Any] = {"update": {"labels": ops}}
+            if inline and props:
+                body["properties"] = [{"key": k, "value": v} for k, v in props.items()]
+            self._request("PUT", f"{self.api}/issue/{_seg(key)}", params=_notify(notify), json=body,
+                          issue_key=key)
+        if not inline:
+            for prop, value in props.items():
+                self.set_property(key, prop, value)
 
     def _comment_body(self, body: Doc) -> Any:
         return to_adf(body) if self.flavour is Flavour.CLOUD else to_wiki(body)

@@ -266,15 +266,17 @@ class _Run:
             comment_id = p.comment_id
             if p.comment is not None:
                 comment_id = self.comment(p)
-            step = "labels"
+            state = {} if p.new_state is None else {
+                STATE_PROPERTY: p.new_state.with_comment_id(comment_id).to_json()}
             if p.add_labels or p.remove_labels:
+                step = "labels"  # and the state with them: one request on Cloud
                 self.write(p, lambda n: client.edit_labels(p.key, p.add_labels, p.remove_labels,
-                                                           notify=n))
-                self.count(labels_added=len(p.add_labels), labels_removed=len(p.remove_labels))
-            step = "state"
-            if p.new_state is not None:
-                value = p.new_state.with_comment_id(comment_id).to_json()
-                self.write(p, lambda _n: client.set_property(p.key, STATE_PROPERTY, value),
+                                                           notify=n, properties=state))
+                self.count(labels_added=len(p.add_labels), labels_removed=len(p.remove_labels),
+                           properties_written=len(state))
+            elif state:
+                step = "state"
+                self.write(p, lambda _n: client.set_property(p.key, STATE_PROPERTY, state[STATE_PROPERTY]),
                            notifies=False)
                 self.count(properties_written=1)
         except _IssueFailed as exc:
