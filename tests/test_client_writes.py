@@ -91,7 +91,7 @@ def test_dc_comment_body_is_escaped_wiki(rsps):
     make_client(Flavour.DC).add_comment("INF-1", DOC)
     body = json.loads(rsps.calls[0].request.body)["body"]
     assert isinstance(body, str)
-    assert body == "h2. PMO audit\n\nOwner missing for \\[\\~admin\\] {{PMO\\-GOV\\-001}}\n\n* set an assignee"
+    assert body == "h2. PMO audit\n\nOwner missing for \\[\\~admin\\] {{PMO-GOV-001}}\n\n* set an assignee"
 
 
 @pytest.mark.parametrize("notify,query", [(False, {"notifyUsers": ["false"]}), (True, {})])

@@ -43,8 +43,19 @@ def test_wiki_structure_is_ours():
                           Text(" now", strong=True), Text("cf[10014]", code=True))),
                BulletList(((Text("one"),), (Text("two"), Text(" [~x]"))))))
     assert to_wiki(doc) == ("h2. Findings\n\n"
-                            "see [PM\\-1|https://acme.atlassian.net/browse/PM-1]* now*{{cf\\[10014\\]}}\n\n"
+                            "see [PM-1|https://acme.atlassian.net/browse/PM-1]* now*{{cf\\[10014\\]}}\n\n"
                             "* one\n* two \\[\\~x\\]")
+
+
+@pytest.mark.parametrize("text, wiki", [
+    ("PMO-RSK-002 (critical) on 2026-01-15", "PMO-RSK-002 (critical) on 2026-01-15"),  # readable as is
+    ("story_points", "story_points"),
+    ("-gone- _em_ a - b", "\\-gone\\- \\_em\\_ a \\- b"),  # effects need a non-word char outside
+    ("ok (y) (on) (/)", "ok \\(y) \\(on) \\(/)"),  # emoticons stay text
+])
+def test_wiki_escapes_only_what_could_be_markup(text, wiki):
+    assert to_wiki(Doc((Paragraph((Text(text),)),))) == wiki
+    assert wiki_to_text(wiki) == text
 
 
 def test_unsafe_links_are_dropped():

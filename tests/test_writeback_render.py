@@ -32,7 +32,7 @@ def test_comment_layout_heading_marker_findings_fix():
     assert "PMO-GOV-001 Accountable owner set (high): No owner is set. Fix: Assign an accountable owner." in text
     assert "PMO-EXE-001 Status fresh (high): Stale for 20 days. Fix: Move the status." in text
     assert "Checked 2026-11-25" in text
-    assert "*PMO\\-GOV\\-001* Accountable owner set" in to_wiki(doc) and " *Fix:* " in to_wiki(doc)  # real bold
+    assert "*PMO-GOV-001* Accountable owner set" in to_wiki(doc) and " *Fix:* " in to_wiki(doc)  # real bold
 
 
 def test_fixed_since_last_check_and_all_met_note():

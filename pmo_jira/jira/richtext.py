@@ -126,15 +126,19 @@ def adf_to_text(adf: Any) -> str:
 
 # Every character with a meaning somewhere in Jira wiki markup gets a backslash. A backslash
 # itself cannot be escaped that way (``\\`` is a forced line break), so it becomes an entity.
-_WIKI_SPECIAL = re.compile(r"[*_\-+^~?{}\[\]|!#()\\&]")
+# Left alone, so comments stay readable in raw form: a hyphen or underscore inside a word
+# (``PMO-RSK-002``, ``2026-01-15``, ``story_points``: effects need a non-word character outside
+# them), and parentheses unless they could close round an emoticon such as ``(y)`` or ``(on)``.
+_WIKI_SPECIAL = re.compile(r"(?P<keep>(?<=[^\W_])[-_](?=[^\W_]))|\((?=[^\s()]{1,7}\))|[*_\-+^~?{}\[\]|!#\\&]")
 _WIKI_ENTITIES = {"\\": "&#92;", "&": "&amp;"}
 # Block markers that start with a letter cannot be backslash-escaped; an entity breaks them.
 _WIKI_LINE_START = re.compile(r"^(\s*)(h)([1-6]\.)|^(\s*)(b)(q\.)", re.MULTILINE)
 
 
 def _wiki_escape(text: str) -> str:
-    text = _WIKI_SPECIAL.sub(lambda m: _WIKI_ENTITIES.get(m.group(), "\\" + m.group()),
-                             _NEWLINE.sub("\n", text))
+    text = _WIKI_SPECIAL.sub(
+        lambda m: m.group() if m.group("keep") else _WIKI_ENTITIES.get(m.group(), "\\" + m.group()),
+        _NEWLINE.sub("\n", text))
     return _WIKI_LINE_START.sub(
         lambda m: (m.group(1) or m.group(4) or "") + f"&#{ord(m.group(2) or m.group(5))};"
         + (m.group(3) or m.group(6)), text)
