@@ -1,11 +1,12 @@
 """Per-issue write-back state, kept in the issue property ``pmo-jira.state``.
 
-The source reads it inline with every search, the standards consult it (a sync's own edit must
-not make a stale epic look fresh) and the write-back plans from it, so it lives on its own.
+The source reads it with the issues (inline with the search on Cloud, per labelled issue on Data
+Center), the standards consult it (a sync's own edit must not make a stale epic look fresh) and
+the write-back plans from it, so it lives on its own.
 
-The state lets a run decide what to write from data it already read (the search returns the
-property inline), so an unchanged portfolio costs zero writes. Anyone who can edit the issue can
-edit the property, so parsing is defensive: anything unexpected means "no state", never a crash.
+The state lets a run decide what to write from data it already read, so an unchanged portfolio
+costs zero writes. Anyone who can edit the issue can edit the property, so parsing is defensive:
+anything unexpected means "no state", never a crash.
 
 Stored value (version 1)::
 

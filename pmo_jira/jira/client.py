@@ -2,9 +2,9 @@
 
 Why ``requests`` directly rather than the ``jira`` or ``atlassian-python-api`` packages:
 - paging: Cloud's ``/search/jql`` pages by ``nextPageToken`` and Data Center's ``/search`` by
-  ``startAt``; we need both yielded lazily, page by page, with inline issue ``properties`` and a
-  server that may cap ``maxResults`` below what we asked. The libraries either fetch one page or
-  collect everything in memory, and default to ``fields=*all``.
+  ``startAt`` (by key past its 10,000-result window); we need both yielded lazily, page by page,
+  with inline issue ``properties`` on Cloud and a server that may cap ``maxResults``. The
+  libraries either fetch one page or collect everything in memory, and default to ``fields=*all``.
 - retries: exactly one layer we control (``retry.py``), honouring ``Retry-After`` as a minimum,
   with a total wait budget, never retrying a comment POST after a broken connection. The
   libraries each ship their own retry logic with different rules (see ``retry.py``).
@@ -368,13 +368,14 @@ class JiraClient:
                              missing_ok=True)
         return None if body is None else body.get("value")
 
-    def search_pages(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = (),
-                     page_size: int | None = None) -> Iterator[list[dict]]:
+    def search_pages(self, jql: str, fields: Sequence[str], *,
+                     properties: Sequence[str] = ()) -> Iterator[list[dict]]:
         """Issues matching ``jql``, one page (list of raw issues) at a time, fetched lazily.
 
         Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken``/``isLast``. Data Center:
         ``/rest/api/2/search`` with ``startAt``/``total``, advancing by what the server actually
-        returned (it may cap ``maxResults``). JQL longer than ``LONG_JQL`` is sent by POST, which
+        returned (it may cap ``maxResults``); a result larger than ``DC_RESULT_WINDOW`` is read in
+        key windows (``_dc_key_windows``). JQL longer than ``LONG_JQL`` is sent by POST, which
         is still a read and so is retried like a GET.
 
         ``properties`` (issue property keys, at most 5) come inline on Cloud only: Data Center's
@@ -382,15 +383,14 @@ class JiraClient:
         them there is a ``ValueError``; read them with ``get_property`` instead.
         """
         field_list = _explicit_fields(fields)
-        size = page_size or self.page_size
         props = list(properties)
         if self.flavour is Flavour.CLOUD:
-            yield from self._cloud_pages(jql, field_list, props, size)
+            yield from self._cloud_pages(jql, field_list, props, self.page_size)
         else:
             if props:
                 raise ValueError("Jira Data Center's search does not return issue properties; "
                                  "read them per issue with get_property")
-            yield from self._dc_pages(jql, field_list, size)
+            yield from self._dc_pages(jql, field_list, self.page_size)
 
     def _search_call(self, path: str, jql: str, extra: dict[str, Any], fields: list[str],
                      props: list[str]) -> dict:

@@ -30,13 +30,10 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Mapping
 
 import requests
 import tenacity
-
-RETRY_STATUSES = frozenset({429, 503})
-T = TypeVar("T")
 
 
 def _parse_retry_after(value: str | None, now: datetime) -> float | None:
@@ -52,9 +49,7 @@ def _parse_retry_after(value: str | None, now: datetime) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max((when - now).total_seconds(), 1.0)
+    return _seconds_until(when, now, floor=1.0)
 
 
 def _parse_reset(value: str | None, now: datetime) -> float | None:
@@ -66,9 +61,14 @@ def _parse_reset(value: str | None, now: datetime) -> float | None:
         when = datetime.fromisoformat(text)
     except ValueError:
         return None
+    return _seconds_until(when, now, floor=0.0)
+
+
+def _seconds_until(when: datetime, now: datetime, *, floor: float) -> float:
+    """Seconds from ``now`` to ``when`` (read as UTC when it names no zone), at least ``floor``."""
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max((when - now).total_seconds(), 0.0)
+    return max((when - now).total_seconds(), floor)
 
 
 def server_delay(headers: Mapping[str, str], now: datetime) -> float | None:

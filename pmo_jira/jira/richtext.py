@@ -108,7 +108,7 @@ def adf_to_text(adf: Any) -> str:
             out.append(str(attrs.get("url", "")))
         elif kind in ("date", "status"):
             out.append(str(attrs.get("text") or attrs.get("timestamp", "")))
-        elif kind == "tableCell" or kind == "tableHeader":
+        elif kind in ("tableCell", "tableHeader"):
             walk(node.get("content", []))
             out.append(" ")
         else:
@@ -117,9 +117,7 @@ def adf_to_text(adf: Any) -> str:
             out.append("\n")
 
     walk(adf)
-    text = "".join(out)
-    lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _tidy("".join(out))
 
 
 # --- wiki markup ------------------------------------------------------------------------------
@@ -206,6 +204,10 @@ def wiki_to_text(s: str | None) -> str:
     text = _NEWLINE.sub("\n", s)
     for pattern, repl in _WIKI_TO_TEXT:
         text = pattern.sub(repl, text)
-    text = html.unescape(text)
+    return _tidy(html.unescape(text))
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces dropped and blank-line runs collapsed, so both flavours flatten alike."""
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -116,9 +116,9 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str], *
         projects = [_with_properties(client, p, prop_keys) for p in projects]
     issues = []
     if projects:
-        fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if client.flavour is Flavour.CLOUD else set()))
-        jql = scope_jql(mapping, [p.key for p in projects])
         cloud = client.flavour is Flavour.CLOUD
+        fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set()))
+        jql = scope_jql(mapping, [p.key for p in projects])
         for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
             if not cloud:
                 _add_state(client, page, mapping.writeback.label_prefix)

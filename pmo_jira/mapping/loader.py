@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, suggest
+from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, nearest_line, suggest
 
 Path_ = tuple[str | int, ...]
 
@@ -56,11 +56,7 @@ class _Source:
                            hint=hint or None)
 
     def line(self, path: Path_) -> int:
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            path = path[:-1]
-        return 1
+        return nearest_line(self.lines, path) or 1
 
     def build(self, loader: _Loader, node: yaml.Node, path: Path_) -> Any:
         self.nodes += 1

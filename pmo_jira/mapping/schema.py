@@ -516,11 +516,7 @@ class Mapping(Strict):
 
     def line_of(self, *path: str | int) -> int | None:
         """The line of a key or list item in the source file, e.g. ``line_of("fields", "owner")``."""
-        while path:
-            if path in self._lines:
-                return self._lines[path]
-            path = path[:-1]
-        return None
+        return nearest_line(self._lines, path)
 
     def standard(self, code: str) -> StandardConfig | None:
         """The configuration of a standard by code, or None when the mapping does not enable it."""
@@ -595,6 +591,15 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
                                 "a project belongs to one group"))
                 owner.setdefault(key, group)
     return out
+
+
+def nearest_line(lines: dict[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int | None:
+    """The line of ``path``, or of its nearest enclosing key when it is not in the file itself."""
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
 
 
 def format_path(path: Iterable[str | int]) -> str:

@@ -67,10 +67,6 @@ class Faults:
             self.rate_429 = self.rate_503 = self.rate_drop = self.rate_slow = 0.0
             self.schedule.clear()
 
-    @property
-    def requests_seen(self) -> int:
-        return self._count
-
     def next(self, path: str) -> Fault | None:
         """Count one request and say which fault (if any) it gets."""
         with self._lock:

@@ -14,7 +14,7 @@ real site:
 Evaluation is compiled into closures once per ``now`` (literals pre-lowered, lists turned into
 sets), because the sandbox runs one query over up to 100,000 issues.
 
-Accessor protocol (implemented by the sandbox store)::
+Accessor protocol (implemented by the sandbox server's ``_Accessor``)::
 
     accessor.jql_value(name) -> str | None | list[str] | datetime | date | float
 

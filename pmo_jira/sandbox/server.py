@@ -40,6 +40,7 @@ from pmo_jira.sandbox.store import ISSUE_TYPES, STATUS_CATEGORIES, STATUSES, Iss
 SANDBOX_EMAIL = "pmo-bot@example.com"
 SANDBOX_TOKEN = "sandbox-token"
 """The sandbox's fixed credentials. Not a secret: the sandbox only listens on loopback."""
+_BASIC_CREDENTIALS = base64.b64encode(f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()
 
 CHANGE_2046 = ("The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
                "A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046")
@@ -64,7 +65,7 @@ PERMISSIONS: dict[str, tuple[str, str, str, str]] = {
 DC_MAX_RESULTS = 1000
 DC_RESULT_WINDOW = 10_000
 """Data Center's default max_result_window: a page reaching past it is refused, so deep reads
-page by issue id instead (see ``JiraClient``)."""
+go on in windows by issue key (see ``JiraClient``)."""
 CLOUD_MAX_WITH_FIELDS = 100
 CLOUD_MAX_IDS = 5000
 CLOUD_PROJECT_PAGE_MAX = 100
@@ -210,7 +211,7 @@ class SandboxApp:
                 continue
             text = value.text.strip()
             if node.field == "project":
-                project = self._find_project(text)
+                project = self.find_project(text)
                 if project is None or not self.can_browse(project):
                     raise jqlmod.JqlError(f"The value '{text}' does not exist for the field '{node.spelling}'.")
             elif node.field in ("key", "parent", "epic link") and not text.isdigit() and node.op not in ("<", "<=", ">", ">="):
@@ -218,7 +219,7 @@ class SandboxApp:
                 if rec is None or not self.can_browse(self.store.projects[rec.project]):
                     raise jqlmod.JqlError(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
 
-    def _find_project(self, ref: str):
+    def find_project(self, ref: str) -> ProjectRec | None:
         low = ref.lower()
         return next((p for p in self.store.projects.values()
                      if low in (p.key.lower(), p.name.lower(), p.id)), None)
@@ -378,8 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         if self.app.flavour is Flavour.CLOUD:
-            ok = scheme.lower() == "basic" and value.strip() == base64.b64encode(
-                f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()
+            ok = scheme.lower() == "basic" and value.strip() == _BASIC_CREDENTIALS
             challenge = 'Basic realm="protected-area"'
         else:
             ok = scheme.lower() == "bearer" and value.strip() == SANDBOX_TOKEN
@@ -567,7 +567,7 @@ class Router:
         return 200, out, {}
 
     def _project(self, ref: str):
-        project = self.app._find_project(ref)
+        project = self.app.find_project(ref)
         if project is None or not self.app.can_browse(project):
             raise HttpError(404, [f"No project could be found with key '{ref}'."])
         return project
@@ -735,19 +735,13 @@ class Router:
         comment = self.store.add_comment(rec.key, self._comment_body())
         return 201, self.shapes.comment(rec, comment), {}
 
-    def _find_comment(self, rec: IssueRec, comment_id: str):
-        comment = next((c for c in rec.comments or () if str(c.id) == comment_id), None)
-        if comment is None:
-            raise HttpError(404, [f"Can not find a comment for the id: {comment_id}."])
-        return comment
-
     def get_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
-        return 200, self.shapes.comment(rec, self._find_comment(rec, comment_id)), {}
+        return 200, self.shapes.comment(rec, self.store.comment(rec, comment_id)), {}
 
     def edit_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
-        existing = self._find_comment(rec, comment_id)
+        existing = self.store.comment(rec, comment_id)
         own = existing.author == self.store.bot.account_id
         if not (self.app.has("EDIT_ALL_COMMENTS") or (own and self.app.has("EDIT_OWN_COMMENTS"))):
             raise HttpError(403, ["You do not have the permission to edit this comment."])
@@ -853,7 +847,7 @@ class SandboxServer:
     def auth_headers(self) -> dict[str, str]:
         """The Authorization header, for plain HTTP clients."""
         if self.flavour is Flavour.CLOUD:
-            return {"Authorization": "Basic " + base64.b64encode(f"{SANDBOX_EMAIL}:{SANDBOX_TOKEN}".encode()).decode()}
+            return {"Authorization": f"Basic {_BASIC_CREDENTIALS}"}
         return {"Authorization": f"Bearer {SANDBOX_TOKEN}"}
 
     def bind(self) -> ThreadingHTTPServer:

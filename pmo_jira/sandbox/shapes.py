@@ -9,7 +9,6 @@ Data Center child carries the Epic Link custom field. Dates look like ``2025-11-
 from __future__ import annotations
 
 import copy
-
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Sequence
 

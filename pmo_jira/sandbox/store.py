@@ -385,6 +385,12 @@ class Store:
         low = ref.lower()
         return next((f for f in self.fields if f.name.lower() == low), None)
 
+    def comment(self, rec: IssueRec, comment_id: str | int) -> CommentRec:
+        comment = next((c for c in rec.comments or [] if str(c.id) == str(comment_id)), None)
+        if comment is None:
+            raise StoreError(404, [f"Can not find a comment for the id: {comment_id}."])
+        return comment
+
     def category_of(self, project_key: str) -> CategoryRec | None:
         cid = self.projects[project_key].category_id
         return self.categories.get(cid) if cid else None
@@ -415,9 +421,7 @@ class Store:
             raise StoreError(400, [], {f: f"Field '{f}' cannot appear in both 'fields' and 'update'" for f in both})
         with self.lock:
             rec = self._must(key)
-            changes: dict[str, Any] = {}
-            for fid, value in fields.items():
-                changes[fid] = value
+            changes: dict[str, Any] = dict(fields)
             labels = list(rec.labels or [])
             for fid, ops in update.items():
                 if not isinstance(ops, list) or not all(isinstance(o, dict) for o in ops):
@@ -440,11 +444,7 @@ class Store:
                             if value in labels:
                                 labels.remove(value)
                         elif verb == "set":
-                            if not isinstance(value, list):
-                                raise StoreError(400, [], {"labels": "data was not an array"})
-                            for v in value:
-                                _check_label(v)
-                            labels = list(dict.fromkeys(value))
+                            labels = _label_list(value)
                         else:
                             raise StoreError(400, [], {"labels": f"Field 'labels' does not support operation '{verb}'"})
             if "labels" in update:
@@ -472,11 +472,7 @@ class Store:
         if value is None:
             return None
         if fdef.attr == "labels":
-            if not isinstance(value, list):
-                raise StoreError(400, [], {"labels": "data was not an array"})
-            for v in value:
-                _check_label(v)
-            return list(dict.fromkeys(value))
+            return _label_list(value)
         if stype == "user":
             ref = value.get("accountId") or value.get("name") or value.get("key") if isinstance(value, dict) else value
             user = self.user(ref)
@@ -525,9 +521,7 @@ class Store:
         _check_body(body)
         with self.lock:
             rec = self._must(key)
-            comment = next((c for c in rec.comments or [] if str(c.id) == str(comment_id)), None)
-            if comment is None:
-                raise StoreError(404, [f"Can not find a comment for the id: {comment_id}."])
+            comment = self.comment(rec, comment_id)
             stamp = self._stamp()
             comment.body, comment.updated = body, stamp
             comment.update_author = author or self.bot.account_id
@@ -610,9 +604,6 @@ class Store:
     def add_label(self, key: str, label: str) -> IssueRec:
         return self.edit_issue(key, update={"labels": [{"add": label}]})
 
-    def remove_label(self, key: str, label: str) -> IssueRec:
-        return self.edit_issue(key, update={"labels": [{"remove": label}]})
-
 
 def _check_label(label: Any) -> None:
     if not isinstance(label, str) or not label:
@@ -621,6 +612,15 @@ def _check_label(label: Any) -> None:
         raise StoreError(400, [], {"labels": f"The label '{label}' contains spaces which is invalid."})
     if len(label) > 255:
         raise StoreError(400, [], {"labels": f"The label '{label}' exceeds the maximum length for a single label of 255 characters."})
+
+
+def _label_list(value: Any) -> list[str]:
+    """A whole new label list (``fields`` or a ``set`` operation): each label valid, duplicates dropped."""
+    if not isinstance(value, list):
+        raise StoreError(400, [], {"labels": "data was not an array"})
+    for v in value:
+        _check_label(v)
+    return list(dict.fromkeys(value))
 
 
 def _check_body(body: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any, Iterable
 
 from pmo_jira.findings import ClassifiedItem
 from pmo_jira.model import Issue, Project, Snapshot
-# Read-only use of the state the previous sync stored on the issue (it arrives with the issue).
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
+
 
 @dataclass
 class AuditContext:
