@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from common import (
+    AUDIT_ARGS,
     ChildResult,
     child,
     child_entry,
@@ -52,7 +52,6 @@ from common import (
 SCRIPT = Path(__file__).resolve()
 PAGE_SIZE = 100
 PAGING_KEYS = ("nextPageToken", "startAt", "maxResults")
-AUDIT_ARGS = ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--fail-on", "never"]
 AUDIT_PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.audit", "pmo_jira.runner", "pmo_jira.engine"]
 GIB_KIB = 1024 * 1024
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 
 import requests
 from common import (
+    AUDIT_ARGS,
     Sandbox,
     child,
     child_entry,
@@ -42,7 +42,6 @@ from common import (
 
 SCRIPT = Path(__file__).resolve()
 SYNC_ARGS = ["sync", "--apply", "--max-writes", "1000000"]
-AUDIT_ARGS = ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--fail-on", "never"]
 PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.sync", "pmo_jira.cli.audit", "pmo_jira.runner",
              "pmo_jira.engine", "pmo_jira.writeback"]
 

@@ -73,7 +73,6 @@ class Sandbox:
     flavour: str
     issues: int
     url: str
-    process: subprocess.Popen
     startup_s: float
 
     @property
@@ -122,7 +121,7 @@ def sandbox(flavour: str, issues: int, *, seed: int = 1, now: str = "reference",
     with tempfile.TemporaryFile() as log:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        box = Sandbox(flavour, issues, url, proc, 0.0)
+        box = Sandbox(flavour, issues, url, 0.0)
         try:
             while True:
                 if proc.poll() is not None:
@@ -241,6 +240,9 @@ def measure(fn: Callable[[], dict[str, Any]], *, trace: bool, capture: bool = Fa
         stats["tracemalloc_peak_kib"] = tracemalloc.get_traced_memory()[1] / 1024
         tracemalloc.stop()
     return stats
+
+
+AUDIT_ARGS = ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--fail-on", "never"]
 
 
 def run_cli(args: list[str]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pmo_jira.findings import AuditResult
 from pmo_jira.history import HistoryStore
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.mapping.presets import preset
-from pmo_jira.reporting import SUFFIXES, ReportContext, available_reports
+from pmo_jira.reporting import ReportContext, available_reports, file_name, write_output
 from pmo_jira.reports import plugin_formats
 from pmo_jira.runner import RunOutcome, audit_sites
 from pmo_jira.sandbox.server import SandboxServer
@@ -74,8 +74,8 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
         files: list[Path] = []
         formats = plugin_formats()
         for fmt in AUDIT_FORMATS:
-            target = out_dir / f"audit{SUFFIXES[fmt]}"
-            target.write_text(formats[fmt].render(result, now=now), encoding="utf-8", newline="")
+            target = out_dir / file_name("audit", fmt)
+            write_output(target, formats[fmt].render(result, now=now))
             files.append(target)
         with HistoryStore(history_path) as history:
             plans = plan_sites(outcome, now=now)
@@ -90,12 +90,8 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
                                     mapping=outcome.primary_mapping, now=now, history=history)
             for name, report in sorted(available_reports().items()):
                 for fmt in report.formats:
-                    target = out_dir / f"{name}{SUFFIXES.get(fmt, '.' + fmt)}"
-                    content = report.render(context, fmt)
-                    if isinstance(content, bytes):
-                        target.write_bytes(content)
-                    else:
-                        target.write_text(content, encoding="utf-8", newline="")
+                    target = out_dir / file_name(name, fmt)
+                    write_output(target, report.render(context, fmt))
                     files.append(target)
     return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
                       resync_writes=resync.totals.writes if resync else 0, files=files,

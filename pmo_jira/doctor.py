@@ -21,8 +21,7 @@ from pmo_jira.jira.client import Credentials, JiraClient
 from pmo_jira.mapping import load_mapping
 from pmo_jira.mapping.fields import field_report
 from pmo_jira.mapping.schema import Mapping as MappingFile
-from pmo_jira.model import Flavour
-from pmo_jira.secrets import credentials_for, find_token
+from pmo_jira.secrets import credentials_for, find_token, site_client
 from pmo_jira.settings import Settings, SiteSettings
 
 Status = Literal["ok", "warn", "fail"]
@@ -90,9 +89,7 @@ class DoctorReport:
 
 def default_client_factory(site: SiteSettings, credentials: Credentials, **client_kwargs: Any) -> JiraClient:
     """A client that gives up on a dead site within seconds: doctor is run by a waiting human."""
-    flavour = None if site.flavour == "auto" else Flavour(site.flavour)
-    options: dict[str, Any] = {"timeout": 15.0, "max_wait": 5.0, **client_kwargs}
-    return JiraClient(site.url, credentials, flavour=flavour, site_name=site.name, **options)
+    return site_client(site, credentials, **{"timeout": 15.0, "max_wait": 5.0, **client_kwargs})
 
 
 def run_doctor(settings: Settings, *, sites: Sequence[str] = (),

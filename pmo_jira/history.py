@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import statistics
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -221,6 +221,12 @@ def resolve_history_path(path: str | Path | None = None) -> Path:
     return Path(text).expanduser()
 
 
+def existing_history(path: str | Path | None = None) -> HistoryStore | None:
+    """The store at ``path``, or None when no run was ever recorded there: reading creates no file."""
+    resolved = resolve_history_path(path)
+    return HistoryStore(resolved) if resolved.exists() else None
+
+
 class HistoryStore:
     """The run history at ``path`` (see ``resolve_history_path``), created on first use."""
 
@@ -337,24 +343,21 @@ class HistoryStore:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        with self._guard():
-            return [_summary(r) for r in self._db.execute(sql, args)]
+        return [_summary(r) for r in self.query(sql, tuple(args))]
 
     def run(self, run_id: int) -> RunSummary:
-        with self._guard():
-            row = self._db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        rows = self.query("SELECT * FROM runs WHERE id = ?", (run_id,))
+        if not rows:
             raise PmoError(f"history database {self.path} has no run {run_id}")
-        return _summary(row)
+        return _summary(rows[0])
 
     def previous(self, run: RunSummary) -> RunSummary | None:
         """The run of the same mapping just before ``run``."""
-        with self._guard():
-            row = self._db.execute(
-                "SELECT * FROM runs WHERE mapping_name = ? AND (started < ? OR (started = ? AND id < ?))"
-                " ORDER BY started DESC, id DESC LIMIT 1",
-                (run.mapping_name, stored_time(run.started), stored_time(run.started), run.id)).fetchone()
-        return _summary(row) if row else None
+        rows = self.query(
+            "SELECT * FROM runs WHERE mapping_name = ? AND (started < ? OR (started = ? AND id < ?))"
+            " ORDER BY started DESC, id DESC LIMIT 1",
+            (run.mapping_name, stored_time(run.started), stored_time(run.started), run.id))
+        return _summary(rows[0]) if rows else None
 
     def compare(self, run_id: int | None = None) -> Delta:
         """``run_id`` (default: the latest run) against the previous run of its mapping."""
@@ -372,10 +375,10 @@ class HistoryStore:
         gone = [f for fp, f in before.items() if fp not in now_open]
         return Delta(
             run=run, previous=prev,
-            new=_sorted(f for fp, f in now_open.items() if fp not in before),
-            resolved=_sorted(f for f in gone if f.site in checked),
-            persisting=_sorted(f for fp, f in now_open.items() if fp in before),
-            unchecked=_sorted(f for f in gone if f.site not in checked),
+            new=sorted_refs(f for fp, f in now_open.items() if fp not in before),
+            resolved=sorted_refs(f for f in gone if f.site in checked),
+            persisting=sorted_refs(f for fp, f in now_open.items() if fp in before),
+            unchecked=sorted_refs(f for f in gone if f.site not in checked),
             phase_moves=self._phase_moves(prev.id, run.id) if prev else (),
         )
 
@@ -409,28 +412,23 @@ class HistoryStore:
             return []
         marks = ",".join("?" * len(runs))
         counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(_SEVERITIES, 0) for r in runs}
-        with self._guard():
-            for row in self._db.execute(
-                    f"SELECT run_id, severity, COUNT(*) FROM findings WHERE run_id IN ({marks})"
-                    f" AND outcome IN (?, ?) GROUP BY run_id, severity",
-                    [*(r.id for r in runs), *_OPEN]):
-                counts[row[0]][row[1]] = row[2]
+        for row in self.query(f"SELECT run_id, severity, COUNT(*) FROM findings WHERE run_id IN ({marks})"
+                              f" AND outcome IN (?, ?) GROUP BY run_id, severity",
+                              (*(r.id for r in runs), *_OPEN)):
+            counts[row[0]][row[1]] = row[2]
         return [TrendPoint(r.id, r.started, r.kind, r.mapping_name, counts[r.id], r.items_checked)
                 for r in runs]
 
     # --- helpers ----------------------------------------------------------------------------------
 
     def _mapping_names(self) -> list[str]:
-        with self._guard():
-            return [r[0] for r in self._db.execute(
-                "SELECT DISTINCT mapping_name FROM runs ORDER BY mapping_name")]
+        return [r[0] for r in self.query("SELECT DISTINCT mapping_name FROM runs ORDER BY mapping_name")]
 
     def open_findings(self, run_id: int) -> dict[str, FindingRef]:
         """The open (fail or error) findings of a run, by fingerprint."""
-        with self._guard():
-            rows = self._db.execute(
-                "SELECT fingerprint, code, site, project_key, item_key, severity, outcome, phase"
-                " FROM findings WHERE run_id = ? AND outcome IN (?, ?)", (run_id, *_OPEN)).fetchall()
+        rows = self.query(
+            "SELECT fingerprint, code, site, project_key, item_key, severity, outcome, phase"
+            " FROM findings WHERE run_id = ? AND outcome IN (?, ?)", (run_id, *_OPEN))
         return {r[0]: FindingRef(*r) for r in rows}
 
     def item_phases(self, run_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:
@@ -444,12 +442,11 @@ class HistoryStore:
             return self._db.execute(sql, params).fetchall()
 
     def _phase_moves(self, before_id: int, after_id: int) -> tuple[PhaseMove, ...]:
-        with self._guard():
-            rows = self._db.execute(
-                "SELECT a.site, a.key, a.kind, b.phase, a.phase FROM items a"
-                " JOIN items b ON b.run_id = ? AND b.site = a.site AND b.key = a.key"
-                " WHERE a.run_id = ? AND a.phase IS NOT b.phase ORDER BY a.site, a.key",
-                (before_id, after_id)).fetchall()
+        rows = self.query(
+            "SELECT a.site, a.key, a.kind, b.phase, a.phase FROM items a"
+            " JOIN items b ON b.run_id = ? AND b.site = a.site AND b.key = a.key"
+            " WHERE a.run_id = ? AND a.phase IS NOT b.phase ORDER BY a.site, a.key",
+            (before_id, after_id))
         return tuple(PhaseMove(*r) for r in rows)
 
 
@@ -463,7 +460,8 @@ def _one_per_fingerprint(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return out
 
 
-def _sorted(refs) -> tuple[FindingRef, ...]:
+def sorted_refs(refs: Iterable[FindingRef]) -> tuple[FindingRef, ...]:
+    """Findings in the order every comparison lists them: site, project, item, code."""
     return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, f.item_key, f.code, f.fingerprint)))
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pluggy
 
 from pmo_jira import hookspecs
-from pmo_jira.errors import PluginError
 
 ENTRY_POINT_GROUP = "pmo_jira"
 
@@ -56,6 +55,11 @@ def load_failures() -> list[PluginInfo]:
     return [i for i in plugin_infos() if i.error]
 
 
+def failure(exc: BaseException) -> str:
+    """A plugin's exception as ``Type: message`` on one line, for listings."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
 def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     pm = pluggy.PluginManager("pmo_jira")
     pm.add_hookspecs(hookspecs)
@@ -73,8 +77,7 @@ def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
         except Exception as exc:  # noqa: BLE001 - any import-time failure of a third party
             if pm.has_plugin(ep.name):
                 pm.unregister(name=ep.name)
-            reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-            infos.append(PluginInfo(ep.name, ep.value, dist_name, version, (), error=reason))
+            infos.append(PluginInfo(ep.name, ep.value, dist_name, version, (), error=failure(exc)))
             continue
         hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
         infos.append(PluginInfo(ep.name, ep.value, dist_name, version, hooks))
@@ -88,13 +91,3 @@ def collect_list(hook_name: str) -> list:
         out.extend(result or ())
     return out
 
-
-def collect_dict(hook_name: str) -> dict:
-    """Merge dict results of a hook; two plugins claiming one name is a PluginError."""
-    out: dict = {}
-    for result in getattr(get_plugin_manager().hook, hook_name)():
-        for key, value in (result or {}).items():
-            if key in out:
-                raise PluginError(f"two plugins provide '{key}' for {hook_name}")
-            out[key] = value
-    return out

@@ -2,15 +2,17 @@
 
 A report gets one ``ReportContext`` (the audit result, the snapshots it was computed from, the
 mapping, the run history and the time) and renders itself in one of its formats. Rendering is
-pure: the CLI decides where the text or bytes go.
+pure: the caller decides where the text or bytes go.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
+from pmo_jira.errors import PluginError, PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
 
@@ -19,6 +21,24 @@ SUFFIXES: dict[str, str] = {
     "table": ".txt", "csv": ".csv", "xlsx": ".xlsx", "markdown": ".md", "json": ".json",
     "html": ".html", "junit": ".xml",
 }
+
+
+def file_name(name: str, fmt: str) -> str:
+    """``<name><suffix>``: the file a report in ``fmt`` is saved as in a folder."""
+    return f"{name}{SUFFIXES.get(fmt, '.' + fmt)}"
+
+
+def write_output(path: Path, content: str | bytes) -> None:
+    """Save a report or plan; a folder that cannot be made or a file that cannot be written is an
+    ``Error:`` line naming the path, not a crash."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,6 @@ class Report(Protocol):
 
 def available_reports() -> dict[str, Report]:
     """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook)."""
-    from pmo_jira.errors import PluginError
     from pmo_jira.plugins import collect_list
 
     reports: dict[str, Report] = {}

@@ -65,10 +65,14 @@ def credentials_for(site: SiteSettings, env: Mapping[str, str] | None = None) ->
 
 
 def client_for(site: SiteSettings, env: Mapping[str, str] | None = None, **client_kwargs: Any) -> JiraClient:
-    """A ``JiraClient`` for a configured site: its credentials, flavour (unless auto) and name."""
+    """A ``JiraClient`` for a configured site with its own credentials."""
+    return site_client(site, credentials_for(site, env), **client_kwargs)
+
+
+def site_client(site: SiteSettings, credentials: Credentials, **client_kwargs: Any) -> JiraClient:
+    """A ``JiraClient`` for a configured site: its URL, flavour (unless auto) and name."""
     flavour = None if site.flavour == "auto" else Flavour(site.flavour)
-    return JiraClient(site.url, credentials_for(site, env), flavour=flavour, site_name=site.name,
-                      **client_kwargs)
+    return JiraClient(site.url, credentials, flavour=flavour, site_name=site.name, **client_kwargs)
 
 
 def store_token(site: SiteSettings, token: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ import click
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import record_history, run_audit_command, run_now
 from pmo_jira.errors import ConfigError, PmoError
-from pmo_jira.history import HistoryStore, resolve_history_path
+from pmo_jira.history import existing_history
 from pmo_jira.jira.client import Credentials
 from pmo_jira.logs import register_secret
 from pmo_jira.reporting import ReportContext
@@ -63,15 +64,9 @@ def publish_confluence(common: CommonOptions, space: str, title: str | None, par
             f"{site}: {message}" for site, message in sorted(outcome.result.site_errors.items())))
     if not no_history:
         record_history(settings, outcome.result, kind="audit")
-    path = resolve_history_path(settings.history)
-    store = HistoryStore(path) if path.exists() else None
-    try:
-        ctx = ReportContext(result=outcome.result, snapshots=outcome.snapshots,
-                            mapping=outcome.primary_mapping, now=now, history=store)
-        rollup = build_rollup(ctx)
-    finally:
-        if store is not None:
-            store.close()
+    with existing_history(settings.history) or nullcontext() as store:
+        rollup = build_rollup(ReportContext(result=outcome.result, snapshots=outcome.snapshots,
+                                            mapping=outcome.primary_mapping, now=now, history=store))
     body = storage_body(rollup)
     if dry_run:
         click.echo(body)

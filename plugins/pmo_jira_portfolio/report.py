@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pmo_jira.errors import PmoError
 from pmo_jira.reporting import ReportContext
 from pmo_jira_portfolio import REPORT_NAME
-from pmo_jira_portfolio.rollup import Rollup, build_rollup
+from pmo_jira_portfolio.rollup import build_rollup
 
 
 def _renderers():
@@ -28,10 +28,7 @@ class PortfolioReport:
     title: str = "Portfolio roll-up (RAG by portfolio, project and epic)"
     formats: tuple[str, ...] = ("table", "csv", "xlsx", "markdown", "json", "html")
 
-    def rollup(self, ctx: ReportContext) -> Rollup:
-        return build_rollup(ctx)
-
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
         if fmt not in self.formats:
             raise PmoError(f"report {self.name} has no format {fmt!r} (formats: {', '.join(self.formats)})")
-        return _renderers()[fmt](self.rollup(ctx))
+        return _renderers()[fmt](build_rollup(ctx))

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from pmo_jira.findings import AuditResult, Severity
-from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint, stored_time
+from pmo_jira.findings import AuditResult
+from pmo_jira.history import (FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint, sorted_refs,
+                              stored_time)
+from pmo_jira.reports.base import summarize
 
 TABLE = "portfolio_rag"
 _SCHEMA = f"""
@@ -78,15 +80,9 @@ def _refs(result: AuditResult) -> dict[str, FindingRef]:
             for f in result.open_findings()}
 
 
-def _order(refs) -> tuple[FindingRef, ...]:
-    return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, f.item_key, f.code, f.fingerprint)))
-
-
 def current_point(result: AuditResult) -> TrendPoint:
     """The trend point of a run the history has not recorded (or when there is no history)."""
-    counts = {s.value: 0 for s in reversed(Severity)}
-    for f in result.open_findings():
-        counts[f.severity.value] += 1
+    counts = {sev.value: n for sev, n in summarize(result).open_by_severity.items()}
     return TrendPoint(0, result.started, "audit", result.mapping_name, counts, len(result.items))
 
 
@@ -117,12 +113,12 @@ def _against(store: HistoryStore, previous: RunSummary | None, result: AuditResu
     """New / resolved findings and phase moves of an unrecorded ``result`` against ``previous``."""
     now_open = _refs(result)
     if previous is None:
-        return _order(now_open.values()), (), ()
+        return sorted_refs(now_open.values()), (), ()
     # The store's own reader of a run's open findings, so both cases count alike.
     before = store.open_findings(previous.id)
     checked = set(result.sites) - set(result.site_errors)
-    new = _order(f for fp, f in now_open.items() if fp not in before)
-    resolved = _order(f for fp, f in before.items() if fp not in now_open and f.site in checked)
+    new = sorted_refs(f for fp, f in now_open.items() if fp not in before)
+    resolved = sorted_refs(f for fp, f in before.items() if fp not in now_open and f.site in checked)
     was = store.item_phases(previous.id)
     moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
                   for i in sorted(result.items, key=lambda i: (i.site, i.key))

@@ -10,10 +10,11 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped, write_output)
+                               summary_when_stopped)
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.logs import emit_summary
+from pmo_jira.reporting import write_output
 from pmo_jira.reports import get_renderer, plugin_formats
 
 FAIL_ON = [s.value for s in Severity] + ["never"]

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from typing import Any, Callable
+from typing import Any
 
 import click
 
+from pmo_jira.cli.options import cli_errors
 from pmo_jira.errors import PmoError
-from pmo_jira.history import Delta, FindingRef, HistoryStore, RunSummary, resolve_history_path
+from pmo_jira.history import Delta, FindingRef, RunSummary, existing_history, resolve_history_path
 from pmo_jira.reports.base import iso
 
 _DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
-
-
-def _one_line_errors(fn: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            fn(*args, **kwargs)
-        except PmoError as exc:
-            click.secho(f"Error: {exc.one_line()}", fg="red", err=True)
-            raise click.exceptions.Exit(2) from None
-    return wrapper
-
-
-def _open(db: str | None) -> HistoryStore | None:
-    """The store, or None when no run was ever recorded there (reading creates no file)."""
-    path = resolve_history_path(db)
-    return HistoryStore(path) if path.exists() else None
 
 
 def _run_dict(run: RunSummary) -> dict[str, Any]:
@@ -56,13 +39,13 @@ def _ref_dict(ref: FindingRef) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_context
-@_one_line_errors
+@cli_errors()
 def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None, fmt: str) -> None:
     """List recorded runs: open findings, new and resolved since the run before, writes."""
     ctx.obj = {"db": db, "fmt": fmt}
     if ctx.invoked_subcommand is not None:
         return
-    store = _open(db)
+    store = existing_history(db)
     rows: list[tuple[RunSummary, Delta]] = []
     recorded: set[str] = set()  # mapping names with runs, to say why a --mapping filter found none
     if store is not None:
@@ -99,11 +82,11 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
 @click.option("--db", metavar="PATH", help=_DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]))
 @click.pass_obj
-@_one_line_errors
+@cli_errors()
 def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> None:
     """What changed in RUN_ID against the previous run of the same mapping."""
     db, fmt = db or obj["db"], fmt or obj["fmt"]
-    store = _open(db)
+    store = existing_history(db)
     if store is None:
         raise PmoError(f"history database {resolve_history_path(db)} does not exist: no run {run_id}")
     with store:

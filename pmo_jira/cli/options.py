@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -38,7 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CANNOT_RUN = 2
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print ``Error: <message>`` as one red line on stderr and exit 2."""
     click.secho("Error: " + " ".join(redact(message).split()), fg="red", err=True)
     raise click.exceptions.Exit(EXIT_CANNOT_RUN)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pmo_jira.plugins import PluginInfo, get_plugin_manager, plugin_infos
+from pmo_jira.plugins import PluginInfo, failure, get_plugin_manager, plugin_infos
 
 # hook -> (label, how to name one contribution)
 _HOOKS: dict[str, tuple[str, Any]] = {
@@ -29,7 +29,7 @@ def contributions(name: str) -> dict[str, list[str] | str]:
             try:
                 out[label] = names(impl.function())
             except Exception as exc:  # noqa: BLE001 - a third party's hook; report it, keep listing
-                out[label] = "error: " + " ".join(f"{type(exc).__name__}: {exc}".split())
+                out[label] = "error: " + failure(exc)
     return out
 
 

@@ -10,11 +10,11 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped, write_output)
+                               summary_when_stopped)
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
 from pmo_jira.logs import emit_summary
-from pmo_jira.reporting import SUFFIXES, Report, ReportContext, available_reports
+from pmo_jira.reporting import Report, ReportContext, available_reports, file_name, write_output
 
 
 def find_report(name: str) -> Report:
@@ -45,7 +45,7 @@ def write_outputs(report: Report, ctx: ReportContext, formats: list[str], output
     for f in formats:
         content = report.render(ctx, f)
         target = output if output is not None else (
-            out_dir / f"{report.name}{SUFFIXES.get(f, '.' + f)}" if out_dir is not None else None)
+            out_dir / file_name(report.name, f) if out_dir is not None else None)
         if target is None:
             if isinstance(content, bytes):
                 raise PmoError(f"format '{f}' is binary: give --output FILE or --out-dir DIR")

@@ -1,4 +1,4 @@
-"""What audit, sync, report and demo share: the run's clock, one audit over the sites, the summary."""
+"""What the run commands (audit, sync, report, a plugin's) share: the clock, one audit, the summary."""
 
 from __future__ import annotations
 
@@ -56,19 +56,6 @@ def print_site_errors(result: AuditResult) -> None:
     """One red line per site that could not be read (the other sites' results still stand)."""
     for site, message in sorted(result.site_errors.items()):
         click.secho(f"Error: site {site}: {message}", fg="red", err=True)
-
-
-def write_output(path: Path, content: str | bytes) -> None:
-    """Save a report or plan; a folder that cannot be made or a file that cannot be written is an
-    ``Error:`` line naming the path, not a crash."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8", newline="")
-    except OSError as exc:
-        raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def record_history(settings: Settings, result: AuditResult, *, kind: str, writes_planned: int = 0,

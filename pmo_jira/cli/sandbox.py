@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
+from pmo_jira.cli.options import fail
 from pmo_jira.sandbox.faults import Faults, parse_schedule
 from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
 
@@ -20,11 +21,6 @@ class _OneLineCommand(click.Command):
         except click.UsageError as err:
             click.secho(f"Error: {err.format_message()}", err=True, fg="red")
             ctx.exit(2)
-
-
-def _fail(message: str) -> None:
-    click.secho(f"Error: {message}", err=True, fg="red")
-    raise SystemExit(2)
 
 
 @click.group()
@@ -64,7 +60,7 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
     try:
         now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
     except ValueError:
-        _fail(f"--now: {now_text!r} is not an ISO date-time such as 2026-01-15T09:00:00+00:00")
+        fail(f"--now: {now_text!r} is not an ISO date-time such as 2026-01-15T09:00:00+00:00")
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     try:
@@ -75,9 +71,9 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
                                deny_permissions=deny, bot_is_admin=not bot_not_admin)
         server.bind()
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     except OSError as err:
-        _fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
+        fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
     base = server.url
     click.echo(f"pmo-jira sandbox ({'Jira Cloud' if flavour == 'cloud' else 'Jira Data Center'}, "
                f"{issues} issues, seed {seed}) listening on {base}")

@@ -7,6 +7,7 @@ import textwrap
 
 import click
 
+from pmo_jira.cli.options import fail
 from pmo_jira.standards.base import Standard
 from pmo_jira.standards.registry import plugin_registry
 
@@ -39,14 +40,12 @@ def list_standards(fmt: str) -> None:
 
 @standards.command()
 @click.argument("code")
-@click.pass_context
-def explain(ctx: click.Context, code: str) -> None:
+def explain(code: str) -> None:
     """What a standard checks, why, its options and an example mapping entry."""
     registry = plugin_registry()
     if code.upper() not in registry:
         hint = registry.suggest(code.upper())
-        click.secho(f"Error: unknown standard '{code}'" + (f" ({hint})" if hint else ""), fg="red", err=True)
-        ctx.exit(2)
+        fail(f"unknown standard '{code}'" + (f" ({hint})" if hint else ""))
     cls = registry.get(code.upper())
     click.echo(f"{cls.code}  {cls.title}")
     click.echo(f"  {cls.summary()}")

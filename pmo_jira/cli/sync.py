@@ -16,8 +16,9 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped, write_output)
+                               summary_when_stopped)
 from pmo_jira.logs import emit_summary
+from pmo_jira.reporting import write_output
 from pmo_jira.writeback import ApplyReport, check_blast_radius
 from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
 
@@ -59,12 +60,13 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
         plans = plan_sites(outcome, now=now)
         total = merge_plans(plans)
         if total is not None:
+            plan_text = json.dumps(total.to_json(), indent=2)
             if plan_json == Path("-"):
-                click.echo(json.dumps(total.to_json(), indent=2))
+                click.echo(plan_text)
             else:
                 click.echo(total.describe())
                 if plan_json is not None:
-                    write_output(plan_json, json.dumps(total.to_json(), indent=2) + "\n")
+                    write_output(plan_json, plan_text + "\n")
         planned = total.totals.issues_touched if total else 0
         report = ApplyReport()
         if do_apply and total is not None and not total.empty:

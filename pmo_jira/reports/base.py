@@ -20,8 +20,9 @@ from pmo_jira.model import PHASES, natural_key
 class Renderer(Protocol):
     """What a report format is: one pure method.
 
-    Optional extras a renderer may define: ``extension`` (file suffix for ``--output``, e.g.
-    "json") and ``for_terminal(*, color, width) -> Renderer`` (used by ``get_renderer``).
+    Optional extras a renderer may define: ``extension`` (the format's usual file suffix, e.g.
+    "json"; descriptive, nothing picks file names by it) and ``for_terminal(*, color, width) ->
+    Renderer`` (used by ``get_renderer``).
     """
 
     def render(self, result: AuditResult, *, now: datetime) -> str: ...

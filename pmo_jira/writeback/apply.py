@@ -6,9 +6,9 @@ Per issue, in this order, so that a run killed at any point converges on the nex
    look for another owned comment, else post a new one); with no id known, first look among the
    issue's comments for one the bot wrote that carries the marker (a previous run may have posted
    it and died before saving the state) and edit that; only then post;
-2. labels, as ``update`` add/remove operations;
-3. the state property, holding the comment id: written last, it only ever describes writes that
-   happened.
+2. labels (``update`` add/remove operations) and the state property, holding the comment id:
+   one request on Cloud, the property right after the labels on Data Center, alone when no label
+   changes; written after the comment, the state only ever describes writes that happened.
 
 Errors on one issue (403, 404, 400 ...) are recorded and the run goes on. Jira refusing
 ``notifyUsers=false`` is reported once and handled per ``writeback.on_notify_refused``.
@@ -84,10 +84,6 @@ class _IssueFailed(Exception):
     def __init__(self, step: str, status: int | None, message: str):
         self.step, self.status, self.message = step, status, message
         super().__init__(message)
-
-
-class _SiteStopped(Exception):
-    """Jira kept answering 429 after the client's retry budget: leave the rest of the site."""
 
 
 def _describe(exc: JiraApiError, step: str) -> str:
