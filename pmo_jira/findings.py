@@ -93,7 +93,8 @@ class Finding:
 
     @property
     def counts(self) -> bool:
-        """Whether the finding is an open problem (counts against thresholds and is written back)."""
+        """Whether the finding is an open problem: it counts against ``--fail-on`` (only FAIL ones
+        are written back to Jira; an ERROR is the tool's problem and stays in reports)."""
         return self.outcome in (Outcome.FAIL, Outcome.ERROR)
 
 

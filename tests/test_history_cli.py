@@ -105,3 +105,12 @@ def test_corrupt_database_is_one_error_line_and_exit_2(tmp_path):
 def test_unknown_run_is_an_error(db):
     res = run("--db", db, "show", "9")
     assert res.exit_code == 2 and "has no run 9" in res.output
+
+
+def test_listing_ends_with_time_to_fix(db):
+    res = run("--db", db)
+    # OWNER was open on day one and gone the next day; DATES and ESTIMATE are still open
+    assert res.output.splitlines()[-1] == ("Time to fix: 1 findings resolved, median 1.0 days, "
+                                           "mean 1.0 days; 2 still open.")
+    doc = json.loads(run("--db", db, "--format", "json").output)
+    assert doc["time_to_fix"] == {"resolved": 1, "still_open": 2, "median_days": 1.0, "mean_days": 1.0}

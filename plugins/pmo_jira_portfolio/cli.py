@@ -63,7 +63,7 @@ def publish_confluence(common: CommonOptions, space: str, title: str | None, par
         raise PmoError("no site could be audited: " + "; ".join(
             f"{site}: {message}" for site, message in sorted(outcome.result.site_errors.items())))
     if not no_history:
-        record_history(settings, outcome.result, kind="audit")
+        record_history(settings, outcome.result, kind="audit", narrowed=bool(projects))
     with existing_history(settings.history) or nullcontext() as store:
         rollup = build_rollup(ReportContext(result=outcome.result, snapshots=outcome.snapshots,
                                             mapping=outcome.primary_mapping, now=now, history=store))

@@ -9,7 +9,8 @@ import click
 
 from pmo_jira.cli.options import cli_errors
 from pmo_jira.errors import PmoError
-from pmo_jira.history import Delta, FindingRef, RunSummary, existing_history, resolve_history_path
+from pmo_jira.history import (Delta, FindingRef, RunSummary, TimeToFix, existing_history,
+                               resolve_history_path)
 from pmo_jira.reports.base import iso
 
 _DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
@@ -48,16 +49,20 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
     store = existing_history(db)
     rows: list[tuple[RunSummary, Delta]] = []
     recorded: set[str] = set()  # mapping names with runs, to say why a --mapping filter found none
+    fixing: TimeToFix | None = None
     if store is not None:
         with store:
             rows = [(run, store.compare(run.id)) for run in store.runs(limit, mapping=mapping)]
             if mapping and not rows:
                 recorded = {run.mapping_name for run in store.runs(None)}
+            fixing = store.time_to_fix(mapping=mapping)
     if fmt == "json":
         runs = [{**_run_dict(run), "new": len(d.new), "resolved": len(d.resolved),
                  "previous": d.previous.id if d.previous else None} for run, d in rows]
-        click.echo(json.dumps({"schema": "pmo-jira/history-runs", "version": 1, "runs": runs},
-                              indent=2))
+        ttf = None if fixing is None else {"resolved": fixing.count, "still_open": fixing.still_open,
+                                           "median_days": fixing.median_days, "mean_days": fixing.mean_days}
+        click.echo(json.dumps({"schema": "pmo-jira/history-runs", "version": 1, "runs": runs,
+                               "time_to_fix": ttf}, indent=2))
         return
     if not rows:
         if recorded:
@@ -75,6 +80,9 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
     _echo_table(table, numeric={0, 5, 6, 7, 8})
     if any(run.site_errors for run, _ in rows):
         click.echo("! = site could not be audited in that run")
+    if fixing is not None and fixing.count:
+        click.echo(f"Time to fix: {fixing.count} findings resolved, median {fixing.median_days:.1f} days, "
+                   f"mean {fixing.mean_days:.1f} days; {fixing.still_open} still open.")
 
 
 @history.command()
