@@ -80,7 +80,7 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
     for snapshot in snapshots:
         classified = classify(snapshot, mapping)
         items.extend(classified)
-        ctx = AuditContext.build(snapshot, mapping, classified, today=today, now=now)
+        ctx = AuditContext.build(snapshot, mapping, today=today, now=now)
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
     findings.sort(key=lambda f: (f.site, f.project_key, natural_key(f.item_key), f.code, natural_key(f.subject)))

@@ -143,7 +143,7 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
     for f in result.findings:
         if f.outcome is Outcome.WAIVED:
             waived[(f.site, f.item_key)] = waived.get((f.site, f.item_key), 0) + 1
-    contexts = {s.site.name: AuditContext.build(s, mapping, result.items, today=today, now=now)
+    contexts = {s.site.name: AuditContext.build(s, mapping, today=today, now=now)
                 for s in ctx.snapshots}
     rows = []
     for item in result.items:

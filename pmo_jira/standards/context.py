@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
-from pmo_jira.findings import ClassifiedItem
 from pmo_jira.model import Issue, Project, Snapshot
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 
@@ -22,7 +21,6 @@ class AuditContext:
     available_fields: frozenset[str]
     issues: dict[str, Issue]
     projects: dict[str, Project]
-    phases: dict[str, str | None]
     field_specs: dict[str, Any] = field(default_factory=dict)
     risk_types: tuple[str, ...] = ()
     _children: dict[str, list[Issue]] = field(default_factory=dict)
@@ -30,8 +28,7 @@ class AuditContext:
     _unread_risks: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, snapshot: Snapshot, mapping: Any, items: Iterable[ClassifiedItem], *,
-              today: date, now: datetime) -> AuditContext:
+    def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime) -> AuditContext:
         types = mapping.issue_types
         kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None, cached
 
@@ -72,7 +69,6 @@ class AuditContext:
             available_fields=frozenset(snapshot.available_fields),
             issues=issues,
             projects={p.key: p for p in snapshot.projects},
-            phases={i.key: i.phase for i in items if i.site == snapshot.site.name},
             field_specs=dict(mapping.fields or {}),
             risk_types=tuple(types.risk),
             _children=dict(children),
@@ -96,9 +92,6 @@ class AuditContext:
     def people_updated(self, issue: Issue) -> datetime:
         """When people last updated the issue, not counting pmo-jira's own write-back."""
         return people_updated(issue.updated, parse_state(issue.properties.get(STATE_PROPERTY)))
-
-    def phase(self, key: str) -> str | None:
-        return self.phases.get(key)
 
     def has_field(self, logical: str) -> bool:
         return logical in self.available_fields
