@@ -25,10 +25,10 @@ from typing import Any, Iterable
 import pandas as pd
 
 from pmo_jira.findings import Outcome, Severity
-from pmo_jira.model import PHASES, Project, User, phase_index
+from pmo_jira.model import PHASES, Project, phase_index
 from pmo_jira.reporting import ReportContext
 from pmo_jira.reports.base import natural_key
-from pmo_jira.standards.builtin.risk import HighRisksManaged
+from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, rate, thresholds_of, worst
 from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, save_rows
@@ -110,18 +110,9 @@ def _high_values(mapping: Any) -> set[str]:
 
 def _risk_figures(ctx: AuditContext, epic_key: str, high: set[str]) -> tuple[int, int, int]:
     """(linked risks, open high risks, open high risks without an owner or a mitigation)."""
-    linked = ctx.risks(epic_key)
-    open_high = unmanaged = 0
-    for risk in linked:
-        impact = risk.fields.get("risk_impact")
-        if risk.is_done or not isinstance(impact, str) or impact.casefold() not in high:
-            continue
-        open_high += 1
-        owner = risk.fields.get("risk_owner") if ctx.has_field("risk_owner") else risk.assignee
-        mitigation = risk.fields.get("risk_mitigation")
-        if not (isinstance(owner, User) and owner.active) or not (isinstance(mitigation, str) and mitigation.strip()):
-            unmanaged += 1
-    return len(linked), open_high, unmanaged
+    serious = open_high_risks(ctx, epic_key, high)  # the same rule as PMO-RSK-002
+    unmanaged = sum(1 for r in serious if not ((o := risk_owner(ctx, r)) and o.active and has_mitigation(r)))
+    return len(ctx.risks(epic_key)), len(serious), unmanaged
 
 
 def _severity_counts(findings: Iterable) -> dict[str, int]:

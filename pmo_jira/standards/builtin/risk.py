@@ -12,6 +12,23 @@ from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.context import AuditContext
 
 
+def open_high_risks(ctx: AuditContext, epic_key: str, high: set[str]) -> list[Issue]:
+    """The epic's open risks whose impact is one of ``high`` (casefolded values)."""
+    return [r for r in ctx.risks(epic_key) if not r.is_done
+            and isinstance(impact := r.fields.get("risk_impact"), str) and impact.casefold() in high]
+
+
+def risk_owner(ctx: AuditContext, risk: Issue) -> User | None:
+    """The ``risk_owner`` field where the mapping binds one, else the assignee."""
+    owner = risk.fields.get("risk_owner") if ctx.has_field("risk_owner") else risk.assignee
+    return owner if isinstance(owner, User) else None
+
+
+def has_mitigation(risk: Issue) -> bool:
+    mitigation = risk.fields.get("risk_mitigation")
+    return isinstance(mitigation, str) and bool(mitigation.strip())
+
+
 def _no_risk_type(ctx: AuditContext) -> Check | None:
     if ctx.risk_types:
         return None
@@ -93,20 +110,16 @@ class HighRisksManaged(Standard):
             yield na
             return
         high = {v.casefold() for v in options.high_values}
-        use_owner_field = ctx.has_field("risk_owner")
-        owner_label = ctx.field_label("risk_owner") if use_owner_field else "Assignee"
+        owner_label = ctx.field_label("risk_owner") if ctx.has_field("risk_owner") else "Assignee"
         flagged = False
-        for risk in ctx.risks(item.key):
+        for risk in open_high_risks(ctx, item.key, high):
             impact = risk.fields.get("risk_impact")
-            if risk.is_done or not isinstance(impact, str) or impact.casefold() not in high:
-                continue
-            owner = risk.fields.get("risk_owner") if use_owner_field else risk.assignee
-            mitigation = risk.fields.get("risk_mitigation")
+            owner = risk_owner(ctx, risk)
             gaps, fixes = [], []  # only what is missing: a team told to set what it has set stops reading
-            if not (isinstance(owner, User) and owner.active):
-                gaps.append(f"an owner who left ({owner.display_name})" if isinstance(owner, User) else "no owner")
+            if owner is None or not owner.active:
+                gaps.append(f"an owner who left ({owner.display_name})" if owner else "no owner")
                 fixes.append(f"set {owner_label} to the person managing the risk")
-            if not (isinstance(mitigation, str) and mitigation.strip()):
+            if not has_mitigation(risk):
                 gaps.append("no mitigation")
                 fixes.append(f"describe the response in {ctx.field_label('risk_mitigation')} "
                              "(avoid, mitigate, transfer or accept)")
