@@ -23,6 +23,13 @@ def _rewrite_refs(node):
 
 
 SPEC = _rewrite_refs(json.loads((Path(__file__).parent / "openapi" / "jira-cloud-v3-schemas.json").read_text()))
+
+# Where the spec's schema and its own response examples disagree, the examples (what Jira sends) win:
+# the getChangeLogs example answers `"from": null, "to": null` for a labels change.
+NULLABLE = {"ChangeDetails": ("from", "fromString", "to", "toString")}
+for _name, _props in NULLABLE.items():
+    for _prop in _props:
+        SPEC["components"]["schemas"][_name]["properties"][_prop]["type"] = ["string", "null"]
 REGISTRY = Registry().with_resource("spec", Resource.opaque(SPEC))
 
 

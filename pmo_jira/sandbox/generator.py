@@ -20,6 +20,7 @@ import random
 from datetime import datetime, timedelta, timezone
 
 from pmo_jira.model import Flavour
+from pmo_jira.sandbox.history import history_source
 from pmo_jira.sandbox.store import CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
 
 REFERENCE_NOW = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
@@ -353,5 +354,6 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
                 if budget_left() <= 0:
                     break
                 b.risk(epic)
+    store.history_source = history_source(seed)
     store.version = 0
     return store

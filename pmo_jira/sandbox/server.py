@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
@@ -69,6 +70,13 @@ go on in windows by issue key (see ``JiraClient``)."""
 CLOUD_MAX_WITH_FIELDS = 100
 CLOUD_MAX_IDS = 5000
 CLOUD_PROJECT_PAGE_MAX = 100
+CLOUD_ISSUE_CHANGELOG = 100
+"""Cloud's ``expand=changelog`` on GET issue: only the 100 newest entries, no paging."""
+CLOUD_SEARCH_CHANGELOG = 40
+"""Cloud's ``expand=changelog`` on ``/search/jql`` is truncated harder (reported at 20-40 entries)."""
+BULK_CHANGELOG_ISSUES = 1000
+BULK_CHANGELOG_FIELDS = 10
+BULK_CHANGELOG_MAX = 10_000
 
 
 class HttpError(Exception):
@@ -455,6 +463,7 @@ class Router:
         }
         if self.cloud:
             table.update({
+                ("POST", "changelog", 2): self.bulk_changelog if second == "bulkfetch" else None,
                 ("GET", "project", 2): self.project_search if second == "search" else lambda: self.project(second),
                 ("GET", "search", 2): self.enhanced_search if second == "jql" else None,
                 ("POST", "search", 2): {"jql": self.enhanced_search, "approximate-count": self.approximate_count}.get(second),
@@ -481,6 +490,8 @@ class Router:
                     ("GET", "issue", 4): lambda: self.get_comment(key, rest[3]),
                     ("PUT", "issue", 4): lambda: self.edit_comment(key, rest[3]),
                 })
+            elif sub == "changelog" and self.cloud:
+                table[("GET", "issue", 3)] = lambda: self.issue_changelog(key)
             elif sub == "properties":
                 table.update({
                     ("GET", "issue", 3): lambda: self.property_keys(key),
@@ -623,7 +634,10 @@ class Router:
         return props
 
     def _render(self, issues: list[IssueRec], fields: list, props: list[str]) -> list[dict]:
-        return [self.shapes.issue(rec, fields, properties=props) for rec in issues]
+        changelog = "changelog" in self.multi("expand")
+        limit = CLOUD_SEARCH_CHANGELOG if self.cloud else None
+        return [self.shapes.issue(rec, fields, properties=props, changelog=changelog, changelog_limit=limit)
+                for rec in issues]
 
     def legacy_search(self) -> tuple[int, Any, dict]:
         if self.cloud:
@@ -698,8 +712,70 @@ class Router:
         props = self.multi("properties")
         if "*all" in props:
             props = sorted(rec.properties or {})
-        names = "names" in self.multi("expand")
-        return 200, self.shapes.issue(rec, fields, properties=props, names=names), {}
+        expand = self.multi("expand")
+        return 200, self.shapes.issue(rec, fields, properties=props, names="names" in expand,
+                                      changelog="changelog" in expand,
+                                      changelog_limit=CLOUD_ISSUE_CHANGELOG if self.cloud else None), {}
+
+    def issue_changelog(self, key: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        start = max(self.number("startAt", 0), 0)
+        limit = min(max(self.number("maxResults", 100), 1), 100)
+        return 200, self.shapes.changelog_page(rec, start, limit), {}
+
+    def bulk_changelog(self) -> tuple[int, Any, dict]:
+        """Cloud's POST /changelog/bulkfetch: the histories of up to 1000 issues in one stream,
+        oldest first (then by issue id), cut into pages of ``maxResults`` entries."""
+        body = self.body if isinstance(self.body, dict) else {}
+        refs = body.get("issueIdsOrKeys")
+        if not isinstance(refs, list) or not refs or not all(isinstance(r, (str, int)) for r in refs):
+            raise HttpError(400, ["issueIdsOrKeys must be a non-empty list of issue ids or keys."])
+        if len(refs) > BULK_CHANGELOG_ISSUES:
+            raise HttpError(400, [f"issueIdsOrKeys can contain at most {BULK_CHANGELOG_ISSUES} issue ids or keys."])
+        field_ids = body.get("fieldIds") or []
+        if not isinstance(field_ids, list) or not all(isinstance(f, str) for f in field_ids):
+            raise HttpError(400, ["fieldIds must be a list of field ids."])
+        if len(set(field_ids)) > BULK_CHANGELOG_FIELDS:
+            raise HttpError(400, [f"fieldIds can contain at most {BULK_CHANGELOG_FIELDS} field ids."])
+        limit = body.get("maxResults", 1000)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= BULK_CHANGELOG_MAX:
+            raise HttpError(400, [f"maxResults must be between 1 and {BULK_CHANGELOG_MAX}."])
+        digest = hashlib.sha1(json.dumps([refs, sorted(set(field_ids))]).encode()).hexdigest()[:12]
+        start = 0
+        token = body.get("nextPageToken")
+        if token:
+            try:
+                offset, check = base64.urlsafe_b64decode(str(token).encode()).decode().split(":")
+                start = int(offset)
+            except (ValueError, UnicodeDecodeError):
+                raise HttpError(400, ["The provided next page token is invalid or expired."]) from None
+            if check != digest:
+                raise HttpError(400, ["The provided next page token is invalid or expired."])
+        wanted = set(field_ids)
+        stream = []
+        seen: set[int] = set()
+        for ref in refs:
+            rec = self.store.issue(str(ref))
+            if rec is None or rec.id in seen or not self.app.can_browse(self.store.projects[rec.project]):
+                continue  # unknown or hidden issues are left out, as Jira does
+            seen.add(rec.id)
+            for h in self.store.history(rec):
+                if wanted:
+                    items = tuple(i for i in h.items if i.field_id in wanted)
+                    if not items:
+                        continue
+                    h = replace(h, items=items)
+                stream.append((h.created, rec.id, h.id, h))
+        stream.sort(key=lambda e: e[:3])
+        page = stream[start:start + limit]
+        groups: dict[int, list[dict]] = {}
+        for _, issue_id, _, h in page:
+            groups.setdefault(issue_id, []).append(self.shapes.history(h))
+        out: dict[str, Any] = {"issueChangeLogs": [{"issueId": str(i), "changeHistories": hs}
+                                                   for i, hs in groups.items()]}
+        if start + limit < len(stream):
+            out["nextPageToken"] = base64.urlsafe_b64encode(f"{start + limit}:{digest}".encode()).decode()
+        return 200, out, {}
 
     def edit_issue(self, key: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)

@@ -22,10 +22,12 @@ from pmo_jira.sandbox.store import (
     STATUSES,
     CommentRec,
     FieldDef,
+    HistoryRec,
     IssueRec,
     ProjectRec,
     Store,
     UserRec,
+    option_id,
 )
 
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
@@ -263,8 +265,8 @@ class Shapes:
     def option(self, attr: str, value: str | None) -> dict | None:
         if value is None:
             return None
-        oid = 10100 + SELECT_OPTIONS[attr].index(value) + 10 * list(SELECT_OPTIONS).index(attr)
-        return {"self": f"{self.api}/customFieldOption/{oid}", "value": value, "id": str(oid)}
+        oid = option_id(attr, value)
+        return {"self": f"{self.api}/customFieldOption/{oid}", "value": value, "id": oid}
 
     def comment(self, rec: IssueRec, c: CommentRec) -> dict:
         out = {"self": f"{self.api}/issue/{rec.id}/comment/{c.id}", "id": str(c.id), "author": self.user(c.author),
@@ -281,6 +283,45 @@ class Shapes:
         page = comments[start:start + limit]
         return {"comments": [self.comment(rec, c) for c in page], "self": f"{self.api}/issue/{rec.id}/comment",
                 "maxResults": limit, "total": len(comments), "startAt": start}
+
+    def history(self, h: HistoryRec) -> dict:
+        """One changelog entry (Cloud ``Changelog``; Data Center's history has the same keys)."""
+        items = []
+        for item in h.items:
+            f = self.store.field_by_id[item.field_id]
+            out = {"field": f.name if f.custom else f.id, "fieldtype": "custom" if f.custom else "jira"}
+            if self.cloud:
+                out["fieldId"] = f.id
+            out.update({"from": item.from_id, "fromString": item.from_string, "to": item.to_id,
+                        "toString": item.to_string})
+            items.append(out)
+        entry: dict[str, Any] = {"id": str(h.id)}
+        if h.author is not None:
+            entry["author"] = self.user(h.author)
+        entry.update({"created": fmt_datetime(h.created), "items": items})
+        return entry
+
+    def changelog_page(self, rec: IssueRec, start: int, limit: int) -> dict:
+        """Cloud's GET /issue/{key}/changelog: oldest first, paged by ``startAt``."""
+        histories = self.store.history(rec)
+        page = histories[start:start + limit]
+        url = f"{self.api}/issue/{rec.key}/changelog"
+        out: dict[str, Any] = {"self": f"{url}?startAt={start}&maxResults={limit}", "maxResults": limit,
+                               "startAt": start, "total": len(histories),
+                               "isLast": start + len(page) >= len(histories),
+                               "values": [self.history(h) for h in page]}
+        if not out["isLast"]:
+            out["nextPage"] = f"{url}?&startAt={start + limit}&maxResults={limit}"
+        return out
+
+    def changelog(self, rec: IssueRec, most_recent: int | None = None) -> dict:
+        """``expand=changelog``: Data Center gives the whole history, oldest first; Cloud only the
+        ``most_recent`` entries, newest first, without paging."""
+        histories = self.store.history(rec)
+        if most_recent is not None:
+            histories = histories[::-1][:most_recent]
+        return {"startAt": 0, "maxResults": len(histories), "total": len(self.store.history(rec)),
+                "histories": [self.history(h) for h in histories]}
 
     def subtasks(self, rec: IssueRec) -> list[dict]:
         return [self.linked(k) for k in self.store.subtasks_of.get(rec.key, ())]
@@ -332,7 +373,8 @@ class Shapes:
         return False, None
 
     def issue(self, rec: IssueRec, fields: Sequence[FieldDef], *, properties: Sequence[str] = (),
-              names: bool = False) -> dict:
+              names: bool = False, changelog: bool = False, changelog_limit: int | None = None) -> dict:
+        """``changelog``: include the history (only its ``changelog_limit`` newest entries, see :meth:`changelog`)."""
         out: dict[str, Any] = {"expand": ISSUE_EXPAND, "id": str(rec.id), "self": f"{self.api}/issue/{rec.id}",
                                "key": rec.key}
         if fields:
@@ -347,6 +389,8 @@ class Shapes:
         if properties:
             props = rec.properties or {}
             out["properties"] = {k: props[k] for k in properties if k in props}
+        if changelog:
+            out["changelog"] = self.changelog(rec, changelog_limit)
         return out
 
     def server_info(self, now: datetime) -> dict:

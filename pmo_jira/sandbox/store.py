@@ -27,6 +27,9 @@ from typing import Any, Callable, Iterable
 from pmo_jira.model import Flavour
 
 MAX_PROPERTY_CHARS = 32768
+WRITTEN_HISTORY_IDS = 50_000_000
+"""Changelog ids of writes start here, above the generated ones (issue id x 100 + n)."""
+RESOLUTION_DONE = ("10000", "Done")
 
 # --- statuses and issue types -------------------------------------------------------------
 
@@ -77,6 +80,11 @@ SELECT_OPTIONS: dict[str, tuple[str, ...]] = {
     "impact": ("Low", "Medium", "High", "Critical"),
     "likelihood": ("Low", "Medium", "High", "Critical"),
 }
+
+
+def option_id(attr: str, value: str) -> str:
+    """The id of a select option (stable: the option's place in its field's list)."""
+    return str(10100 + SELECT_OPTIONS[attr].index(value) + 10 * list(SELECT_OPTIONS).index(attr))
 
 
 # --- fields ---------------------------------------------------------------------------------
@@ -226,6 +234,27 @@ class LinkRec:
     other: str  # other issue key
 
 
+@dataclass(frozen=True, slots=True)
+class ChangeItem:
+    """One changed field of a history entry: raw ids (``from``/``to``) and what people read."""
+
+    field_id: str
+    from_id: str | None
+    from_string: str | None
+    to_id: str | None
+    to_string: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRec:
+    """One changelog entry: who changed what, when (several fields in one edit share an entry)."""
+
+    id: int
+    author: str | None  # account id; None for an automation without a user
+    created: datetime
+    items: tuple[ChangeItem, ...]
+
+
 @dataclass(slots=True)
 class IssueRec:
     """One issue, compact enough for 100,000+ of them; lists/dicts are None until needed."""
@@ -257,6 +286,7 @@ class IssueRec:
     links: list[LinkRec] | None = None
     comments: list[CommentRec] | None = None
     properties: dict[str, Any] | None = None
+    history: list[HistoryRec] | None = None  # None: not built yet (see Store.history)
 
     @property
     def status_category(self) -> str:
@@ -277,6 +307,11 @@ class IssueRec:
     @property
     def resolution(self) -> str | None:
         return "Done" if self.resolved is not None else None
+
+
+ISSUE_ATTRS = ("summary", "status", "assignee", "reporter", "priority", "labels", "description", "due",
+               "start", "target_end", "points", "phase", "impact", "likelihood", "mitigation")
+"""The issue attributes a changelog records (each has a field in every flavour's catalogue)."""
 
 
 class StoreError(Exception):
@@ -320,6 +355,9 @@ class Store:
         self.subtasks_of: dict[str, list[str]] = {}
         self._next_comment_id = 10000
         self._next_link_id = 10000
+        self._next_history_id = WRITTEN_HISTORY_IDS
+        self.field_by_attr = {f.attr: f for f in reversed(self.fields)}
+        self.history_source: Callable[[Store, IssueRec], list[HistoryRec]] | None = None
         self._last_stamp = self.now
         self.bot = UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
                            "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
@@ -385,6 +423,55 @@ class Store:
         low = ref.lower()
         return next((f for f in self.fields if f.name.lower() == low), None)
 
+    def history(self, rec: IssueRec) -> list[HistoryRec]:
+        """The issue's changelog, oldest first; a generated site builds it on first use."""
+        if rec.history is None:
+            rec.history = self.history_source(self, rec) if self.history_source else []
+        return rec.history
+
+    def change_item(self, attr: str, old: Any, new: Any) -> ChangeItem:
+        """How Jira's changelog records one field going from ``old`` to ``new`` (store values)."""
+        fdef = self.field_by_attr[attr]
+        return ChangeItem(fdef.id, *self._change_value(attr, fdef, old), *self._change_value(attr, fdef, new))
+
+    def _change_value(self, attr: str, fdef: FieldDef, value: Any) -> tuple[str | None, str | None]:
+        """(raw id, display string) of a value in a changelog item."""
+        if value is None or value == []:
+            return None, None
+        stype = fdef.schema["type"]
+        if attr == "status":
+            return str(STATUSES[value][0]), value
+        if attr == "resolution":
+            return RESOLUTION_DONE
+        if stype == "user":
+            user = self.users[value]
+            return (user.account_id if self.flavour is Flavour.CLOUD else user.key), user.display_name
+        if attr == "priority":
+            return str(PRIORITIES[value]), value
+        if attr == "labels":
+            return None, " ".join(value)
+        if stype == "date":
+            iso = value.isoformat()
+            return iso, (f"{iso} 00:00:00.0" if attr == "due" else iso)
+        if stype == "number":
+            return None, f"{value:g}"
+        if stype == "option":
+            return option_id(attr, value), value
+        return None, str(value)
+
+    def record_change(self, rec: IssueRec, author: str | None, stamp: datetime,
+                      changes: Iterable[tuple[str, Any, Any]]) -> HistoryRec | None:
+        """Append one changelog entry for the ``(attr, old, new)`` changes that really changed."""
+        items = tuple(self.change_item(attr, old, new) for attr, old, new in changes
+                      if old != new and not (old in (None, []) and new in (None, [])))
+        if not items:
+            return None
+        history = self.history(rec)
+        self._next_history_id += 1
+        entry = HistoryRec(self._next_history_id, author, stamp, items)
+        history.append(entry)
+        return entry
+
     def comment(self, rec: IssueRec, comment_id: str | int) -> CommentRec:
         comment = next((c for c in rec.comments or [] if str(c.id) == str(comment_id)), None)
         if comment is None:
@@ -409,8 +496,11 @@ class Store:
             raise StoreError(404, ["Issue does not exist or you do not have permission to see it."])
         return rec
 
-    def edit_issue(self, key: str, fields: dict | None = None, update: dict | None = None) -> IssueRec:
-        """PUT /issue/{key}: ``fields`` set values, ``update`` applies operations (labels add/remove/set)."""
+    def edit_issue(self, key: str, fields: dict | None = None, update: dict | None = None,
+                   author: str | None = None) -> IssueRec:
+        """PUT /issue/{key}: ``fields`` set values, ``update`` applies operations (labels add/remove/set).
+
+        The change is logged in the issue's changelog under ``author`` (default: the bot)."""
         fields, update = fields or {}, update or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise StoreError(400, ["Can not deserialize instance of java.util.LinkedHashMap out of START_ARRAY token"])
@@ -449,8 +539,12 @@ class Store:
                             raise StoreError(400, [], {"labels": f"Field 'labels' does not support operation '{verb}'"})
             if "labels" in update:
                 changes["labels"] = labels
+            self.history(rec)  # a generated history is built from the state before this edit
+            before = {attr: getattr(rec, attr) for attr in ISSUE_ATTRS}
             self._apply(rec, changes)
             rec.updated = self._stamp()
+            self.record_change(rec, author or self.bot.account_id, rec.updated,
+                               ((attr, old, getattr(rec, attr)) for attr, old in before.items()))
             return rec
 
     def _apply(self, rec: IssueRec, changes: dict[str, Any]) -> None:
@@ -572,10 +666,17 @@ class Store:
 
     # -- helpers for tests and demos: what a person would do in the Jira UI --
 
-    def edit(self, key: str, **changes: Any) -> IssueRec:
-        """Change attributes directly (``store.edit("DIG-3", assignee=None, status="Done")``), as a person would."""
+    def edit(self, key: str, *, as_user: str | None = None, **changes: Any) -> IssueRec:
+        """Change attributes directly (``store.edit("DIG-3", assignee=None, status="Done")``), as a person would.
+
+        The changelog names ``as_user`` (account id, DC name or key; default: the issue's reporter)."""
         with self.lock:
             rec = self._must(key)
+            author = self.user(as_user) if as_user else self.user(rec.reporter)
+            if as_user and author is None:
+                raise KeyError(f"no such user {as_user!r}")
+            self.history(rec)
+            before = {attr: getattr(rec, attr) for attr in (*ISSUE_ATTRS, "resolved")}
             for attr, value in changes.items():
                 if not hasattr(rec, attr) or attr in ("id", "key"):
                     raise AttributeError(f"issue has no editable attribute {attr!r}")
@@ -592,6 +693,11 @@ class Store:
                 rec.status_changed = stamp
                 rec.resolved = stamp if STATUSES[rec.status][1] == "done" else None
             rec.updated = stamp
+            logged = [(attr, old, getattr(rec, attr)) for attr, old in before.items() if attr != "resolved"]
+            if (before["resolved"] is None) != (rec.resolved is None):
+                logged.append(("resolution", None if before["resolved"] is None else "Done",
+                               None if rec.resolved is None else "Done"))
+            self.record_change(rec, author.account_id if author else None, stamp, logged)
             return rec
 
     def add_comment_as(self, user: str, key: str, text: str) -> CommentRec:
