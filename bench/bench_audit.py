@@ -52,7 +52,7 @@ from common import (
 SCRIPT = Path(__file__).resolve()
 PAGE_SIZE = 100
 PAGING_KEYS = ("nextPageToken", "startAt", "maxResults")
-AUDIT_PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.audit", "pmo_jira.runner", "pmo_jira.engine"]
+AUDIT_PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.audit", "pmo_jira.run.sites", "pmo_jira.engine"]
 GIB_KIB = 1024 * 1024
 
 

@@ -42,7 +42,7 @@ from common import (
 
 SCRIPT = Path(__file__).resolve()
 SYNC_ARGS = ["sync", "--apply", "--max-writes", "1000000"]
-PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.sync", "pmo_jira.cli.audit", "pmo_jira.runner",
+PREIMPORT = ["pmo_jira.cli.main", "pmo_jira.cli.sync", "pmo_jira.cli.audit", "pmo_jira.run.sites",
              "pmo_jira.engine", "pmo_jira.writeback"]
 
 

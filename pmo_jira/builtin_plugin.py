@@ -14,6 +14,6 @@ def pmo_jira_standards():
 
 @hookimpl
 def pmo_jira_audit_formats():
-    from pmo_jira.reports import formats
+    from pmo_jira.formats import formats
 
     return dict(formats)

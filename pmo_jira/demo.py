@@ -15,19 +15,16 @@ from typing import Callable
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
-from pmo_jira.history import HistoryStore
+from pmo_jira.formats import builtin_formats
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.mapping.presets import preset
-from pmo_jira.reporting import ReportContext, available_reports, file_name, write_output
-from pmo_jira.reports import plugin_formats
-from pmo_jira.runner import RunOutcome, audit_sites
+from pmo_jira.reports import ReportContext, available_reports, file_name, render_report, write_output
+from pmo_jira.run import Run, RunEvents, RunRequest
+from pmo_jira.run.writeback import merge_plans
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import plugin_registry
 from pmo_jira.writeback import ApplyReport, Plan
-from pmo_jira.writeback.sites import apply_sites, merge_plans, plan_sites
-
-AUDIT_FORMATS = ("table", "json", "csv", "junit", "markdown")
 
 
 @dataclass
@@ -39,6 +36,14 @@ class DemoResult:
     resync_writes: int  # writes planned by a second sync: 0 when write-back is idempotent
     files: list[Path] = field(default_factory=list)
     sites: dict[str, str] = field(default_factory=dict)  # name -> flavour
+
+
+class _Progress(RunEvents):
+    def __init__(self, progress: Callable[[str], None]) -> None:
+        self._progress = progress
+
+    def progress(self, site: str, message: str) -> None:
+        self._progress(f"site {site}: {message}")
 
 
 def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
@@ -65,34 +70,30 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
             sb = servers[site.name]
             return JiraClient(sb.url, sb.credentials, flavour=sb.flavour, site_name=site.name)
 
-        def audit() -> RunOutcome:
-            return audit_sites(settings, now=now, registry=plugin_registry(), client_factory=client_for,
-                               on_site=lambda site, message: progress(f"site {site}: {message}"))
-
-        outcome = audit()
-        result = outcome.result
+        run = Run(settings, RunRequest("demo"), events=_Progress(progress), now=now,
+                  registry=plugin_registry(), client_factory=client_for)
+        audited = run.audit()
+        result = audited.result
         files: list[Path] = []
-        formats = plugin_formats()
-        for fmt in AUDIT_FORMATS:
+        for fmt, renderer in builtin_formats().items():
             target = out_dir / file_name("audit", fmt)
-            write_output(target, formats[fmt].render(result, now=now))
+            write_output(target, renderer.render(result, now=now))
             files.append(target)
-        with HistoryStore(history_path) as history:
-            plans = plan_sites(outcome, now=now)
-            plan = merge_plans(plans)
-            applied = apply_sites(plans, outcome)
-            history.record_run(result, kind="sync", writes_planned=plan.totals.issues_touched if plan else 0,
-                               writes_applied=applied.applied, errors=applied.failed)
-            progress(f"sync applied to {applied.applied} issues ({applied.comments_created} comments posted)")
-            # Read the sites again as the next night's run would: the write-back must plan nothing.
-            resync = merge_plans(plan_sites(audit(), now=now))
-            context = ReportContext(result=result, snapshots=outcome.snapshots,
-                                    mapping=outcome.primary_mapping, now=now, history=history)
+        plans = run.plan(audited)
+        plan = merge_plans(plans)
+        applied = run.apply(plans, audited, capped=False)
+        run.record(audited, kind="sync", writes_planned=plan.totals.issues_touched if plan else 0,
+                   writes_applied=applied.applied, errors=applied.failed)
+        progress(f"sync applied to {applied.applied} issues ({applied.comments_created} comments posted)")
+        # Read the sites again as the next night's run would: the write-back must plan nothing.
+        resync = merge_plans(run.plan(run.audit()))
+        with run.history() as history:
+            context = ReportContext(result=result, snapshots=audited.snapshots,
+                                    mapping=audited.primary_mapping, now=now, history=history)
             for name, report in sorted(available_reports().items()):
                 for fmt in report.formats:
-                    target = out_dir / file_name(name, fmt)
-                    write_output(target, report.render(context, fmt))
-                    files.append(target)
+                    render_report(report, context, fmt, out_dir=out_dir)
+                    files.append(out_dir / file_name(name, fmt))
     return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
                       resync_writes=resync.totals.writes if resync else 0, files=files,
                       sites={name: sb.flavour.value for name, sb in servers.items()})

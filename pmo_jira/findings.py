@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Iterable
 
+from pmo_jira.model import ClassifiedItem
+
 
 class Severity(str, Enum):
     INFO = "info"
@@ -96,20 +98,6 @@ class Finding:
         """Whether the finding is an open problem: it counts against ``--fail-on`` (only FAIL ones
         are written back to Jira; an ERROR is the tool's problem and stays in reports)."""
         return self.outcome in (Outcome.FAIL, Outcome.ERROR)
-
-
-@dataclass(frozen=True, slots=True)
-class ClassifiedItem:
-    """An epic or project with the phase the mapping gave it (None: no rule matched)."""
-
-    site: str
-    key: str
-    kind: str  # "epic" | "project"
-    project_key: str
-    summary: str
-    phase: str | None
-    rule: str  # which rule decided, e.g. "status 'In Progress' -> execution" or "unmapped"
-    url: str = ""
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ CREATE TABLE items (
 
 
 @dataclass(frozen=True)
-class RunSummary:
+class RunRecord:
     id: int
     started: datetime
     finished: datetime
@@ -131,8 +131,8 @@ class PhaseMove:
 class Delta:
     """One run against the previous run of the same mapping (``previous`` None: the first)."""
 
-    run: RunSummary
-    previous: RunSummary | None
+    run: RunRecord
+    previous: RunRecord | None
     new: tuple[FindingRef, ...]
     resolved: tuple[FindingRef, ...]  # as they were in the previous run
     persisting: tuple[FindingRef, ...]  # as they are now
@@ -336,7 +336,7 @@ class HistoryStore:
 
     # --- reading ----------------------------------------------------------------------------------
 
-    def runs(self, limit: int | None = 20, *, mapping: str | None = None) -> list[RunSummary]:
+    def runs(self, limit: int | None = 20, *, mapping: str | None = None) -> list[RunRecord]:
         """The most recent runs, newest first."""
         where, args = ("WHERE mapping_name = ?", [mapping]) if mapping else ("", [])
         sql = f"SELECT * FROM runs {where} ORDER BY started DESC, id DESC"
@@ -345,13 +345,13 @@ class HistoryStore:
             args.append(limit)
         return [_summary(r) for r in self.query(sql, tuple(args))]
 
-    def run(self, run_id: int) -> RunSummary:
+    def run(self, run_id: int) -> RunRecord:
         rows = self.query("SELECT * FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise PmoError(f"history database {self.path} has no run {run_id}")
         return _summary(rows[0])
 
-    def previous(self, run: RunSummary) -> RunSummary | None:
+    def previous(self, run: RunRecord) -> RunRecord | None:
         """The run of the same mapping just before ``run``."""
         rows = self.query(
             "SELECT * FROM runs WHERE mapping_name = ? AND (started < ? OR (started = ? AND id < ?))"
@@ -465,8 +465,8 @@ def sorted_refs(refs: Iterable[FindingRef]) -> tuple[FindingRef, ...]:
     return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, f.item_key, f.code, f.fingerprint)))
 
 
-def _summary(row: sqlite3.Row) -> RunSummary:
-    return RunSummary(
+def _summary(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
         id=row["id"], started=datetime.fromisoformat(row["started"]),
         finished=datetime.fromisoformat(row["finished"]), kind=row["kind"],
         mapping_name=row["mapping_name"], mapping_hash=row["mapping_hash"],

@@ -21,14 +21,20 @@ def pmo_jira_standards():
 
 @hookspec
 def pmo_jira_audit_formats():
-    """Return a dict of audit output format name -> renderer (see ``pmo_jira.reports.base``)."""
+    """Return a dict of audit output format name -> renderer (see ``pmo_jira.formats.base``)."""
 
 
 @hookspec
 def pmo_jira_reports():
-    """Return a list of report objects (see ``pmo_jira.reporting.Report``) for ``pmo-jira report``."""
+    """Return a list of report objects (see ``pmo_jira.reports.Report``) for ``pmo-jira report``."""
 
 
 @hookspec
-def pmo_jira_cli_commands():
-    """Return a list of click commands to add to the ``pmo-jira`` command group."""
+def pmo_jira_cli_commands(run_options):
+    """Return a list of click commands to add to the ``pmo-jira`` command group.
+
+    ``run_options`` is the decorator the built-in run commands use: ``@run_options()`` adds
+    ``--config``, ``--site``, ``-v``/``-q``, ``--log-format`` and ``--summary-json``, passes them
+    as one ``common`` argument (``common.load()`` gives the settings) and turns errors into one
+    ``Error:`` line and exit 2. Run the command's work with ``pmo_jira.run.Run``.
+    """

@@ -173,3 +173,17 @@ Block = Paragraph | Heading | BulletList
 @dataclass(frozen=True, slots=True)
 class Doc:
     blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifiedItem:
+    """An epic or project with the phase the mapping gave it (None: no rule matched)."""
+
+    site: str
+    key: str
+    kind: str  # "epic" | "project"
+    project_key: str
+    summary: str
+    phase: str | None
+    rule: str  # which rule decided, e.g. "status 'In Progress' -> execution" or "unmapped"
+    url: str = ""

@@ -2,7 +2,7 @@
 
 Unattended runs (cron, CI, Kubernetes) need one file that names every Jira site of the
 portfolio, so the file is strict: an unknown key or a secret in it stops the run with one line
-that names ``file:line`` and the fix. Secrets never come from here (see ``pmo_jira.secrets``):
+that names ``file:line`` and the fix. Secrets never come from here (see ``pmo_jira.credentials``):
 config files end up in repositories, backups and ConfigMaps.
 """
 

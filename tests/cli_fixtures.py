@@ -77,7 +77,7 @@ def pmo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setattr("pmo_jira.secrets.keyring_token", lambda site_name: None)
+    monkeypatch.setattr("pmo_jira.credentials.keyring_token", lambda site_name: None)
     monkeypatch.chdir(tmp_path)
     return Cli(tmp_path, monkeypatch)
 

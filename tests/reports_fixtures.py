@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pmo_jira import __version__
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity, Waiver
+from pmo_jira.findings import AuditResult, Finding, Outcome, Severity, Waiver
+from pmo_jira.model import ClassifiedItem
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
 STARTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

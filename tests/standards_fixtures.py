@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from pmo_jira.engine import run_audit
+from pmo_jira.run.audit import run_audit
 from pmo_jira.findings import AuditResult, Finding
 from pmo_jira.mapping import load_mapping
 from pmo_jira.mapping.schema import Mapping

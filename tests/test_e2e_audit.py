@@ -20,8 +20,8 @@ from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
 from sandbox_fixtures import module_site
 
 from pmo_jira.findings import Severity
-from pmo_jira.reports.csv_report import COLUMNS
-from pmo_jira.reports.json_report import load_schema
+from pmo_jira.formats.csv_format import COLUMNS
+from pmo_jira.formats.json_format import load_schema
 from pmo_jira.sandbox.server import SandboxServer
 
 SEED, ISSUES = 7, 300

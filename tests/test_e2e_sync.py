@@ -164,7 +164,7 @@ def test_what_people_add_survives_every_run(pmo, sb):
 
 
 def test_a_label_added_between_plan_and_apply_survives(pmo, sb, monkeypatch):
-    import pmo_jira.cli.sync as sync_command
+    import pmo_jira.run.command as sync_command
 
     plan_sites = sync_command.plan_sites
     touched: list[str] = []
@@ -321,7 +321,7 @@ def _delete_issue(sb, key: str) -> None:
 
 
 def test_an_issue_deleted_after_planning_is_reported_and_the_rest_applied(pmo, sb, monkeypatch):
-    import pmo_jira.cli.sync as sync_command
+    import pmo_jira.run.command as sync_command
 
     plan_sites = sync_command.plan_sites
     deleted: list[str] = []

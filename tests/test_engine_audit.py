@@ -6,7 +6,7 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
-from pmo_jira.engine import run_audit
+from pmo_jira.run.audit import run_audit
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import Flavour, Site
 from pmo_jira.standards.base import Check, Standard

@@ -9,7 +9,7 @@ from keyring.backends import fail
 from ops_fixtures import clean_env, memory_keyring, write_config  # noqa: F401 - fixtures
 
 from pmo_jira.cli.main import cli
-from pmo_jira.secrets import token_for
+from pmo_jira.credentials import token_for
 from pmo_jira.settings import load_settings
 
 CONFIG = """

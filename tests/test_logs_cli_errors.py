@@ -8,6 +8,7 @@ from ops_fixtures import clean_env, write_config  # noqa: F401 - fixture
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.errors import JiraApiError
+from pmo_jira.run import Run
 
 
 def _command(body):
@@ -79,7 +80,7 @@ def test_options_reach_the_command_and_settings(clean_env, tmp_path):
 
     def body(common):
         settings = common.load()
-        seen.update(common=common, settings=settings, lock=common.run_lock(settings))
+        seen.update(common=common, settings=settings, lock=Run(settings, common.request("sync")).lock())
 
     args = ["--config", str(cfg), "--site", "a", "-vv", "-q", "--log-format", "json",
             "--summary-json", "out.json", "--wait", "--wait-timeout", "60"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pmo_jira.findings import ClassifiedItem
+from pmo_jira.model import ClassifiedItem
 from pmo_jira.mapping import Mapping, classify, load_mapping
 from pmo_jira.model import Flavour, Issue, Project, Site, Snapshot, User
 

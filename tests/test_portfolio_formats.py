@@ -13,8 +13,8 @@ import pytest
 from openpyxl import load_workbook
 
 from pmo_jira.errors import PmoError
-from pmo_jira.plugins import collect_list, reset_plugin_manager
-from pmo_jira.reporting import Report
+from pmo_jira.plugin_manager import collect_list, reset_plugin_manager
+from pmo_jira.reports import Report
 from pmo_jira_portfolio.report import PortfolioReport
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from pmo_jira.reports import formats
-from pmo_jira.reports.csv_report import COLUMNS
+from pmo_jira.formats import formats
+from pmo_jira.formats.csv_format import COLUMNS
 from reports_fixtures import NOW, rich_result
 
 

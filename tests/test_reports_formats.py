@@ -8,8 +8,8 @@ from dataclasses import replace
 import pytest
 
 from pmo_jira.errors import PluginError, PmoError
-from pmo_jira.reports import formats, get_renderer, register_format
-from pmo_jira.reports.table import TableRenderer
+from pmo_jira.formats import formats, get_renderer, register_format
+from pmo_jira.formats.table import TableFormat
 from reports_fixtures import NOW, check_golden, result, rich_result
 
 BUILT_IN = ["table", "json", "csv", "junit", "markdown"]
@@ -63,5 +63,5 @@ def test_unknown_format_names_the_known_ones():
 
 def test_get_renderer_sets_up_the_table_for_the_terminal():
     r = get_renderer("table", color=True, width=72)
-    assert r == TableRenderer(color=True, width=72)
+    assert r == TableFormat(color=True, width=72)
     assert get_renderer("json", color=True, width=72) is formats["json"]

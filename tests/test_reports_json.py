@@ -8,8 +8,8 @@ import jsonschema
 import pytest
 
 from pmo_jira.findings import Outcome
-from pmo_jira.reports import formats
-from pmo_jira.reports.json_report import load_schema
+from pmo_jira.formats import formats
+from pmo_jira.formats.json_format import load_schema
 from reports_fixtures import NOW, rich_result, result
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from pmo_jira.reports import formats
+from pmo_jira.formats import formats
 from reports_fixtures import NOW, finding, item, result, rich_result
 
 XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"

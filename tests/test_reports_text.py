@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from pmo_jira.reports import formats, get_renderer
-from pmo_jira.reports.markdown import md_escape
+from pmo_jira.formats import formats, get_renderer
+from pmo_jira.formats.markdown import md_escape
 from reports_fixtures import NOW, result, rich_result
 
 ANSI = re.compile("\x1b\\[")

@@ -10,7 +10,7 @@ from ops_fixtures import MemoryKeyring, memory_keyring  # noqa: F401 - fixture
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.logs import setup_logging
-from pmo_jira.secrets import credentials_for, find_token, token_for
+from pmo_jira.credentials import credentials_for, find_token, token_for
 from pmo_jira.settings import SiteSettings
 
 CLOUD = SiteSettings(name="cloud", url="https://acme.atlassian.net", flavour="cloud", email="bot@acme.com")

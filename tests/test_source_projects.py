@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cli_fixtures import MAPPING
 
-from pmo_jira.engine import required_fields
+from pmo_jira.run.audit import required_fields
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping import classify, load_mapping

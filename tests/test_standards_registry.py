@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pmo_jira.engine import required_fields
+from pmo_jira.run.audit import required_fields
 from pmo_jira.errors import ConfigError, PluginError
 from pmo_jira.findings import Severity
 from pmo_jira.mapping import load_mapping

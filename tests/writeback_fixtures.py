@@ -14,7 +14,8 @@ from types import SimpleNamespace
 from typing import Any, Mapping, Sequence
 
 from pmo_jira.errors import JiraApiError
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
+from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
+from pmo_jira.model import ClassifiedItem
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.mapping.schema import Writeback
 from pmo_jira.model import Doc, Flavour, Issue

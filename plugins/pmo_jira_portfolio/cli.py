@@ -3,75 +3,85 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import click
 
-from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import record_history, run_audit_command, run_now
+from pmo_jira.credentials import credentials_for
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.history import existing_history
 from pmo_jira.jira.client import Credentials
 from pmo_jira.logs import register_secret
-from pmo_jira.reporting import ReportContext
-from pmo_jira.secrets import credentials_for
+from pmo_jira.reports import ReportContext
+from pmo_jira.run import Run
+from pmo_jira.settings import Settings
 from pmo_jira_portfolio.confluence import connect, publish, storage_body
 from pmo_jira_portfolio.rollup import build_rollup
 
 URL_VAR = "PMO_JIRA_CONFLUENCE_URL"
 
 
-def confluence_credentials(settings, site_name: str | None) -> Credentials:
+def confluence_credentials(settings: Settings, site_name: str | None) -> Credentials:
     """A configured site's email and token (``--credentials-site``), else PMO_JIRA_EMAIL / PMO_JIRA_TOKEN."""
     creds = credentials_for(settings.site(site_name)) if site_name else Credentials.from_env()
     register_secret(creds.token or "")
     return creds
 
 
-@click.command("publish-confluence")
-@run_options()
-@click.option("--space", required=True, metavar="KEY", help="Confluence space key, e.g. PMO.")
-@click.option("--title", default=None, help="Page title (default: 'Portfolio report - <mapping name>').")
-@click.option("--parent-id", default=None, metavar="ID", help="Create the page under this page.")
-@click.option("--confluence-url", default=None, metavar="URL",
-              help=f"Confluence base URL (default: ${URL_VAR}); for Cloud the site URL is enough.")
-@click.option("--credentials-site", default=None, metavar="NAME",
-              help="Use this configured Jira site's email and token (default: PMO_JIRA_EMAIL / PMO_JIRA_TOKEN).")
-@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Mapping file for every site (default: the config's).")
-@click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
-@click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
-@click.option("--dry-run", is_flag=True, help="Print the page body (storage format) instead of publishing it.")
-def publish_confluence(common: CommonOptions, space: str, title: str | None, parent_id: str | None,
-                       confluence_url: str | None, credentials_site: str | None, mapping: Path | None,
-                       projects: tuple[str, ...], no_history: bool, dry_run: bool) -> None:
-    """Audit, roll the portfolio up and create or update one Confluence page with it.
+def commands(run_options: Callable[..., Any]) -> list[click.Command]:
+    """The plugin's commands, with the options every pmo-jira run command shares (``run_options``)."""
 
-    The page is found by space and title and only rewritten when its content changed.
-    Credentials are those of Jira (Cloud: email + API token, Data Center: personal access token)
-    and come from the environment or a configured site, never from the command line.
-    """
-    settings = common.load()
-    url = confluence_url or os.environ.get(URL_VAR)
-    if not url and not dry_run:
-        raise ConfigError("no Confluence URL", hint=f"pass --confluence-url or set {URL_VAR}")
-    creds = None if dry_run else confluence_credentials(settings, credentials_site)
-    now = run_now()
-    outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects, now=now)
-    if not outcome.snapshots:
-        raise PmoError("no site could be audited: " + "; ".join(
-            f"{site}: {message}" for site, message in sorted(outcome.result.site_errors.items())))
-    if not no_history:
-        record_history(settings, outcome.result, kind="audit", narrowed=bool(projects))
-    with existing_history(settings.history) or nullcontext() as store:
-        rollup = build_rollup(ReportContext(result=outcome.result, snapshots=outcome.snapshots,
-                                            mapping=outcome.primary_mapping, now=now, history=store))
-    body = storage_body(rollup)
-    if dry_run:
-        click.echo(body)
-        return
-    page_title = title or f"Portfolio report - {rollup.mapping_name}"
-    done = publish(connect(url, creds), space=space, title=page_title, body=body, parent_id=parent_id)
-    click.echo(f"{done.action} page '{page_title}' in space {space} (id {done.page_id}, version {done.version})"
-               + (f": {done.url}" if done.url else ""))
+    @click.command("publish-confluence")
+    @run_options()
+    @click.option("--space", required=True, metavar="KEY", help="Confluence space key, e.g. PMO.")
+    @click.option("--title", default=None, help="Page title (default: 'Portfolio report - <mapping name>').")
+    @click.option("--parent-id", default=None, metavar="ID", help="Create the page under this page.")
+    @click.option("--confluence-url", default=None, metavar="URL",
+                  help=f"Confluence base URL (default: ${URL_VAR}); for Cloud the site URL is enough.")
+    @click.option("--credentials-site", default=None, metavar="NAME",
+                  help="Use this configured Jira site's email and token (default: PMO_JIRA_EMAIL / PMO_JIRA_TOKEN).")
+    @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Mapping file for every site (default: the config's).")
+    @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
+    @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
+    @click.option("--dry-run", is_flag=True, help="Print the page body (storage format) instead of publishing it.")
+    def publish_confluence(common: Any, space: str, title: str | None, parent_id: str | None,
+                           confluence_url: str | None, credentials_site: str | None, mapping: Path | None,
+                           projects: tuple[str, ...], no_history: bool, dry_run: bool) -> None:
+        """Audit, roll the portfolio up and create or update one Confluence page with it.
+
+        The page is found by space and title and only rewritten when its content changed.
+        Credentials are those of Jira (Cloud: email + API token, Data Center: personal access token)
+        and come from the environment or a configured site, never from the command line.
+        """
+        settings = common.load()
+        url = confluence_url or os.environ.get(URL_VAR)
+        if not url and not dry_run:
+            raise ConfigError("no Confluence URL", hint=f"pass --confluence-url or set {URL_VAR}")
+        creds = None if dry_run else confluence_credentials(settings, credentials_site)
+        request = common.request("publish-confluence", mapping=mapping, projects=projects,
+                             record=not no_history)
+        with Run(settings, request) as run:
+            audited = run.audit()
+            if not audited.snapshots:
+                raise PmoError("no site could be audited: " + "; ".join(
+                    f"{site}: {message}" for site, message in sorted(audited.result.site_errors.items())))
+            run.record(audited)
+            with existing_history(settings.history) or nullcontext() as store:
+                rollup = build_rollup(ReportContext(result=audited.result, snapshots=audited.snapshots,
+                                                    mapping=audited.primary_mapping, now=run.now, history=store))
+            body = storage_body(rollup)
+            if dry_run:
+                click.echo(body)
+            else:
+                page_title = title or f"Portfolio report - {rollup.mapping_name}"
+                done = publish(connect(url, creds), space=space, title=page_title, body=body,
+                               parent_id=parent_id)
+                click.echo(f"{done.action} page '{page_title}' in space {space} (id {done.page_id}, "
+                           f"version {done.version})" + (f": {done.url}" if done.url else ""))
+            run.finish(audited.result, exit_code=0)
+
+    return [publish_confluence]

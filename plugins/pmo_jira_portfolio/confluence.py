@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pmo_jira.errors import PmoError
 from pmo_jira.jira.client import Credentials
-from pmo_jira.reports.base import iso, one_line
+from pmo_jira.formats.base import iso, one_line
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.render_html import heatmap_rows, trend_points

@@ -13,7 +13,7 @@ def pmo_jira_reports():
 
 
 @hookimpl
-def pmo_jira_cli_commands():
-    from pmo_jira_portfolio.cli import publish_confluence
+def pmo_jira_cli_commands(run_options):
+    from pmo_jira_portfolio.cli import commands
 
-    return [publish_confluence]
+    return commands(run_options)

@@ -12,7 +12,7 @@ from importlib.resources import files
 from string import Template
 from typing import Sequence
 
-from pmo_jira.reports.base import one_line
+from pmo_jira.formats.base import one_line
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.rollup import LEVELS, Rollup

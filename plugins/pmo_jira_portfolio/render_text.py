@@ -11,9 +11,9 @@ import io
 import json
 from typing import Any, Iterable
 
-from pmo_jira.reports.base import iso, one_line
-from pmo_jira.reports.csv_report import _defuse
-from pmo_jira.reports.markdown import md_escape
+from pmo_jira.formats.base import iso, one_line
+from pmo_jira.formats.csv_format import _defuse
+from pmo_jira.formats.markdown import md_escape
 from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.rollup import LEVELS, SEVERITIES, Rollup

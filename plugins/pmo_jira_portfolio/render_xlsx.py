@@ -14,8 +14,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from pmo_jira.reports.base import one_line
-from pmo_jira.reports.csv_report import _defuse
+from pmo_jira.formats.base import one_line
+from pmo_jira.formats.csv_format import _defuse
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
 from pmo_jira_portfolio.rollup import LEVELS, Rollup
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pmo_jira.errors import PmoError
-from pmo_jira.reporting import ReportContext
+from pmo_jira.reports import ReportContext
 from pmo_jira_portfolio import REPORT_NAME
 from pmo_jira_portfolio.rollup import build_rollup
 

@@ -26,8 +26,8 @@ import pandas as pd
 
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import PHASES, Project, phase_index
-from pmo_jira.reporting import ReportContext
-from pmo_jira.reports.base import natural_key
+from pmo_jira.reports import ReportContext
+from pmo_jira.formats.base import natural_key
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, rate, thresholds_of, worst

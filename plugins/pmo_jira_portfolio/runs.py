@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from pmo_jira.findings import AuditResult
-from pmo_jira.history import (FindingRef, HistoryStore, PhaseMove, RunSummary, TrendPoint, sorted_refs,
+from pmo_jira.history import (FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs,
                               stored_time)
-from pmo_jira.reports.base import summarize
+from pmo_jira.formats.base import summarize
 
 TABLE = "portfolio_rag"
 _SCHEMA = f"""
@@ -52,7 +52,7 @@ class Changes:
 
     kept: bool  # a run history was given
     run_id: int | None  # this run's id in the history, when it was recorded
-    previous: RunSummary | None = None
+    previous: RunRecord | None = None
     new: tuple[FindingRef, ...] = ()
     resolved: tuple[FindingRef, ...] = ()
     phase_moves: tuple[PhaseMove, ...] = ()
@@ -109,7 +109,7 @@ def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int
     return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend))
 
 
-def _against(store: HistoryStore, previous: RunSummary | None, result: AuditResult):
+def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResult):
     """New / resolved findings and phase moves of an unrecorded ``result`` against ``previous``."""
     now_open = _refs(result)
     if previous is None:

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.runs import (print_site_errors, record_history, run_audit_command, run_now, summary_of,
-                               summary_when_stopped)
+from pmo_jira.cli.printing import Printer
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
-from pmo_jira.logs import emit_summary
-from pmo_jira.reporting import write_output
-from pmo_jira.reports import get_renderer, plugin_formats
+from pmo_jira.run import run_audit_command
 
 FAIL_ON = [s.value for s in Severity] + ["never"]
-
-
-def exit_code_for(result, fail_on: str) -> int:
-    """0 clean, 1 findings at or above the threshold, 2 when a site could not be audited."""
-    if result.site_errors:
-        return 2
-    if fail_on != "never" and result.fails_at(Severity(fail_on)):
-        return 1
-    return 0
 
 
 @click.command()
@@ -55,24 +42,10 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
     if explain_code:
         ctx.invoke(explain, code=explain_code)
         return
-    started = time.monotonic()
     settings = common.load()
-    now = run_now()
-    with summary_when_stopped("audit", settings, started=started, started_at=now):
-        renderer = get_renderer(fmt, color=output is None and sys.stdout.isatty(), available=plugin_formats())
-        outcome = run_audit_command(settings, site_names=common.sites, mapping=mapping, projects=projects,
-                                    jql=jql, now=now)
-        result = outcome.result
-        print_site_errors(result)
-        if outcome.snapshots:  # with no site read there is nothing to report, only the errors above
-            text = renderer.render(result, now=now)
-            if output is None:
-                click.echo(text, nl=not text.endswith("\n"))
-            else:
-                write_output(output, text)
-        if not no_history and outcome.snapshots:
-            record_history(settings, result, kind="audit", narrowed=bool(projects or jql))
-    code = exit_code_for(result, fail_on)
-    emit_summary(summary_of("audit", result, started=started, exit_code=code, started_at=now),
-                 settings.summary_json)
-    ctx.exit(code)
+    request = common.request("audit", mapping=mapping, projects=projects, jql=jql,
+                             record=not no_history)
+    done = run_audit_command(settings, request, fmt=fmt, color=output is None and sys.stdout.isatty(),
+                             output=output, fail_on=None if fail_on == "never" else Severity(fail_on),
+                             events=Printer())
+    ctx.exit(done.exit_code)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from pmo_jira.cli.options import cli_errors
+from pmo_jira.cli.errors import cli_errors
 from pmo_jira.demo import run_demo
-from pmo_jira.reports.base import summarize
+from pmo_jira.formats.base import summarize
 
 
 @click.command()

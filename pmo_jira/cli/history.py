@@ -7,16 +7,16 @@ from typing import Any
 
 import click
 
-from pmo_jira.cli.options import cli_errors
+from pmo_jira.cli.errors import cli_errors
 from pmo_jira.errors import PmoError
-from pmo_jira.history import (Delta, FindingRef, RunSummary, TimeToFix, existing_history,
+from pmo_jira.history import (Delta, FindingRef, RunRecord, TimeToFix, existing_history,
                                resolve_history_path)
-from pmo_jira.reports.base import iso
+from pmo_jira.formats.base import iso
 
 _DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
 
 
-def _run_dict(run: RunSummary) -> dict[str, Any]:
+def _run_dict(run: RunRecord) -> dict[str, Any]:
     return {"id": run.id, "started": iso(run.started), "finished": iso(run.finished),
             "kind": run.kind, "mapping": {"name": run.mapping_name, "hash": run.mapping_hash},
             "sites": list(run.sites), "site_errors": run.site_errors,
@@ -47,7 +47,7 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
     if ctx.invoked_subcommand is not None:
         return
     store = existing_history(db)
-    rows: list[tuple[RunSummary, Delta]] = []
+    rows: list[tuple[RunRecord, Delta]] = []
     recorded: set[str] = set()  # mapping names with runs, to say why a --mapping filter found none
     fixing: TimeToFix | None = None
     if store is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.secrets import store_token
+from pmo_jira.credentials import store_token
 
 
 @click.command()

@@ -27,9 +27,10 @@ COMMANDS: dict[str, str] = {
 
 def plugin_commands() -> dict[str, click.Command]:
     """Commands the installed plugins add (``pmo_jira_cli_commands``); built-in names win."""
-    from pmo_jira.plugins import collect_list
+    from pmo_jira.cli.options import run_options
+    from pmo_jira.plugin_manager import collect_list
 
-    return {c.name: c for c in collect_list("pmo_jira_cli_commands")
+    return {c.name: c for c in collect_list("pmo_jira_cli_commands", run_options=run_options)
             if isinstance(c, click.Command) and c.name and c.name not in COMMANDS}
 
 

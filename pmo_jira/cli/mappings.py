@@ -6,7 +6,7 @@ import os
 
 import click
 
-from pmo_jira.cli.options import EXIT_CANNOT_RUN, cli_errors
+from pmo_jira.cli.errors import EXIT_CANNOT_RUN, cli_errors
 from pmo_jira.errors import ConfigError
 from pmo_jira.mapping import load_mapping, validate_mapping
 from pmo_jira.mapping.fields import field_report

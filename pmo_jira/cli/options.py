@@ -1,4 +1,4 @@
-"""Options every run command shares, and the one place errors become ``Error: ...`` + exit 2.
+"""Options every run command shares, parsed once into ``CommonOptions``.
 
 Usage in a command module::
 
@@ -6,74 +6,30 @@ Usage in a command module::
     @run_options(lock=True)
     def sync(common: CommonOptions, apply: bool) -> None:
         settings = common.load()                     # config + env + flags, logging set up
-        with common.run_lock(settings):              # only when writing
-            ...
-        emit_summary(summary, settings.summary_json)
+        done = run_sync_command(settings, common.request("sync"), apply=apply)  # pmo_jira.run
+        ...
 
-``run_options`` wraps the command body in ``cli_errors``, so a ``PmoError`` anywhere prints one
-red line and exits 2.
+``run_options`` wraps the command body in ``cli_errors`` (``pmo_jira.cli.errors``), so a
+``PmoError`` anywhere prints one red line and exits 2. Plugins receive ``run_options`` as the
+argument of their ``pmo_jira_cli_commands`` hook.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
-import sys
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from pmo_jira.errors import PmoError
-from pmo_jira.logs import redact, setup_logging
-from pmo_jira.runlock import RunLock
+from pmo_jira.cli.errors import cli_errors
+from pmo_jira.logs import setup_logging
+from pmo_jira.run import RunRequest
 from pmo_jira.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_CANNOT_RUN = 2
-
-
-def fail(message: str) -> NoReturn:
-    """Print ``Error: <message>`` as one red line on stderr and exit 2."""
-    click.secho("Error: " + " ".join(redact(message).split()), fg="red", err=True)
-    raise click.exceptions.Exit(EXIT_CANNOT_RUN)
-
-
-@contextmanager
-def cli_errors(verbosity: int = 0) -> Iterator[None]:
-    """Turn expected (``PmoError``) and unexpected exceptions, and Ctrl-C, into one line + exit 2.
-
-    With ``-v`` an unexpected exception also prints its traceback (credentials masked); click's
-    own exits and usage errors pass through untouched.
-    """
-    try:
-        yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise
-    except BrokenPipeError:
-        # `pmo-jira sync | head`: the reader left; stop without a traceback when Python flushes
-        # stdout on exit (point it at /dev/null), and say the run did not finish
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        fail("standard output was closed before the run finished (e.g. by `| head`)")
-    except KeyboardInterrupt:
-        # click would say "Aborted!" and exit 1, which a scheduler reads as "findings found"
-        fail("interrupted (Ctrl-C)")
-    except PmoError as exc:
-        if verbosity >= 2:
-            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
-        fail(exc.one_line())
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
-        if verbosity >= 1:
-            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
-            fail(f"unexpected {type(exc).__name__}: {exc}")
-        fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)")
-
 
 @dataclass(frozen=True)
 class CommonOptions:
@@ -94,8 +50,9 @@ class CommonOptions:
         setup_logging(self.verbosity, settings.log_format)
         return settings
 
-    def run_lock(self, settings: Settings) -> RunLock:
-        return RunLock(settings.lock or Path("pmo-jira.lock"), wait=self.wait, timeout=self.wait_timeout)
+    def request(self, command: str, **fields: Any) -> RunRequest:
+        """The run request of ``command``: these sites and lock flags plus the command's own ``fields``."""
+        return RunRequest(command, sites=self.sites, wait=self.wait, wait_timeout=self.wait_timeout, **fields)
 
 
 config_option = click.option(

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
-from pmo_jira.cli.options import fail
+from pmo_jira.cli.errors import fail
 from pmo_jira.sandbox.faults import Faults, parse_schedule
 from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
 

@@ -7,7 +7,7 @@ import textwrap
 
 import click
 
-from pmo_jira.cli.options import fail
+from pmo_jira.cli.errors import fail
 from pmo_jira.standards.base import Standard
 from pmo_jira.standards.registry import plugin_registry
 

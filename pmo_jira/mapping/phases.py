@@ -11,9 +11,8 @@ from collections import Counter
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
-from pmo_jira.findings import ClassifiedItem
 from pmo_jira.mapping.schema import EpicWhen, Mapping, ProjectWhen
-from pmo_jira.model import PHASES, Issue, Project, Snapshot, User, phase_index
+from pmo_jira.model import PHASES, ClassifiedItem, Issue, Project, Snapshot, User, phase_index
 
 
 def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:

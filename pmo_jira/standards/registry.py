@@ -184,7 +184,7 @@ def plugin_registry() -> Registry:
     The built-ins are registered first and directly, so they are there even when the package's
     entry-point metadata is stale; the built-in plugin returning the same classes again is harmless.
     """
-    from pmo_jira.plugins import collect_list
+    from pmo_jira.plugin_manager import collect_list
 
     registry = builtin_registry()
     for cls in collect_list("pmo_jira_standards"):

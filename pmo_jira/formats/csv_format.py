@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pmo_jira.findings import AuditResult, Finding
-from pmo_jira.reports.base import sorted_findings
+from pmo_jira.formats.base import sorted_findings
 
 COLUMNS: tuple[str, ...] = (
     "fingerprint", "site", "project", "item", "kind", "item_summary", "phase", "code", "title",
@@ -38,7 +38,7 @@ def _defuse(value: str) -> str:
 
 
 @dataclass(frozen=True)
-class CsvRenderer:
+class CsvFormat:
     extension: str = "csv"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:

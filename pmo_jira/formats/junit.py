@@ -19,7 +19,7 @@ from itertools import groupby
 
 from pmo_jira import __version__
 from pmo_jira.findings import AuditResult, Finding, Outcome
-from pmo_jira.reports.base import (
+from pmo_jira.formats.base import (
     duration_seconds, items_without_findings, iso, one_line, sorted_findings,
 )
 
@@ -37,7 +37,7 @@ def _testcase_name(key: str, summary: str, subject: str = "") -> str:
 
 
 @dataclass(frozen=True)
-class JunitRenderer:
+class JunitFormat:
     extension: str = "xml"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:

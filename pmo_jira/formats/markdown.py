@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from pmo_jira.findings import AuditResult, Finding, Outcome
-from pmo_jira.reports.base import iso, one_line, sorted_findings, sorted_items, summarize
+from pmo_jira.formats.base import iso, one_line, sorted_findings, sorted_items, summarize
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~@])")
 _OUTCOME_LABEL = {Outcome.FAIL: "fail", Outcome.ERROR: "error", Outcome.WAIVED: "waived",
@@ -37,7 +37,7 @@ def _table(header: list[str], rows: list[list[str]], align: list[str] | None = N
 
 
 @dataclass(frozen=True)
-class MarkdownRenderer:
+class MarkdownFormat:
     extension: str = "md"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import groupby
 
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
-from pmo_jira.reports.base import iso, one_line, sorted_findings, sorted_items, summarize
+from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
+from pmo_jira.formats.base import iso, one_line, sorted_findings, sorted_items, summarize
+from pmo_jira.model import ClassifiedItem
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "1;35",
@@ -26,12 +27,12 @@ _LABEL_WIDTH = 9  # "CRITICAL " / "WAIVED   " / "N/A      "
 
 
 @dataclass(frozen=True)
-class TableRenderer:
+class TableFormat:
     color: bool = False
     width: int = 100
     extension: str = "txt"
 
-    def for_terminal(self, *, color: bool, width: int | None) -> TableRenderer:
+    def for_terminal(self, *, color: bool, width: int | None) -> TableFormat:
         """The same renderer set up for one terminal (the CLI knows whether stdout is a TTY)."""
         return replace(self, color=color, width=width or self.width)
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Mapping
 
 from pmo_jira.errors import WriteBackError
+from pmo_jira.run.sites import AuditedSites
 from pmo_jira.writeback.apply import ApplyReport, apply_plan
 from pmo_jira.writeback.plan import Plan, plan_writeback
 
 
-def plan_sites(outcome: Any, *, now: datetime) -> dict[str, Plan]:
-    """One plan per site that was read (``outcome`` is a ``pmo_jira.runner.RunOutcome``)."""
+def plan_sites(outcome: AuditedSites, *, now: datetime) -> dict[str, Plan]:
+    """One plan per site that was read."""
     plans: dict[str, Plan] = {}
     for snap in outcome.snapshots:
         site = snap.site.name
@@ -38,7 +39,7 @@ def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
         not_written=tuple(k for p in plans.values() for k in p.not_written))
 
 
-def apply_sites(plans: Mapping[str, Plan], outcome: Any, *, notify: bool | None = None,
+def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: bool | None = None,
                 concurrency: int = 4) -> ApplyReport:
     """Apply each site's plan with its own client and mapping; the reports summed.
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 import re
 
 from pmo_jira.errors import PluginError, PmoError
-from pmo_jira.reports.base import Renderer
-from pmo_jira.reports.csv_report import CsvRenderer
-from pmo_jira.reports.json_report import JsonRenderer
-from pmo_jira.reports.junit import JunitRenderer
-from pmo_jira.reports.markdown import MarkdownRenderer
-from pmo_jira.reports.table import TableRenderer
+from pmo_jira.formats.base import AuditFormat
+from pmo_jira.formats.csv_format import CsvFormat
+from pmo_jira.formats.json_format import JsonFormat
+from pmo_jira.formats.junit import JunitFormat
+from pmo_jira.formats.markdown import MarkdownFormat
+from pmo_jira.formats.table import TableFormat
 
-__all__ = ["Renderer", "formats", "register_format", "get_renderer", "plugin_formats"]
+__all__ = ["AuditFormat", "formats", "register_format", "get_renderer", "plugin_formats"]
 
-formats: dict[str, Renderer] = {
-    "table": TableRenderer(),
-    "json": JsonRenderer(),
-    "csv": CsvRenderer(),
-    "junit": JunitRenderer(),
-    "markdown": MarkdownRenderer(),
+formats: dict[str, AuditFormat] = {
+    "table": TableFormat(),
+    "json": JsonFormat(),
+    "csv": CsvFormat(),
+    "junit": JunitFormat(),
+    "markdown": MarkdownFormat(),
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
-def register_format(name: str, renderer: Renderer, into: dict[str, Renderer]) -> None:
+def register_format(name: str, renderer: AuditFormat, into: dict[str, AuditFormat]) -> None:
     """Add a format to ``into``. Names are unique: a plugin cannot silently replace another format.
 
     Registering the same renderer again is a no-op, so the built-in formats can also be offered
@@ -43,12 +43,17 @@ def register_format(name: str, renderer: Renderer, into: dict[str, Renderer]) ->
     into[name] = renderer
 
 
-def plugin_formats() -> dict[str, Renderer]:
+def builtin_formats() -> dict[str, AuditFormat]:
+    """The formats that ship with pmo-jira, in the order they are listed."""
+    return dict(formats)
+
+
+def plugin_formats() -> dict[str, AuditFormat]:
     """A fresh name -> renderer dict: the built-ins plus every ``pmo_jira_audit_formats`` result.
 
     Built anew per call, so installing or removing a plugin never leaves a format behind.
     """
-    from pmo_jira.plugins import get_plugin_manager
+    from pmo_jira.plugin_manager import get_plugin_manager
 
     available = dict(formats)
     for result in get_plugin_manager().hook.pmo_jira_audit_formats():
@@ -58,7 +63,7 @@ def plugin_formats() -> dict[str, Renderer]:
 
 
 def get_renderer(name: str, *, color: bool = False, width: int | None = None,
-                 available: dict[str, Renderer] | None = None) -> Renderer:
+                 available: dict[str, AuditFormat] | None = None) -> AuditFormat:
     """The renderer for ``name`` among ``available`` (default: the built-ins), set up for the
     terminal when the format cares (``table``)."""
     available = formats if available is None else available

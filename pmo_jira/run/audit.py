@@ -10,9 +10,9 @@ import logging
 from datetime import date, datetime
 from typing import Any, Iterator, Sequence
 
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome
+from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.mapping.phases import classify
-from pmo_jira.model import Snapshot, natural_key
+from pmo_jira.model import ClassifiedItem, Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
 from pmo_jira.standards.context import AuditContext
 from pmo_jira.standards.registry import ActiveStandard, Registry, configure

@@ -14,15 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from pmo_jira.engine import required_fields, run_audit
+from pmo_jira.run.audit import required_fields, run_audit
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.source import matching_keys, read_site
-from pmo_jira.mapping import load_mapping
+from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.model import Snapshot
-from pmo_jira.secrets import client_for
+from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
+from pmo_jira.standards.registry import Registry
 
 log = logging.getLogger("pmo_jira.run")
 
@@ -41,15 +42,18 @@ class Scope:
 
 
 @dataclass
-class RunOutcome:
+class AuditedSites:
+    """What one audit over the sites produced: the merged result and, per site read, its
+    snapshot, client and mapping (what a write-back or a report needs next)."""
+
     result: AuditResult
     snapshots: tuple[Snapshot, ...]
     clients: dict[str, JiraClient]
-    mappings: dict[str, Any]  # site name -> mapping
-    primary_mapping: Any = None
+    mappings: dict[str, Mapping]  # site name -> mapping
+    primary_mapping: Mapping | None = None
 
 
-def narrow(mapping: Any, scope: Scope) -> Any:
+def narrow(mapping: Mapping, scope: Scope) -> Mapping:
     """The mapping with the command line's projects in place of its own project scope."""
     if not scope.projects:
         return mapping
@@ -64,19 +68,19 @@ def audit_sites(
     site_names: Sequence[str] = (),
     mapping_path: Path | None = None,
     scope: Scope = Scope(),
-    registry: Any = None,
+    registry: Registry | None = None,
     client_factory: Callable[[SiteSettings], JiraClient] = client_for,
     on_site: Callable[[str, str], None] = lambda site, message: None,
-) -> RunOutcome:
+) -> AuditedSites:
     """Audit every selected site; a site that cannot be read is reported, not fatal to the others.
 
     ``mapping_path`` (the ``--mapping`` flag) governs every site; otherwise each site's own mapping
     or the config's top-level one does.
     """
-    mappings: dict[Path, Any] = {}
+    mappings: dict[Path, Mapping] = {}
     snapshots: dict[Path, list[Snapshot]] = {}
     clients: dict[str, JiraClient] = {}
-    site_mapping: dict[str, Any] = {}
+    site_mapping: dict[str, Mapping] = {}
     site_errors: dict[str, str] = {}
     selected: dict[str, frozenset[str]] = {}  # site -> keys --jql matched
     sites = settings.select_sites(site_names)
@@ -118,7 +122,7 @@ def audit_sites(
     merged = merge_results(results, started=now, mapping=primary, site_errors=site_errors,
                            sites=tuple(s.name for s in sites))
     all_snaps = tuple(s for snaps in snapshots.values() for s in snaps)
-    return RunOutcome(merged, all_snaps, clients, site_mapping, primary)
+    return AuditedSites(merged, all_snaps, clients, site_mapping, primary)
 
 
 def only_selected(result: AuditResult, selected: dict[str, frozenset[str]]) -> AuditResult:
@@ -133,7 +137,7 @@ def _only_selected_issues(snapshot: Snapshot, keys: frozenset[str]) -> Snapshot:
     return dataclasses.replace(snapshot, issues=tuple(i for i in snapshot.issues if i.key in keys))
 
 
-def merge_results(results: Sequence[AuditResult], *, started: datetime, mapping: Any,
+def merge_results(results: Sequence[AuditResult], *, started: datetime, mapping: Mapping | None,
                   site_errors: dict[str, str], sites: tuple[str, ...]) -> AuditResult:
     if len(results) == 1:
         return dataclasses.replace(results[0], site_errors=site_errors, sites=sites)

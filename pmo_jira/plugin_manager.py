@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from dataclasses import dataclass
+from typing import Any
 
 import pluggy
 
@@ -84,10 +85,10 @@ def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     return pm, infos
 
 
-def collect_list(hook_name: str) -> list:
+def collect_list(hook_name: str, **kwargs: Any) -> list:
     """Flatten the list results of a list-returning hook across all plugins."""
     out: list = []
-    for result in getattr(get_plugin_manager().hook, hook_name)():
+    for result in getattr(get_plugin_manager().hook, hook_name)(**kwargs):
         out.extend(result or ())
     return out
 

@@ -7,6 +7,7 @@ pure: the caller decides where the text or bytes go.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,7 +63,7 @@ class Report(Protocol):
 
 def available_reports() -> dict[str, Report]:
     """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook)."""
-    from pmo_jira.plugins import collect_list
+    from pmo_jira.plugin_manager import collect_list
 
     reports: dict[str, Report] = {}
     for report in collect_list("pmo_jira_reports"):
@@ -70,3 +71,39 @@ def available_reports() -> dict[str, Report]:
             raise PluginError(f"two plugins provide the report '{report.name}'")
         reports[report.name] = report
     return reports
+
+
+def find_report(name: str) -> Report:
+    """The installed report ``name``, or an error naming the close match and what is installed."""
+    reports = available_reports()
+    if name not in reports:
+        close = difflib.get_close_matches(name, list(reports), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise PmoError(f"no report named '{name}' ({hint}installed: {', '.join(sorted(reports)) or 'none'}; "
+                       "see `pmo-jira plugins list`)")
+    return reports[name]
+
+
+def chosen_formats(report: Report, fmt: str, out_dir: Path | None) -> list[str]:
+    """The formats to render; checked before the audit, so a typo does not cost a full read."""
+    formats = list(report.formats) if fmt == "all" else [fmt or report.formats[0]]
+    for f in formats:
+        if f not in report.formats:
+            raise PmoError(f"report '{report.name}' has no format '{f}' (formats: {', '.join(report.formats)})")
+    if fmt == "all" and out_dir is None:
+        raise PmoError("--format all needs --out-dir DIR")
+    return formats
+
+
+def render_report(report: Report, ctx: ReportContext, fmt: str, *, output: Path | None = None,
+                  out_dir: Path | None = None) -> Path | str:
+    """Render one format into ``output`` or ``out_dir/<name><suffix>`` (the path written), or
+    return the text when there is no file to go to (binary formats need one)."""
+    content = report.render(ctx, fmt)
+    target = output if output is not None else (out_dir / file_name(report.name, fmt) if out_dir is not None else None)
+    if target is None:
+        if isinstance(content, bytes):
+            raise PmoError(f"format '{fmt}' is binary: give --output FILE or --out-dir DIR")
+        return content
+    write_output(target, content)
+    return target

@@ -13,8 +13,9 @@ from importlib import resources
 from typing import Any
 
 from pmo_jira import __version__
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Waiver
-from pmo_jira.reports.base import duration_seconds, iso, sorted_findings, sorted_items, summarize
+from pmo_jira.findings import AuditResult, Finding, Waiver
+from pmo_jira.formats.base import duration_seconds, iso, sorted_findings, sorted_items, summarize
+from pmo_jira.model import ClassifiedItem
 
 SCHEMA_ID = "pmo-jira/audit-result"
 SCHEMA_VERSION = 1
@@ -22,7 +23,7 @@ SCHEMA_VERSION = 1
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format, shipped inside the package."""
-    text = resources.files("pmo_jira.reports").joinpath("schema/audit-result.schema.json").read_text(
+    text = resources.files("pmo_jira.formats").joinpath("schema/audit-result.schema.json").read_text(
         encoding="utf-8")
     return json.loads(text)
 
@@ -94,7 +95,7 @@ def _item(i: ClassifiedItem) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class JsonRenderer:
+class JsonFormat:
     extension: str = "json"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 import keyring
 import keyring.errors
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.jira.client import Credentials, JiraClient
+from pmo_jira.jira.client import Credentials
 from pmo_jira.logs import register_secret
-from pmo_jira.model import Flavour
 from pmo_jira.settings import ENV_PREFIX, SiteSettings
 
 KEYRING_SERVICE = "pmo-jira"
@@ -62,17 +60,6 @@ def credentials_for(site: SiteSettings, env: Mapping[str, str] | None = None) ->
                           hint="Cloud API tokens authenticate as email + token; "
                                f"add `email = \"bot@example.com\"` to [sites.{site.name}]")
     return Credentials(email=site.email if site.flavour != "dc" else None, token=token)
-
-
-def client_for(site: SiteSettings, env: Mapping[str, str] | None = None, **client_kwargs: Any) -> JiraClient:
-    """A ``JiraClient`` for a configured site with its own credentials."""
-    return site_client(site, credentials_for(site, env), **client_kwargs)
-
-
-def site_client(site: SiteSettings, credentials: Credentials, **client_kwargs: Any) -> JiraClient:
-    """A ``JiraClient`` for a configured site: its URL, flavour (unless auto) and name."""
-    flavour = None if site.flavour == "auto" else Flavour(site.flavour)
-    return JiraClient(site.url, credentials, flavour=flavour, site_name=site.name, **client_kwargs)
 
 
 def store_token(site: SiteSettings, token: str) -> None:

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
-from pmo_jira.findings import AuditResult, ClassifiedItem, Finding, Outcome, Severity
-from pmo_jira.model import PHASES, natural_key
+from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
+from pmo_jira.model import PHASES, ClassifiedItem, natural_key
 
 
 @runtime_checkable
-class Renderer(Protocol):
+class AuditFormat(Protocol):
     """What a report format is: one pure method.
 
     Optional extras a renderer may define: ``extension`` (the format's usual file suffix, e.g.
     "json"; descriptive, nothing picks file names by it) and ``for_terminal(*, color, width) ->
-    Renderer`` (used by ``get_renderer``).
+    AuditFormat`` (used by ``get_renderer``).
     """
 
     def render(self, result: AuditResult, *, now: datetime) -> str: ...

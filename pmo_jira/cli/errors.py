@@ -1,0 +1,55 @@
+"""The one place errors become ``Error: ...`` + exit 2: expected ones, unexpected ones and Ctrl-C."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from pmo_jira.errors import PmoError
+from pmo_jira.logs import redact
+
+EXIT_CANNOT_RUN = 2
+
+
+def fail(message: str) -> NoReturn:
+    """Print ``Error: <message>`` as one red line on stderr and exit 2."""
+    click.secho("Error: " + " ".join(redact(message).split()), fg="red", err=True)
+    raise click.exceptions.Exit(EXIT_CANNOT_RUN)
+
+
+@contextmanager
+def cli_errors(verbosity: int = 0) -> Iterator[None]:
+    """Turn expected (``PmoError``) and unexpected exceptions, and Ctrl-C, into one line + exit 2.
+
+    With ``-v`` an unexpected exception also prints its traceback (credentials masked); click's
+    own exits and usage errors pass through untouched.
+    """
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except BrokenPipeError:
+        # `pmo-jira sync | head`: the reader left; stop without a traceback when Python flushes
+        # stdout on exit (point it at /dev/null), and say the run did not finish
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        fail("standard output was closed before the run finished (e.g. by `| head`)")
+    except KeyboardInterrupt:
+        # click would say "Aborted!" and exit 1, which a scheduler reads as "findings found"
+        fail("interrupted (Ctrl-C)")
+    except PmoError as exc:
+        if verbosity >= 2:
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+        fail(exc.one_line())
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
+        if verbosity >= 1:
+            click.echo(redact(traceback.format_exc()).rstrip(), err=True)
+            fail(f"unexpected {type(exc).__name__}: {exc}")
+        fail(f"unexpected {type(exc).__name__}: {exc} (run with -v for the traceback)")

@@ -1,0 +1,307 @@
+"""One command's run, start to finish: clock, read + audit, plan, apply, record, summary.
+
+Every command that reads Jira goes through ``Run`` (audit, sync, report, the demo and plugins'
+commands alike), so they all time themselves, count the same things, record the run history the
+same way and end with the same summary line, also when they stop on an error. The caller (the
+CLI) parses options into a ``RunRequest``, hears about progress through ``RunEvents`` and
+prints; it never runs anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import ContextManager
+
+from pmo_jira.errors import ConfigError, PmoError
+from pmo_jira.findings import AuditResult, Severity
+from pmo_jira.history import HistoryStore
+from pmo_jira.jira.client import JiraClient
+from pmo_jira.logs import RunSummary, emit_summary
+from pmo_jira.reports import Report, ReportContext, render_report, write_output
+from pmo_jira.run.connect import client_for
+from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
+from pmo_jira.run.writeback import apply_sites, merge_plans, plan_sites
+from pmo_jira.runlock import RunLock
+from pmo_jira.settings import Settings, SiteSettings
+from pmo_jira.standards.registry import Registry, plugin_registry
+from pmo_jira.writeback import ApplyReport, Plan, check_blast_radius
+
+log = logging.getLogger("pmo_jira.run")
+
+
+def run_now(env: Mapping[str, str] | None = None) -> datetime:
+    """The run's 'now': the clock, or ``PMO_JIRA_NOW`` (ISO 8601) to pin it for reproducible runs."""
+    text = (os.environ if env is None else env).get("PMO_JIRA_NOW")
+    if not text:
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"PMO_JIRA_NOW={text!r} is not an ISO date-time",
+                          hint="e.g. 2026-01-15T09:00:00+00:00") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What one command asks for, as parsed from its options."""
+
+    command: str  # the summary's name: "audit", "sync", "report portfolio", ...
+    sites: tuple[str, ...] = ()  # --site; empty: every configured site
+    mapping: Path | None = None  # --mapping for every site; None: the config's
+    projects: tuple[str, ...] = ()  # --project
+    jql: str = ""  # --jql
+    record: bool = True  # False: --no-history
+    wait: bool = False  # --wait for the run lock (writing runs only)
+    wait_timeout: float | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        """Only part of the portfolio is checked (``--project``/``--jql``)."""
+        return bool(self.projects or self.jql)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(projects=tuple(p.upper() for p in self.projects), jql=self.jql or "")
+
+
+class RunEvents:
+    """What a run tells its caller as it goes; the CLI overrides these to print. Default: logs."""
+
+    def progress(self, site: str, message: str) -> None:
+        if not message.startswith("failed:"):  # failures come once, through site_errors
+            log.info("site %s: %s", site, message)
+
+    def site_errors(self, errors: Mapping[str, str]) -> None:
+        """Sites that could not be read (the other sites' results still stand)."""
+        for site, message in sorted(errors.items()):
+            log.error("site %s: %s", site, message)
+
+    def output(self, text: str) -> None:
+        """A rendered report with no file to go to, to print."""
+
+    def written(self, path: Path) -> None:
+        """A file the run wrote."""
+
+    def planned(self, plan: Plan | None) -> None:
+        """The merged write-back plan, before anything is written."""
+
+    def dry_run(self, plan: Plan) -> None:
+        """A plan with writes that was not applied (no ``--apply``)."""
+
+    def applied(self, report: ApplyReport) -> None:
+        """What the apply did, including the issues that failed."""
+
+
+class Run:
+    """One run of one command. Use as a context manager around its steps::
+
+        with Run(settings, RunRequest("audit"), events=events) as run:
+            audited = run.audit()
+            ...
+            run.record(audited.result)
+            summary = run.finish(audited.result, exit_code=0)
+
+    A ``PmoError`` that escapes the block still emits the summary line (exit 2, ``stopped``)
+    before it propagates.
+    """
+
+    def __init__(self, settings: Settings, request: RunRequest, *, events: RunEvents | None = None,
+                 now: datetime | None = None, registry: Registry | None = None,
+                 client_factory: Callable[[SiteSettings], JiraClient] = client_for) -> None:
+        self.settings = settings
+        self.request = request
+        self.events = events or RunEvents()
+        self.now = now or run_now()
+        self.registry = registry
+        self.client_factory = client_factory
+        self.started = time.monotonic()
+        self.summary: RunSummary | None = None
+
+    def __enter__(self) -> Run:
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if isinstance(exc, PmoError) and self.summary is None:
+            self.summary = RunSummary(
+                command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
+                duration_s=time.monotonic() - self.started, exit_code=2, started_at=self.now,
+                stopped=exc.one_line())
+            emit_summary(self.summary, self.settings.summary_json)
+
+    # --- the steps ----------------------------------------------------------------------------
+
+    def audit(self) -> AuditedSites:
+        """Read and audit the selected sites with every installed plugin's standards."""
+        audited = audit_sites(
+            self.settings, now=self.now, site_names=self.request.sites, mapping_path=self.request.mapping,
+            scope=self.request.scope, registry=self.registry if self.registry is not None else plugin_registry(),
+            client_factory=self.client_factory, on_site=self.events.progress)
+        self.events.site_errors(audited.result.site_errors)
+        return audited
+
+    def plan(self, audited: AuditedSites) -> dict[str, Plan]:
+        """One write-back plan per site read (pure: nothing is written)."""
+        return plan_sites(audited, now=self.now)
+
+    def apply(self, plans: Mapping[str, Plan], audited: AuditedSites, *, capped: bool = True) -> ApplyReport:
+        """Apply the plans; ``capped``: refuse a total over the blast-radius cap first (the config's
+        ``max_writes``, else the mapping's)."""
+        total = merge_plans(plans)
+        if total is None or total.empty:
+            return ApplyReport()
+        primary = audited.primary_mapping
+        if capped and primary is not None:
+            check_blast_radius(total, self.settings.writeback.max_writes or primary.writeback.max_writes)
+        return apply_sites(plans, audited, notify=self.settings.writeback.notify,
+                           concurrency=self.settings.writeback.concurrency or 4)
+
+    def lock(self) -> RunLock:
+        """The run lock writing runs hold, so two never write the same site at once."""
+        return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
+                       timeout=self.request.wait_timeout)
+
+    def history(self) -> ContextManager[HistoryStore]:
+        """The run history, opened (and created) for this run."""
+        return HistoryStore(self.settings.history)
+
+    def record(self, audited: AuditedSites, *, kind: str = "audit", writes_planned: int = 0,
+               writes_applied: int = 0, errors: int = 0) -> int | None:
+        """Record the run in the history, unless asked not to, nothing was read, or it was narrowed.
+
+        A run narrowed by ``--project``/``--jql`` is not recorded: compared with a full run of the
+        same mapping, every finding outside the narrowed part would count as resolved (and as new
+        again on the next full run).
+        """
+        if not self.request.record or not audited.snapshots:
+            return None
+        if self.request.narrowed:
+            log.info("run history: not recorded, --project/--jql checked only part of the portfolio")
+            return None
+        with HistoryStore(self.settings.history) as store:
+            return store.record_run(audited.result, kind=kind,  # type: ignore[arg-type]
+                                    writes_planned=writes_planned, writes_applied=writes_applied,
+                                    errors=errors)
+
+    def finish(self, result: AuditResult, *, exit_code: int, writes_planned: int = 0,
+               writes_applied: int = 0, errors: int = 0) -> RunSummary:
+        """The summary line (and ``--summary-json`` file) that ends every run."""
+        by_severity: dict[str, int] = {}
+        for finding in result.open_findings():
+            by_severity[finding.severity.value] = by_severity.get(finding.severity.value, 0) + 1
+        self.summary = RunSummary(
+            command=self.request.command, sites=list(result.sites), issues_read=result.issues_read,
+            findings_by_severity=by_severity, writes_planned=writes_planned, writes_applied=writes_applied,
+            errors=errors + len(result.site_errors), duration_s=time.monotonic() - self.started,
+            exit_code=exit_code, site_errors=dict(result.site_errors), started_at=self.now)
+        emit_summary(self.summary, self.settings.summary_json)
+        return self.summary
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+@dataclass
+class Done:
+    """What a command's run ended with: its exit code, summary and what it worked on."""
+
+    exit_code: int
+    summary: RunSummary
+    audited: AuditedSites
+    plan: Plan | None = None
+    applied: ApplyReport = field(default_factory=ApplyReport)
+
+    @property
+    def result(self) -> AuditResult:
+        return self.audited.result
+
+
+def audit_exit_code(result: AuditResult, fail_on: Severity | None) -> int:
+    """0 clean, 1 findings at or above ``fail_on`` (None: never), 2 a site could not be audited."""
+    if result.site_errors:
+        return 2
+    return 1 if fail_on is not None and result.fails_at(fail_on) else 0
+
+
+def run_audit_command(settings: Settings, request: RunRequest, *, fmt: str, color: bool = False,
+                      output: Path | None = None, fail_on: Severity | None = Severity.HIGH,
+                      events: RunEvents | None = None, now: datetime | None = None,
+                      registry: Registry | None = None) -> Done:
+    """``audit``: read, check, render in ``fmt`` (to ``output`` or ``events.output``), record, summarise."""
+    from pmo_jira.formats import get_renderer, plugin_formats
+
+    events = events or RunEvents()
+    with Run(settings, request, events=events, now=now, registry=registry) as run:
+        renderer = get_renderer(fmt, color=color, available=plugin_formats())  # a typo costs no read
+        audited = run.audit()
+        if audited.snapshots:  # with no site read there is nothing to report, only the errors
+            text = renderer.render(audited.result, now=run.now)
+            if output is None:
+                events.output(text)
+            else:
+                write_output(output, text)
+        run.record(audited, kind="audit")
+        code = audit_exit_code(audited.result, fail_on)
+        return Done(code, run.finish(audited.result, exit_code=code), audited)
+
+
+def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, events: RunEvents | None = None,
+                     now: datetime | None = None, registry: Registry | None = None) -> Done:
+    """``sync``: read, check, plan; with ``apply`` (under the run lock) write, then record, summarise.
+
+    Exit code 0: planned, or all applied; 1: some issues failed; 2: a site could not be read.
+    """
+    events = events or RunEvents()
+    with Run(settings, request, events=events, now=now, registry=registry) as run:
+        with run.lock() if apply else nullcontext():
+            audited = run.audit()
+            plans = run.plan(audited)
+            total = merge_plans(plans)
+            events.planned(total)
+            planned = total.totals.issues_touched if total else 0
+            report = ApplyReport()
+            if apply:
+                report = run.apply(plans, audited)
+            elif total is not None and not total.empty:
+                events.dry_run(total)
+            run.record(audited, kind="sync", writes_planned=planned, writes_applied=report.applied,
+                       errors=report.failed)
+        events.applied(report)
+        result = audited.result
+        code = 2 if result.site_errors else (1 if not report.all_applied else 0)
+        summary = run.finish(result, exit_code=code, writes_planned=planned, writes_applied=report.applied,
+                             errors=report.failed)
+        return Done(code, summary, audited, total, report)
+
+
+def run_report_command(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
+                       output: Path | None, out_dir: Path | None, options: Mapping[str, str],
+                       events: RunEvents | None = None, now: datetime | None = None,
+                       registry: Registry | None = None) -> Done:
+    """``report NAME``: read, check, render each format (a file, or ``events.output``), record."""
+    events = events or RunEvents()
+    with Run(settings, request, events=events, now=now, registry=registry) as run:
+        audited = run.audit()
+        with run.history() as history:
+            context = ReportContext(result=audited.result, snapshots=audited.snapshots,
+                                    mapping=audited.primary_mapping, now=run.now, history=history,
+                                    options=dict(options))
+            for fmt in formats:
+                written = render_report(report, context, fmt, output=output, out_dir=out_dir)
+                if isinstance(written, Path):
+                    events.written(written)
+                else:
+                    events.output(written)
+        run.record(audited, kind="audit")
+        code = 2 if audited.result.site_errors else 0
+        return Done(code, run.finish(audited.result, exit_code=code), audited)
