@@ -35,6 +35,7 @@ class DemoResult:
     applied: ApplyReport
     resync_writes: int  # writes planned by a second sync: 0 when write-back is idempotent
     files: list[Path] = field(default_factory=list)
+    history: Path = Path()
     sites: dict[str, str] = field(default_factory=dict)  # name -> flavour
 
 
@@ -95,5 +96,5 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
                     render_report(report, context, fmt, out_dir=out_dir)
                     files.append(out_dir / file_name(name, fmt))
     return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
-                      resync_writes=resync.totals.writes if resync else 0, files=files,
+                      resync_writes=resync.totals.writes if resync else 0, files=files, history=history_path,
                       sites={name: sb.flavour.value for name, sb in servers.items()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections import Counter
 
 from click.testing import CliRunner
@@ -45,3 +46,17 @@ def test_demo_folder_that_cannot_be_made_is_one_error_line(tmp_path):
     result = CliRunner().invoke(cli, ["demo", "--out", str(tmp_path / "file" / "demo")])
     assert result.exit_code == 2
     assert result.output == f"Error: cannot create the demo folder {tmp_path}/file/demo: Not a directory\n"
+
+
+def test_demo_says_where_its_history_is_and_the_command_it_prints_shows_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PMO_JIRA_HISTORY", raising=False)
+    result = CliRunner().invoke(cli, ["demo", "--out", "out dir", "--issues", "30"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "Run history (this demo's own, not your default one): out dir/history.sqlite" in result.stdout
+    command = next(line.strip() for line in result.stdout.splitlines()
+                   if line.strip().startswith("pmo-jira history --db") and "show" not in line)
+    assert command == "pmo-jira history --db 'out dir/history.sqlite'"
+    shown = CliRunner().invoke(cli, shlex.split(command)[1:])
+    assert shown.exit_code == 0, shown.output
+    assert "sync" in shown.output and "No runs" not in shown.output

@@ -4,29 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pmo_jira.history import HistoryStore
 from pmo_jira_portfolio.render_html import render_html
 from pmo_jira_portfolio.rollup import build_rollup
+from browser_fixtures import browser  # noqa: F401 (fixture)
 from portfolio_fixtures import NOW, portfolio_context
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} not found: install chromium (apt-get install chromium) to run the HTML "
-                    "report check; CI installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def open_report(browser, html: str, tmp_path: Path):

@@ -47,3 +47,27 @@ def test_serve_prints_how_to_connect_and_stops_on_ctrl_c():
             proc.kill()
     assert proc.returncode == 0 and "Traceback" not in err
     assert "Stopped." in out
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_the_printed_export_lines_point_an_audit_at_the_sandbox(flavour, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "pmo_jira", "sandbox", "serve", "--flavour", flavour,
+                             "--issues", "40", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        lines = []
+        while not lines or lines[-1].strip() != "pmo-jira audit":
+            lines.append(proc.stdout.readline())
+        exports = [line.strip() for line in lines if line.strip().startswith(("export ", "unset "))]
+        names = {m for line in exports for m in re.findall(r"PMO_JIRA_[A-Z]+", line)}
+        assert {"PMO_JIRA_URL", "PMO_JIRA_TOKEN", "PMO_JIRA_MAPPING", "PMO_JIRA_FLAVOUR"} <= names
+        script = "\n".join([*exports, f"'{sys.executable}' -m pmo_jira audit --no-history --fail-on never "
+                                      "--format json -o audit.json"])
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PMO_JIRA_EMAIL": "someone@elsewhere.example"}
+        done = subprocess.run(["bash", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert '"findings"' in (tmp_path / "audit.json").read_text(encoding="utf-8")

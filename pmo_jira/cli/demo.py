@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,3 +39,6 @@ def demo(out_dir: Path, issues: int, seed: int) -> None:
     for path in outcome.files:
         if path.suffix in (".html", ".md", ".xlsx") or path.name == "audit.txt":
             click.echo(f"  {path}")
+    db = shlex.quote(str(outcome.history))
+    click.echo(f"\nRun history (this demo's own, not your default one): {outcome.history}. Look at it with:\n"
+               f"  pmo-jira history --db {db}\n  pmo-jira history --db {db} show 1")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 from datetime import datetime, timezone
 
 import click
 
 from pmo_jira.cli.errors import fail
+from pmo_jira.mapping.presets import preset
 from pmo_jira.sandbox.faults import Faults, parse_schedule
 from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
 
@@ -79,11 +81,13 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
                f"{issues} issues, seed {seed}) listening on {base}")
     click.echo(f"Site time starts at {now.isoformat()}.")
     if flavour == "cloud":
-        click.echo(f"Authenticate with HTTP Basic: email {SANDBOX_EMAIL}, API token {SANDBOX_TOKEN}")
-        click.echo(f"  e.g. PMO_JIRA_EMAIL={SANDBOX_EMAIL} PMO_JIRA_TOKEN={SANDBOX_TOKEN}")
+        click.echo(f"Authenticate with HTTP Basic: email {SANDBOX_EMAIL}, API token {SANDBOX_TOKEN}.")
     else:
-        click.echo(f"Authenticate with a Bearer personal access token: {SANDBOX_TOKEN}")
-        click.echo(f"  e.g. PMO_JIRA_TOKEN={SANDBOX_TOKEN}")
+        click.echo(f"Authenticate with a Bearer personal access token: {SANDBOX_TOKEN}.")
+    click.echo("\nPoint pmo-jira at it from another shell:\n")
+    for line in export_lines(server, flavour):
+        click.echo(f"  {line}")
+    click.echo("  pmo-jira audit\n")
     click.echo("(The sandbox token is fixed and not a secret; the server only listens on loopback.)")
     click.echo("Press Ctrl-C to stop.")
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
@@ -91,6 +95,18 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
         server.serve_forever()
     except KeyboardInterrupt:
         click.echo("\nStopped.")
+
+
+def export_lines(server: SandboxServer, flavour: str) -> list[str]:
+    """Shell lines that make pmo-jira audit, sync and report this sandbox (Cloud: email + token)."""
+    values = {"PMO_JIRA_URL": server.url, "PMO_JIRA_FLAVOUR": flavour}
+    if flavour == "cloud":
+        values["PMO_JIRA_EMAIL"] = SANDBOX_EMAIL
+    values["PMO_JIRA_TOKEN"] = SANDBOX_TOKEN
+    values["PMO_JIRA_MAPPING"] = str(preset("sandbox"))
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in values.items()]
+    # A Data Center token is a bearer token: an email left over from a Cloud site would send Basic auth.
+    return lines if flavour == "cloud" else ["unset PMO_JIRA_EMAIL", *lines]
 
 
 def _interrupt(signum: int, frame: object) -> None:
