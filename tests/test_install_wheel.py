@@ -48,7 +48,7 @@ def test_the_docs_and_the_dockerfile_build_the_same_wheel():
 def test_the_wheel_holds_everything_a_run_needs(wheel):
     names = set(wheel.namelist())
     for needed in ("pmo_jira/cli/main.py", "pmo_jira/presets/sandbox.yaml", "pmo_jira/presets/pmbok-default.yaml",
-                   "pmo_jira_portfolio/report.html", "pmo_jira/reports/schema/audit-result.schema.json"):
+                   "pmo_jira_portfolio/report.html", "pmo_jira/formats/schema/audit-result.schema.json"):
         assert any(n.endswith(needed) for n in names), needed
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()
