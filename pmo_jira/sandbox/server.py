@@ -35,6 +35,7 @@ from pmo_jira.model import Flavour
 from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
+from pmo_jira.sandbox.index import SearchIndex
 from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, select_fields
 from pmo_jira.sandbox.store import ISSUE_TYPES, STATUS_CATEGORIES, STATUSES, IssueRec, ProjectRec, Store, StoreError
 
@@ -136,6 +137,8 @@ class SandboxApp:
         self.base_url = ""
         self._cache: OrderedDict[tuple[str, str], list[IssueRec]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._parsed: OrderedDict[str, jqlmod.Query] = OrderedDict()
+        self.index = SearchIndex(store)
         self.jql_getters = self._jql_getters()
 
     # -- JQL --
@@ -191,7 +194,7 @@ class SandboxApp:
 
     def parse_jql(self, text: str, *, cloud_search: bool) -> jqlmod.Query:
         try:
-            query = jqlmod.parse(text)
+            query = self._parse_cached(text)
             query.check_fields(self.jql_getters)
             for name, _ in query.order_by:
                 if name not in self.jql_getters:
@@ -201,6 +204,20 @@ class SandboxApp:
             raise HttpError(400, [str(exc)]) from None
         if cloud_search and not query.bounded:
             raise HttpError(400, [UNBOUNDED])
+        return query
+
+    def _parse_cached(self, text: str) -> jqlmod.Query:
+        """Parsing depends on the text alone, so each page of a search reuses the first page's parse."""
+        with self._cache_lock:
+            query = self._parsed.get(text)
+            if query is not None:
+                self._parsed.move_to_end(text)
+                return query
+        query = jqlmod.parse(text)
+        with self._cache_lock:
+            self._parsed[text] = query
+            while len(self._parsed) > 256:
+                self._parsed.popitem(last=False)
         return query
 
     def _check_values(self, node: Any) -> None:
@@ -228,9 +245,7 @@ class SandboxApp:
                     raise jqlmod.JqlError(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
 
     def find_project(self, ref: str) -> ProjectRec | None:
-        low = ref.lower()
-        return next((p for p in self.store.projects.values()
-                     if low in (p.key.lower(), p.name.lower(), p.id)), None)
+        return self.index.find_project(ref)
 
     def snapshot(self) -> str:
         """Names the data a search sees: the store version and the minute (JQL dates have minute precision)."""
@@ -250,7 +265,7 @@ class SandboxApp:
             acc = _Accessor(self)
             hidden = {k for k, p in store.projects.items() if not self.can_browse(p)}
             found = []
-            for rec in store.issues:
+            for rec in self.index.candidates(query):
                 if rec.project in hidden:
                     continue
                 acc.rec = rec
