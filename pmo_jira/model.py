@@ -74,6 +74,28 @@ class Comment:
 
 
 @dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One field of one changelog entry. ``field`` is the mapping's logical name when the changed
+    Jira field is bound to one (``target_end``), else Jira's own field name (``status``)."""
+
+    field: str
+    from_value: str | None  # Jira's raw value (an id, an ISO date), when it sent one
+    from_string: str | None  # the value as a person reads it
+    to_value: str | None
+    to_string: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One changelog entry: who changed what, when (several fields may change at once)."""
+
+    id: str
+    author: User | None
+    created: datetime
+    items: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     """An issue of any kind (epic, story, task, risk ...), flavour-neutral.
 
@@ -107,6 +129,8 @@ class Issue:
     fields: Mapping[str, Any] = field(default_factory=dict)
     properties: Mapping[str, Any] = field(default_factory=dict)
     url: str = ""
+    changelog: tuple[Change, ...] | None = None  # oldest first; None when the run did not read history
+    comments: tuple[Comment, ...] | None = None  # None when the run did not read comments
 
     @property
     def is_done(self) -> bool:
@@ -136,6 +160,22 @@ class Snapshot:
     available_fields: frozenset[str] = frozenset()  # logical fields the site resolved
     waived_keys: Mapping[int, frozenset[str]] = field(default_factory=dict)  # waiver index -> keys its JQL matched
     requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """What one run must read from each site, decided by the active standards and phase rules.
+
+    ``history`` names the logical fields (and Jira fields such as ``status``) whose changelog an
+    active standard reads; empty means no history is read at all, which keeps an audit that needs
+    none at its search-only cost. ``issue_types`` are extra types read with the scope (change
+    requests, approvals, RAID records) so standards can follow links to them.
+    """
+
+    fields: frozenset[str] = frozenset()
+    history: frozenset[str] = frozenset()
+    comments: bool = False
+    issue_types: tuple[str, ...] = ()
 
 
 # --- rich text, rendered to ADF (Cloud v3) or wiki markup (v2) by pmo_jira.jira.richtext ---------

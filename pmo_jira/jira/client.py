@@ -35,6 +35,9 @@ log = logging.getLogger("pmo_jira.jira")
 
 LONG_JQL = 1500
 """Longer JQL goes in a POST body: URLs beyond a few KB are cut by proxies."""
+CHANGELOG_BATCH = 1000  # issues per bulkfetch request (the API's maximum)
+CHANGELOG_PAGE = 10_000  # changelog entries per bulkfetch page (the API's maximum)
+CHANGELOG_MAX_FIELDS = 10  # fieldIds per bulkfetch request (the API's maximum)
 DC_RESULT_WINDOW = 10_000  # Data Center's default max_result_window (startAt + maxResults)
 _ORDER_BY = re.compile(r"\s*\bORDER\s+BY\b.*$", re.IGNORECASE | re.DOTALL)
 
@@ -368,8 +371,8 @@ class JiraClient:
                              missing_ok=True)
         return None if body is None else body.get("value")
 
-    def search_pages(self, jql: str, fields: Sequence[str], *,
-                     properties: Sequence[str] = ()) -> Iterator[list[dict]]:
+    def search_pages(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = (),
+                     expand: str | None = None) -> Iterator[list[dict]]:
         """Issues matching ``jql``, one page (list of raw issues) at a time, fetched lazily.
 
         Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken``/``isLast``. Data Center:
@@ -381,16 +384,20 @@ class JiraClient:
         ``properties`` (issue property keys, at most 5) come inline on Cloud only: Data Center's
         search has no such parameter (JRASERVER-62898) and silently returns none, so asking for
         them there is a ``ValueError``; read them with ``get_property`` instead.
+
+        ``expand`` (e.g. ``changelog``) is passed on as is; on Cloud an expanded changelog is cut
+        to its latest entries, so read Cloud history with ``bulk_changelogs``.
         """
         field_list = _explicit_fields(fields)
         props = list(properties)
+        extra = {"expand": expand} if expand else {}
         if self.flavour is Flavour.CLOUD:
-            yield from self._cloud_pages(jql, field_list, props, self.page_size)
+            yield from self._cloud_pages(jql, field_list, props, self.page_size, extra)
         else:
             if props:
                 raise ValueError("Jira Data Center's search does not return issue properties; "
                                  "read them per issue with get_property")
-            yield from self._dc_pages(jql, field_list, self.page_size)
+            yield from self._dc_pages(jql, field_list, self.page_size, extra)
 
     def _search_call(self, path: str, jql: str, extra: dict[str, Any], fields: list[str],
                      props: list[str]) -> dict:
@@ -409,12 +416,13 @@ class JiraClient:
             raise JiraApiError("malformed response body (no 'issues' list)", method=method, url=path)
         return result
 
-    def _cloud_pages(self, jql: str, fields: list[str], props: list[str], size: int) -> Iterator[list[dict]]:
+    def _cloud_pages(self, jql: str, fields: list[str], props: list[str], size: int,
+                     more: Mapping[str, Any]) -> Iterator[list[dict]]:
         path = f"{self.api}/search/jql"
         token: str | None = None
         seen: set[str] = set()
         while True:
-            extra: dict[str, Any] = {"maxResults": size}
+            extra: dict[str, Any] = {"maxResults": size, **more}
             if token:
                 extra["nextPageToken"] = token
             page = self._search_call(path, jql, extra, fields, props)
@@ -429,12 +437,12 @@ class JiraClient:
                                    method="GET", url=path)
             seen.add(token)
 
-    def _dc_pages(self, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+    def _dc_pages(self, jql: str, fields: list[str], size: int, more: Mapping[str, Any]) -> Iterator[list[dict]]:
         path = f"{self.api}/search"
-        page = self._search_call(path, jql, {"startAt": 0, "maxResults": size}, fields, [])
+        page = self._search_call(path, jql, {"startAt": 0, "maxResults": size, **more}, fields, [])
         total = page.get("total")
         if isinstance(total, int) and total > DC_RESULT_WINDOW:
-            yield from self._dc_key_windows(path, jql, fields, size)
+            yield from self._dc_key_windows(path, jql, fields, size, more)
             return
         start = 0
         while True:
@@ -446,9 +454,10 @@ class JiraClient:
             total = page.get("total")
             if isinstance(total, int) and start >= total:
                 return
-            page = self._search_call(path, jql, {"startAt": start, "maxResults": size}, fields, [])
+            page = self._search_call(path, jql, {"startAt": start, "maxResults": size, **more}, fields, [])
 
-    def _dc_key_windows(self, path: str, jql: str, fields: list[str], size: int) -> Iterator[list[dict]]:
+    def _dc_key_windows(self, path: str, jql: str, fields: list[str], size: int,
+                        more: Mapping[str, Any]) -> Iterator[list[dict]]:
         """Data Center refuses pages past its result window (``max_result_window``, 10,000 by
         default), so a larger result is read in windows by key: ``key > LAST`` continues within
         the project of the last key (JQL compares keys only within a project); when that project
@@ -468,7 +477,8 @@ class JiraClient:
             window = " AND ".join(clauses) + " ORDER BY key ASC"
             start, exhausted = 0, False
             while not exhausted and start + size <= DC_RESULT_WINDOW:
-                page = self._search_call(path, window, {"startAt": start, "maxResults": size}, fields, [])
+                page = self._search_call(path, window, {"startAt": start, "maxResults": size, **more},
+                                         fields, [])
                 issues = page["issues"]
                 if issues:
                     yield issues
@@ -490,6 +500,43 @@ class JiraClient:
             if current is not None and current not in done:
                 done.append(current)  # the last key's project is exhausted
             last_key = None
+
+    def bulk_changelogs(self, issues: Sequence[str], field_ids: Sequence[str] = ()) -> Iterator[tuple[str, list]]:
+        """Cloud only: ``(issue id, change histories)`` for many issues, ``CHANGELOG_BATCH`` issues per
+        ``POST /rest/api/3/changelog/bulkfetch`` call and paged by ``nextPageToken``; an issue's
+        histories may span pages (they come oldest first across all issues), so callers merge by id.
+        ``field_ids`` (at most ``CHANGELOG_MAX_FIELDS``) keeps only changes to those fields.
+        """
+        if self.flavour is not Flavour.CLOUD:
+            raise ValueError("changelog bulkfetch is a Jira Cloud API; on Data Center search with expand=changelog")
+        if len(field_ids) > CHANGELOG_MAX_FIELDS:
+            raise ValueError(f"bulkfetch filters on at most {CHANGELOG_MAX_FIELDS} fields")
+        path = f"{self.api}/changelog/bulkfetch"
+        for start in range(0, len(issues), CHANGELOG_BATCH):
+            body: dict[str, Any] = {"issueIdsOrKeys": list(issues[start:start + CHANGELOG_BATCH]),
+                                    "maxResults": CHANGELOG_PAGE}
+            if field_ids:
+                body["fieldIds"] = list(field_ids)
+            seen: set[str] = set()
+            while True:
+                page = self._request("POST", path, json=body, idempotent=True)  # a read, safe to retry
+                logs = page.get("issueChangeLogs") if isinstance(page, dict) else None
+                if not isinstance(logs, list):
+                    raise JiraApiError("malformed response body (no 'issueChangeLogs' list)", method="POST",
+                                       url=path)
+                for entry in logs:
+                    if not isinstance(entry, dict) or not entry.get("issueId"):
+                        raise JiraApiError("malformed response body (a changelog without 'issueId')",
+                                           method="POST", url=path)
+                    yield str(entry["issueId"]), list(entry.get("changeHistories") or [])
+                token = page.get("nextPageToken")
+                if not token or not logs:
+                    break
+                if token in seen:
+                    raise JiraApiError("Jira repeated a page token; stopping to avoid an endless read",
+                                       method="POST", url=path)
+                seen.add(token)
+                body["nextPageToken"] = token
 
     def search(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = ()) -> Iterator[dict]:
         for page in self.search_pages(jql, fields, properties=properties):

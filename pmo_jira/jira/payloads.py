@@ -9,12 +9,12 @@ Link, ``accountId`` vs user key) are resolved, so nothing downstream needs to kn
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.richtext import adf_to_text, wiki_to_text
-from pmo_jira.model import Comment, Flavour, Issue, IssueLink, Project, User
+from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Project, User
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -174,6 +174,7 @@ def parse_issue(raw: Mapping[str, Any], *, site: str, base_url: str, flavour: Fl
             parent_key=_parent_key(f, flavour, fieldmap), links=_links(f.get("issuelinks")),
             fields=logical, properties=dict(raw.get("properties") or {}),
             url=f"{base_url.rstrip('/')}/browse/{key}",
+            comments=_inline_comments(f.get("comment"), flavour) if "comment" in f else None,
         )
     except (_Malformed, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise JiraApiError(f"malformed response body for issue {name}: {exc}", method="GET",
@@ -203,3 +204,49 @@ def parse_comment(raw: Mapping[str, Any], flavour: Flavour) -> Comment:
     except (_Malformed, KeyError, TypeError, AttributeError) as exc:
         raise JiraApiError(f"malformed response body for a comment: {exc}", method="GET",
                            url=f"/rest/api/{flavour.api_version}/comment") from None
+
+
+def _inline_comments(value: Any, flavour: Flavour) -> tuple[Comment, ...]:
+    """The ``comment`` field of a search result: ``{"comments": [...], "total": n}`` on both flavours."""
+    raw = value.get("comments") if isinstance(value, Mapping) else None
+    return tuple(parse_comment(c, flavour) for c in raw or ())
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def parse_changes(histories: Any, *, logical_by_id: Mapping[str, str], logical_by_name: Mapping[str, str],
+                  issue: str, flavour: Flavour) -> tuple[Change, ...]:
+    """Changelog entries (Cloud ``changeHistories`` of bulkfetch, Data Center ``changelog.histories``
+    of ``expand=changelog``), oldest first, with mapped fields renamed to their logical names.
+
+    Cloud items carry ``fieldId``; Data Center items often only the field's display name, so both
+    are matched. ``created`` may be a Jira timestamp or, in some Cloud answers, epoch seconds.
+    """
+    out: list[Change] = []
+    try:
+        for raw in histories or ():
+            created_raw = raw.get("created")
+            if isinstance(created_raw, (int, float)) and not isinstance(created_raw, bool):
+                scale = 1000 if created_raw > 10**11 else 1  # milliseconds or seconds
+                created = datetime.fromtimestamp(created_raw / scale, tz=timezone.utc)
+            else:
+                created = parse_datetime(created_raw)
+            if created is None:
+                raise _Malformed("a changelog entry needs 'created'")
+            items = []
+            for item in raw.get("items") or ():
+                field_id, name = item.get("fieldId"), str(item.get("field") or "")
+                logical = logical_by_id.get(str(field_id)) if field_id else None
+                logical = logical or logical_by_name.get(name.casefold()) or name
+                items.append(FieldChange(field=logical, from_value=_text(item.get("from")),
+                                         from_string=_text(item.get("fromString")),
+                                         to_value=_text(item.get("to")), to_string=_text(item.get("toString"))))
+            out.append(Change(id=str(raw.get("id", "")), author=parse_user(raw.get("author")), created=created,
+                              items=tuple(items)))
+    except (_Malformed, KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
+        raise JiraApiError(f"malformed changelog for issue {issue}: {exc}", method="GET",
+                           url=f"/rest/api/{flavour.api_version}/issue/{issue}/changelog") from None
+    out.sort(key=lambda c: (c.created, int(c.id) if c.id.isdigit() else 0))
+    return tuple(out)

@@ -44,6 +44,11 @@ KNOWN_FIELDS: dict[str, str] = {
     "risk_owner": "owner of a Risk issue (falls back to its assignee when unbound)",
     "objective": "objective / charter / business-case text or link of an epic",
     "epic_link": "Data Center only: the Epic Link field that ties children to their epic",
+    "sponsor": "the sponsor of an epic (a user-picker field), distinct from its owner",
+    "baseline_start": "baseline start date, where the site keeps one (Advanced Roadmaps / Plans)",
+    "baseline_end": "baseline end date, where the site keeps one (Advanced Roadmaps / Plans)",
+    "gate_approval": "the execution-gate approval of an epic (an approver, a date or an option)",
+    "sponsor_acceptance": "the sponsor's acceptance of an epic's deliverables at closing",
 }
 """Logical field names pmo-jira's built-in standards read. Other names are allowed (for plugins)."""
 

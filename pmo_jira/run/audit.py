@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 
 from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.mapping.phases import classify
-from pmo_jira.model import ClassifiedItem, Snapshot, natural_key
+from pmo_jira.model import ClassifiedItem, ReadPlan, Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
 from pmo_jira.standards.context import AuditContext
 from pmo_jira.standards.registry import ActiveStandard, Registry, configure
@@ -113,7 +113,26 @@ def required_fields(mapping: Any, registry: Registry | None = None) -> set[str]:
     Besides the mapping's logical fields this may name Jira system fields by their logical name
     (``description``, ``due``, ``assignee``), which the source resolves without a mapping entry.
     """
+    return set(read_plan(mapping, registry).fields)
+
+
+def read_plan(mapping: Any, registry: Registry | None = None) -> ReadPlan:
+    """Everything the active standards read: fields, whether history and comments, extra issue types.
+
+    History is read only when an active standard needs it; the phase rules' fields and status are
+    then part of it, so a standard can tell when an epic passed a gate.
+    """
     fields = _phase_rule_fields(mapping)
+    history: set[str] = set()
+    comments = False
+    types: list[str] = []
     for a in configure(mapping, registry):
-        fields.update(a.standard.needs_fields, a.standard.optional_fields)
-    return fields
+        wants = a.standard.reads(a.options)
+        fields.update(wants.fields)
+        history.update(wants.history)
+        comments = comments or wants.comments
+        types += [t for t in wants.issue_types if t not in types]
+    if history:
+        history |= {"status"} | _phase_rule_fields(mapping)
+    return ReadPlan(fields=frozenset(fields), history=frozenset(history), comments=comments,
+                    issue_types=tuple(types))

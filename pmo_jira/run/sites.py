@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from pmo_jira.run.audit import required_fields, run_audit
+from pmo_jira.run.audit import read_plan, run_audit
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
@@ -94,7 +94,7 @@ def audit_sites(
             mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
         try:
             client = client_factory(site)
-            snapshot = read_site(client, mapping, required_fields(mapping, registry), now=now)
+            snapshot = read_site(client, mapping, read_plan(mapping, registry), now=now)
             if scope.jql:
                 selected[site.name] = matching_keys(client, mapping, snapshot.projects, scope.jql)
         except PmoError as exc:

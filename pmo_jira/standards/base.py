@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 from pydantic import BaseModel, ConfigDict
 
 from pmo_jira.findings import Severity
-from pmo_jira.model import PHASES, Issue, Project
+from pmo_jira.model import PHASES, Issue, Project, ReadPlan
 
 if TYPE_CHECKING:
     from pmo_jira.standards.context import AuditContext
@@ -84,11 +84,25 @@ class Standard:
     """Logical fields without which the standard cannot judge: missing on a site -> not applicable."""
     optional_fields: ClassVar[tuple[str, ...]] = ()
     """Logical fields read when the site has them (the standard falls back otherwise)."""
+    history_fields: ClassVar[tuple[str, ...]] = ()
+    """Fields whose change history (the epic's changelog) the standard reads: logical names, or Jira
+    names such as ``status``. Non-empty makes the run read epics' changelogs, in bulk."""
+    reads_comments: ClassVar[bool] = False
+    """Whether the standard reads comments (they then come inline with the search, at no extra request)."""
 
     Options: ClassVar[type[StandardOptions]] = StandardOptions
 
     def evaluate(self, item: Issue | Project, ctx: AuditContext, options: Any) -> Iterable[Check]:
         raise NotImplementedError
+
+    def reads(self, options: Any) -> ReadPlan:
+        """What the source must read for this standard with these options.
+
+        The default follows the class attributes; standards whose options name fields, issue types
+        (change requests, approvals, RAID records) or comments extend it.
+        """
+        return ReadPlan(fields=frozenset((*self.needs_fields, *self.optional_fields)),
+                        history=frozenset(self.history_fields), comments=self.reads_comments)
 
     # --- documentation, parsed from the docstring ---------------------------------------------
 

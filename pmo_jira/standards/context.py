@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Callable, Iterable
 
-from pmo_jira.model import Issue, Project, Snapshot
+from pmo_jira.model import Issue, IssueLink, Project, Snapshot
+from pmo_jira.standards.timeline import Gate, gate_passed
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 
 
@@ -26,6 +27,10 @@ class AuditContext:
     _children: dict[str, list[Issue]] = field(default_factory=dict)
     _risks: dict[str, list[Issue]] = field(default_factory=dict)
     _unread_risks: dict[str, frozenset[str]] = field(default_factory=dict)
+    phase_rules: Callable[[Issue], str | None] = lambda issue: None
+    """The mapping's epic phase rules as a function (replayed over an epic's history)."""
+    status_categories: dict[str, str] = field(default_factory=dict)  # status name (casefolded) -> category
+    _gates: dict[tuple[str, str], Gate | None] = field(default_factory=dict)
 
     @classmethod
     def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime) -> AuditContext:
@@ -62,7 +67,14 @@ class AuditContext:
             elif issue.parent_key and (k == "child" or (any_child and k is None)):
                 children[issue.parent_key].append(issue)
 
+        from pmo_jira.mapping.phases import classify_epic  # the mapping layer sits above this module
+
+        categories: dict[str, str] = {}
+        for issue in snapshot.issues:
+            categories.setdefault(issue.status.casefold(), issue.status_category)
         return cls(
+            phase_rules=lambda issue: classify_epic(issue, mapping).phase,
+            status_categories=categories,
             site=snapshot.site.name,
             today=today,
             now=now,
@@ -92,6 +104,30 @@ class AuditContext:
     def people_updated(self, issue: Issue) -> datetime:
         """When people last updated the issue, not counting pmo-jira's own write-back."""
         return people_updated(issue.updated, parse_state(issue.properties.get(STATE_PROPERTY)))
+
+    def gate(self, epic: Issue, phase: str) -> Gate | None:
+        """When the epic first reached ``phase`` (or later), from its changelog; None without history."""
+        key = (epic.key, phase)
+        if key not in self._gates:
+            self._gates[key] = gate_passed(epic, phase, self.phase_rules, self.status_categories)
+        return self._gates[key]
+
+    def linked(self, issue: Issue, types: Iterable[str], link_types: Iterable[str] = ()) -> list[tuple[IssueLink, Issue]]:
+        """Issues of ``types`` linked to ``issue`` (either direction; only ``link_types`` when given)
+        that the run read, each once."""
+        wanted = {t.casefold() for t in types}
+        links = {t.casefold() for t in link_types}
+        out: list[tuple[IssueLink, Issue]] = []
+        seen: set[str] = set()
+        for link in issue.links:
+            other = self.issues.get(link.other_key)
+            if other is None or other.issue_type.casefold() not in wanted or other.key in seen:
+                continue
+            if links and link.type_name.casefold() not in links:
+                continue
+            seen.add(other.key)
+            out.append((link, other))
+        return out
 
     def has_field(self, logical: str) -> bool:
         return logical in self.available_fields

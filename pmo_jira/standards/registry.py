@@ -82,15 +82,21 @@ class Registry:
 
 def builtin_standards() -> list[type[Standard]]:
     """The built-in catalogue; what the built-in plugin's ``pmo_jira_standards`` hook returns."""
-    from pmo_jira.standards.builtin import closing, execution, governance, initiation, planning, risk
+    from pmo_jira.standards.builtin import (
+        change_control, closing, execution, gates, governance, initiation, planning, raid, risk,
+    )
 
     return [
-        governance.AccountableOwner, governance.ProjectLead,
+        governance.AccountableOwner, governance.ProjectLead, governance.SponsorSet,
         initiation.CharterPresent,
         planning.DatesSet, planning.ChildrenEstimated, planning.ChildrenInsideDates,
+        raid.AssumptionsAndDecisionsLogged,
+        change_control.BaselineSet, change_control.ScheduleChangeControlled, change_control.ScopeChangeControlled,
+        gates.ExecutionGateApproved,
         execution.StatusFresh, execution.NotOverdue, execution.BlockedTooLong,
-        risk.RiskRegister, risk.HighRisksManaged,
-        closing.ClosingGate,
+        risk.RiskRegister, risk.HighRisksManaged, raid.RisksScored, raid.HighRisksReviewed,
+        raid.IssueLogKept, raid.DependenciesHealthy,
+        closing.ClosingGate, gates.SponsorAcceptance, gates.LessonsLearned,
     ]
 
 

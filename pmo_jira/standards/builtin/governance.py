@@ -80,3 +80,42 @@ class ProjectLead(Standard):
             f"project lead {problem}",
             f"In Jira, Project settings > Details of {item.key}: set the Project lead to an active person.",
         )
+
+
+class SponsorSet(Standard):
+    """Every epic has an active sponsor who is not its owner.
+
+    Why: the sponsor owns the business case and makes the gate decisions; the owner delivers.
+    When the same person holds both roles nobody outside the team decides whether the work is
+    still worth doing, and a sponsor who left means the decisions have nobody to take them.
+    The sponsor is the mapped ``sponsor`` field; the owner is ``owner`` (the Assignee when the
+    mapping does not bind it).
+
+    Example:
+
+    ```yaml
+    standards:
+      - code: PMO-GOV-003
+        phases: [initiation, planning, execution, closing]
+    ```
+    """
+
+    code = "PMO-GOV-003"
+    title = "Sponsor set and distinct from the owner"
+    default_severity = Severity.MEDIUM
+    needs_fields = ("sponsor",)
+    optional_fields = ("owner",)
+
+    def evaluate(self, item: Issue, ctx: AuditContext, options: StandardOptions) -> Iterable[Check]:
+        sponsor = item.fields.get("sponsor")
+        problem = _who_is_missing(sponsor)
+        fix = f"Set {ctx.field_label('sponsor')} on {item.key} to the active person who sponsors it"
+        if problem is not None:
+            yield Check.fail(f"sponsor {problem}", fix + ".")
+            return
+        owner = item.fields.get("owner") if ctx.has_field("owner") else item.assignee
+        if isinstance(owner, User) and owner.account_id == sponsor.account_id:
+            yield Check.fail(f"sponsor and owner are the same person ({sponsor.display_name})",
+                             fix + ", someone other than its owner (the sponsor decides, the owner delivers).")
+            return
+        yield Check.passed()

@@ -1,0 +1,158 @@
+"""An epic's past, replayed from its changelog: its phase over time, the planning gate, its baseline.
+
+Jira keeps every field change with its author and time, so nothing has to be recorded ahead of
+time: the baseline is what the epic's dates and scope were at the moment it passed the planning
+gate (first entered execution or a later phase under the mapping's own phase rules), and every
+later move of the target end is a re-plan with an author. A site with baseline fields (Advanced
+Roadmaps / Plans) can bind ``baseline_start`` / ``baseline_end`` instead; those win.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable
+
+from pmo_jira.model import Issue, User, phase_index
+
+_DATE_FORMATS = ("%d/%b/%y", "%d/%b/%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d %H:%M:%S.%f")
+
+
+def change_date(raw: str | None, text: str | None) -> date | None:
+    """A date from a changelog item: Jira's raw value (ISO) first, then the displayed string, whose
+    format depends on the site's locale (``2026-03-01``, ``01/Mar/26``)."""
+    for value in (raw, text):
+        if not value:
+            continue
+        head = value.strip()[:10]
+        try:
+            return date.fromisoformat(head)
+        except ValueError:
+            pass
+        for fmt in _DATE_FORMATS:
+            try:
+                return datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                continue
+    return None
+
+
+@dataclass(frozen=True)
+class Move:
+    """One change of one field: when, by whom, from what to what (as people read it)."""
+
+    at: datetime
+    by: User | None
+    before: str | None
+    after: str | None
+    before_date: date | None = None
+    after_date: date | None = None
+
+    @property
+    def who(self) -> str:
+        return self.by.display_name if self.by else "an unknown user"
+
+
+def moves(issue: Issue, field: str) -> list[Move]:
+    """Every change of ``field`` (logical or Jira name), oldest first; empty without history."""
+    out = []
+    for change in issue.changelog or ():
+        for item in change.items:
+            if item.field == field:
+                out.append(Move(change.created, change.author, item.from_string, item.to_string,
+                                change_date(item.from_value, item.from_string),
+                                change_date(item.to_value, item.to_string)))
+    return out
+
+
+def date_at(issue: Issue, field: str, moment: datetime) -> date | None:
+    """The value a date field had at ``moment``: the 'from' of its first change after it, else now."""
+    for move in moves(issue, field):
+        if move.at > moment:
+            return move.before_date
+    value = issue.fields.get(field)
+    return value if isinstance(value, date) else None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """When (and by whom) an epic first reached ``phase`` or a later one."""
+
+    phase: str
+    at: datetime
+    by: User | None  # None when it started there (created in that phase)
+
+
+def phases_over_time(issue: Issue, phase_of: Callable[[Issue], str | None],
+                     categories: dict[str, str]) -> list[tuple[datetime, User | None, str | None]]:
+    """(moment, who, phase from then on), oldest first, from creation to now.
+
+    The changes are undone one by one from the issue as it is now (status, labels and mapped
+    fields), and the mapping's phase rules classify each state; a status's category comes from
+    ``categories`` (status name -> category key, as seen on the site) when it is not the current one.
+    """
+    state = issue
+    points: list[tuple[datetime, User | None, str | None]] = []
+    for change in reversed(issue.changelog or ()):
+        points.append((change.created, change.author, phase_of(state)))
+        state = _undo(state, change.items, categories)
+    points.append((issue.created, None, phase_of(state)))
+    points.reverse()
+    return points
+
+
+def _undo(issue: Issue, items: Any, categories: dict[str, str]) -> Issue:
+    changes: dict[str, Any] = {}
+    fields = dict(issue.fields)
+    for item in items:
+        if item.field == "status" and item.from_string:
+            changes["status"] = item.from_string
+            changes["status_category"] = categories.get(item.from_string.casefold(), "undefined")
+        elif item.field == "labels":
+            changes["labels"] = tuple((item.from_string or "").split())
+        elif item.field in fields:
+            fields[item.field] = item.from_string
+    return dataclasses.replace(issue, fields=fields, **changes)
+
+
+def gate_passed(issue: Issue, phase: str, phase_of: Callable[[Issue], str | None],
+                categories: dict[str, str]) -> Gate | None:
+    """The first time the epic was in ``phase`` or later; None when it never was (or has no history)."""
+    if issue.changelog is None:
+        return None
+    for at, by, now in phases_over_time(issue, phase_of, categories):
+        if now is not None and phase_index(now) >= phase_index(phase):
+            return Gate(phase, at, by)
+    return None
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An epic's approved plan: dates and scope when it passed the planning gate (or a baseline field)."""
+
+    source: str  # "gate" (replayed from the changelog) or "field" (the site's baseline fields)
+    at: datetime | None
+    by: User | None
+    start: date | None
+    end: date | None
+    children: int | None  # scope at the baseline; None when the children were not read
+    points: float | None
+
+
+def baseline(issue: Issue, gate: Gate | None, children: list[Issue], has_field: Callable[[str], bool]) -> Baseline | None:
+    """The epic's baseline: its baseline fields when the site has them and they are set, else its
+    dates and scope at the planning gate. Scope at the gate counts the children that existed then."""
+    at = gate.at if gate else None
+    scope = [c for c in children if at is None or c.created <= at]
+    count = len(scope) if at is not None else None
+    points = sum(float(p) for c in scope if isinstance(p := c.fields.get("story_points"), (int, float))) \
+        if at is not None else None
+    if has_field("baseline_end") and isinstance(issue.fields.get("baseline_end"), date):
+        start = issue.fields.get("baseline_start")
+        return Baseline("field", at, gate.by if gate else None, start if isinstance(start, date) else None,
+                        issue.fields["baseline_end"], count, points)
+    if gate is None:
+        return None
+    return Baseline("gate", gate.at, gate.by, date_at(issue, "start", gate.at), date_at(issue, "target_end", gate.at),
+                    count, points)

@@ -1,0 +1,335 @@
+"""Governance standards on hand-built epics with changelogs: baselines and change control, gate
+approvals, closing acceptance and lessons, RAID and sponsorship."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+import pytest
+
+from pmo_jira.run.audit import read_plan
+from pmo_jira.findings import Outcome
+from pmo_jira.model import Change, Comment, FieldChange, Issue, IssueLink, User
+from standards_fixtures import ALL_FIELDS, ANN, GONE, audit, child, day, days_ago, epic, issue, mapping, only, risk
+
+BOB = User("acc-bob2", "Bob Planner")
+DANA = User("acc-dana", "Dana Sponsor")
+FIELDS = ALL_FIELDS | {"sponsor", "gate_approval", "sponsor_acceptance", "reporter"}
+
+
+def ch(ago: int, who: User | None, *items: tuple[str, str | None, str | None], cid: str = "") -> Change:
+    """A changelog entry ``ago`` days back changing (field, from, to) as Jira sends them."""
+    return Change(cid or f"{1000 - ago}", who, days_ago(ago),
+                  tuple(FieldChange(f, a, a, b, b) for f, a, b in items))
+
+
+def gated(e: Issue, *later: Change, gate_ago: int = 40, end_at_gate: date | None = None) -> Issue:
+    """The epic with a history: created in planning, moved to execution ``gate_ago`` days ago by Ann."""
+    history = (ch(gate_ago, ANN, ("phase", "Planning", "Execution")), *later)
+    if end_at_gate is not None and not any(i.field == "target_end" for c in later for i in c.items):
+        e = replace(e, fields={**e.fields, "target_end": end_at_gate})
+    return replace(e, changelog=history)
+
+
+def linked(e: Issue, *others: Issue, link: str = "Relates") -> Issue:
+    return replace(e, links=e.links + tuple(IssueLink(link, "inward", "relates to", o.key, o.issue_type)
+                                            for o in others))
+
+
+def run(issues: list[Issue], code: str, fields: frozenset[str] = FIELDS, **options: object):
+    m = only(code, options=options) if options else only(code)
+    return [f for f in audit(issues, m, fields=fields).findings if f.code == code]
+
+
+# --- PMO-CHG-001 schedule slippage under change control -----------------------------------------
+
+def slipped() -> Issue:
+    return gated(epic(target_end=day(60)),
+                 ch(20, BOB, ("target_end", day(20).isoformat(), day(45).isoformat())),
+                 ch(10, BOB, ("target_end", day(45).isoformat(), day(60).isoformat())))
+
+
+def test_target_end_moved_after_the_gate_without_a_cr_says_by_how_much_when_and_by_whom():
+    (f,) = run([slipped()], "PMO-CHG-001")
+    assert f.outcome is Outcome.FAIL and f.subject == "slip"
+    assert f.message == (
+        f"target end moved from {day(20)} to {day(60)} (+40 days, 80% of the baselined 50 days) since the "
+        f"baseline of {days_ago(40).date()}; last moved on {days_ago(10).date()} by Bob Planner "
+        f"({day(45)} -> {day(60)}); no approved Change Request linked")
+    assert "Raise a Change Request" in f.fix and "WEB-1" in f.fix
+
+
+def test_an_approved_change_request_linked_clears_the_slippage():
+    request = replace(issue("CHG-7", "Change Request"), status="Approved")
+    assert run([linked(slipped(), request), request], "PMO-CHG-001") == []
+
+
+def test_a_change_request_not_yet_approved_is_named():
+    request = replace(issue("CHG-7", "Change Request"), status="In Review")
+    (f,) = run([linked(slipped(), request), request], "PMO-CHG-001")
+    assert f.message.endswith("no approved change request linked (CHG-7 is In Review)")
+
+
+def test_change_request_link_type_and_status_are_options():
+    request = replace(issue("CHG-7", "RFC"), status="Accepted")
+    e = linked(slipped(), request, link="Governs")
+    assert run([e, request], "PMO-CHG-001", change_request_types=["RFC"], approved_statuses=["Accepted"],
+               change_link_types=["governs"]) == []
+    assert len(run([e, request], "PMO-CHG-001", change_request_types=["RFC"], approved_statuses=["Accepted"],
+                   change_link_types=["Relates"])) == 1
+
+
+def test_small_slips_and_few_replans_pass_thresholds_in_days_or_percent():
+    e = gated(epic(target_end=day(25)), ch(10, BOB, ("target_end", day(20).isoformat(), day(25).isoformat())))
+    assert run([e], "PMO-CHG-001") == []  # +5 days, limit 10
+    (f,) = run([e], "PMO-CHG-001", slip_days=None, slip_percent=5)  # 5 of 50 days = 10% > 5%
+    assert "(+5 days, 10% of the baselined 50 days)" in f.message
+
+
+def test_too_many_replans_is_its_own_finding_even_when_the_date_came_back():
+    moves = [ch(30 - i, BOB, ("target_end", day(20 + i % 2).isoformat(), day(20 + (i + 1) % 2).isoformat()))
+             for i in range(4)]
+    e = gated(epic(target_end=day(20)), *moves)
+    (f,) = run([e], "PMO-CHG-001")
+    assert f.subject == "replans" and f.message.startswith(
+        f"4 re-plans of the target end since the baseline of {days_ago(40).date()} (limit 2)")
+
+
+def test_moves_before_the_gate_are_planning_not_replans():
+    e = replace(epic(target_end=day(60)), changelog=(
+        ch(50, BOB, ("target_end", day(20).isoformat(), day(60).isoformat())),
+        ch(40, ANN, ("phase", "Planning", "Execution"))))
+    assert run([e], "PMO-CHG-001") == []
+
+
+def test_a_mapped_baseline_field_wins_over_the_history():
+    e = replace(slipped(), fields={**slipped().fields, "baseline_end": day(58), "baseline_start": day(-30)})
+    assert run([e], "PMO-CHG-001", fields=FIELDS | {"baseline_end", "baseline_start"}) == []
+
+
+def test_without_history_the_change_standards_cannot_judge():
+    (f,) = run([epic()], "PMO-CHG-001")
+    assert f.outcome is Outcome.NOT_APPLICABLE and "history of WEB-1 was not read" in f.message
+
+
+def test_the_gate_is_found_by_status_rules_too():
+    m = mapping([{"code": "PMO-CHG-001"}], phases={
+        "epic": [{"when": {"status": ["Planning"]}, "phase": "planning"},
+                 {"when": {"status": ["In Progress"]}, "phase": "execution"}],
+        "project": [{"when": {"epics": "majority"}}]})
+    e = replace(epic(target_end=day(60), status="In Progress"), changelog=(
+        ch(40, ANN, ("status", "Planning", "In Progress")),
+        ch(10, BOB, ("target_end", day(20).isoformat(), day(60).isoformat()))))
+    (f,) = [f for f in audit([e], m, fields=FIELDS).findings if f.code == "PMO-CHG-001"]
+    assert f"since the baseline of {days_ago(40).date()}" in f.message and "by Bob Planner" in f.message
+
+
+# --- PMO-BSL-001 baseline set ------------------------------------------------------------------
+
+def test_no_target_end_at_the_gate_nor_since_is_a_missing_baseline():
+    e = gated(epic(target_end=None))
+    (f,) = run([e], "PMO-BSL-001")
+    assert f.message == (f"passed the planning gate on {days_ago(40).date()} (moved by Ann Lee) without a "
+                         f"target end, and none was set since: no baseline")
+
+
+def test_a_target_end_set_after_the_gate_becomes_the_baseline():
+    e = gated(epic(target_end=day(30)), ch(35, BOB, ("target_end", None, day(30).isoformat())))
+    assert run([e], "PMO-BSL-001") == []
+    assert run([e], "PMO-CHG-001") == []  # the first date set is the baseline, not a re-plan
+
+
+def test_an_epic_created_in_execution_is_baselined_at_creation():
+    e = replace(epic(target_end=day(30)), changelog=())
+    assert run([e], "PMO-BSL-001") == []
+
+
+# --- PMO-CHG-002 scope growth --------------------------------------------------------------------
+
+def grown() -> list[Issue]:
+    base = [child(f"WEB-{n}", "WEB-1", created=days_ago(50)) for n in range(2, 7)]
+    added = [child("WEB-7", "WEB-1", created=days_ago(20), reporter=BOB, points=5.0),
+             child("WEB-8", "WEB-1", created=days_ago(5), reporter=ANN, points=8.0)]
+    return [gated(epic()), *base, *added]
+
+
+def test_children_added_after_the_gate_without_a_cr_are_scope_growth():
+    (f,) = run(grown(), "PMO-CHG-002")
+    assert f.message == (f"scope grew by 2 children (+40%, +13 points) since the planning gate of "
+                         f"{days_ago(40).date()}: WEB-7 on {days_ago(20).date()} by Bob Planner; WEB-8 on "
+                         f"{days_ago(5).date()} by Ann Lee; no approved Change Request linked")
+
+
+def test_scope_growth_with_an_approved_cr_or_within_the_threshold_passes():
+    request = replace(issue("CHG-1", "Change Request"), status="Approved")
+    issues = grown()
+    assert run([linked(issues[0], request), *issues[1:], request], "PMO-CHG-002") == []
+    assert run(issues, "PMO-CHG-002", max_growth_percent=50) == []
+
+
+# --- PMO-GAT-001 execution gate approval ----------------------------------------------------------
+
+def test_missing_gate_approval_names_who_may_approve_and_recording_it_clears_it():
+    e = epic(gate_approval=None, sponsor=DANA)
+    opts = {"approvers": ["Pat Director"], "approver_fields": ["sponsor"]}
+    (f,) = run([e], "PMO-GAT-001", **opts)
+    assert f.message == "no execution gate approval recorded (may approve: Pat Director, Dana Sponsor (sponsor))"
+    assert f.fix.startswith("Ask Pat Director, Dana Sponsor (sponsor) to record")
+    assert run([replace(e, fields={**e.fields, "gate_approval": DANA})], "PMO-GAT-001", **opts) == []
+
+
+def test_an_approval_by_someone_not_entitled_does_not_count():
+    e = epic(gate_approval=BOB, sponsor=DANA)
+    (f,) = run([e], "PMO-GAT-001", approver_fields=["sponsor"])
+    assert "recorded by Bob Planner, who may not approve it" in f.message
+
+
+def test_gate_approval_not_applicable_when_the_field_is_not_on_the_site():
+    (f,) = run([epic()], "PMO-GAT-001", fields=ALL_FIELDS)
+    assert f.outcome is Outcome.NOT_APPLICABLE and "gate_approval" in f.message
+
+
+def test_gate_approval_as_a_linked_approval_issue():
+    approval = replace(issue("APR-1", "Approval"), status="Waiting")
+    e = linked(epic(), approval)
+    (f,) = run([e, approval], "PMO-GAT-001", method="linked_issue", approvers=["PMO Board"])
+    assert "as a linked Approval issue in status Approved (APR-1 is Waiting)" in f.fix
+    assert run([e, replace(approval, status="Approved")], "PMO-GAT-001", method="linked_issue") == []
+
+
+def test_gate_approval_as_a_comment_by_an_approver():
+    said = Comment("1", BOB, "Approved for execution", days_ago(3), days_ago(3))
+    e = replace(epic(sponsor=DANA), comments=(said,))
+    opts = {"method": "comment", "approver_fields": ["sponsor"]}
+    assert len(run([e], "PMO-GAT-001", **opts)) == 1  # Bob is not the sponsor
+    dana = replace(said, author=DANA)
+    assert run([replace(e, comments=(said, dana))], "PMO-GAT-001", **opts) == []
+    (f,) = run([replace(e, comments=None)], "PMO-GAT-001", **opts)
+    assert f.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_approval_options_are_validated():
+    with pytest.raises(Exception, match="regular expression"):
+        audit([epic()], only("PMO-GAT-001", options={"method": "comment", "comment_pattern": "(unclosed"}))
+
+
+# --- closing: PMO-CLS-002 acceptance, PMO-CLS-003 lessons ---------------------------------------
+
+def test_closing_needs_the_sponsors_acceptance():
+    e = epic(phase="Closing", sponsor=DANA, sponsor_acceptance=None)
+    (f,) = run([e], "PMO-CLS-002")
+    assert f.message == "no sponsor acceptance recorded (may approve: Dana Sponsor (sponsor))"
+    assert run([replace(e, fields={**e.fields, "sponsor_acceptance": DANA})], "PMO-CLS-002") == []
+
+
+def test_lessons_learned_section_link_or_linked_issue():
+    e = epic(phase="Closing")
+    (f,) = run([e], "PMO-CLS-003")
+    assert f.message == "no lessons learned recorded before closing"
+    assert run([replace(e, description="h2. Lessons learned\nStart risk reviews earlier.")], "PMO-CLS-003") == []
+    assert len(run([replace(e, description="h2. Lessons learned\n")], "PMO-CLS-003")) == 1  # empty heading
+    lesson = issue("LL-1", "Lessons Learned")
+    assert run([linked(e, lesson), lesson], "PMO-CLS-003", lessons_types=["Lessons Learned"]) == []
+
+
+# --- RAID ----------------------------------------------------------------------------------------
+
+def scored(key: str, likelihood: str | None, impact: str, **kw: object) -> Issue:
+    r = risk(key, "WEB-1", impact=impact, **kw)
+    return replace(r, fields={**r.fields, "risk_likelihood": likelihood})
+
+
+def test_risks_scored_on_the_matrix():
+    issues = [epic(), scored("WEB-2", "High", "High"), scored("WEB-3", None, "High"),
+              scored("WEB-4", "Sometimes", "Huge")]
+    found = run(issues, "PMO-RSK-003")
+    assert [(f.subject, f.message) for f in found] == [
+        ("WEB-3", "risk WEB-3 cannot be scored: no likelihood"),
+        ("WEB-4", "risk WEB-4 cannot be scored: likelihood 'Sometimes' not on the matrix and impact 'Huge' "
+                  "not on the matrix")]
+    assert run(issues, "PMO-RSK-003", probability={"Sometimes": 2, "High": 3}, impact={"Huge": 5, "High": 3},
+               ) == [f for f in run(issues, "PMO-RSK-003", probability={"Sometimes": 2, "High": 3},
+                                    impact={"Huge": 5, "High": 3}) if f.subject == "WEB-3"]
+
+
+def test_open_high_risks_reviewed_within_n_days():
+    issues = [epic(), scored("WEB-2", "High", "High", updated=days_ago(45)),       # 9: high, stale
+              scored("WEB-3", "Low", "High", updated=days_ago(90)),                # 3: not high
+              scored("WEB-4", "High", "Critical", updated=days_ago(5))]            # 12: reviewed
+    (f,) = run(issues, "PMO-RSK-004")
+    assert f.subject == "WEB-2" and f.message == (
+        f"high risk WEB-2 (score 9) not reviewed for 45 days (last {days_ago(45).date()}, limit 30)")
+    assert f.fix.startswith("Have Ann Lee review WEB-2")
+    assert run(issues, "PMO-RSK-004", max_days=60) == []
+
+
+def test_issue_log_needs_owner_and_due_date():
+    logged = [replace(issue("OPS-1", "Issue"), assignee=None, due=None),
+              replace(issue("OPS-2", "Issue"), assignee=ANN, due=day(-3)),
+              replace(issue("OPS-3", "Issue"), assignee=ANN, due=day(3)),
+              child("WEB-2", "WEB-1", labels=("raid-issue",), assignee=GONE, due=day(5))]
+    e = linked(epic(), *logged[:3])
+    found = run([e, *logged], "PMO-ISS-001")
+    assert [(f.subject, f.message) for f in found] == [
+        ("OPS-1", "logged issue OPS-1 has no owner and has no due date"),
+        ("OPS-2", f"logged issue OPS-2 is 3 days past its due date {day(-3)}"),
+        ("WEB-2", "logged issue WEB-2 has no owner")]
+
+
+def test_dependencies_on_late_unowned_or_closing_work_in_other_projects():
+    other_epic = epic("PAY-1", phase="Closing", status="In Progress")
+    blockers = [replace(issue("PAY-2", "Story"), due=day(-4), assignee=ANN),           # late
+                replace(issue("PAY-3", "Story"), assignee=None, due=day(10)),          # unowned
+                replace(issue("PAY-4", "Story", parent_key="PAY-1"), assignee=ANN),    # under a closing epic
+                replace(issue("PAY-5", "Story"), assignee=ANN, due=day(10)),           # healthy
+                replace(issue("WEB-9", "Story"), assignee=None)]                       # same project
+    e = replace(epic(), links=tuple(IssueLink("Blocks", "inward", "is blocked by", b.key) for b in blockers))
+    found = run([e, other_epic, *blockers], "PMO-DEP-001")
+    assert [(f.subject, f.message) for f in found] == [
+        ("PAY-2", f"blocked by PAY-2 (PAY), which is 4 days late ({day(-4)})"),
+        ("PAY-3", "blocked by PAY-3 (PAY), which has no owner"),
+        ("PAY-4", "blocked by PAY-4 (PAY), which is open under PAY-1, which is closing")]
+
+
+def test_assumptions_and_decisions_logged_from_planning():
+    e = epic(phase="Planning")
+    (f,) = run([e], "PMO-PLN-004")
+    assert f.message == "no assumptions and no decisions logged"
+    decision = issue("WEB-5", "Decision")
+    assumption = child("WEB-6", "WEB-1", labels=("raid-assumption",))
+    assert run([linked(e, decision), decision, assumption], "PMO-PLN-004") == []
+    (f,) = run([linked(e, decision), decision], "PMO-PLN-004")
+    assert f.message == "no assumptions logged"
+
+
+# --- PMO-GOV-003 sponsor ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sponsor, message", [
+    (None, "sponsor is not set"), (GONE, "sponsor Bob Gone is deactivated"),
+    (ANN, "sponsor and owner are the same person (Ann Lee)")])
+def test_sponsor_set_active_and_not_the_owner(sponsor, message):
+    (f,) = run([epic(sponsor=sponsor)], "PMO-GOV-003")
+    assert f.message == message
+    assert run([epic(sponsor=DANA)], "PMO-GOV-003") == []
+
+
+# --- what the run reads --------------------------------------------------------------------------
+
+def test_history_comments_and_linked_types_are_read_only_when_a_standard_needs_them():
+    assert read_plan(only("PMO-GOV-001")).history == frozenset()
+    plan = read_plan(mapping([{"code": "PMO-CHG-001"}, {"code": "PMO-GAT-001", "options": {"method": "comment"}},
+                              {"code": "PMO-PLN-004"}]))
+    assert {"target_end", "status", "phase"} <= plan.history and plan.comments
+    assert plan.issue_types == ("Change Request", "Assumption", "Decision")
+    assert "gate_approval" not in plan.fields  # the comment method reads no approval field
+    assert "gate_approval" in read_plan(only("PMO-GAT-001")).fields
+
+
+def test_changelog_dates_in_a_localised_display_format():
+    e = gated(epic(target_end=day(60)), ch(10, BOB, ("target_end", None, None)))
+    moved = replace(e.changelog[1], items=(FieldChange("target_end", None, "05/Dec/26", None, "24/Jan/27"),))
+    e = replace(e, changelog=(e.changelog[0], moved), fields={**e.fields, "target_end": date(2027, 1, 24)})
+    (f,) = run([e], "PMO-CHG-001")
+    assert "from 2026-12-05 to 2027-01-24 (+50 days" in f.message
+    assert isinstance(moved.created, datetime)
