@@ -159,7 +159,7 @@ class ScheduleChangeControlled(Standard):
     title = "Schedule changes under change control"
     default_severity = Severity.HIGH
     default_phases = ("execution", "closing")
-    optional_fields = ("start", "target_end", "baseline_start", "baseline_end", "story_points", "reporter")
+    optional_fields = ("start", "target_end", "baseline_start", "baseline_end")
     history_fields = ("target_end", "start")
 
     class Options(ChangeControlOptions):
