@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib.metadata as md
 from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pluggy
 
 from pmo_jira import hookspecs
+from pmo_jira.errors import PluginError
 
 ENTRY_POINT_GROUP = "pmo_jira"
 
@@ -85,10 +87,35 @@ def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
     return pm, infos
 
 
-def collect_list(hook_name: str, **kwargs: Any) -> list:
-    """Flatten the list results of a list-returning hook across all plugins."""
-    out: list = []
-    for result in getattr(get_plugin_manager().hook, hook_name)(**kwargs):
-        out.extend(result or ())
+def hook_results(hook_name: str, *, plugin: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+    """``(plugin name, result)`` of every implementation of a hook, in call order (or only
+    ``plugin``'s). Each implementation gets the ``kwargs`` it names, so hooks can grow."""
+    caller = getattr(get_plugin_manager().hook, hook_name)
+    out: list[tuple[str, Any]] = []
+    for impl in reversed(caller.get_hookimpls()):
+        if plugin is None or impl.plugin_name == plugin:
+            out.append((impl.plugin_name, impl.function(*(kwargs[name] for name in impl.argnames))))
     return out
 
+
+def collect(hook_name: str, *, what: str, name_of: Callable[[Any], str] = str, reserved: Iterable[str] = (),
+            **kwargs: Any) -> dict[str, Any]:
+    """Every item the installed plugins return from a hook, by name: the one place hook results
+    are gathered, with one rule for clashes.
+
+    A hook returns a list (each item named by ``name_of``) or a dict (name -> item). Two plugins
+    offering the same name is a ``PluginError`` naming both: nothing is silently replaced.
+    ``reserved`` names (e.g. built-in commands) are taken by pmo-jira itself.
+    """
+    items: dict[str, Any] = {}
+    owners: dict[str, str] = dict.fromkeys(reserved, "pmo-jira itself")
+    for plugin, result in hook_results(hook_name, **kwargs):
+        pairs = result.items() if isinstance(result, dict) else ((name_of(x), x) for x in result or ())
+        for name, item in pairs:
+            if name in owners and not (owners[name] == plugin and items.get(name) == item):
+                first = owners[name] if owners[name] == "pmo-jira itself" else f"plugin '{owners[name]}'"
+                raise PluginError(f"{what} '{name}' is offered by both {first} and plugin '{plugin}'; "
+                                  "uninstall one of them")
+            items[name] = item
+            owners[name] = plugin
+    return items

@@ -7,15 +7,15 @@ pure: the caller decides where the text or bytes go.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
-from pmo_jira.errors import PluginError, PmoError
+from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
+from pmo_jira.suggest import did_you_mean
 
 # File suffix per format name, shared by every report and the CLI's --out-dir.
 SUFFIXES: dict[str, str] = {
@@ -63,22 +63,17 @@ class Report(Protocol):
 
 def available_reports() -> dict[str, Report]:
     """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook)."""
-    from pmo_jira.plugin_manager import collect_list
+    from pmo_jira.plugin_manager import collect
 
-    reports: dict[str, Report] = {}
-    for report in collect_list("pmo_jira_reports"):
-        if report.name in reports:
-            raise PluginError(f"two plugins provide the report '{report.name}'")
-        reports[report.name] = report
-    return reports
+    return collect("pmo_jira_reports", what="report", name_of=lambda r: getattr(r, "name", None) or repr(r))
 
 
 def find_report(name: str) -> Report:
     """The installed report ``name``, or an error naming the close match and what is installed."""
     reports = available_reports()
     if name not in reports:
-        close = difflib.get_close_matches(name, list(reports), n=1)
-        hint = f"did you mean '{close[0]}'? " if close else ""
+        guess = did_you_mean(name, reports)
+        hint = f"{guess} " if guess else ""
         raise PmoError(f"no report named '{name}' ({hint}installed: {', '.join(sorted(reports)) or 'none'}; "
                        "see `pmo-jira plugins list`)")
     return reports[name]

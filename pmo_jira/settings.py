@@ -8,7 +8,6 @@ config files end up in repositories, backups and ConfigMaps.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -26,6 +25,7 @@ from pydantic import (
 )
 
 from pmo_jira.errors import ConfigError
+from pmo_jira.suggest import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -132,7 +132,7 @@ class Settings(_Strict):
             if s.name == name:
                 return s
         raise ConfigError(f"no site named {name!r}", file=self._where(),
-                          hint=_did_you_mean(name, [s.name for s in self.sites])
+                          hint=did_you_mean(name, [s.name for s in self.sites])
                           or "sites: " + (", ".join(s.name for s in self.sites) or "none"))
 
     def select_sites(self, names: Sequence[str] = ()) -> list[SiteSettings]:
@@ -396,18 +396,6 @@ def _dotted(loc: Loc) -> str:
     return out
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str | None:
-    """The closest choice, if it is close; typos match in either direction."""
-
-    def score(choice: str) -> float:
-        a, b = word.lower(), choice.lower()
-        return max(difflib.SequenceMatcher(None, a, b).ratio(),
-                   difflib.SequenceMatcher(None, b, a).ratio())
-
-    best = max(choices, key=score, default=None)
-    return f"did you mean {best!r}?" if best is not None and score(best) >= 0.6 else None
-
-
 def _allowed_keys(loc: Loc) -> list[str]:
     """Field names valid at the parent of ``loc`` (for did-you-mean)."""
     model: Any = Settings
@@ -439,7 +427,7 @@ def _config_error(exc: ValidationError, file: str | None, locate: Any,
     hint = None
     if err["type"] == "extra_forbidden":
         message = "unknown key"
-        hint = _did_you_mean(str(loc[-1]), _allowed_keys(loc))
+        hint = did_you_mean(str(loc[-1]), _allowed_keys(loc))
     elif err["type"] == "literal_error":
         message = f"{err['input']!r} is not one of {err['ctx']['expected']}"
     elif err["type"] == "missing":

@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pmo_jira.errors import PmoError
-from pmo_jira.plugin_manager import collect_list, reset_plugin_manager
+from pmo_jira.plugin_manager import collect, reset_plugin_manager
 from pmo_jira.reports import Report
 from pmo_jira_portfolio.report import PortfolioReport
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
@@ -35,7 +35,7 @@ def report():
 
 def test_the_plugin_registers_the_report_through_the_hook():
     reset_plugin_manager()
-    reports = {r.name: r for r in collect_list("pmo_jira_reports")}
+    reports = collect("pmo_jira_reports", what="report", name_of=lambda r: r.name)
     assert isinstance(reports["portfolio"], Report)
     assert reports["portfolio"].formats == ("table", "csv", "xlsx", "markdown", "json", "html")
 

@@ -8,6 +8,8 @@ import sys
 import click
 
 from pmo_jira import __version__
+from pmo_jira.cli.errors import cli_errors
+from pmo_jira.errors import PluginError
 
 # name -> "module:attribute"; importing lazily keeps `pmo-jira --help` fast.
 COMMANDS: dict[str, str] = {
@@ -26,23 +28,34 @@ COMMANDS: dict[str, str] = {
 
 
 def plugin_commands() -> dict[str, click.Command]:
-    """Commands the installed plugins add (``pmo_jira_cli_commands``); built-in names win."""
+    """Commands the installed plugins add (``pmo_jira_cli_commands``); one taking a built-in
+    command's name, or another plugin's, is a ``PluginError`` naming both."""
     from pmo_jira.cli.options import run_options
-    from pmo_jira.plugin_manager import collect_list
+    from pmo_jira.plugin_manager import collect
 
-    return {c.name: c for c in collect_list("pmo_jira_cli_commands", run_options=run_options)
-            if isinstance(c, click.Command) and c.name and c.name not in COMMANDS}
+    found = collect("pmo_jira_cli_commands", what="command", name_of=lambda c: getattr(c, "name", None) or repr(c),
+                    reserved=COMMANDS, run_options=run_options)
+    for name, command in found.items():
+        if not isinstance(command, click.Command):
+            raise PluginError(f"command '{name}' is not a click command ({type(command).__name__})")
+    return found
 
 
 class LazyGroup(click.Group):
+    """Built-in commands load when used; plugins' commands are asked for only when needed, and a
+    plugin whose command clashes is one ``Error:`` line naming it (exit 2)."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(COMMANDS) | set(plugin_commands()))
+        with cli_errors():
+            return sorted(set(super().list_commands(ctx)) | set(COMMANDS) | set(plugin_commands()))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
             module, attr = COMMANDS[name].split(":")
-            return getattr(importlib.import_module(module), attr)
-        return super().get_command(ctx, name) or plugin_commands().get(name)
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        with cli_errors():
+            return super().get_command(ctx, name) or plugin_commands().get(name)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

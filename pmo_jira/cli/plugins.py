@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pmo_jira.plugin_manager import PluginInfo, failure, get_plugin_manager, plugin_infos
+from pmo_jira.plugin_manager import PluginInfo, failure, hook_results, plugin_infos
 
 # hook -> (label, how to name one contribution)
 _HOOKS: dict[str, tuple[str, Any]] = {
@@ -22,17 +22,13 @@ def contributions(name: str) -> dict[str, list[str] | str]:
     """What one loaded plugin returns from each hook it implements (an error text if a hook raised)."""
     from pmo_jira.cli.options import run_options
 
-    pm = get_plugin_manager()
-    arguments = {"run_options": run_options}
     out: dict[str, list[str] | str] = {}
     for hook, (label, names) in _HOOKS.items():
-        for impl in getattr(pm.hook, hook).get_hookimpls():
-            if impl.plugin_name != name:
-                continue
-            try:
-                out[label] = names(impl.function(*(arguments[a] for a in impl.argnames)))
-            except Exception as exc:  # noqa: BLE001 - a third party's hook; report it, keep listing
-                out[label] = "error: " + failure(exc)
+        try:
+            for _, result in hook_results(hook, plugin=name, run_options=run_options):
+                out[label] = names(result)
+        except Exception as exc:  # noqa: BLE001 - a third party's hook; report it, keep listing
+            out[label] = "error: " + failure(exc)
     return out
 
 

@@ -53,12 +53,11 @@ def plugin_formats() -> dict[str, AuditFormat]:
 
     Built anew per call, so installing or removing a plugin never leaves a format behind.
     """
-    from pmo_jira.plugin_manager import get_plugin_manager
+    from pmo_jira.plugin_manager import collect
 
     available = dict(formats)
-    for result in get_plugin_manager().hook.pmo_jira_audit_formats():
-        for name, renderer in (result or {}).items():
-            register_format(name, renderer, available)
+    for name, renderer in collect("pmo_jira_audit_formats", what="audit format").items():
+        register_format(name, renderer, available)
     return available
 
 

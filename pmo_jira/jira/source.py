@@ -11,7 +11,6 @@ write-back prefix: every issue pmo-jira wrote findings or a phase to carries one
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable, Sequence
@@ -21,6 +20,7 @@ from pmo_jira.jira.client import CHANGELOG_MAX_FIELDS, JiraClient, jql_quote
 from pmo_jira.jira.payloads import parse_changes, parse_issue, parse_project
 from pmo_jira.model import Flavour, Issue, Project, ReadPlan, Snapshot
 from pmo_jira.state import STATE_PROPERTY
+from pmo_jira.suggest import did_you_mean
 
 # Always read: identity, hierarchy, status and the dates that freshness and phases rely on.
 BASE_FIELDS = (
@@ -63,8 +63,8 @@ def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
     wanted = list(scope.projects)
     for key in wanted:
         if key not in by_key:
-            close = difflib.get_close_matches(key, list(by_key), n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
+            guess = did_you_mean(key, by_key)
+            hint = f"{guess} " if guess else ""
             raise PmoError(
                 f"project '{key}' is not visible on site {client.site.name} ({client.site.url}): "
                 f"{hint}check the key (--project, the site's `projects` in the config, or scope.projects "

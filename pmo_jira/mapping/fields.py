@@ -7,12 +7,12 @@ of the mapping and at the site field the admin probably meant.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.mapping.schema import Mapping, format_path
+from pmo_jira.suggest import closest
 
 Resolver = Callable[[Any], "dict | None"]
 
@@ -38,19 +38,17 @@ def _guess(spec: str | dict[str, str], site_fields: Sequence[dict]) -> str | Non
         types = {str((f.get("schema") or {}).get("custom")): f for f in site_fields
                  if (f.get("schema") or {}).get("custom")}
         tails = {t.rsplit(":", 1)[-1]: t for t in types}
-        close = difflib.get_close_matches(spec["schema"].rsplit(":", 1)[-1], list(tails), n=1, cutoff=0.9)
-        if not close:
+        tail = closest(spec["schema"].rsplit(":", 1)[-1], tails, cutoff=0.9)
+        if tail is None:
             return None
-        found = tails[close[0]]
+        found = tails[tail]
         return f"{{schema: {found}}} ('{types[found].get('name')}')"
     wanted = spec.get("id") or spec.get("name") if isinstance(spec, dict) else spec
-    names = {str(f.get("name", "")).casefold(): str(f.get("name", "")) for f in site_fields}
-    ids = {str(f.get("id", "")): str(f.get("id", "")) for f in site_fields}
-    close = difflib.get_close_matches(str(wanted).casefold(), list(names), n=1, cutoff=0.6)
-    if close:
-        return f"'{names[close[0]]}'"
-    close = difflib.get_close_matches(str(wanted), list(ids), n=1, cutoff=0.8)
-    return f"'{close[0]}'" if close else None
+    name = closest(str(wanted), (str(f.get("name", "")) for f in site_fields))
+    if name is not None:
+        return f"'{name}'"
+    field_id = closest(str(wanted), (str(f.get("id", "")) for f in site_fields), cutoff=0.8)
+    return f"'{field_id}'" if field_id else None
 
 
 def field_report(mapping: Mapping, site_fields: Sequence[dict], resolve: Resolver) -> FieldReport:

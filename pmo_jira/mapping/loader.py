@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, nearest_line, suggest
+from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, nearest_line
+from pmo_jira.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
 
@@ -229,9 +230,8 @@ def _translate(err: dict[str, Any], data: dict[str, Any], source: _Source) -> Co
     elif kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
         allowed = _allowed_keys(path[:-1])
-        guess = suggest(key, allowed)
         message = "unknown key"
-        hint = f"did you mean '{guess}'?" if guess else ("allowed keys: " + ", ".join(allowed) if allowed else None)
+        hint = did_you_mean(key, allowed) or ("allowed keys: " + ", ".join(allowed) if allowed else None)
     elif kind == "missing":
         message = "required key missing"
         hint = f"add '{path[-1]}:'" if path else None

@@ -10,7 +10,6 @@ validation errors into one-line ``FILE:LINE: key.path: problem (fix)`` messages.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from datetime import date
@@ -31,6 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from pmo_jira.findings import Severity, Waiver
 from pmo_jira.model import PHASES
+from pmo_jira.suggest import closest
 
 KNOWN_FIELDS: dict[str, str] = {
     "owner": "the accountable person for an epic (e.g. assignee or a user-picker field)",
@@ -70,17 +70,9 @@ def problem(text: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError("pmo", "{problem}", {"problem": text, "hint": hint or ""})
 
 
-def suggest(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
-    """The closest choice to a mistyped value, compared case-insensitively."""
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1, cutoff=cutoff)
-    return lowered[close[0]] if close else None
-
-
 def choice_hint(value: Any, choices: Iterable[str]) -> str:
     choices = list(choices)
-    guess = suggest(str(value), choices) if isinstance(value, str) else None
+    guess = closest(str(value), choices) if isinstance(value, str) else None
     listed = "choose from " + ", ".join(choices)
     return f"did you mean '{guess}'? {listed}" if guess else listed
 
@@ -551,7 +543,7 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
     out: list[ConsistencyIssue] = []
     for name in mapping.fields:
         if name not in KNOWN_FIELDS:
-            guess = suggest(name, KNOWN_FIELDS, cutoff=0.8)
+            guess = closest(name, KNOWN_FIELDS, cutoff=0.8)
             if guess:
                 out.append((("fields", name), f"'{name}' looks like a typo of the logical field '{guess}'",
                             f"did you mean '{guess}'? rename it, standards read '{guess}'"))
@@ -575,7 +567,7 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
                         f"already configured as standards[{first[std.code]}]; merge the two entries"))
         first.setdefault(std.code, i)
         if known_codes is not None and std.code not in known_codes:
-            guess = suggest(std.code, known_codes, cutoff=0.8)
+            guess = closest(std.code, known_codes, cutoff=0.8)
             out.append((("standards", i, "code"), f"unknown standard '{std.code}'",
                         f"did you mean '{guess}'?" if guess else "see `pmo-jira standards list`"))
     for i, waiver in enumerate(mapping.waivers):

@@ -10,17 +10,12 @@ from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError, PluginError
 from pmo_jira.findings import Severity
-from pmo_jira.mapping.schema import format_path, suggest
+from pmo_jira.mapping.schema import format_path
 from pmo_jira.model import PHASES
 from pmo_jira.standards.base import APPLIES_TO, Standard, StandardOptions
+from pmo_jira.suggest import did_you_mean
 
 _CODE = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A hint like "did you mean 'PMO-GOV-001'?", or None when nothing is close."""
-    guess = suggest(word, choices)
-    return f"did you mean '{guess}'?" if guess else None
 
 
 class Registry:
@@ -190,9 +185,13 @@ def plugin_registry() -> Registry:
     The built-ins are registered first and directly, so they are there even when the package's
     entry-point metadata is stale; the built-in plugin returning the same classes again is harmless.
     """
-    from pmo_jira.plugin_manager import collect_list
+    from pmo_jira.plugin_manager import collect
 
     registry = builtin_registry()
-    for cls in collect_list("pmo_jira_standards"):
+    for cls in collect("pmo_jira_standards", what="standard", name_of=_code_of).values():
         registry.register(cls)
     return registry
+
+
+def _code_of(cls: Any) -> str:
+    return str(getattr(cls, "code", None) or f"{getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)}")
