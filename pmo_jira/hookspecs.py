@@ -20,6 +20,13 @@ def pmo_jira_standards():
 
 
 @hookspec
+def pmo_jira_mapping_sections():
+    """Return a dict of top-level mapping section name -> its model (a subclass of
+    ``pmo_jira.mapping.MappingSection``). The section is validated with the mapping, with the same
+    file:line errors; read it as ``mapping.section(name)`` (or ``mapping.<name>``)."""
+
+
+@hookspec
 def pmo_jira_audit_formats():
     """Return a dict of audit output format name -> renderer (see ``pmo_jira.formats.base``)."""
 

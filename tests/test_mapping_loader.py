@@ -13,7 +13,7 @@ from pmo_jira.errors import ConfigError
 from pmo_jira.findings import Severity, Waiver
 from pmo_jira.mapping import Mapping, load_mapping, validate_mapping
 from pmo_jira.mapping.fields import field_report
-from pmo_jira.mapping.schema import DEFAULT_DEFINITIONS, RAG_DIMENSIONS
+from pmo_jira_portfolio.config import DEFAULT_DEFINITIONS, RAG_DIMENSIONS
 from pmo_jira.standards.registry import builtin_registry, configure
 
 ROOT = Path(__file__).parent.parent

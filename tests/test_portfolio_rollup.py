@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pmo_jira.findings import Severity
-from pmo_jira.mapping.schema import Threshold
+from pmo_jira_portfolio.config import Threshold
 from pmo_jira.model import Flavour, Site
 from pmo_jira_portfolio.rag import rate, worst
 from pmo_jira_portfolio.rollup import SEVERITIES, UNCATEGORISED, build_rollup

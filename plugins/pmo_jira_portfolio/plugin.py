@@ -6,6 +6,13 @@ from pmo_jira.hookspecs import hookimpl
 
 
 @hookimpl
+def pmo_jira_mapping_sections():
+    from pmo_jira_portfolio.config import Portfolio
+
+    return {"portfolio": Portfolio}
+
+
+@hookimpl
 def pmo_jira_reports():
     from pmo_jira_portfolio.report import PortfolioReport
 

@@ -1,6 +1,6 @@
 """Red / amber / green from a measure and the mapping's thresholds, and the worst-of rule.
 
-Every dimension is a number where higher is worse (``pmo_jira.mapping.schema.Rag``). A dimension
+Every dimension is a number where higher is worse (``pmo_jira_portfolio.config.Rag``). A dimension
 that cannot be measured (no previous run for scope growth, nothing open) is ``none``: it is shown
 grey and never decides the overall colour.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from pmo_jira.mapping.schema import RAG_DIMENSIONS, Threshold
+from pmo_jira_portfolio.config import RAG_DIMENSIONS, Threshold
 
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
 _ORDER = (NONE, GREEN, AMBER, RED)

@@ -5,7 +5,7 @@ Epic figures come from the snapshots (children, estimates, dates, risks) and the
 same ``AuditResult`` the audit reported, one project row per (site, project) that has items or
 findings, so the report's totals always equal the audit's.
 
-Measures follow the written definitions of ``pmo_jira.mapping.schema.DEFAULT_DEFINITIONS``
+Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_DEFINITIONS``
 (every output prints the mapping's definitions next to the thresholds):
 
 - schedule: days the latest open epic is past its target end (0 when none is late);

@@ -18,7 +18,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, nearest_line
+from pmo_jira.mapping.schema import (Mapping, consistency_issues, describe, format_path, mapping_sections,
+                                     nearest_line)
 from pmo_jira.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
@@ -181,8 +182,14 @@ def _unwrap(tp: Any) -> Any:
 
 
 def _allowed_keys(path: Path_) -> list[str]:
-    """The keys the schema allows at a path of the file, for did-you-mean on unknown keys."""
+    """The keys the schema allows at a path of the file (plugins' sections included), for
+    did-you-mean on unknown keys."""
+    sections = mapping_sections()
+    if not path:
+        return [*(f.alias or n for n, f in Mapping.model_fields.items()), *sections]
     tp: Any = Mapping
+    if path[0] in sections:
+        tp, path = sections[str(path[0])], path[1:]
     for part in path:
         tp = _unwrap(tp)
         origin = typing.get_origin(tp)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import typing
 from datetime import date
 from typing import Annotated, Any, Callable, Iterable, Literal, Union
 
@@ -26,7 +27,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic import ModelWrapValidatorHandler, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from pmo_jira.findings import Severity, Waiver
 from pmo_jira.model import PHASES
@@ -54,8 +57,6 @@ KNOWN_FIELDS: dict[str, str] = {
 
 STATUS_CATEGORY_KEYS: tuple[str, ...] = ("new", "indeterminate", "done")
 EPIC_MODES: tuple[str, ...] = ("least_advanced_open", "most_advanced", "majority")
-RAG_DIMENSIONS: tuple[str, ...] = ("schedule", "scope", "risk", "compliance", "freshness")
-RAG_COLOURS: tuple[str, ...] = ("green", "amber", "red")
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in Severity)
 
 _LABEL_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
@@ -77,7 +78,7 @@ def choice_hint(value: Any, choices: Iterable[str]) -> str:
     return f"did you mean '{guess}'? {listed}" if guess else listed
 
 
-def _choice(kind: str, choices: tuple[str, ...], convert: Callable[[str], Any] = str,
+def choice(kind: str, choices: tuple[str, ...], convert: Callable[[str], Any] = str,
             aliases: dict[str, str] | None = None) -> Callable[[Any], Any]:
     """Validator for a closed set of lowercase names, accepted case-insensitively.
 
@@ -113,12 +114,12 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-Phase = Annotated[str, BeforeValidator(_choice("a PMO phase", PHASES))]
-SeverityName = Annotated[Severity, BeforeValidator(_choice("a severity", SEVERITIES, Severity))]
-StatusCategory = Annotated[str, BeforeValidator(_choice(
+Phase = Annotated[str, BeforeValidator(choice("a PMO phase", PHASES))]
+SeverityName = Annotated[Severity, BeforeValidator(choice("a severity", SEVERITIES, Severity))]
+StatusCategory = Annotated[str, BeforeValidator(choice(
     "a status category key", STATUS_CATEGORY_KEYS,
     aliases={"to do": "new", "todo": "new", "open": "new", "in progress": "indeterminate", "closed": "done"}))]
-EpicMode = Annotated[str, BeforeValidator(_choice("a way to derive a phase from epics", EPIC_MODES))]
+EpicMode = Annotated[str, BeforeValidator(choice("a way to derive a phase from epics", EPIC_MODES))]
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -374,89 +375,50 @@ class Writeback(Strict):
     @field_validator("on_notify_refused", mode="before")
     @classmethod
     def _refused(cls, value: Any) -> Any:
-        return _choice("a valid on_notify_refused value", ("fail", "notify"))(value)
+        return choice("a valid on_notify_refused value", ("fail", "notify"))(value)
 
 
-# --- portfolio ----------------------------------------------------------------------------------
+# --- sections plugins add -----------------------------------------------------------------------
 
 
-class Threshold(Strict):
-    """A dimension is amber when its measure is >= ``amber`` and red when it is >= ``red``."""
+class MappingSection(Strict):
+    """Base of a top-level mapping section a plugin declares (``pmo_jira_mapping_sections``).
 
-    amber: float
-    red: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Threshold:
-        if self.red < self.amber:
-            raise problem(f"red ({self.red:g}) is below amber ({self.amber:g})",
-                          "a worse measure is a higher number: red must be >= amber")
-        return self
-
-
-DEFAULT_DEFINITIONS: dict[str, str] = {
-    "schedule": "Days the latest open epic is past its target end (0 when none is late).",
-    "scope": "Percent growth of the project's open child issues since the previous run.",
-    "risk": "Open high or critical risks without an owner or a mitigation, plus epics without a risk register.",
-    "compliance": "Percent of classified items with an open finding of medium severity or worse.",
-    "freshness": "Days since the least recently updated open epic was last updated.",
-    "green": "On track; no unmanaged risk.",
-    "amber": "A live risk or issue, being managed within the project manager's authority.",
-    "red": "A decision or intervention is needed above the project manager's level.",
-}
-
-
-class Rag(Strict):
-    """RAG thresholds per roll-up dimension; a project's overall RAG is its worst dimension.
-
-    Each dimension is a number where higher is worse (see ``definitions`` for what is measured):
-
-    - ``schedule``: days late — amber from 7, red from 30 (PMO practice: green within a week,
-      amber up to a month, red beyond).
-    - ``scope``: percent growth of open children between runs — amber from 10, red from 20.
-    - ``risk``: count of unmanaged risks — amber from 1, red from 3.
-    - ``compliance``: percent of items with an open medium+ finding — amber from 10, red from 25.
-    - ``freshness``: days since the stalest open epic was updated — amber from 14, red from 30.
-    - ``definitions``: text shown in the report for each dimension and for green / amber / red;
-      keys given replace the defaults, the others keep them.
+    It is as strict as the built-in sections (unknown keys are errors with a did-you-mean; an
+    empty value means the defaults) and its errors get the same ``FILE:LINE: key: problem (fix)``.
+    Override ``issues`` for problems that span several keys of the section.
     """
 
-    schedule: Threshold = Threshold(amber=7, red=30)
-    scope: Threshold = Threshold(amber=10, red=20)
-    risk: Threshold = Threshold(amber=1, red=3)
-    compliance: Threshold = Threshold(amber=10, red=25)
-    freshness: Threshold = Threshold(amber=14, red=30)
-    definitions: dict[str, Text] = DEFAULT_DEFINITIONS
-
-    @field_validator("definitions", mode="before")
-    @classmethod
-    def _merge_definitions(cls, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        allowed = RAG_DIMENSIONS + RAG_COLOURS
-        for key in value:
-            if key not in allowed:
-                raise problem(f"'{key}' is not a RAG dimension or colour", choice_hint(key, allowed))
-        return {**DEFAULT_DEFINITIONS, **value}
+    def issues(self) -> Iterable[ConsistencyIssue]:
+        """``(key path inside the section, problem, fix)`` per problem; none by default."""
+        return ()
 
 
-class Portfolio(Strict):
-    """How the portfolio roll-up groups projects and colours them.
+def mapping_sections() -> dict[str, type[BaseModel]]:
+    """Section name -> model of every top-level section the installed plugins declare."""
+    from pmo_jira.errors import PluginError
+    from pmo_jira.plugin_manager import collect
 
-    - ``group_by``: ``category`` groups projects by their Jira project category (projects without
-      one form the group "(no category)"); ``mapping`` uses ``groups`` below.
-    - ``groups``: group name -> project keys; required when ``group_by: mapping``.
-    - ``rag``: thresholds and written definitions, see ``Rag``.
-    """
+    sections = collect("pmo_jira_mapping_sections", what="mapping section", reserved=CORE_SECTIONS)
+    for name, model in sections.items():
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise PluginError(f"mapping section '{name}' is not a pydantic model ({model!r})")
+    return sections
 
-    group_by: Literal["category", "mapping"] = "category"
-    groups: dict[Text, list[ProjectKey]] = {}
-    rag: Rag = Rag()
 
-    @field_validator("group_by", mode="before")
-    @classmethod
-    def _group_by(cls, value: Any) -> Any:
-        return _choice("a way to group projects", ("category", "mapping"))(value)
+def _error_details(err: Any) -> InitErrorDetails:
+    """A collected validation error in the form ``ValidationError.from_exception_data`` takes."""
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    error_type: Any = kind if kind in _KNOWN_ERROR_TYPES else PydanticCustomError(
+        kind, "{problem}" if kind == "pmo" else str(err["msg"]), ctx or None)
+    details: dict[str, Any] = {"type": error_type, "loc": tuple(err["loc"]), "input": err.get("input")}
+    if ctx and kind in _KNOWN_ERROR_TYPES:
+        details["ctx"] = ctx
+    return details  # type: ignore[return-value]
+
+
+_KNOWN_ERROR_TYPES = frozenset(typing.get_args(ErrorType))
 
 
 # --- the mapping --------------------------------------------------------------------------------
@@ -483,11 +445,57 @@ class Mapping(Strict):
     standards: list[StandardConfig] = []
     waivers: list[WaiverConfig] = []
     writeback: Writeback = Writeback()
-    portfolio: Portfolio = Portfolio()
 
+    _sections: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
     _source_file: str | None = PrivateAttr(None)
     _content_hash: str | None = PrivateAttr(None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_plugin_sections(cls, data: Any, handler: ModelWrapValidatorHandler[Mapping]) -> Mapping:
+        """Validate the built-in keys, then each plugin's section with its own model; every
+        error of both is reported, each at its path in the file."""
+        if not isinstance(data, dict):
+            return handler(data)
+        declared = mapping_sections()
+        errors: list[Any] = []
+        mapping: Mapping | None = None
+        try:
+            mapping = handler({k: v for k, v in data.items() if k not in declared})
+        except ValidationError as exc:
+            errors.extend(exc.errors(include_url=False))
+        sections: dict[str, BaseModel] = {}
+        for name, model in declared.items():
+            raw = data.get(name)
+            try:
+                section = model.model_validate({} if raw is None else raw)
+            except ValidationError as exc:
+                errors.extend({**e, "loc": (name, *e["loc"])} for e in exc.errors(include_url=False))
+                continue
+            for path, text, hint in section.issues() if isinstance(section, MappingSection) else ():
+                errors.append({"type": "pmo", "loc": (name, *path), "input": raw, "msg": text,
+                               "ctx": {"problem": text, "hint": hint}})
+            sections[name] = section
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, [_error_details(e) for e in errors])
+        assert mapping is not None
+        mapping._sections = sections
+        return mapping
+
+    def section(self, name: str) -> Any:
+        """A plugin's section by name (its model, defaults filled in when the file has none)."""
+        try:
+            return self._sections[name]
+        except KeyError:
+            raise KeyError(f"no mapping section {name!r} (is the plugin that declares it installed?)") from None
+
+    def __getattr__(self, name: str) -> Any:
+        # ``mapping.portfolio`` reads like the built-in sections do
+        sections = (self.__pydantic_private__ or {}).get("_sections") or {}
+        if name in sections:
+            return sections[name]
+        return super().__getattr__(name)  # type: ignore[misc]
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> Mapping:
@@ -534,6 +542,9 @@ class Mapping(Strict):
         return [w.to_waiver() for w in self.waivers]
 
 
+CORE_SECTIONS: tuple[str, ...] = tuple(Mapping.model_fields)
+"""The top-level keys pmo-jira itself reads; a plugin cannot declare a section with one of these names."""
+
 ConsistencyIssue = tuple[tuple[Union[str, int], ...], str, str]
 """A consistency problem: (key path, problem, fix)."""
 
@@ -576,17 +587,6 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
         if enabled is not None and waiver.standard not in enabled:
             hint = choice_hint(waiver.standard, enabled) if enabled else "enable the standard under standards: first"
             out.append((("waivers", i, "standard"), f"waiver for '{waiver.standard}', which this mapping does not enable", hint))
-    if mapping.portfolio.group_by == "mapping" and not mapping.portfolio.groups:
-        out.append((("portfolio", "group_by"), "'group_by: mapping' needs groups",
-                    "add groups: {Digital: [WEB, APP]}, or use group_by: category"))
-    if mapping.portfolio.group_by == "mapping":
-        owner: dict[str, str] = {}
-        for group, keys in mapping.portfolio.groups.items():
-            for key in keys:
-                if key in owner and owner[key] != group:
-                    out.append((("portfolio", "groups", group), f"project {key} is in groups '{owner[key]}' and '{group}'",
-                                "a project belongs to one group"))
-                owner.setdefault(key, group)
     return out
 
 
