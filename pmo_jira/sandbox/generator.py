@@ -304,12 +304,15 @@ class _Builder:
 
 
 def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: int = 1, *,
-             now: datetime = REFERENCE_NOW, clock=None) -> Store:
-    """Build a site with exactly ``issues`` issues (at least 30 are advisable for every kind of record)."""
+             now: datetime = REFERENCE_NOW, clock=None, profile: str = "pmo-ready") -> Store:
+    """Build a site with exactly ``issues`` issues (at least 30 are advisable for every kind of record).
+
+    On a bare ``profile`` the same portfolio lives in the site's own workflow and issue types
+    (an epic in "Planning" is "To Do" on a default Cloud site, a Risk is a Task)."""
     if issues < 0:
         raise ValueError("issues must be >= 0")
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    store = Store(flavour, now=now, clock=clock)
+    store = Store(flavour, now=now, clock=clock, profile=profile)
     rng = random.Random(seed)
     b = _Builder(store, rng, now)
     b.users(24 + issues // 400)
@@ -354,6 +357,11 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
                 if budget_left() <= 0:
                     break
                 b.risk(epic)
+    statuses, types = store.profile.status_map, store.profile.type_map
+    if statuses or types:
+        for rec in store.issues:
+            rec.status = statuses.get(rec.status, rec.status)
+            rec.type = types.get(rec.type, rec.type)
     store.history_source = history_source(seed)
     store.version = 0
     return store

@@ -89,14 +89,22 @@ class _History:
         self.estimate()
         self.entries.sort(key=lambda e: e[0])
         out = []
+        logged = self.store.field_by_attr
         for n, (at, author, changes) in enumerate(self.entries[:IDS_PER_ISSUE]):
-            items = tuple(self.store.change_item(attr, old, new) for attr, old, new in changes)
+            items = tuple(self.store.change_item(attr, old, new) for attr, old, new in changes if attr in logged)
+            if not items:
+                continue
             out.append(HistoryRec(self.rec.id * IDS_PER_ISSUE + n, author, at, items))
         return out
 
     def statuses(self) -> None:
         rec, rng = self.rec, self.rng
-        path = status_path(rec.type, rec.status, rng)
+        mapped = self.store.profile.status_map
+        path = []
+        for status in status_path(rec.type, rec.status, rng):
+            status = mapped.get(status, status)
+            if not path or path[-1] != status:
+                path.append(status)
         last = min(max(rec.status_changed, self.start), self.end)
         span = (last - self.start).total_seconds()
         moments = sorted(self.start + timedelta(seconds=span * rng.uniform(0.05, 0.95)) for _ in path[2:])

@@ -36,8 +36,8 @@ from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.index import SearchIndex
-from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, select_fields
-from pmo_jira.sandbox.store import ISSUE_TYPES, STATUS_CATEGORIES, STATUSES, IssueRec, ProjectRec, Store, StoreError
+from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, rank_of, select_fields, sprint_of
+from pmo_jira.sandbox.store import PRIORITIES, STATUS_CATEGORIES, IssueRec, ProjectRec, Store, StoreError
 
 SANDBOX_EMAIL = "pmo-bot@example.com"
 SANDBOX_TOKEN = "sandbox-token"
@@ -119,6 +119,27 @@ class _Accessor:
         return getter(self.rec)
 
 
+def _sprint_names(rec: IssueRec) -> list[str] | None:
+    sprint = sprint_of(rec)
+    return None if sprint is None else [sprint[1], str(sprint[0])]
+
+
+_DERIVED: dict[str, Callable[[IssueRec], Any]] = {
+    "target_start": lambda r: r.start,
+    "sprint": _sprint_names,
+    "rank": rank_of,
+}
+
+
+def _custom_getter(attr: str) -> Callable[[IssueRec], Any]:
+    """How JQL reads a custom field: the record's attribute, a derived value, or empty."""
+    if attr in _DERIVED:
+        return _DERIVED[attr]
+    if attr in IssueRec.__slots__ or isinstance(getattr(IssueRec, attr, None), property):
+        return lambda r: getattr(r, attr)
+    return lambda r: None
+
+
 class SandboxApp:
     """Everything one running sandbox knows: the store, options, faults, log and search cache."""
 
@@ -184,12 +205,12 @@ class SandboxApp:
         }
         if self.flavour is Flavour.DC:
             getters["parent"] = lambda r: r.parent if r.hierarchy_level < 0 else None
+        getters["fixversion"] = getters["component"] = lambda r: None  # the portfolio has none
         for f in store.fields:
             if f.custom:
-                attr = f.attr
-                getter = (lambda a: lambda r: getattr(r, a))(attr)
+                getter = _custom_getter(f.attr)
                 for clause in f.clause_names:
-                    getters[clause.lower()] = getter
+                    getters.setdefault(clause.lower(), getter)  # a shared name searches the oldest field
         return getters
 
     def parse_jql(self, text: str, *, cloud_search: bool) -> jqlmod.Query:
@@ -469,8 +490,11 @@ class Router:
             ("GET", "field", 1): lambda: (200, [self.shapes.field(f) for f in self.store.fields], {}),
             ("GET", "projectCategory", 1): self.categories,
             ("GET", "statuscategory", 1): lambda: (200, [self.shapes.status_category(k) for k in STATUS_CATEGORIES], {}),
-            ("GET", "status", 1): lambda: (200, [self.shapes.status(s) for s in STATUSES], {}),
-            ("GET", "issuetype", 1): lambda: (200, [self.shapes.issuetype(t) for t in ISSUE_TYPES], {}),
+            ("GET", "status", 1): lambda: (200, [self.shapes.status(s) for s in self.store.statuses], {}),
+            ("GET", "issuetype", 1): lambda: (200, [self.shapes.issuetype(t) for t in self.store.issue_types], {}),
+            ("GET", "priority", 1): lambda: (200, [self.shapes.priority(p) for p in PRIORITIES], {}),
+            ("GET", "resolution", 1): lambda: (200, [self.shapes.resolution(r)
+                                                     for r in self.store.profile.resolutions], {}),
             ("GET", "project", 1): self.projects,
             ("GET", "mypermissions", 1): self.my_permissions,
             ("GET", "search", 1): self.legacy_search,

@@ -9,7 +9,7 @@ Data Center child carries the Epic Link custom field. Dates look like ``2025-11-
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 from pmo_jira.model import Flavour
@@ -17,6 +17,7 @@ from pmo_jira.sandbox.store import (
     ISSUE_TYPES,
     LINK_TYPES,
     PRIORITIES,
+    RESOLUTIONS,
     SELECT_OPTIONS,
     STATUS_CATEGORIES,
     STATUSES,
@@ -37,6 +38,24 @@ def fmt_datetime(dt: datetime) -> str:
     """Jira's datetime format: milliseconds and an offset without a colon."""
     dt = dt.astimezone(timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+
+
+SPRINT_ZERO = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+"""Monday the generated two-week sprints count from."""
+
+
+def sprint_of(rec: IssueRec) -> tuple[int, str, str, datetime] | None:
+    """(id, name, ACTIVE/CLOSED, start) of the sprint a started story, task or bug was worked in."""
+    if rec.hierarchy_level != 0 or rec.type == "Risk" or rec.status_category == "new":
+        return None
+    n = max((rec.status_changed - SPRINT_ZERO).days // 14, 0) + 1
+    state = "ACTIVE" if rec.status_category == "indeterminate" else "CLOSED"
+    return 100 + n, f"{rec.project} Sprint {n}", state, SPRINT_ZERO + timedelta(days=14 * (n - 1))
+
+
+def rank_of(rec: IssueRec) -> str:
+    """A LexoRank-shaped value ordering issues by id."""
+    return f"0|i{rec.id:05x}:"
 
 
 def fmt_date(d: date | None) -> str | None:
@@ -351,10 +370,7 @@ class Shapes:
         if attr in ("due", "start", "target_end"):
             return True, fmt_date(getattr(rec, attr))
         if attr == "resolution":
-            if rec.resolved is None:
-                return True, None
-            return True, {"self": f"{self.api}/resolution/10000", "id": "10000",
-                          "description": "Work has been completed on this issue.", "name": "Done"}
+            return True, self.resolution(rec.resolution) if rec.resolution else None
         if attr == "links":
             return True, self.links(rec)
         if attr == "parent":
@@ -370,7 +386,34 @@ class Shapes:
             return True, self.option(attr, getattr(rec, attr))
         if attr in ("points", "epic_name", "epic_link"):
             return True, getattr(rec, attr)
+        if attr == "target_start":
+            return True, fmt_date(rec.start)
+        if attr == "rank":
+            return True, rank_of(rec)
+        if attr == "sprint":
+            return True, self.sprints(rec)
+        if attr in ("fix_versions", "components"):
+            return True, []
+        if attr in ("team", "flagged", "parent_link", "app_start", "app_points"):
+            return True, None  # on the site, never filled in by the generated portfolio
         return False, None
+
+    def resolution(self, name: str) -> dict:
+        rid, description = RESOLUTIONS[name]
+        return {"self": f"{self.api}/resolution/{rid}", "id": rid, "description": description, "name": name}
+
+    def sprints(self, rec: IssueRec) -> list | None:
+        """The Sprint field: objects on Cloud, Data Center's ``toString()`` form on v2 there."""
+        sprint = sprint_of(rec)
+        if sprint is None:
+            return None
+        sid, name, state, start = sprint
+        end = start + timedelta(days=14)
+        if self.cloud:
+            return [{"id": sid, "name": name, "state": state.lower(), "boardId": 1, "goal": "",
+                     "startDate": fmt_datetime(start), "endDate": fmt_datetime(end)}]
+        return [f"com.atlassian.greenhopper.service.sprint.Sprint@{sid:x}[id={sid},rapidViewId=1,state={state},"
+                f"name={name},startDate={start.isoformat()},endDate={end.isoformat()},goal=,sequence={sid}]"]
 
     def issue(self, rec: IssueRec, fields: Sequence[FieldDef], *, properties: Sequence[str] = (),
               names: bool = False, changelog: bool = False, changelog_limit: int | None = None) -> dict:

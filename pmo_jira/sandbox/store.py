@@ -29,7 +29,6 @@ from pmo_jira.model import Flavour
 MAX_PROPERTY_CHARS = 32768
 WRITTEN_HISTORY_IDS = 50_000_000
 """Changelog ids of writes start here, above the generated ones (issue id x 100 + n)."""
-RESOLUTION_DONE = ("10000", "Done")
 
 # --- statuses and issue types -------------------------------------------------------------
 
@@ -55,7 +54,12 @@ STATUSES: dict[str, tuple[int, str]] = {
     "Closed": (6, "done"),
     "Open": (1, "new"),
     "Mitigating": (10020, "indeterminate"),
+    "Resolved": (5, "done"),
+    "Reopened": (4, "new"),
+    "Backlog": (10005, "new"),
+    "Selected for Development": (10006, "new"),
 }
+"""Every status any profile's site may have (a site has the subset its profile names)."""
 
 ISSUE_TYPES: dict[str, tuple[int, int, str]] = {
     # name -> (id, hierarchyLevel, description)
@@ -65,7 +69,59 @@ ISSUE_TYPES: dict[str, tuple[int, int, str]] = {
     "Bug": (10003, 0, "A problem or error."),
     "Risk": (10004, 0, "Something that may happen and hurt the plan."),
     "Sub-task": (10005, -1, "A small piece of work that's part of a larger task."),
+    "Improvement": (10006, 0, "An improvement or enhancement to an existing feature or task."),
+    "New Feature": (10007, 0, "A new feature of the product, which has yet to be developed."),
 }
+
+RESOLUTIONS: dict[str, tuple[str, str]] = {
+    # name -> (id, description)
+    "Done": ("10000", "Work has been completed on this issue."),
+    "Won't Do": ("10001", "This issue won't be actioned."),
+    "Duplicate": ("10002", "The problem is a duplicate of an existing issue."),
+    "Cannot Reproduce": ("10003", "All attempts at reproducing this issue failed."),
+    "Fixed": ("1", "A fix for this issue is checked into the tree and tested."),
+    "Won't Fix": ("2", "The problem described is an issue which will never be fixed."),
+    "Incomplete": ("4", "The problem is not completely described."),
+}
+
+@dataclass(frozen=True)
+class Profile:
+    """What a site has: a bare Cloud or Data Center site as Atlassian ships it, or one a PMO prepared.
+
+    ``status_map`` / ``type_map`` say what the generator's portfolio becomes on this site (its
+    epic workflow and Risk type exist only where a PMO set them up).
+    """
+
+    name: str
+    flavour: Flavour | None  # None: either
+    issue_types: tuple[str, ...]
+    statuses: tuple[str, ...]
+    resolutions: tuple[str, ...]
+    status_map: dict[str, str] = field(default_factory=dict)
+    type_map: dict[str, str] = field(default_factory=dict)
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("pmo-ready", None, ("Epic", "Story", "Task", "Bug", "Risk", "Sub-task"),
+            ("To Do", "In Progress", "In Review", "Blocked", "Done", "Idea", "Proposed", "Planning", "Approved",
+             "Closed", "Open", "Mitigating"),
+            ("Done", "Won't Do", "Duplicate", "Cannot Reproduce")),
+    Profile("default-cloud", Flavour.CLOUD, ("Epic", "Story", "Task", "Bug", "Sub-task"),
+            ("To Do", "In Progress", "In Review", "Done"), ("Done", "Won't Do", "Duplicate", "Cannot Reproduce"),
+            {"Idea": "To Do", "Proposed": "To Do", "Planning": "To Do", "Approved": "To Do", "Open": "To Do",
+             "Blocked": "In Progress", "Mitigating": "In Progress", "Closed": "Done"},
+            {"Risk": "Task"}),
+    Profile("default-dc", Flavour.DC, ("Epic", "Story", "Task", "Bug", "Improvement", "New Feature", "Sub-task"),
+            ("Open", "In Progress", "Reopened", "Resolved", "Closed", "To Do", "Done", "Backlog",
+             "Selected for Development"),
+            ("Fixed", "Won't Fix", "Duplicate", "Incomplete", "Cannot Reproduce", "Done", "Won't Do"),
+            {"Idea": "Backlog", "Proposed": "Open", "Planning": "Selected for Development",
+             "Approved": "Selected for Development", "Blocked": "In Progress", "In Review": "In Progress",
+             "Mitigating": "In Progress"},
+            {"Risk": "Task"}),
+)}
+"""``sandbox serve --profile``: pmo-ready (the default, everything the PMO standards read) or a bare site."""
+
 
 PRIORITIES: dict[str, int] = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4, "Lowest": 5}
 
@@ -125,8 +181,51 @@ def _custom(num: int, name: str, attr: str, stype: str, custom: str, *, items: s
     return FieldDef(f"customfield_{num}", name, attr, schema, (f"cf[{num}]", name), custom=True)
 
 
-def field_catalogue(flavour: Flavour) -> tuple[FieldDef, ...]:
-    """The fields this site exposes; custom field ids differ between flavours like on real sites."""
+_GH = "com.pyxis.greenhopper.jira:"
+_JPO = "com.atlassian.jpo:"
+
+# Custom fields: (Cloud id, Data Center id, name, attr, schema type, custom type, items, profiles).
+# Ids differ between flavours like on real sites. "pmo" fields exist only on a prepared site; the
+# rest also on a default site (Jira Software's own fields; Data Center bundles Advanced Roadmaps).
+_CUSTOM: tuple[tuple[int | None, int | None, str, str, str, str, str | None, frozenset[str]], ...] = (
+    (10001, 10205, "Team", "team", "team", "com.atlassian.jira.plugin.system.customfieldtypes:atlassian-team",
+     None, frozenset({"pmo-ready", "default-cloud", "default-dc"})),
+    (10011, 10101, "Epic Name", "epic_name", "string", _GH + "gh-epic-label", None,
+     frozenset({"pmo-ready", "default-dc"})),
+    (None, 10100, "Epic Link", "epic_link", "any", _GH + "gh-epic-link", None,  # retired on Cloud: `parent`
+     frozenset({"pmo-ready", "default-dc"})),
+    (10015, None, "Start date", "start", "date", _CFT + "datepicker", None,
+     frozenset({"pmo-ready", "default-cloud"})),
+    (None, 10200, "Start date", "start", "date", _CFT + "datepicker", None, frozenset({"pmo-ready"})),
+    (10016, None, "Story point estimate", "points", "number", _GH + "jsw-story-points", None,
+     frozenset({"pmo-ready", "default-cloud"})),
+    (None, 10202, "Story Points", "points", "number", _CFT + "float", None,
+     frozenset({"pmo-ready", "default-dc"})),
+    (None, 10204, "Parent Link", "parent_link", "any", _JPO + "jpo-custom-field-parent", None,
+     frozenset({"pmo-ready", "default-dc"})),
+    (10019, 10105, "Rank", "rank", "any", _GH + "gh-lexo-rank", None,
+     frozenset({"pmo-ready", "default-cloud", "default-dc"})),
+    (10020, 10104, "Sprint", "sprint", "array", _GH + "gh-sprint", "json",
+     frozenset({"pmo-ready", "default-cloud", "default-dc"})),
+    (10021, 10106, "Flagged", "flagged", "array", _CFT + "multicheckboxes", "option",
+     frozenset({"pmo-ready", "default-cloud", "default-dc"})),
+    (10022, 10203, "Target start", "target_start", "date", _JPO + "jpo-custom-field-baseline-start", None,
+     frozenset({"pmo-ready", "default-dc"})),
+    (10023, 10201, "Target end", "target_end", "date", _JPO + "jpo-custom-field-baseline-end", None,
+     frozenset({"pmo-ready", "default-dc"})),
+    (10100, 10300, "PMO Phase", "phase", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
+    (10101, 10301, "Risk Impact", "impact", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
+    (10102, 10302, "Risk Likelihood", "likelihood", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
+    (10103, 10303, "Mitigation", "mitigation", "string", _CFT + "textarea", None, frozenset({"pmo-ready"})),
+    # Fields that share a name with one above, as apps and old migrations leave them on real sites:
+    (10009, 10099, "Start date", "app_start", "date", "com.example.timesheets:start-date", None,
+     frozenset({"pmo-ready"})),
+    (10026, None, "Story Points", "app_points", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
+)
+
+
+def field_catalogue(flavour: Flavour, profile: str = "pmo-ready") -> tuple[FieldDef, ...]:
+    """The fields this site exposes: the system fields and the profile's custom fields."""
     system = [
         _system("summary", "Summary", "string"),
         _system("issuetype", "Issue Type", "issuetype", clauses=("issuetype", "type")),
@@ -156,31 +255,17 @@ def field_catalogue(flavour: Flavour) -> tuple[FieldDef, ...]:
                 orderable=False),
         _system("issuekey", "Key", "string", attr="key", clauses=("id", "issue", "issuekey", "key"),
                 navigable=False),
+        _system("fixVersions", "Fix versions", "array", attr="fix_versions", items="version",
+                clauses=("fixVersion",)),
+        _system("components", "Components", "array", items="component", clauses=("component",)),
     ]
-    if flavour is Flavour.CLOUD:
-        custom = [
-            _custom(10011, "Epic Name", "epic_name", "string", "com.pyxis.greenhopper.jira:gh-epic-label"),
-            _custom(10015, "Start date", "start", "date", _CFT + "datepicker"),
-            _custom(10016, "Story point estimate", "points", "number", "com.pyxis.greenhopper.jira:jsw-story-points"),
-            _custom(10023, "Target end", "target_end", "date", "com.atlassian.jpo:jpo-custom-field-baseline-end"),
-            _custom(10100, "PMO Phase", "phase", "option", _CFT + "select"),
-            _custom(10101, "Risk Impact", "impact", "option", _CFT + "select"),
-            _custom(10102, "Risk Likelihood", "likelihood", "option", _CFT + "select"),
-            _custom(10103, "Mitigation", "mitigation", "string", _CFT + "textarea"),
-        ]
-    else:
-        custom = [
-            _custom(10100, "Epic Link", "epic_link", "any", "com.pyxis.greenhopper.jira:gh-epic-link"),
-            _custom(10101, "Epic Name", "epic_name", "string", "com.pyxis.greenhopper.jira:gh-epic-label"),
-            _custom(10200, "Start date", "start", "date", _CFT + "datepicker"),
-            _custom(10201, "Target end", "target_end", "date", "com.atlassian.jpo:jpo-custom-field-baseline-end"),
-            _custom(10202, "Story Points", "points", "number", _CFT + "float"),
-            _custom(10300, "PMO Phase", "phase", "option", _CFT + "select"),
-            _custom(10301, "Risk Impact", "impact", "option", _CFT + "select"),
-            _custom(10302, "Risk Likelihood", "likelihood", "option", _CFT + "select"),
-            _custom(10303, "Mitigation", "mitigation", "string", _CFT + "textarea"),
-        ]
-    return tuple(system + custom)
+    cloud = flavour is Flavour.CLOUD
+    custom = []
+    for cloud_id, dc_id, name, attr, stype, ctype, items, profiles in _CUSTOM:
+        num = cloud_id if cloud else dc_id
+        if num is not None and profile in profiles:
+            custom.append(_custom(num, name, attr, stype, ctype, items=items))
+    return tuple(system + sorted(custom, key=lambda f: int(f.id.rsplit("_", 1)[1])))
 
 
 # --- records --------------------------------------------------------------------------------
@@ -337,14 +422,22 @@ class Store:
     directly is not seen by cached searches until the next write.
     """
 
-    def __init__(self, flavour: Flavour | str, *, now: datetime, clock: Callable[[], datetime] | None = None):
+    def __init__(self, flavour: Flavour | str, *, now: datetime, clock: Callable[[], datetime] | None = None,
+                 profile: str = "pmo-ready"):
         self.flavour = Flavour(flavour)
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        self.profile = PROFILES[profile]
+        if self.profile.flavour not in (None, self.flavour):
+            raise ValueError(f"profile {profile!r} is a {self.profile.flavour.value} site, not {self.flavour.value}")
         self.now = _utc(now)
         started = time.monotonic()
         self.clock: Callable[[], datetime] = clock or (lambda: self.now + timedelta(seconds=time.monotonic() - started))
         self.lock = threading.RLock()
         self.version = 0
-        self.fields = field_catalogue(self.flavour)
+        self.fields = field_catalogue(self.flavour, profile)
+        self.statuses = self.profile.statuses
+        self.issue_types = self.profile.issue_types
         self.field_by_id = {f.id: f for f in self.fields}
         self.categories: dict[str, CategoryRec] = {}
         self.projects: dict[str, ProjectRec] = {}
@@ -357,6 +450,7 @@ class Store:
         self._next_link_id = 10000
         self._next_history_id = WRITTEN_HISTORY_IDS
         self.field_by_attr = {f.attr: f for f in reversed(self.fields)}
+        self.logged_attrs = tuple(a for a in ISSUE_ATTRS if a in self.field_by_attr)
         self.history_source: Callable[[Store, IssueRec], list[HistoryRec]] | None = None
         self._last_stamp = self.now
         self.bot = UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
@@ -442,7 +536,7 @@ class Store:
         if attr == "status":
             return str(STATUSES[value][0]), value
         if attr == "resolution":
-            return RESOLUTION_DONE
+            return RESOLUTIONS[value][0], value
         if stype == "user":
             user = self.users[value]
             return (user.account_id if self.flavour is Flavour.CLOUD else user.key), user.display_name
@@ -540,7 +634,7 @@ class Store:
             if "labels" in update:
                 changes["labels"] = labels
             self.history(rec)  # a generated history is built from the state before this edit
-            before = {attr: getattr(rec, attr) for attr in ISSUE_ATTRS}
+            before = {attr: getattr(rec, attr) for attr in self.logged_attrs}
             self._apply(rec, changes)
             rec.updated = self._stamp()
             self.record_change(rec, author or self.bot.account_id, rec.updated,
@@ -676,12 +770,12 @@ class Store:
             if as_user and author is None:
                 raise KeyError(f"no such user {as_user!r}")
             self.history(rec)
-            before = {attr: getattr(rec, attr) for attr in (*ISSUE_ATTRS, "resolved")}
+            before = {attr: getattr(rec, attr) for attr in (*self.logged_attrs, "resolved")}
             for attr, value in changes.items():
                 if not hasattr(rec, attr) or attr in ("id", "key"):
                     raise AttributeError(f"issue has no editable attribute {attr!r}")
-                if attr == "status" and value not in STATUSES:
-                    raise ValueError(f"unknown status {value!r}; known: {sorted(STATUSES)}")
+                if attr == "status" and value not in self.statuses:
+                    raise ValueError(f"unknown status {value!r}; known: {sorted(self.statuses)}")
                 if attr in ("assignee", "reporter") and value is not None:
                     user = self.user(value)
                     if user is None:
