@@ -79,7 +79,7 @@ def test_reads_every_visible_issue(flavour):
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_writes_round_trip(flavour):
-    with SandboxServer(flavour=flavour, issues=60, seed=4) as sb:
+    with SandboxServer(flavour=flavour, issues=60, seed=4, bot_is_admin=True) as sb:
         client = _client(sb, FakeTime())
         key = next(iter(sorted(_visible(sb))))
         client.edit_labels(key, ["pmo-gov-001", "pmo-managed"], [], notify=False)

@@ -64,7 +64,7 @@ def _checks(output: str) -> dict[tuple[str, str], tuple[str, str, str | None]]:
 
 
 def test_all_ok_across_cloud_and_dc_exits_0(clean_env, memory_keyring, sandbox):
-    _config(clean_env, cloud=sandbox("cloud"), dc=sandbox("dc"))
+    _config(clean_env, cloud=sandbox("cloud", bot_is_admin=True), dc=sandbox("dc", bot_is_admin=True))
     code, out = _doctor()
     assert code == 0, out
     assert "FAIL" not in out

@@ -107,7 +107,7 @@ def test_issue_properties_round_trip_and_404_like_jira(sandbox, flavour):
 
 
 def test_project_properties(sandbox):
-    site = sandbox("cloud", issues=60)
+    site = sandbox("cloud", issues=60, bot_is_admin=True)
     http = session_for(site)
     url = api(site, "project/DIG/properties/pmo.phase")
     assert http.get(url).status_code == 404
@@ -128,7 +128,7 @@ def test_notify_users_false_needs_admin(sandbox):
     assert http.put(api(site, "issue/DIG-1"), json={"update": {"labels": [{"add": "pmo-x"}]}}).status_code == 204
     perms = http.get(api(site, "mypermissions"), params={"projectKey": "DIG", "permissions": "ADMINISTER_PROJECTS"})
     assert perms.json()["permissions"]["ADMINISTER_PROJECTS"]["havePermission"] is False
-    for options in ({}, {"bot_is_admin": False, "notify_needs_admin": False}):
+    for options in ({"bot_is_admin": True}, {"bot_is_admin": False, "notify_needs_admin": False}):
         other = sandbox("cloud", issues=60, **options)
         ok = session_for(other).put(api(other, "issue/DIG-1"), params={"notifyUsers": "false"},
                                     json={"update": {"labels": [{"add": "pmo-x"}]}})

@@ -12,6 +12,7 @@ from pmo_jira.cli.errors import fail
 from pmo_jira.mapping.presets import preset
 from pmo_jira.sandbox.faults import Faults, parse_schedule
 from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
+from pmo_jira.sandbox.store import PROFILES
 
 
 class _OneLineCommand(click.Command):
@@ -52,12 +53,16 @@ def sandbox() -> None:
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault dice.")
 @click.option("--deny", "deny", multiple=True, metavar="PERMISSION",
               help=f"Permission the bot lacks (repeatable): {', '.join(sorted(PERMISSIONS))}.")
-@click.option("--bot-not-admin", is_flag=True,
-              help="The bot is not a (project) admin, so notifyUsers=false edits answer 403.")
+@click.option("--bot-admin", is_flag=True,
+              help="The bot is a Jira and project admin (by default it is not, like most bot accounts, so "
+                   "notifyUsers=false edits and project property writes answer 403).")
+@click.option("--profile", type=click.Choice(list(PROFILES)), default="pmo-ready", show_default=True,
+              help="The site: prepared for the PMO (Risk type, PMO fields and workflow) or as Atlassian ships "
+                   "it (default-cloud, default-dc).")
 def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: str | None,
           fault_429_rate: float, fault_503_rate: float, fault_drop_rate: float, fault_slow_rate: float,
           slow_seconds: float, retry_after: int, fault_schedule: str, fault_seed: int, deny: tuple[str, ...],
-          bot_not_admin: bool) -> None:
+          bot_admin: bool, profile: str) -> None:
     """Serve a generated Jira site on http://HOST:PORT until Ctrl-C."""
     try:
         now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
@@ -70,14 +75,14 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
                         rate_slow=fault_slow_rate, slow_seconds=slow_seconds, retry_after=retry_after,
                         schedule=parse_schedule(fault_schedule), seed=fault_seed)
         server = SandboxServer(flavour, issues, seed, now=now, host=host, port=port, faults=faults,
-                               deny_permissions=deny, bot_is_admin=not bot_not_admin)
+                               deny_permissions=deny, bot_is_admin=bot_admin, profile=profile)
         server.bind()
     except ValueError as err:
         fail(str(err))
     except OSError as err:
         fail(f"cannot listen on {host}:{port}: {err.strerror or err}")
     base = server.url
-    click.echo(f"pmo-jira sandbox ({'Jira Cloud' if flavour == 'cloud' else 'Jira Data Center'}, "
+    click.echo(f"pmo-jira sandbox ({'Jira Cloud' if flavour == 'cloud' else 'Jira Data Center'}, {profile}, "
                f"{issues} issues, seed {seed}) listening on {base}")
     click.echo(f"Site time starts at {now.isoformat()}.")
     if flavour == "cloud":

@@ -37,7 +37,19 @@ from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.index import SearchIndex
 from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, rank_of, select_fields, sprint_of
-from pmo_jira.sandbox.store import PRIORITIES, STATUS_CATEGORIES, IssueRec, ProjectRec, Store, StoreError
+from pmo_jira.sandbox.store import (
+    ISSUE_TYPES,
+    PRIORITIES,
+    RESOLUTIONS,
+    SELECT_OPTIONS,
+    STATUS_CATEGORIES,
+    STATUSES,
+    IssueRec,
+    ProjectRec,
+    Store,
+    StoreError,
+    option_id,
+)
 
 SANDBOX_EMAIL = "pmo-bot@example.com"
 SANDBOX_TOKEN = "sandbox-token"
@@ -144,7 +156,7 @@ class SandboxApp:
     """Everything one running sandbox knows: the store, options, faults, log and search cache."""
 
     def __init__(self, store: Store, *, faults: Faults | None = None, log: RequestLog | None = None,
-                 deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = True):
+                 deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = False):
         self.store = store
         self.flavour = store.flavour
         self.faults = faults or Faults()
@@ -161,6 +173,7 @@ class SandboxApp:
         self._parsed: OrderedDict[str, jqlmod.Query] = OrderedDict()
         self.index = SearchIndex(store)
         self.jql_getters = self._jql_getters()
+        self.clause_fields = {c.lower(): f for f in reversed(store.fields) if f.custom for c in f.clause_names}
 
     # -- JQL --
 
@@ -220,9 +233,12 @@ class SandboxApp:
             for name, _ in query.order_by:
                 if name not in self.jql_getters:
                     raise jqlmod.JqlError(f"Not able to sort using field '{name}'.")
-            self._check_values(query.where)
         except jqlmod.JqlError as exc:
             raise HttpError(400, [str(exc)]) from None
+        errors: list[str] = []
+        self._check_values(query.where, errors)
+        if errors:
+            raise HttpError(400, list(dict.fromkeys(errors)))
         if cloud_search and not query.bounded:
             raise HttpError(400, [UNBOUNDED])
         return query
@@ -241,17 +257,20 @@ class SandboxApp:
                 self._parsed.popitem(last=False)
         return query
 
-    def _check_values(self, node: Any) -> None:
-        """Jira rejects a project or issue key the account cannot see, naming the value."""
+    def _check_values(self, node: Any, errors: list[str]) -> None:
+        """Jira rejects, naming each, values that do not exist on the site (issue types, statuses,
+        priorities, resolutions, options, users, versions, sprints) and projects or issue keys the
+        account cannot see: the whole query answers 400, never an empty result."""
         if node is None:
             return
         if isinstance(node, (jqlmod.And, jqlmod.Or)):
             for item in node.items:
-                self._check_values(item)
+                self._check_values(item, errors)
             return
         if isinstance(node, jqlmod.Not):
-            self._check_values(node.item)
+            self._check_values(node.item, errors)
             return
+        known = self._known_values(node.field)
         for value in node.values:
             if value.kind != "lit":
                 continue
@@ -259,11 +278,40 @@ class SandboxApp:
             if node.field == "project":
                 project = self.find_project(text)
                 if project is None or not self.can_browse(project):
-                    raise jqlmod.JqlError(f"The value '{text}' does not exist for the field '{node.spelling}'.")
+                    errors.append(f"The value '{text}' does not exist for the field '{node.spelling}'.")
             elif node.field in ("key", "parent", "epic link") and not text.isdigit() and node.op not in ("<", "<=", ">", ">="):
                 rec = self.store.issue(text)
                 if rec is None or not self.can_browse(self.store.projects[rec.project]):
-                    raise jqlmod.JqlError(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
+                    errors.append(f"An issue with key '{text}' does not exist for field '{node.spelling}'.")
+            elif known is not None and node.op not in ("~", "!~") and text.casefold() not in known[0]:
+                errors.append(known[1].format(value=text, field=node.spelling))
+
+    def _known_values(self, name: str) -> tuple[set[str], str] | None:
+        """(casefolded values and ids the site has, Jira's message) for a field with a fixed value set."""
+        store = self.store
+        missing = "The value '{value}' does not exist for the field '{field}'."
+        if name == "issuetype":
+            names = {(t, str(ISSUE_TYPES[t][0])) for t in store.issue_types}
+        elif name == "status":
+            names = {(s, str(STATUSES[s][0])) for s in store.statuses}
+        elif name == "priority":
+            names = {(p, str(pid)) for p, pid in PRIORITIES.items()}
+        elif name == "resolution":
+            names = {(r, RESOLUTIONS[r][0]) for r in store.profile.resolutions} | {("Unresolved", "-1")}
+        elif name in ("assignee", "reporter"):
+            names = {(u.account_id, u.email, u.display_name) if self.flavour is Flavour.CLOUD
+                     else (u.name, u.key, u.email, u.display_name) for u in store.users.values()}
+        elif name in ("fixversion", "component"):
+            names = set()  # the generated projects have no versions or components
+        elif name == "sprint":
+            names = {(s[1], str(s[0])) for s in map(sprint_of, store.issues) if s}
+        else:
+            f = self.clause_fields.get(name)
+            if f is None or f.schema["type"] != "option":
+                return None
+            names = {(v, option_id(f.attr, v)) for v in SELECT_OPTIONS[f.attr]}
+            missing = "The option '{value}' for field '{field}' does not exist."
+        return {n.casefold() for group in names for n in group}, missing
 
     def find_project(self, ref: str) -> ProjectRec | None:
         return self.index.find_project(ref)
@@ -908,16 +956,18 @@ class SandboxServer:
     ...     requests.get(sb.url + "/rest/api/3/myself", auth=(sb.credentials.email, sb.credentials.token))
 
     ``now`` anchors the generated data and the server clock (default :data:`REFERENCE_NOW`, fixed so
-    tests are reproducible). Pass ``store=`` to serve a store built elsewhere.
+    tests are reproducible). Pass ``store=`` to serve a store built elsewhere. ``profile`` picks
+    the site (see :data:`pmo_jira.sandbox.store.PROFILES`). The bot is not an admin unless
+    ``bot_is_admin``, like most real bot accounts.
     """
 
     def __init__(self, flavour: Flavour | str = Flavour.CLOUD, issues: int = 200, seed: int = 1, *,
                  now: datetime = REFERENCE_NOW, host: str = "127.0.0.1", port: int = 0, store: Store | None = None,
                  faults: Faults | None = None, deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True,
-                 bot_is_admin: bool = True):
+                 bot_is_admin: bool = False, profile: str = "pmo-ready"):
         if not _is_loopback(host):
             raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
-        self.store = store if store is not None else generate(flavour, issues, seed, now=now)
+        self.store = store if store is not None else generate(flavour, issues, seed, now=now, profile=profile)
         self.flavour = self.store.flavour
         self.app = SandboxApp(self.store, faults=faults, deny_permissions=deny_permissions,
                               notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin)
