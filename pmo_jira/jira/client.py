@@ -27,6 +27,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from pmo_jira.errors import ConfigError, JiraApiError
+from pmo_jira.jira.prefetch import prefetched
 from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, server_delay
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.model import Doc, Flavour, Site
@@ -39,6 +40,10 @@ CHANGELOG_BATCH = 1000  # issues per bulkfetch request (the API's maximum)
 CHANGELOG_PAGE = 10_000  # changelog entries per bulkfetch page (the API's maximum)
 CHANGELOG_MAX_FIELDS = 10  # fieldIds per bulkfetch request (the API's maximum)
 DC_RESULT_WINDOW = 10_000  # Data Center's default max_result_window (startAt + maxResults)
+DC_PAGE_SIZE = 1000
+"""What a Data Center search asks for per page unless told otherwise: DC's default cap
+(``jira.search.views.default.max``); a site with a lower cap answers with its own ``maxResults``."""
+CLOUD_PAGE_SIZE = 100  # Cloud's cap for a search that returns fields
 _ORDER_BY = re.compile(r"\s*\bORDER\s+BY\b.*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -131,7 +136,7 @@ class JiraClient:
     def __init__(self, url: str, credentials: Credentials, *, flavour: Flavour | None = None,
                  timeout: float = 30.0, max_wait: float = 300.0, site_name: str = "jira",
                  session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, page_size: int = 100,
+                 clock: Callable[[], float] = time.monotonic, page_size: int | None = None,
                  concurrency: int = 4, rng: random.Random | None = None,
                  gate: RateGate | None = None):
         parts = urlsplit(url.strip())
@@ -145,7 +150,8 @@ class JiraClient:
         self._session.auth = _auth(credentials)
         self._session.headers.update({"Accept": "application/json", "User-Agent": "pmo-jira"})
         self.timeout = timeout
-        self.page_size = page_size
+        self._page_size = page_size
+        self.page_size = page_size or CLOUD_PAGE_SIZE
         self.site_name = site_name
         self.gate = gate or RateGate(concurrency=concurrency, clock=clock, sleep=sleep)
         self.retry = RetryPolicy(max_wait=max_wait, sleep=sleep, rng=rng or random.Random())
@@ -375,11 +381,13 @@ class JiraClient:
                      expand: str | None = None) -> Iterator[list[dict]]:
         """Issues matching ``jql``, one page (list of raw issues) at a time, fetched lazily.
 
-        Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken``/``isLast``. Data Center:
-        ``/rest/api/2/search`` with ``startAt``/``total``, advancing by what the server actually
-        returned (it may cap ``maxResults``); a result larger than ``DC_RESULT_WINDOW`` is read in
-        key windows (``_dc_key_windows``). JQL longer than ``LONG_JQL`` is sent by POST, which
-        is still a read and so is retried like a GET.
+        Cloud: ``/rest/api/3/search/jql`` with ``nextPageToken``/``isLast``, 100 a page. Data
+        Center: ``/rest/api/2/search`` with ``startAt``/``total``, 1,000 a page unless the client
+        was given a ``page_size``, advancing by what the server actually returned (it may cap
+        ``maxResults``); a result larger than ``DC_RESULT_WINDOW`` is read in key windows
+        (``_dc_key_windows``). JQL longer than ``LONG_JQL`` is sent by POST, which is still a
+        read and so is retried like a GET. The next page is fetched in a background thread while
+        the caller works on this one (``prefetch.py``).
 
         ``properties`` (issue property keys, at most 5) come inline on Cloud only: Data Center's
         search has no such parameter (JRASERVER-62898) and silently returns none, so asking for
@@ -392,12 +400,13 @@ class JiraClient:
         props = list(properties)
         extra = {"expand": expand} if expand else {}
         if self.flavour is Flavour.CLOUD:
-            yield from self._cloud_pages(jql, field_list, props, self.page_size, extra)
+            pages = self._cloud_pages(jql, field_list, props, self.page_size, extra)
         else:
             if props:
                 raise ValueError("Jira Data Center's search does not return issue properties; "
                                  "read them per issue with get_property")
-            yield from self._dc_pages(jql, field_list, self.page_size, extra)
+            pages = self._dc_pages(jql, field_list, self._page_size or DC_PAGE_SIZE, extra)
+        yield from prefetched(pages)
 
     def _search_call(self, path: str, jql: str, extra: dict[str, Any], fields: list[str],
                      props: list[str]) -> dict:
@@ -442,7 +451,9 @@ class JiraClient:
         page = self._search_call(path, jql, {"startAt": 0, "maxResults": size, **more}, fields, [])
         total = page.get("total")
         if isinstance(total, int) and total > DC_RESULT_WINDOW:
-            yield from self._dc_key_windows(path, jql, fields, size, more)
+            cap = page.get("maxResults")  # the site's own cap, for fitting pages into the window
+            step = min(size, cap) if isinstance(cap, int) and cap > 0 else size
+            yield from self._dc_key_windows(path, jql, fields, step, more)
             return
         start = 0
         while True:
@@ -462,7 +473,7 @@ class JiraClient:
         default), so a larger result is read in windows by key: ``key > LAST`` continues within
         the project of the last key (JQL compares keys only within a project); when that project
         is exhausted it joins a ``project not in (...)`` list. The caller's ORDER BY gives way to
-        key order."""
+        key order. ``size`` is the page size the site actually serves (its cap, from the first answer)."""
         where = _ORDER_BY.sub("", jql).strip()
         done: list[str] = []
         current: str | None = None  # the project of the last issue read

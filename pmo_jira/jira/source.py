@@ -11,6 +11,7 @@ write-back prefix: every issue pmo-jira wrote findings or a phase to carries one
 from __future__ import annotations
 
 import dataclasses
+import gc
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Iterable, Sequence
@@ -22,9 +23,10 @@ from pmo_jira.model import Flavour, Issue, Project, ReadPlan, Snapshot
 from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.suggest import did_you_mean
 
-# Always read: identity, hierarchy, status and the dates that freshness and phases rely on.
+# Always read: identity, hierarchy, status and the dates that freshness and phases rely on. Not
+# `project`: the issue key names it, and the project object is a sixth of a page's bytes.
 BASE_FIELDS = (
-    "summary", "status", "issuetype", "project", "labels", "created", "updated",
+    "summary", "status", "issuetype", "labels", "created", "updated",
     "statuscategorychangedate", "resolutiondate", "issuelinks",
 )
 # Logical names that are Jira system fields when the mapping does not bind them.
@@ -133,6 +135,10 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
             for raw in page:
                 issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
                                           flavour=client.flavour, fieldmap=fieldmap))
+            # The issues read so far live as long as the run: exempt them from the collector, which
+            # otherwise rescans every one of them in each full collection (cost growing with N).
+            # Reference counting still frees them.
+            gc.freeze()
         if plan.history:
             issues = _with_history(client, mapping, issues, fieldmap, plan.history, [p.key for p in projects])
     waived: dict[int, frozenset[str]] = {}
