@@ -143,10 +143,13 @@ def test_unknown_run_and_empty_history_are_clear_errors(store):
         store.compare(42)
 
 
-def test_only_sqlite_urls_are_accepted(tmp_path):
+def test_sqlite_and_postgresql_urls_are_accepted_others_and_passwords_refused(tmp_path):
     assert HistoryStore(f"sqlite:///{tmp_path}/h.sqlite").path == tmp_path / "h.sqlite"
-    with pytest.raises(PmoError, match="only SQLite"):
-        HistoryStore("postgresql://db/pmo")
+    with pytest.raises(PmoError, match="not a supported history database"):
+        HistoryStore("mysql://db/pmo")
+    with pytest.raises(PmoError) as err:
+        HistoryStore("postgresql://pmo:s3cret-pw@db.example/pmo")
+    assert "password in the URL is refused" in str(err.value) and "s3cret-pw" not in str(err.value)
 
 
 def test_default_location_follows_xdg_data_home(tmp_path, monkeypatch):

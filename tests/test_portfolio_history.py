@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from pmo_jira.history import HistoryStore
+from pmo_jira.history import SCHEMA_VERSION, HistoryStore
 from pmo_jira_portfolio.rollup import build_rollup
 from pmo_jira_portfolio.render_text import render_json, render_table
 from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
@@ -102,7 +102,7 @@ def test_the_history_schema_is_left_alone(store):
     run_id = store.record_run(ctx.result)
     build_rollup(ctx)
     db = sqlite3.connect(store.path)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
     levels = dict(db.execute("SELECT level, COUNT(*) FROM portfolio_rag WHERE mapping_name = 'test'"
                              " GROUP BY level").fetchall())
     assert levels == {"portfolio": 3, "project": 3, "epic": 5}

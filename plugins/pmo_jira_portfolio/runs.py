@@ -1,6 +1,6 @@
 """What changed since the last run, read from the run history, and the RAG rows kept beside it.
 
-The portfolio keeps one small table of its own, ``portfolio_rag``, in the history's SQLite file:
+The portfolio keeps one small table of its own, ``portfolio_rag``, in the history database:
 per run and row (portfolio, project or epic) the colours and the open-children count (scope
 growth is measured against it). Rows are keyed by the run's mapping name and start time, the
 same pair that identifies a run in ``runs``, so a report rendered before its run is recorded
@@ -18,24 +18,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+import sqlalchemy as sa
+
 from pmo_jira.findings import AuditResult
 from pmo_jira.history import (FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs,
                               stored_time)
 from pmo_jira.formats.base import summarize
 
-TABLE = "portfolio_rag"
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    mapping_name TEXT NOT NULL,
-    started TEXT NOT NULL,            -- the run's start, stored as runs.started is
-    level TEXT NOT NULL,              -- portfolio | project | epic
-    site TEXT NOT NULL,               -- '' for a portfolio
-    key TEXT NOT NULL,
-    open_children INTEGER NOT NULL,
-    rag TEXT NOT NULL,                -- JSON object: dimension or 'overall' -> colour
-    PRIMARY KEY (mapping_name, started, level, site, key)
-) WITHOUT ROWID
-"""
+TABLE = sa.Table(
+    "portfolio_rag", sa.MetaData(),
+    sa.Column("mapping_name", sa.Text, primary_key=True),
+    sa.Column("started", sa.Text, primary_key=True),  # the run's start, stored as runs.started is
+    sa.Column("level", sa.Text, primary_key=True),  # portfolio | project | epic
+    sa.Column("site", sa.Text, primary_key=True),  # '' for a portfolio
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("open_children", sa.Integer, nullable=False),
+    sa.Column("rag", sa.Text, nullable=False),  # JSON object: dimension or 'overall' -> colour
+    sqlite_with_rowid=False,
+)
 
 RowId = tuple[str, str, str]  # (level, site, key)
 
@@ -128,26 +128,26 @@ def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResul
 
 def _ensure_table(store: HistoryStore) -> None:
     with store.transaction() as db:
-        db.execute(_SCHEMA)
+        TABLE.create(db, checkfirst=True)
 
 
 def _rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
-    rows = store.query(
-        f"SELECT level, site, key, open_children, rag FROM {TABLE} WHERE mapping_name = ? AND started = ?",
-        (mapping_name, stored_time(started)))
+    c = TABLE.c
+    rows = store.query(sa.select(c.level, c.site, c.key, c.open_children, c.rag).where(
+        c.mapping_name == mapping_name, c.started == stored_time(started)))
     return {(r[0], r[1], r[2]): RowState(r[3], json.loads(r[4])) for r in rows}
 
 
 def save_rows(store: HistoryStore, result: AuditResult, rows: Mapping[RowId, RowState]) -> None:
     """Store (or replace) the RAG rows of the run ``result`` came from."""
-    key = (result.mapping_name, stored_time(result.started))
+    name, started = result.mapping_name, stored_time(result.started)
     with store.transaction() as db:
-        db.execute(f"DELETE FROM {TABLE} WHERE mapping_name = ? AND started = ?", key)
-        db.executemany(
-            f"INSERT INTO {TABLE} (mapping_name, started, level, site, key, open_children, rag)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(*key, level, site, k, s.open_children, json.dumps(dict(s.rag), sort_keys=True))
-             for (level, site, k), s in sorted(rows.items())])
+        db.execute(sa.delete(TABLE).where(TABLE.c.mapping_name == name, TABLE.c.started == started))
+        if rows:
+            db.execute(TABLE.insert(), [
+                {"mapping_name": name, "started": started, "level": level, "site": site, "key": k,
+                 "open_children": s.open_children, "rag": json.dumps(dict(s.rag), sort_keys=True)}
+                for (level, site, k), s in sorted(rows.items())])
 
 
 def as_dict(ref: FindingRef) -> dict[str, Any]:

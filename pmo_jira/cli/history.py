@@ -9,9 +9,9 @@ import click
 
 from pmo_jira.cli.errors import cli_errors
 from pmo_jira.errors import PmoError
-from pmo_jira.history import (Delta, FindingRef, RunRecord, TimeToFix, existing_history,
-                               resolve_history_path)
 from pmo_jira.formats.base import iso
+from pmo_jira.history import (Delta, FindingRef, RunRecord, TimeToFix, existing_history,
+                              history_target)
 
 _DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
 
@@ -52,7 +52,8 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
     fixing: TimeToFix | None = None
     if store is not None:
         with store:
-            rows = [(run, store.compare(run.id)) for run in store.runs(limit, mapping=mapping)]
+            listed = store.runs(limit, mapping=mapping)
+            rows = list(zip(listed, store.deltas(listed)))
             if mapping and not rows:
                 recorded = {run.mapping_name for run in store.runs(None)}
             fixing = store.time_to_fix(mapping=mapping)
@@ -66,10 +67,10 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
         return
     if not rows:
         if recorded:
-            click.echo(f"No runs of mapping '{mapping}' in {resolve_history_path(db)} "
+            click.echo(f"No runs of mapping '{mapping}' in {history_target(db)} "
                        f"(recorded mappings: {', '.join(sorted(recorded))}).")
         else:
-            click.echo(f"No runs recorded yet in {resolve_history_path(db)}.")
+            click.echo(f"No runs recorded yet in {history_target(db)}.")
         return
     table = [("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES")]
     for run, d in rows:
@@ -96,7 +97,7 @@ def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> N
     db, fmt = db or obj["db"], fmt or obj["fmt"]
     store = existing_history(db)
     if store is None:
-        raise PmoError(f"history database {resolve_history_path(db)} does not exist: no run {run_id}")
+        raise PmoError(f"history database {history_target(db)} does not exist: no run {run_id}")
     with store:
         d = store.compare(run_id)
     if fmt == "json":

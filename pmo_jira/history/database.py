@@ -1,0 +1,171 @@
+"""Where the run history lives and how to connect to it: a SQLite file or a PostgreSQL URL.
+
+One code path through SQLAlchemy Core serves both. SQLite (the default, one machine) runs in
+WAL mode so readers never wait for a writer, and takes its write lock up front (``BEGIN
+IMMEDIATE``) so writers queue instead of failing half-way. PostgreSQL (several runners sharing
+one history) is selected with ``history = "postgresql://user@host/db"``; its password comes from
+``PMO_JIRA_HISTORY_PASSWORD``, ``PGPASSWORD``, libpq's ``~/.pgpass`` or the system keyring, never
+from the URL: config files end up in repositories and ConfigMaps, and ``--db`` in process lists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import keyring.errors
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from pmo_jira.errors import PmoError
+
+PASSWORD_VAR = "PMO_JIRA_HISTORY_PASSWORD"
+KEYRING_SERVICE = "pmo-jira"
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+@dataclass(frozen=True)
+class HistoryTarget:
+    """A parsed history location: ``path`` for SQLite, ``url`` (no password) for PostgreSQL."""
+
+    path: Path | None = None
+    url: URL | None = None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url is not None
+
+    def __str__(self) -> str:
+        """How messages name it: the file, or the URL without any password."""
+        if self.path is not None:
+            return str(self.path)
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=True)
+
+    @property
+    def keyring_user(self) -> str:
+        """The keyring entry of a PostgreSQL history's password: its URL without the password."""
+        return f"history {self}"
+
+
+def password_in_url(text: str) -> bool:
+    """True when ``text`` is a database URL that carries a password (``user:secret@host``)."""
+    if "://" not in text or text.startswith("sqlite"):
+        return False
+    try:
+        return make_url(text).password is not None
+    except (sa.exc.ArgumentError, ValueError):
+        return False
+
+
+def parse_target(text: str) -> HistoryTarget:
+    """A history setting (a path, ``sqlite:///path`` or ``postgresql://user@host/db``) parsed."""
+    if text.startswith("sqlite:///"):
+        return HistoryTarget(path=Path(text[len("sqlite:///"):]).expanduser())
+    if "://" not in text:
+        return HistoryTarget(path=Path(text).expanduser())
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in _POSTGRES_SCHEMES:
+        raise PmoError(f"history {text.split('://', 1)[0]}://...: not a supported history database "
+                       "(a SQLite file path, sqlite:///path or postgresql://user@host/db)")
+    try:
+        url = make_url(text)
+    except (sa.exc.ArgumentError, ValueError):
+        raise PmoError(f"history {scheme}://...: not a valid database URL "
+                       "(e.g. postgresql://pmo@db.example.com:5432/pmo)") from None
+    if url.password is not None:
+        raise PmoError(f"history {url.render_as_string(hide_password=True)}: a password in the URL "
+                       f"is refused (remove it; set {PASSWORD_VAR} or PGPASSWORD, or store it with "
+                       "`pmo-jira login --history`)")
+    if not url.database:
+        raise PmoError(f"history {url.render_as_string(hide_password=True)}: the URL names no "
+                       "database (postgresql://user@host/DATABASE)")
+    return HistoryTarget(url=url.set(drivername="postgresql+psycopg"))
+
+
+def find_password(target: HistoryTarget, env: Mapping[str, str] | None = None) -> str | None:
+    """The PostgreSQL password: environment first (unattended runs), then the keyring.
+
+    None lets libpq look further (``PGPASSFILE`` / ``~/.pgpass``, or no password for trust and
+    certificate authentication).
+    """
+    env = os.environ if env is None else env
+    for var in (PASSWORD_VAR, "PGPASSWORD"):
+        if env.get(var):
+            return env[var]
+    try:
+        return keyring.get_password(KEYRING_SERVICE, target.keyring_user) or None
+    except keyring.errors.KeyringError:
+        return None
+
+
+def store_password(target: HistoryTarget, password: str) -> None:
+    """Keep a PostgreSQL history's password in the system keyring (``pmo-jira login --history``)."""
+    backend = keyring.get_keyring()
+    if getattr(backend, "priority", 1) <= 0:
+        raise PmoError("no system keyring is available on this machine "
+                       f"(set {PASSWORD_VAR} in the environment instead)")
+    try:
+        keyring.set_password(KEYRING_SERVICE, target.keyring_user, password)
+    except keyring.errors.KeyringError as exc:
+        raise PmoError(f"the system keyring refused the password: {type(exc).__name__} "
+                       f"(set {PASSWORD_VAR} in the environment instead)") from None
+
+
+def make_engine(target: HistoryTarget, *, timeout: float = 10.0) -> Engine:
+    """An engine for ``target``; nothing is connected yet."""
+    if target.path is not None:
+        return _sqlite_engine(target.path, timeout)
+    try:
+        import psycopg  # noqa: F401 - only to turn a missing driver into one line
+    except ImportError:
+        raise PmoError(f"history {target}: PostgreSQL needs the psycopg driver "
+                       "(pip install 'pmo-jira[postgresql]')") from None
+    from pmo_jira.logs import register_secret
+
+    password = find_password(target)
+    if password:
+        register_secret(password)
+    url = target.url.set(password=password) if password else target.url
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout))})
+
+
+def _sqlite_engine(path: Path, timeout: float) -> Engine:
+    engine = sa.create_engine(URL.create("sqlite+pysqlite", database=str(path)),
+                              connect_args={"timeout": timeout})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Our own BEGIN (below) instead of the driver's implicit one, so that writes can take
+        # the lock up front and DDL in migrations is transactional.
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def database_errors(target: HistoryTarget) -> Iterator[None]:
+    """Any database failure becomes one line that names the history (never its password)."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        detail = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+        if target.is_postgres and exc.connection_invalidated or (
+                target.is_postgres and isinstance(exc, sa.exc.OperationalError) and "connect" in detail):
+            raise PmoError(f"history database {target}: cannot connect: {detail}") from None
+        hint = ""
+        if target.path is not None and "locked" not in detail and "unable to open" not in detail:
+            hint = " (move the file aside to start a new history)"
+        raise PmoError(f"history database {target} is unusable: {detail}{hint}") from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise PmoError(f"history database {target} is unusable: {' '.join(str(exc).split())}") from None

@@ -1,0 +1,1 @@
+"""One file per schema revision; each upgrades the one before it without losing a run."""

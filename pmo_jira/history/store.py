@@ -1,0 +1,479 @@
+"""The run history: record runs, and compare them over time.
+
+From the events a run leaves (``schema.py``): new / resolved / persisting findings against the
+previous audit of each site with the same mapping, items that moved phase, time to fix and a
+compliance trend.
+
+Only *open* findings (outcome fail or error) take part in new / resolved / persisting: a finding
+that gets waived counts as resolved, one whose waiver expires as new. A finding on a site a run
+could not audit is neither resolved nor persisting but ``unchecked``, so a Jira outage never
+looks like a clean-up; when the site is back, its findings are compared with its last audit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from pmo_jira.errors import PmoError
+from pmo_jira.findings import AuditResult, Finding, Severity
+from pmo_jira.history import events as ev
+from pmo_jira.history import migrate
+from pmo_jira.history.database import HistoryTarget, database_errors, make_engine, parse_target
+from pmo_jira.history.models import (Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint,
+                                     sorted_refs, stored_time)
+from pmo_jira.history.schema import (FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts,
+                                     runs)
+from pmo_jira.settings import load_settings
+
+_SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
+
+
+def history_target(target: str | Path | None = None) -> HistoryTarget:
+    """The history at ``target`` (a path, ``sqlite:///path`` or ``postgresql://user@host/db``);
+    None: the configured one (``history`` in the config file, ``PMO_JIRA_HISTORY``, else
+    ``$XDG_DATA_HOME/pmo-jira/history.sqlite``)."""
+    return parse_target(str(load_settings().history if target is None else target))
+
+
+def existing_history(target: str | Path | None = None) -> HistoryStore | None:
+    """The store at ``target``, or None when no run was ever recorded there: reading creates nothing."""
+    where = history_target(target)
+    if where.path is not None and not where.path.exists():
+        return None
+    store = HistoryStore(where, create=False)
+    if store.empty:
+        store.close()
+        return None
+    return store
+
+
+class HistoryStore:
+    """The run history at ``target`` (see ``history_target``), created on first use.
+
+    An older schema is migrated on open for a SQLite file (one machine, one transaction); a
+    shared PostgreSQL history is migrated only by ``pmo-jira history migrate`` (``migrate=True``),
+    so runners of two pmo-jira versions never race to change it.
+    """
+
+    def __init__(self, target: str | Path | HistoryTarget | None = None, *, timeout: float = 10.0,
+                 create: bool = True, migrate: bool | None = None):
+        self.target = target if isinstance(target, HistoryTarget) else history_target(target)
+        self.path: Path | None = self.target.path
+        self.migrated_from: str | None = None  # the revision found, when this open migrated
+        if self.path is not None and create:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PmoError(f"history database {self.path}: cannot create its folder: "
+                               f"{exc.strerror or exc}") from None
+        self._engine = make_engine(self.target, timeout=timeout)
+        try:
+            with self._guard():
+                self.empty = self._open(create, self.target.path is not None if migrate is None else migrate)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __str__(self) -> str:
+        return str(self.target)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.target.is_postgres
+
+    def _guard(self):  # type: ignore[no-untyped-def]
+        return database_errors(self.target)
+
+    def _open(self, create: bool, auto_migrate: bool) -> bool:
+        """Check (and if allowed bring up to date) the schema; True when the database is empty."""
+        with self._engine.connect() as conn:
+            state = migrate.schema_state(conn, str(self))
+            conn.rollback()
+        if state.current:
+            return False
+        if state.revision is None and not create:
+            return True
+        if state.revision is not None and not auto_migrate:
+            raise PmoError(f"history database {self} is at schema revision {state.revision}, this "
+                           f"pmo-jira needs {state.head}: run `pmo-jira history migrate`")
+        with self.transaction() as conn:
+            if self.is_postgres:
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(migrate.MIGRATION_LOCK)))
+            state = migrate.schema_state(conn, str(self))  # another runner may have done it meanwhile
+            if not state.current:
+                migrate.upgrade(conn, state)
+                self.migrated_from = state.revision
+        return False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction (SQLAlchemy Core connection); on SQLite it takes the write lock up
+        front, so writers queue. Public so that plugins keep their own tables with the same discipline.
+        """
+        with self._guard(), self._engine.connect() as conn:
+            conn.execution_options(write=True)
+            with conn.begin():
+                yield conn
+
+    def query(self, statement: sa.Executable | str, params: dict[str, Any] | None = None) -> list[Row]:
+        """A read (a Core statement, or SQL text with ``:name`` parameters); a failure is one line."""
+        if isinstance(statement, str):
+            statement = sa.text(statement)
+        with self._guard(), self._engine.connect() as conn:
+            return list(conn.execute(statement, params or {}).all())
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def record_run(self, result: AuditResult, *, kind: Literal["audit", "sync"] = "audit",
+                   writes_planned: int = 0, writes_applied: int = 0, errors: int = 0) -> int:
+        """Store one run and return its id. The run's time is ``result.started``.
+
+        Only what changed on each audited site since its previous audit is written. A run that
+        started before runs already recorded (a late upload) slots in by its start time: the next
+        audit of each of its sites is re-based onto it.
+        """
+        if kind not in ("audit", "sync"):
+            raise ValueError(f"kind must be 'audit' or 'sync', not {kind!r}")
+        findings = _one_per_fingerprint(result.findings)
+        items = {(i.site, i.key): i for i in result.items}
+        checked = (set(result.sites) - set(result.site_errors)) | {f.site for f in findings.values()} \
+            | {site for site, _ in items}
+        after_f = {(f.site, fp): (f.code, f.project_key, f.item_key, f.severity.value, f.outcome.value, f.phase)
+                   for fp, f in findings.items()}
+        after_i = {key: (i.kind, i.project_key, i.phase) for key, i in items.items()}
+        started = stored_time(result.started)
+        with self.transaction() as conn:
+            self._lock_mapping(conn, result.mapping_name)
+            run_id = int(conn.execute(runs.insert().values(
+                started=started, finished=stored_time(result.finished), kind=kind,
+                mapping_name=result.mapping_name, mapping_hash=result.mapping_hash,
+                sites=json.dumps(sorted(result.sites)),
+                site_errors=json.dumps(dict(sorted(result.site_errors.items()))),
+                issues_read=result.issues_read, requests=result.requests, findings_total=len(findings),
+                findings_open=sum(f.counts for f in findings.values()), items_checked=len(items),
+                unmapped=sum(i.phase is None for i in items.values()), writes_planned=writes_planned,
+                writes_applied=writes_applied, errors=errors)).inserted_primary_key[0])
+            counts: dict[str, int] = {}
+            for f in findings.values():
+                if f.counts:
+                    counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
+            if counts:
+                conn.execute(run_counts.insert(), [{"run_id": run_id, "severity": s, "open": n}
+                                                   for s, n in counts.items()])
+            order = (started, run_id)
+            before_f = self._state(conn, finding_events, result.mapping_name, order, inclusive=False)
+            before_i = self._state(conn, item_events, result.mapping_name, order, inclusive=False)
+            new_f = ev.changes(ev.only_sites(before_f, checked), after_f, findings=True)
+            new_i = ev.changes(ev.only_sites(before_i, checked), after_i, findings=False)
+            _insert_events(conn, run_id, new_f, new_i)
+            for later in self._later_runs(conn, result.mapping_name, order):
+                sites = later.checked_sites & checked
+                if sites:
+                    self._rebase(conn, later.id, sites, before_f, before_i, after_f, after_i)
+                    checked -= sites
+                if not checked:
+                    break
+        return run_id
+
+    def prune(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete the runs that started before ``before``; return how many (were) deleted.
+
+        What the kept runs say does not change, except that the first kept audit of each site
+        has no previous one any more (as if the history started there): its open findings are
+        new and their time to fix counts from it.
+        """
+        cutoff = stored_time(before)
+        with self.transaction() as conn:
+            doomed = conn.execute(sa.select(runs.c.id, runs.c.mapping_name).where(runs.c.started < cutoff)).all()
+            if dry_run or not doomed:
+                return len(doomed)
+            for mapping in sorted({m for _, m in doomed}):
+                self._lock_mapping(conn, mapping)
+                last = conn.execute(sa.select(runs.c.started, runs.c.id).where(
+                    runs.c.mapping_name == mapping, runs.c.started < cutoff)
+                    .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(1)).one()
+                order = (last[0], last[1])
+                base_f = self._state(conn, finding_events, mapping, order, inclusive=True)
+                base_i = self._state(conn, item_events, mapping, order, inclusive=True)
+                pending = {k[0] for k in base_f} | {k[0] for k in base_i}
+                for later in self._later_runs(conn, mapping, order):
+                    sites = later.checked_sites & pending
+                    if sites:
+                        self._rebase(conn, later.id, sites, base_f, base_i, {}, {})
+                        pending -= sites
+                    if not pending:
+                        break
+            conn.execute(sa.delete(runs).where(runs.c.started < cutoff))
+        return len(doomed)
+
+    def _rebase(self, conn: Connection, run_id: int, sites: set[str], old_f: ev.State, old_i: ev.State,
+                new_f: ev.State, new_i: ev.State) -> None:
+        """Re-write ``run_id``'s events on ``sites``: they were relative to ``old_*``, now to ``new_*``."""
+        for table, old, new, findings in ((finding_events, old_f, new_f, True),
+                                          (item_events, old_i, new_i, False)):
+            attrs = FINDING_ATTRS if findings else ITEM_ATTRS
+            key = table.c.fingerprint if findings else table.c.key
+            where = sa.and_(table.c.run_id == run_id, table.c.site.in_(sorted(sites)))
+            rows = conn.execute(sa.select(table.c.site, key, *(table.c[a] for a in attrs)).where(where)).all()
+            state = ev.apply(ev.only_sites(old, sites), (((r[0], r[1]), tuple(r[2:])) for r in rows),
+                             findings=findings)
+            conn.execute(sa.delete(table).where(where))
+            changed = ev.changes(ev.only_sites(new, sites), state, findings=findings)
+            _insert_events(conn, run_id, changed if findings else [], [] if findings else changed)
+
+    def _lock_mapping(self, conn: Connection, mapping: str) -> None:
+        """Writers of one mapping queue (PostgreSQL; SQLite's write lock already serialises all)."""
+        if self.is_postgres:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id("history " + mapping))))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def runs(self, limit: int | None = 20, *, mapping: str | None = None) -> list[RunRecord]:
+        """The most recent runs, newest first."""
+        stmt = sa.select(runs).order_by(runs.c.started.desc(), runs.c.id.desc())
+        if mapping:
+            stmt = stmt.where(runs.c.mapping_name == mapping)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_record(r) for r in self.query(stmt)]
+
+    def run(self, run_id: int) -> RunRecord:
+        rows = self.query(sa.select(runs).where(runs.c.id == run_id))
+        if not rows:
+            raise PmoError(f"history database {self} has no run {run_id}")
+        return _record(rows[0])
+
+    def previous(self, run: RunRecord) -> RunRecord | None:
+        """The run of the same mapping just before ``run``."""
+        t = stored_time(run.started)
+        rows = self.query(sa.select(runs).where(
+            runs.c.mapping_name == run.mapping_name,
+            sa.or_(runs.c.started < t, sa.and_(runs.c.started == t, runs.c.id < run.id)))
+            .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(1))
+        return _record(rows[0]) if rows else None
+
+    def compare(self, run_id: int | None = None) -> Delta:
+        """``run_id`` (default: the latest run) against the previous audit of each of its sites."""
+        if run_id is None:
+            latest = self.runs(1)
+            if not latest:
+                raise PmoError(f"history database {self} has no runs yet")
+            run = latest[0]
+        else:
+            run = self.run(run_id)
+        return self.deltas([run])[0]
+
+    def deltas(self, selected: Sequence[RunRecord]) -> list[Delta]:
+        """``compare`` for several runs at once (one pass over each mapping's events), in order."""
+        out: dict[int, Delta] = {}
+        for mapping in sorted({r.mapping_name for r in selected}):
+            wanted = {r.id for r in selected if r.mapping_name == mapping}
+            for run, previous, found, found_events, classified, item_changes in self._replay(mapping, wanted):
+                out[run.id] = _delta(run, previous, found, found_events, classified, item_changes)
+        return [out[r.id] for r in selected]
+
+    def time_to_fix(self, *, mapping: str | None = None) -> TimeToFix:
+        """Resolved findings and how long each stayed open, over the whole history.
+
+        A finding that re-appears after being resolved starts a new episode; findings on a site a
+        run could not audit stay open through that run.
+        """
+        fixes: list[Fix] = []
+        still_open = 0
+        for name in [mapping] if mapping else self._mapping_names():
+            open_since: dict[ev.Key, tuple[datetime, FindingRef]] = {}
+            for run, _, _, changes, _, _ in self._replay(name, set()):
+                for key, event, attrs in changes:
+                    if event == "opened":
+                        open_since[key] = (run.started, _ref(key, attrs))
+                    elif event in ("resolved", "waived") and key in open_since:
+                        since, ref = open_since.pop(key)
+                        fixes.append(Fix(ref.fingerprint, ref.code, ref.site, ref.item_key, since, run.started))
+            still_open += len(open_since)
+        fixes.sort(key=lambda f: (f.resolved, f.site, f.item_key, f.code, f.fingerprint))
+        return TimeToFix(tuple(fixes), still_open)
+
+    def compliance_trend(self, limit: int = 20, *, mapping: str | None = None) -> list[TrendPoint]:
+        """Open findings per severity and items checked, for the last ``limit`` runs, oldest first."""
+        recent = list(reversed(self.runs(limit, mapping=mapping)))
+        if not recent:
+            return []
+        counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(_SEVERITIES, 0) for r in recent}
+        for run_id, severity, n in self.query(sa.select(run_counts).where(run_counts.c.run_id.in_(list(counts)))):
+            counts[run_id][severity] = n
+        return [TrendPoint(r.id, r.started, r.kind, r.mapping_name, counts[r.id], r.items_checked)
+                for r in recent]
+
+    def open_findings(self, run_id: int) -> dict[str, FindingRef]:
+        """The open (fail or error) findings of a run, by fingerprint."""
+        run = self.run(run_id)
+        found = self._state_at(finding_events, run)
+        return {k[1]: _ref(k, a) for k, a in sorted(found.items())
+                if k[0] in run.checked_sites and ev.is_open(a)}
+
+    def item_phases(self, run_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(site, key) -> (kind, phase) of every item a run classified."""
+        run = self.run(run_id)
+        return {k: (a[0], a[2]) for k, a in sorted(self._state_at(item_events, run).items())
+                if k[0] in run.checked_sites}
+
+    def latest_full_runs(self, mapping: str | None = None) -> dict[str, RunRecord]:
+        """site -> the newest run that audited it (with ``mapping``, if given)."""
+        latest: dict[str, RunRecord] = {}
+        for run in self.runs(None, mapping=mapping):
+            for site in run.checked_sites:
+                latest.setdefault(site, run)
+        return dict(sorted(latest.items()))
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _mapping_names(self) -> list[str]:
+        return [r[0] for r in self.query(sa.select(runs.c.mapping_name).distinct().order_by(runs.c.mapping_name))]
+
+    def _state_at(self, table: sa.Table, run: RunRecord) -> ev.State:
+        with self._guard(), self._engine.connect() as conn:
+            return self._state(conn, table, run.mapping_name, (stored_time(run.started), run.id), inclusive=True)
+
+    @staticmethod
+    def _state(conn: Connection, table: sa.Table, mapping: str, order: tuple[str, int], *,
+               inclusive: bool) -> ev.State:
+        """The state of every site of ``mapping`` just before (or after) the run at ``order``."""
+        findings = table is finding_events
+        key = table.c.fingerprint if findings else table.c.key
+        attrs = FINDING_ATTRS if findings else ITEM_ATTRS
+        t, run_id = order
+        until = runs.c.id <= run_id if inclusive else runs.c.id < run_id
+        rows = conn.execute(
+            sa.select(table.c.site, key, *(table.c[a] for a in attrs))
+            .join(runs, runs.c.id == table.c.run_id)
+            .where(runs.c.mapping_name == mapping, sa.or_(runs.c.started < t, sa.and_(runs.c.started == t, until)))
+            .order_by(runs.c.started, runs.c.id))
+        return ev.apply({}, (((r[0], r[1]), tuple(r[2:])) for r in rows), findings=findings)
+
+    @staticmethod
+    def _later_runs(conn: Connection, mapping: str, order: tuple[str, int]) -> Iterator[RunRecord]:
+        t, run_id = order
+        for row in conn.execute(sa.select(runs).where(
+                runs.c.mapping_name == mapping,
+                sa.or_(runs.c.started > t, sa.and_(runs.c.started == t, runs.c.id > run_id)))
+                .order_by(runs.c.started, runs.c.id)).all():
+            yield _record(row)
+
+    def _replay(self, mapping: str, wanted: set[int]) -> Iterator[tuple[
+            RunRecord, RunRecord | None, ev.State, list[ev.Event], ev.State, list[ev.Event]]]:
+        """Every run of ``mapping`` in order with the state before it and its events.
+
+        Yields only the runs in ``wanted`` (all, when empty); the states are live: read them
+        before asking for the next run.
+        """
+        with self._guard(), self._engine.connect() as conn:
+            ordered = [_record(r) for r in conn.execute(
+                sa.select(runs).where(runs.c.mapping_name == mapping).order_by(runs.c.started, runs.c.id))]
+            by_run_f = _events_by_run(conn, finding_events, mapping, FINDING_ATTRS)
+            by_run_i = _events_by_run(conn, item_events, mapping, ITEM_ATTRS)
+        found: ev.State = {}
+        classified: ev.State = {}
+        previous: RunRecord | None = None
+        remaining = set(wanted)
+        for run in ordered:
+            f_changes, i_changes = by_run_f.get(run.id, []), by_run_i.get(run.id, [])
+            if not wanted or run.id in remaining:
+                yield run, previous, found, f_changes, classified, i_changes
+                remaining.discard(run.id)
+                if wanted and not remaining:
+                    return
+            ev.apply(found, ((k, a) for k, _, a in f_changes), findings=True)
+            ev.apply(classified, ((k, a) for k, _, a in i_changes), findings=False)
+            previous = run
+
+
+def _events_by_run(conn: Connection, table: sa.Table, mapping: str,
+                   attrs: tuple[str, ...]) -> dict[int, list[ev.Event]]:
+    key = table.c.fingerprint if table is finding_events else table.c.key
+    out: dict[int, list[ev.Event]] = {}
+    rows = conn.execute(sa.select(table.c.run_id, table.c.site, key, table.c.event, *(table.c[a] for a in attrs))
+                        .join(runs, runs.c.id == table.c.run_id).where(runs.c.mapping_name == mapping))
+    for r in rows:
+        out.setdefault(r[0], []).append(((r[1], r[2]), r[3], tuple(r[4:])))
+    return out
+
+
+def _delta(run: RunRecord, previous: RunRecord | None, found: ev.State, changes: list[ev.Event],
+           classified: ev.State, item_changes: list[ev.Event]) -> Delta:
+    """The delta of ``run`` from the state before it (``found``/``classified``) and its events."""
+    checked = run.checked_sites
+    after = {k: a for k, _, a in changes}
+    new = [_ref(k, a) for k, name, a in changes if name == "opened"]
+    resolved = [_ref(k, found[k]) for k, name, a in changes if ev.is_open(found.get(k)) and not ev.is_open(a)]
+    persisting = [_ref(k, after.get(k, a)) for k, a in found.items()
+                  if k[0] in checked and ev.is_open(a) and ev.is_open(after.get(k, a))]
+    unchecked = [_ref(k, a) for k, a in found.items() if k[0] in run.site_errors and ev.is_open(a)]
+    moves = [PhaseMove(k[0], k[1], a[0], classified[k][2], a[2]) for k, name, a in item_changes
+             if name == "changed" and classified[k][2] != a[2]]
+    return Delta(run=run, previous=previous, new=sorted_refs(new),
+                 resolved=sorted_refs(resolved), persisting=sorted_refs(persisting),
+                 unchecked=sorted_refs(unchecked), phase_moves=tuple(sorted(moves, key=lambda m: (m.site, m.key))))
+
+
+def _insert_events(conn: Connection, run_id: int, found: Iterable[ev.Event], classified: Iterable[ev.Event]) -> None:
+    rows = [{"run_id": run_id, "site": k[0], "fingerprint": k[1], "event": name, **dict(zip(FINDING_ATTRS, a))}
+            for k, name, a in found]
+    if rows:
+        conn.execute(finding_events.insert(), rows)
+    rows = [{"run_id": run_id, "site": k[0], "key": k[1], "event": name, **dict(zip(ITEM_ATTRS, a))}
+            for k, name, a in classified]
+    if rows:
+        conn.execute(item_events.insert(), rows)
+
+
+def _lock_id(name: str) -> int:
+    """A stable signed 64-bit id for a PostgreSQL advisory lock."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _ref(key: ev.Key, attrs: ev.Attrs) -> FindingRef:
+    code, project_key, item_key, severity, outcome, phase = attrs
+    return FindingRef(key[1], code, key[0], project_key, item_key, severity, outcome, phase)
+
+
+def _one_per_fingerprint(findings: tuple[Finding, ...]) -> dict[str, Finding]:
+    """Fingerprints are unique per run by design; if a standard repeats one, keep the worst."""
+    out: dict[str, Finding] = {}
+    for f in findings:
+        kept = out.get(f.fingerprint)
+        if kept is None or (f.counts, f.severity.rank) > (kept.counts, kept.severity.rank):
+            out[f.fingerprint] = f
+    return out
+
+
+def _record(row: Row) -> RunRecord:
+    m = row._mapping
+    return RunRecord(
+        id=m["id"], started=datetime.fromisoformat(m["started"]),
+        finished=datetime.fromisoformat(m["finished"]), kind=m["kind"],
+        mapping_name=m["mapping_name"], mapping_hash=m["mapping_hash"],
+        sites=tuple(json.loads(m["sites"])), site_errors=json.loads(m["site_errors"]),
+        issues_read=m["issues_read"], requests=m["requests"],
+        findings_total=m["findings_total"], findings_open=m["findings_open"],
+        items_checked=m["items_checked"], unmapped=m["unmapped"],
+        writes_planned=m["writes_planned"], writes_applied=m["writes_applied"],
+        errors=m["errors"],
+    )
