@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -106,7 +107,7 @@ class Settings(_Strict):
 
     sites: tuple[SiteSettings, ...] = ()
     mapping: Path | None = None
-    history: str | None = None  # SQLite file path; load_settings defaults it to <XDG_DATA_HOME>/pmo-jira/history.sqlite
+    history: str | None = None  # SQLite file or postgresql:// URL; default <XDG_DATA_HOME>/pmo-jira/history.sqlite
     lock: Path | None = None  # run lock file; load_settings defaults it to pmo-jira.lock next to the history
     writeback: WritebackSettings = WritebackSettings()
     log_format: Literal["text", "json"] = "text"
@@ -117,6 +118,14 @@ class Settings(_Strict):
     def config_file(self) -> Path | None:
         """The config file these settings came from (None: environment only)."""
         return self._config_file
+
+    @field_validator("history")
+    @classmethod
+    def _history(cls, v: str | None) -> str | None:
+        if v and "://" in v and not v.startswith("sqlite") and urlsplit(v).password is not None:
+            raise ValueError("a password in the history URL is refused (remove it; set "
+                             "PMO_JIRA_HISTORY_PASSWORD or PGPASSWORD, or run `pmo-jira login --history`)")
+        return v
 
     @field_validator("sites")
     @classmethod

@@ -1,4 +1,8 @@
-"""Run history in SQLite: what each audit or sync found, so runs can be compared over time.
+"""The run history as first released (schema 1, one full copy of the findings per run), kept
+verbatim as the reference: it writes the files migrations must upgrade, and the event store's
+answers are compared with its answers on the same runs.
+
+Run history in SQLite: what each audit or sync found, so runs can be compared over time.
 
 One row per run, one row per finding (by fingerprint) and one per classified item. From that:
 new / resolved / persisting findings against the previous run of the same mapping, items that

@@ -11,6 +11,7 @@ import pytest
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from pg_fixtures import history_url, postgres  # noqa: F401 - fixtures
 from reports_fixtures import STARTED, WAIVER, finding, item, result
 
 DAY = timedelta(days=1)
@@ -21,8 +22,9 @@ DC_RISK = finding("PMO-RSK-001", "OPS-2", site="dc")
 
 
 @pytest.fixture
-def store(tmp_path):
-    with HistoryStore(tmp_path / "deep" / "history.sqlite") as s:
+def store(history_url):
+    """The same tests against a SQLite file and a real PostgreSQL database."""
+    with HistoryStore(history_url) as s:
         yield s
 
 
@@ -163,8 +165,8 @@ def test_default_location_follows_xdg_data_home(tmp_path, monkeypatch):
     assert s.path.exists()
 
 
-def test_readers_see_committed_runs_while_a_writer_works(tmp_path):
-    path = tmp_path / "h.sqlite"
+def test_readers_see_committed_runs_while_a_writer_works(history_url):
+    path = history_url
     HistoryStore(path).close()
     errors: list[BaseException] = []
 

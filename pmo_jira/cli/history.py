@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -10,10 +12,13 @@ import click
 from pmo_jira.cli.errors import cli_errors
 from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso
-from pmo_jira.history import (Delta, FindingRef, RunRecord, TimeToFix, existing_history,
+from pmo_jira.history import (Delta, FindingRef, HistoryStore, RunRecord, TimeToFix, existing_history,
                               history_target)
+from pmo_jira.history.migrate import head
+from pmo_jira.settings import load_settings
 
-_DB_HELP = "History database (default: the configured one, see PMO_JIRA_HISTORY)."
+_DB_HELP = ("History database: a SQLite file or postgresql://user@host/db (default: the configured "
+            "one, see PMO_JIRA_HISTORY).")
 
 
 def _run_dict(run: RunRecord) -> dict[str, Any]:
@@ -33,7 +38,9 @@ def _ref_dict(ref: FindingRef) -> dict[str, Any]:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--db", metavar="PATH", help=_DB_HELP)
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="Config file naming the history (default: as for every command).")
+@click.option("--db", metavar="PATH|URL", help=_DB_HELP)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many runs to list, newest first.")
 @click.option("--mapping", metavar="NAME", help="Only runs of this mapping.")
@@ -41,8 +48,11 @@ def _ref_dict(ref: FindingRef) -> dict[str, Any]:
               show_default=True)
 @click.pass_context
 @cli_errors()
-def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None, fmt: str) -> None:
+def history(ctx: click.Context, config: str | None, db: str | None, limit: int, mapping: str | None,
+            fmt: str) -> None:
     """List recorded runs: open findings, new and resolved since the run before, writes."""
+    if db is None and config is not None:
+        db = load_settings(config).history
     ctx.obj = {"db": db, "fmt": fmt}
     if ctx.invoked_subcommand is not None:
         return
@@ -88,7 +98,7 @@ def history(ctx: click.Context, db: str | None, limit: int, mapping: str | None,
 
 @history.command()
 @click.argument("run_id", type=int)
-@click.option("--db", metavar="PATH", help=_DB_HELP)
+@click.option("--db", metavar="PATH|URL", help=_DB_HELP)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]))
 @click.pass_obj
 @cli_errors()
@@ -133,6 +143,56 @@ def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> N
         for m in d.phase_moves:
             click.echo(f"  {m.site} / {m.key} ({m.kind}): {m.before or 'unmapped'} -> "
                        f"{m.after or 'unmapped'}")
+
+
+@history.command()
+@click.option("--db", metavar="PATH|URL", help=_DB_HELP)
+@click.pass_obj
+@cli_errors()
+def migrate(obj: dict[str, Any], db: str | None) -> None:
+    """Bring the history's schema up to this pmo-jira's (creating it when empty).
+
+    A SQLite file is migrated on first use anyway; a shared PostgreSQL history only by this
+    command, so run it once after upgrading pmo-jira, before the runners start. Each migration is
+    one transaction: on any failure the history stays as it was.
+    """
+    with HistoryStore(db or obj["db"], migrate=True) as store:
+        if store.migrated_from is None and not store.created:
+            click.echo(f"History {store} is up to date (schema revision {head()}).")
+        elif store.created:
+            click.echo(f"Created history {store} at schema revision {head()}.")
+        else:
+            click.echo(f"Migrated history {store} from schema revision {store.migrated_from} to {head()}.")
+
+
+def _age(text: str) -> timedelta:
+    m = re.fullmatch(r"\s*(\d+)\s*d\s*", text)
+    if not m or int(m.group(1)) < 1:
+        raise click.BadParameter(f"{text!r} is not a number of days, e.g. 400d", param_hint="--keep")
+    return timedelta(days=int(m.group(1)))
+
+
+@history.command()
+@click.option("--keep", required=True, metavar="DAYSd", help="Keep the runs of the last DAYS days, e.g. 400d.")
+@click.option("--dry-run", is_flag=True, help="Only say how many runs would be deleted.")
+@click.option("--db", metavar="PATH|URL", help=_DB_HELP)
+@click.pass_obj
+@cli_errors()
+def prune(obj: dict[str, Any], keep: str, dry_run: bool, db: str | None) -> None:
+    """Delete runs older than --keep. The first kept audit of each site becomes its baseline."""
+    from pmo_jira.run.command import run_now
+
+    age = _age(keep)
+    cutoff = run_now() - age
+    store = existing_history(db or obj["db"])
+    if store is None:
+        click.echo(f"No runs recorded yet in {history_target(db or obj['db'])}.")
+        return
+    with store:
+        count = store.prune(cutoff, dry_run=dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(f"{verb} {count} run{'s' if count != 1 else ''} that started before {iso(cutoff)} "
+               f"(keeping {age.days} days) from {store}.")
 
 
 def _echo_table(rows: list[tuple[str, ...]], *, numeric: set[int]) -> None:

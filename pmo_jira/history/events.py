@@ -31,7 +31,7 @@ def finding_event(before: Attrs | None, after: Attrs | None) -> str:
         return "opened"
     if after is not None and after[_OUTCOME] == "waived" and (before is None or before[_OUTCOME] != "waived"):
         return "waived"
-    if is_open(before):
+    if is_open(before) and not is_open(after):
         return "resolved"
     return "changed"
 

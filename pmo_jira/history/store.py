@@ -69,6 +69,7 @@ class HistoryStore:
         self.target = target if isinstance(target, HistoryTarget) else history_target(target)
         self.path: Path | None = self.target.path
         self.migrated_from: str | None = None  # the revision found, when this open migrated
+        self.created = False  # this open created the schema in an empty database
         if self.path is not None and create:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +121,7 @@ class HistoryStore:
             state = migrate.schema_state(conn, str(self))  # another runner may have done it meanwhile
             if not state.current:
                 migrate.upgrade(conn, state)
-                self.migrated_from = state.revision
+                self.migrated_from, self.created = state.revision, state.revision is None
         return False
 
     @contextmanager
