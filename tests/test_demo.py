@@ -60,3 +60,16 @@ def test_demo_says_where_its_history_is_and_the_command_it_prints_shows_it(tmp_p
     shown = CliRunner().invoke(cli, shlex.split(command)[1:])
     assert shown.exit_code == 0, shown.output
     assert "sync" in shown.output and "No runs" not in shown.output
+
+
+def test_the_demo_portfolio_has_green_amber_and_red_projects_and_epics(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["demo", "--out", "out"], catch_exceptions=False)  # the README's demo
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "portfolio.json").read_text())
+    projects = [p for group in doc["portfolios"] for p in group["projects"]]
+    epics = [e for p in projects for e in p["epics"]]
+    by_project, by_epic = Counter(p["rag"]["overall"] for p in projects), Counter(e["rag"]["overall"] for e in epics)
+    assert {"green", "amber", "red"} <= set(by_project) and {"green", "amber", "red"} <= set(by_epic)
+    assert by_project["red"] < len(projects) * 0.6 and by_epic["red"] < len(epics) * 0.2  # red still means red
+    assert all(p["why"].startswith(p["rag"]["overall"].title()) for p in projects)

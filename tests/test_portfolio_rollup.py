@@ -137,3 +137,48 @@ def test_two_sites_keep_their_projects_apart_and_totals_still_match():
         ("acme", "LAB"), ("acme", "OPS"), ("acme", "WEB"), ("beta", "LAB"), ("beta", "OPS"), ("beta", "WEB")]
     assert int(r.projects["findings_open"].sum()) == len(ctx.result.open_findings())
     assert row(r.portfolios, portfolio="Digital")["epics"] == 6
+
+
+def _with_findings(*severities):
+    """The fixture's audit with WEB-2's open findings replaced by one per given severity."""
+    ctx = portfolio_context()
+    base = next(f for f in ctx.result.findings if f.item_key == "WEB-1")
+    others = tuple(f for f in ctx.result.findings if f.item_key != "WEB-2")
+    extra = tuple(dataclasses.replace(base, item_key="WEB-2", subject=str(i), severity=Severity(s))
+                  for i, s in enumerate(severities))
+    return dataclasses.replace(ctx, result=dataclasses.replace(ctx.result, findings=others + extra))
+
+
+@pytest.mark.parametrize("severities, colour", [
+    ((), "green"), (("low", "info"), "green"), (("medium",), "amber"), (("medium", "medium"), "amber"),
+    (("high",), "amber"), (("critical", "medium"), "red"),
+], ids=["none", "low", "medium", "two-medium", "high", "critical"])
+def test_an_epic_is_red_for_compliance_only_on_a_critical_gap(severities, colour):
+    web2 = row(build_rollup(_with_findings(*severities)).epics, key="WEB-2")
+    assert web2["rag_compliance"] == colour
+
+
+def test_medium_gaps_alone_make_a_project_amber_at_most():
+    m = portfolio_mapping(rag={"compliance": {"amber": 10, "red": 25}})
+    ctx = _with_findings("medium")
+    ctx = dataclasses.replace(ctx, mapping=m, result=dataclasses.replace(ctx.result, findings=tuple(
+        dataclasses.replace(f, severity=Severity.MEDIUM) for f in ctx.result.findings)))
+    web = row(build_rollup(ctx).projects, project="WEB")
+    assert web["m_compliance"] >= 25  # over the red threshold, but every gap is medium
+    assert web["rag_compliance"] == "amber"
+    assert "compliance" not in web["why"] or not web["why"].startswith("Red")
+
+
+def test_every_row_says_why_it_has_its_colour(rollup):
+    assert row(rollup.projects, project="WEB")["why"] == (
+        "Red: compliance - 50 % of items with high or critical gaps (red from 25 %).")
+    assert row(rollup.projects, project="OPS")["why"] == (
+        "Red: schedule - 45 days late (red from 30); compliance - 50 % of items with high or critical gaps "
+        "(red from 25 %).")
+    assert row(rollup.epics, key="WEB-1")["why"].startswith("Red: compliance - critical gap PMO-RSK-002 (")
+    web2 = row(rollup.epics, key="WEB-2")["why"]
+    assert web2.startswith("Amber: risk - 1 unmanaged risk or missing risk register (amber from 1); compliance - ")
+    assert web2.endswith("; freshness - 20 days without an update (amber from 14).")
+    assert row(rollup.epics, key="WEB-3")["why"] == "Green: every measured dimension is below its amber threshold."
+    assert all(isinstance(w, str) and w for w in (*rollup.epics["why"], *rollup.projects["why"],
+                                                   *rollup.portfolios["why"]))

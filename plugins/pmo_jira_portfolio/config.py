@@ -36,7 +36,8 @@ DEFAULT_DEFINITIONS: dict[str, str] = {
     "schedule": "Days the latest open epic is past its target end (0 when none is late).",
     "scope": "Percent growth of the project's open child issues since the previous run.",
     "risk": "Open high or critical risks without an owner or a mitigation, plus epics without a risk register.",
-    "compliance": "Percent of classified items with an open finding of medium severity or worse.",
+    "compliance": "Percent of classified items with an open finding of medium severity or worse. Medium gaps make "
+                  "it amber at most; red needs high or critical gaps (on an epic, a critical one).",
     "freshness": "Days since the least recently updated open epic was last updated.",
     "green": "On track; no unmanaged risk.",
     "amber": "A live risk or issue, being managed within the project manager's authority.",
@@ -53,7 +54,8 @@ class Rag(Strict):
       amber up to a month, red beyond).
     - ``scope``: percent growth of open children between runs — amber from 10, red from 20.
     - ``risk``: count of unmanaged risks — amber from 1, red from 3.
-    - ``compliance``: percent of items with an open medium+ finding — amber from 10, red from 25.
+    - ``compliance``: percent of items with an open medium+ finding — amber from 10, red from 25;
+      medium gaps alone make it amber at most, red needs high or critical ones (see ``rag``).
     - ``freshness``: days since the stalest open epic was updated — amber from 14, red from 30.
     - ``definitions``: text shown in the report for each dimension and for green / amber / red;
       keys given replace the defaults, the others keep them.

@@ -1,20 +1,39 @@
-"""Red / amber / green from a measure and the mapping's thresholds, and the worst-of rule.
+"""Red / amber / green from a measure and the mapping's thresholds, the worst-of rule, and why.
 
 Every dimension is a number where higher is worse (``pmo_jira_portfolio.config.Rag``). A dimension
 that cannot be measured (no previous run for scope growth, nothing open) is ``none``: it is shown
 grey and never decides the overall colour.
+
+Compliance is weighted by severity. Red means "a decision is needed above the project manager",
+so only high and critical gaps can make it red: its colour is the worse of
+
+- the share of items with an open medium-or-worse finding, rated against the thresholds but
+  capped at amber (medium gaps are fixed within the project manager's authority), and
+- the share of items with an open high or critical finding, rated against the same thresholds.
+
+An epic is one item, so an epic with only medium gaps is amber and one with a high gap is red.
 """
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from pmo_jira_portfolio.config import RAG_DIMENSIONS, Threshold
 
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
 _ORDER = (NONE, GREEN, AMBER, RED)
 
-__all__ = ["RAG_DIMENSIONS", "GREEN", "AMBER", "RED", "NONE", "rate", "worst", "thresholds_of"]
+__all__ = ["RAG_DIMENSIONS", "GREEN", "AMBER", "RED", "NONE", "rate", "worst", "thresholds_of",
+           "compliance_colour", "why"]
+
+# How each dimension's measure reads in a sentence, given the measure.
+_READING = {
+    "schedule": lambda m: f"{_figure(m)} days late",
+    "scope": lambda m: f"open work grew {_figure(m)} %",
+    "risk": lambda m: f"{_figure(m)} unmanaged risk{'' if m == 1 else 's'} or missing risk register{'' if m == 1 else 's'}",
+    "compliance": lambda m: f"{_figure(m)} % of items with gaps",
+    "freshness": lambda m: f"{_figure(m)} days without an update",
+}
 
 
 def rate(measure: float | None, threshold: Threshold) -> str:
@@ -33,7 +52,44 @@ def worst(rags: Iterable[str]) -> str:
     return max(rags, key=_ORDER.index, default=NONE)
 
 
+def compliance_colour(any_gap_pct: float | None, serious_pct: float | None, threshold: Threshold) -> str:
+    """Medium-or-worse gaps make it amber at most; high-or-critical gaps may make it red."""
+    broad = rate(any_gap_pct, threshold)
+    return worst([AMBER if broad == RED else broad, rate(serious_pct, threshold)])
+
+
 def thresholds_of(mapping) -> dict[str, Threshold]:
     """Dimension -> threshold, in the fixed dimension order."""
     rag = mapping.portfolio.rag
     return {d: getattr(rag, d) for d in RAG_DIMENSIONS}
+
+
+def _figure(value: float) -> str:
+    return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _reading(dim: str, row: Mapping[str, Any], threshold: Threshold, colour: str) -> str:
+    measure = row.get(f"m_{dim}")
+    if dim == "compliance":
+        if row.get("gap"):  # an epic: its worst open gap says more than a 0 / 100 % share
+            return str(row["gap"])
+        serious = row.get("m_compliance_serious") or 0.0
+        if colour == RED:
+            return f"{_figure(serious)} % of items with high or critical gaps (red from {threshold.red:g} %)"
+        if serious >= threshold.amber:
+            return f"{_figure(serious)} % of items with high or critical gaps (amber from {threshold.amber:g} %)"
+        return f"{_figure(measure)} % of items with medium or worse gaps (amber from {threshold.amber:g} %)"
+    edge = threshold.red if colour == RED else threshold.amber
+    return f"{_READING[dim](measure)} ({colour} from {edge:g})"
+
+
+def why(row: Mapping[str, Any], thresholds: Mapping[str, Threshold]) -> str:
+    """One line saying which dimensions decided a row's overall colour, with their figures."""
+    overall = row.get("rag_overall", NONE)
+    if overall == NONE:
+        return "Not rated: nothing open to measure."
+    if overall == GREEN:
+        return "Green: every measured dimension is below its amber threshold."
+    deciding = [d for d in RAG_DIMENSIONS if row.get(f"rag_{d}") == overall]
+    parts = [f"{d} - {_reading(d, row, thresholds[d], overall)}" for d in deciding]
+    return f"{overall.title()}: " + "; ".join(parts) + "."

@@ -116,8 +116,8 @@ def render_markdown(rollup: Rollup) -> str:
 
 CSV_COLUMNS: tuple[str, ...] = (
     "level", "portfolio", "site", "project", "key", "name", "phase", "status", "target_end", *FIGURES,
-    "items", "items_flagged", "unmapped", "new_findings", "resolved_findings", *MEASURE_FIELDS, *RAG_FIELDS,
-    "amber", "red", "definition",
+    "items", "items_flagged", "items_serious", "unmapped", "new_findings", "resolved_findings", *MEASURE_FIELDS,
+    "m_compliance_serious", *RAG_FIELDS, "why", "owner", "amber", "red", "definition",
 )
 
 
@@ -173,7 +173,10 @@ def _row_dict(r: Any, level: str) -> dict[str, Any]:
                      "open_by_severity": {s: get(f"open_{s}") for s in SEVERITIES}},
         "measures": {d: get(f"m_{d}") for d in RAG_DIMENSIONS},
         "rag": {**{d: get(f"rag_{d}") for d in RAG_DIMENSIONS}, "overall": get("rag_overall")},
+        "why": get("why"),
     })
+    if level != "portfolio":
+        out["owner"] = get("owner") or None
     if level != "epic":
         out["changes"] = {"new_findings": get("new_findings"), "resolved_findings": get("resolved_findings")}
     return out

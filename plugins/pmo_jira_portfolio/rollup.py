@@ -30,7 +30,7 @@ from pmo_jira.reports import ReportContext
 from pmo_jira.formats.base import natural_key
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
-from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, rate, thresholds_of, worst
+from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
 from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, save_rows
 
 UNCATEGORISED = "Uncategorised"
@@ -38,11 +38,13 @@ UNMAPPED = "unmapped"
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in reversed(Severity))  # critical first
 LEVELS: tuple[str, ...] = ("portfolio", "project", "epic")
 _COMPLIANCE_FLOOR = Severity.MEDIUM
+_SERIOUS = Severity.HIGH  # gaps that can make a project's compliance red (an epic's: critical only)
 
 # Figures summed from epics to projects and from projects to portfolios.
 _SUMMED = ("epics", "epics_open", "epics_overdue", "children", "children_done", "open_children",
            "children_estimated", "points", "points_done", "open_high_risks", "unmanaged_risks",
            "epics_without_risks", "m_risk")
+_NOBODY = ""  # no owner set in Jira
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,16 @@ def _severity_counts(findings: Iterable) -> dict[str, int]:
     return counts
 
 
+def _worst_gap(found: list) -> str:
+    """The epic's worst open gap of medium severity or worse, in words ('' when none)."""
+    gaps = [f for f in found if f.severity >= _COMPLIANCE_FLOOR]
+    if not gaps:
+        return ""
+    top = max(gaps, key=lambda f: (f.severity, f.code))
+    more = f" and {len(gaps) - 1} more" if len(gaps) > 1 else ""
+    return f"{top.severity.value} gap {top.code} ({top.title}){more}"
+
+
 def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
     result, mapping, now = ctx.result, ctx.mapping, ctx.now
     today = now.date()
@@ -157,10 +169,12 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
         no_register = with_risk_types and is_open and from_planning and risks == 0
         found = open_by_item.get((item.site, item.key), [])
         by_sev = _severity_counts(found)
+        owner = (issue.fields.get("owner") or issue.assignee) if issue else None
         rows.append({
             "portfolio": portfolio_of[(item.site, item.project_key)], "site": item.site,
             "project": item.project_key, "key": item.key, "summary": item.summary, "url": item.url,
             "phase": item.phase or UNMAPPED, "status": issue.status if issue else "",
+            "owner": getattr(owner, "display_name", None) or _NOBODY,
             "open": is_open, "target_end": target.isoformat() if target else "",
             "days_late": late, "days_since_update": stale,
             "epics": 1, "epics_open": int(is_open), "epics_overdue": int(late > 0),
@@ -172,9 +186,12 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
             "epics_without_risks": int(no_register),
             **{f"open_{s}": n for s, n in by_sev.items()},
             "findings_open": len(found), "findings_waived": waived.get((item.site, item.key), 0),
+            "gap": _worst_gap(found),
             "m_schedule": float(late),
             "m_risk": float(unmanaged + no_register) if with_risk_types else None,
             "m_compliance": 0.0 if not any(f.severity >= _COMPLIANCE_FLOOR for f in found) else 100.0,
+            # An epic is one item, so its share is 0 or 100 %: only a critical gap makes it red.
+            "m_compliance_serious": 0.0 if not any(f.severity >= Severity.CRITICAL for f in found) else 100.0,
             "m_freshness": float(stale) if stale is not None else None,
         })
     return rows
@@ -196,10 +213,19 @@ def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _measure(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
     for d in RAG_DIMENSIONS:
-        df[f"rag_{d}"] = [rate(None if pd.isna(m) else float(m), thresholds[d]) for m in df[f"m_{d}"]]
+        if d == "compliance":
+            df["rag_compliance"] = [compliance_colour(_measure(a), _measure(b), thresholds[d])
+                                    for a, b in zip(df["m_compliance"], df["m_compliance_serious"])]
+        else:
+            df[f"rag_{d}"] = [rate(_measure(m), thresholds[d]) for m in df[f"m_{d}"]]
     df["rag_overall"] = [worst(r) for r in zip(*(df[f"rag_{d}"] for d in RAG_DIMENSIONS))]
+    df["why"] = [why(r, thresholds) for r in df.to_dict("records")] if len(df) else []
     return df
 
 
@@ -215,7 +241,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
     if epics.empty:
         epics = pd.DataFrame(columns=["portfolio", "site", "project", "key", *_SUMMED, "days_late",
                                       "days_since_update", "m_schedule", "m_risk",
-                                      "m_compliance", "m_freshness"])
+                                      "m_compliance", "m_compliance_serious", "m_freshness", "owner", "gap"])
     new_by, resolved_by = _change_counts(hist.new), _change_counts(hist.resolved)
 
     # Projects: one row per (site, project), epic figures summed / maxed, findings counted directly.
@@ -229,22 +255,25 @@ def build_rollup(ctx: ReportContext) -> Rollup:
     for (site, key), project in projects.items():
         found = open_by_project.get((site, key), [])
         flagged = {f.item_key for f in found if f.severity >= _COMPLIANCE_FLOOR}
+        serious = {f.item_key for f in found if f.severity >= _SERIOUS}
         items = items_by_project.get((site, key), [])
         pitem = project_items.get((site, key))
         base.append({
             "portfolio": portfolio_of[(site, key)], "site": site, "project": key,
             "name": project.name if project else key,
+            "owner": (project.lead.display_name if project and project.lead else _NOBODY),
             "url": (project.url if project else "") or (pitem.url if pitem else ""),
             "phase": (pitem.phase or UNMAPPED) if pitem else UNMAPPED,
             "unmapped": sum(i.phase is None for i in items), "items": len(items),
             "items_flagged": sum(i.key in flagged for i in items),
+            "items_serious": sum(i.key in serious for i in items),
             **{f"open_{s}": n for s, n in _severity_counts(found).items()}, "findings_open": len(found),
             "findings_waived": sum(1 for f in result.findings if f.outcome is Outcome.WAIVED
                                    and (f.site, f.project_key) == (site, key)),
             "new_findings": new_by.get((site, key), 0), "resolved_findings": resolved_by.get((site, key), 0),
         })
-    proj = pd.DataFrame(base, columns=["portfolio", "site", "project", "name", "url", "phase", "unmapped",
-                                       "items", "items_flagged", *(f"open_{s}" for s in SEVERITIES),
+    proj = pd.DataFrame(base, columns=["portfolio", "site", "project", "name", "owner", "url", "phase", "unmapped",
+                                       "items", "items_flagged", "items_serious", *(f"open_{s}" for s in SEVERITIES),
                                        "findings_open", "findings_waived", "new_findings",
                                        "resolved_findings"])
     summed = epics.groupby(["site", "project"])[list(_SUMMED)].sum(min_count=1) if not epics.empty else None
@@ -264,6 +293,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
     proj["m_schedule"] = proj["days_late"].astype(float)
     proj["m_risk"] = (proj["unmanaged_risks"] + proj["epics_without_risks"]).astype(float) if with_risk_types else None
     proj["m_compliance"] = [_pct(f, n) for f, n in zip(proj["items_flagged"], proj["items"])]
+    proj["m_compliance_serious"] = [_pct(f, n) for f, n in zip(proj["items_serious"], proj["items"])]
     proj["m_freshness"] = proj["days_since_update"]
     proj["m_scope"] = [_growth(int(n), hist.previous_rows.get(("project", s, k)))
                        for n, s, k in zip(proj["open_children"], proj["site"], proj["project"])]
@@ -272,7 +302,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
                             key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
 
     # Portfolios: projects summed / maxed.
-    sums = proj.groupby("portfolio")[[*_SUMMED, "items", "items_flagged", "unmapped",
+    sums = proj.groupby("portfolio")[[*_SUMMED, "items", "items_flagged", "items_serious", "unmapped",
                                       *(f"open_{s}" for s in SEVERITIES), "findings_open",
                                       "findings_waived", "new_findings", "resolved_findings"]].sum()
     sums["projects"] = proj.groupby("portfolio").size()
@@ -281,6 +311,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
     port["m_schedule"] = port["days_late"].astype(float)
     port["m_risk"] = (port["unmanaged_risks"] + port["epics_without_risks"]).astype(float) if with_risk_types else None
     port["m_compliance"] = [_pct(f, n) for f, n in zip(port["items_flagged"], port["items"])]
+    port["m_compliance_serious"] = [_pct(f, n) for f, n in zip(port["items_serious"], port["items"])]
     port["m_freshness"] = port["days_since_update"]
     port["m_scope"] = [_growth(int(n), hist.previous_rows.get(("portfolio", "", p)))
                        for n, p in zip(port["open_children"], port["portfolio"])]
@@ -295,7 +326,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
                                   key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
     else:
         for col in ("m_scope", "pct_done_count", "pct_done_estimate", "pct_estimated",
-                    *(f"rag_{d}" for d in RAG_DIMENSIONS), "rag_overall"):
+                    *(f"rag_{d}" for d in RAG_DIMENSIONS), "rag_overall", "why"):
             epics[col] = []
 
     rows = _row_states(port, proj, epics)

@@ -47,6 +47,9 @@ BASE_PROJECTS = (
     ("IDEA", "Innovation Backlog", "10003"),
     ("MISC", "Shared Services", None),
 )
+# Projects differ in how well they are run, as in a real portfolio: flaws are rarer in the
+# well-run ones and commoner in the troubled ones; every other project keeps the base rates.
+DISCIPLINE = {"MOB": 0.1, "NET": 0.1, "OPS": 1.5, "FIN": 1.5}
 EXTRA_STEMS = (("DIG", "10000"), ("OPS", "10001"), ("INF", "10002"), ("IDEA", "10003"))
 
 FIRST = ("Alice", "Bruno", "Chen", "Dana", "Emeka", "Fatima", "Gustav", "Hana", "Ivan", "Julia", "Kofi",
@@ -171,17 +174,18 @@ class _Builder:
         status = _pick(rng, EPIC_STATUS[phase])
         age = {"Initiation": 60, "Planning": 120, "Execution": 300, "Closing": 500}[phase]
         created_days = rng.uniform(age * 0.3, age * 1.5)
+        k = DISCIPLINE.get(project, 1.0)
         flaws = {
-            "owner": rng.random() < 0.10,
-            "dates": phase != "Initiation" and rng.random() < 0.12,
-            "objective": rng.random() < 0.18,
-            "stale": phase == "Execution" and rng.random() < 0.15,
-            "overdue": phase == "Execution" and rng.random() < 0.12,
-            "no_risks": phase != "Initiation" and rng.random() < 0.15,
-            "open_children": phase == "Closing" and rng.random() < 0.2,
-            "blocked_long": status == "Blocked" and rng.random() < 0.6,
-            "outside": rng.random() < 0.10,
-            "unestimated": phase != "Initiation" and rng.random() < 0.18,
+            "owner": rng.random() < 0.10 * k,
+            "dates": phase != "Initiation" and rng.random() < 0.12 * k,
+            "objective": rng.random() < 0.18 * k,
+            "stale": phase == "Execution" and rng.random() < 0.15 * k,
+            "overdue": phase == "Execution" and rng.random() < 0.12 * k,
+            "no_risks": phase != "Initiation" and rng.random() < 0.15 * k,
+            "open_children": phase == "Closing" and rng.random() < 0.2 * k,
+            "blocked_long": status == "Blocked" and rng.random() < 0.6 * k,
+            "outside": rng.random() < 0.10 * k,
+            "unestimated": phase != "Initiation" and rng.random() < 0.18 * k,
         }
         start = target_end = None
         if phase != "Initiation" or rng.random() < 0.3:
@@ -201,7 +205,7 @@ class _Builder:
             else:
                 target_end = None
         if phase == "Closing":
-            changed, updated = rng.uniform(5, 150), rng.uniform(1, 60)
+            changed, updated = rng.uniform(5, 150), rng.uniform(1, 60 if k >= 1 else 12)
         elif flaws["stale"] or flaws["blocked_long"]:
             changed, updated = rng.uniform(25, 120), rng.uniform(20, 90)
         elif status == "Blocked":
@@ -279,12 +283,13 @@ class _Builder:
         impact = _pick(rng, (("Low", 0.2), ("Medium", 0.35), ("High", 0.3), ("Critical", 0.15)))
         likelihood = _pick(rng, (("Low", 0.3), ("Medium", 0.4), ("High", 0.25), ("Critical", 0.05)))
         status = _pick(rng, (("Open", 0.55), ("Mitigating", 0.25), ("Closed", 0.2)))
-        mitigation = None if rng.random() < 0.15 else rng.choice(MITIGATIONS)
+        k = DISCIPLINE.get(epic.project, 1.0)
+        mitigation = None if rng.random() < 0.15 * k else rng.choice(MITIGATIONS)
         epic_created_days = (self.now - epic.created).total_seconds() / 86400
         rec = self.issue(
             epic.project, "Risk", summary=rng.choice(RISKS), status=status,
             **self.times(rng.uniform(0, epic_created_days), rng.uniform(1, 60), rng.uniform(0, 30), epic.created),
-            assignee=self.person(0.08), reporter=rng.choice(self.people), priority="High" if impact in ("High", "Critical") else "Medium",
+            assignee=self.person(0.08 * k), reporter=rng.choice(self.people), priority="High" if impact in ("High", "Critical") else "Medium",
             description="h2. Risk\nIf this happens the plan slips.", impact=impact, likelihood=likelihood,
             mitigation=mitigation,
         )
