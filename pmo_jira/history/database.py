@@ -10,6 +10,7 @@ from the URL: config files end up in repositories and ConfigMaps, and ``--db`` i
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -50,6 +51,11 @@ class HistoryTarget:
     def keyring_user(self) -> str:
         """The keyring entry of a PostgreSQL history's password: its URL without the password."""
         return f"history {self}"
+
+
+def advisory_lock_id(name: str) -> int:
+    """A stable signed 64-bit id for a PostgreSQL advisory lock named ``name``."""
+    return int.from_bytes(hashlib.sha256(("pmo-jira " + name).encode()).digest()[:8], "big", signed=True)
 
 
 def password_in_url(text: str) -> bool:

@@ -12,7 +12,6 @@ looks like a clean-up; when the site is back, its findings are compared with its
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,8 @@ from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult, Finding, Severity
 from pmo_jira.history import events as ev
 from pmo_jira.history import migrate
-from pmo_jira.history.database import HistoryTarget, database_errors, make_engine, parse_target
+from pmo_jira.history.database import (HistoryTarget, advisory_lock_id, database_errors, make_engine,
+                                       parse_target)
 from pmo_jira.history.models import (Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint,
                                      sorted_refs, stored_time)
 from pmo_jira.history.schema import (FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts,
@@ -243,7 +243,7 @@ class HistoryStore:
     def _lock_mapping(self, conn: Connection, mapping: str) -> None:
         """Writers of one mapping queue (PostgreSQL; SQLite's write lock already serialises all)."""
         if self.is_postgres:
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_lock_id("history " + mapping))))
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_lock_id("history " + mapping))))
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -443,11 +443,6 @@ def _insert_events(conn: Connection, run_id: int, found: Iterable[ev.Event], cla
             for k, name, a in classified]
     if rows:
         conn.execute(item_events.insert(), rows)
-
-
-def _lock_id(name: str) -> int:
-    """A stable signed 64-bit id for a PostgreSQL advisory lock."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _ref(key: ev.Key, attrs: ev.Attrs) -> FindingRef:

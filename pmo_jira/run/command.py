@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import ContextManager
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.history import HistoryStore
+from pmo_jira.history.database import parse_target
+from pmo_jira.history.site_lock import SiteLock
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary
 from pmo_jira.reports import Report, ReportContext, render_report, write_output
@@ -171,6 +173,15 @@ class Run:
         return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
                        timeout=self.request.wait_timeout)
 
+    def site_lock(self) -> ContextManager[object]:
+        """With a shared PostgreSQL history, the lock of each selected site in it, which runners
+        on other machines (or with another run lock file) see too; else nothing more to hold."""
+        target = parse_target(self.settings.history or "")
+        if not target.is_postgres:
+            return nullcontext()
+        return SiteLock(target, self.settings.select_sites(self.request.sites), wait=self.request.wait,
+                        timeout=self.request.wait_timeout)
+
     def history(self) -> ContextManager[HistoryStore]:
         """The run history, opened (and created) for this run."""
         return HistoryStore(self.settings.history)
@@ -263,7 +274,10 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
     """
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
-        with run.lock() if apply else nullcontext():
+        with ExitStack() as locks:
+            if apply:
+                locks.enter_context(run.lock())
+                locks.enter_context(run.site_lock())
             audited = run.audit()
             plans = run.plan(audited)
             total = merge_plans(plans)

@@ -1,0 +1,81 @@
+"""Two `sync --apply` runs of one site with different lock files but one PostgreSQL history:
+the site's lock in the shared history stops the second; no issue gets a second owned comment."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections import Counter
+
+import pytest
+from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
+
+from pg_fixtures import postgres  # noqa: F401 - fixture
+from pmo_jira.history import HistoryStore
+from pmo_jira.sandbox.faults import Faults
+from pmo_jira.sandbox.server import SandboxServer
+
+
+@pytest.fixture(autouse=True)
+def _password(postgres, monkeypatch):
+    for var, value in postgres.env().items():
+        monkeypatch.setenv(var, value)
+
+
+@pytest.fixture
+def slow_site():
+    # Every request answers after 25 ms, so one run lasts well over a second: the runs overlap.
+    with SandboxServer("cloud", issues=150, seed=5, faults=Faults(rate_slow=1.0, slow_seconds=0.025)) as sb:
+        yield sb
+
+
+def _env(sb, postgres, url, tmp_path, n):
+    # separate lock files (two machines, or two configs): only the shared history can tell
+    return {**site_env(sb), **postgres.env(), "PMO_JIRA_HISTORY": url,
+            "PMO_JIRA_LOCK": str(tmp_path / f"runner{n}" / "pmo-jira.lock"), "PMO_JIRA_NOW": PINNED_NOW}
+
+
+def _start_two(sb, postgres, tmp_path, *extra):
+    url = postgres.url(postgres.create_database())
+    with HistoryStore(url, migrate=True):  # as `pmo-jira history migrate` before the runners
+        pass
+    procs = [run_subprocess(["sync", "--apply", *extra], _env(sb, postgres, url, tmp_path, n), tmp_path)
+             for n in range(2)]
+    return url, [(p, *p.communicate(timeout=120)) for p in procs]
+
+
+def test_second_runner_is_refused_and_writes_nothing(slow_site, postgres, tmp_path):
+    url, results = _start_two(slow_site, postgres, tmp_path)
+    codes = sorted(p.returncode for p, _, _ in results)
+    assert codes == [0, 2], [(p.returncode, err) for p, _, err in results]
+    (loser_err,) = [err for p, _, err in results if p.returncode == 2]
+    (line,) = [ln for ln in loser_err.splitlines() if ln.startswith("Error: ")]
+    assert "another pmo-jira run (pmo-jira pid" in line and "--wait" in line
+    assert f"site jira ({slow_site.url}) in the shared history {url}" in line
+    assert postgres.password not in loser_err
+    assert max(Counter(len(owned_comments(slow_site, r.key)) for r in slow_site.store.issues)) == 1
+    with HistoryStore(url) as store:
+        assert [r.kind for r in store.runs(None)] == ["sync"]
+
+
+def test_with_wait_the_second_runner_queues_and_has_nothing_left_to_write(slow_site, postgres, tmp_path):
+    url, results = _start_two(slow_site, postgres, tmp_path, "--wait")
+    assert [p.returncode for p, _, _ in results] == [0, 0], [err for _, _, err in results]
+    assert any("0 issues to write (0 writes)" in out for _, out, _ in results)
+    posted = [w for w in writes(slow_site) if w.method == "POST" and w.path.endswith("/comment")]
+    assert len(posted) == len({w.path for w in posted})  # no issue got two comments
+    with HistoryStore(url) as store:
+        assert len(store.runs(None)) == 2
+
+
+def test_a_killed_runner_leaves_no_stale_lock(slow_site, postgres, tmp_path):
+    url = postgres.url(postgres.create_database())
+    first = run_subprocess(["sync", "--apply"], _env(slow_site, postgres, url, tmp_path, 0), tmp_path)
+    deadline = time.monotonic() + 60
+    while not any(w.method == "PUT" for w in writes(slow_site)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until it is writing, under the lock
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    second = run_subprocess(["sync", "--apply"], _env(slow_site, postgres, url, tmp_path, 1), tmp_path)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
