@@ -109,6 +109,7 @@ class Settings(_Strict):
     mapping: Path | None = None
     history: str | None = None  # SQLite file or postgresql:// URL; default <XDG_DATA_HOME>/pmo-jira/history.sqlite
     lock: Path | None = None  # run lock file; load_settings defaults it to pmo-jira.lock next to the history
+    state_cache: Path | None = None  # Data Center sync state cache; defaults to pmo-jira-state.sqlite next to the history
     writeback: WritebackSettings = WritebackSettings()
     log_format: Literal["text", "json"] = "text"
     summary_json: Path | None = None
@@ -192,6 +193,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "MAPPING": ("mapping",),
     "HISTORY": ("history",),
     "LOCK": ("lock",),
+    "STATE_CACHE": ("state_cache",),
     "LOG_FORMAT": ("log_format",),
     "SUMMARY_JSON": ("summary_json",),
     "MAX_WRITES": ("writeback", "max_writes"),
@@ -276,12 +278,13 @@ def _resolve_paths(settings: Settings, base: Path, path: Path | None,
     history = settings.history or str(_data_home(env) / "history.sqlite")
     if "://" not in history:
         history = str(fix(Path(history)))
-    lock = fix(settings.lock)
-    if lock is None:
-        lock = (Path(history).parent if "://" not in history else _data_home(env)) / "pmo-jira.lock"
+    beside_history = Path(history).parent if "://" not in history else _data_home(env)
+    lock = fix(settings.lock) or beside_history / "pmo-jira.lock"
+    state_cache = fix(settings.state_cache) or beside_history / "pmo-jira-state.sqlite"
     sites = tuple(s.model_copy(update={"mapping": fix(s.mapping)}) for s in settings.sites)
     out = settings.model_copy(update={
         "sites": sites, "mapping": fix(settings.mapping), "history": history, "lock": lock,
+        "state_cache": state_cache,
         "summary_json": fix(settings.summary_json)})
     out._config_file = path
     return out

@@ -30,7 +30,7 @@ PINNED_NOW = REFERENCE_NOW.isoformat()
 _CLEARED = ("PMO_JIRA_CONFIG", "PMO_JIRA_URL", "PMO_JIRA_EMAIL", "PMO_JIRA_TOKEN", "PMO_JIRA_FLAVOUR",
             "PMO_JIRA_SITE", "PMO_JIRA_MAPPING", "PMO_JIRA_HISTORY", "PMO_JIRA_LOCK", "PMO_JIRA_NOW",
             "PMO_JIRA_MAX_WRITES", "PMO_JIRA_NOTIFY", "PMO_JIRA_CONCURRENCY", "PMO_JIRA_LOG_FORMAT",
-            "PMO_JIRA_SUMMARY_JSON")
+            "PMO_JIRA_SUMMARY_JSON", "PMO_JIRA_STATE_CACHE")
 
 
 def site_env(sb: SandboxServer, *, url: str | None = None, token: str | None = None,

@@ -30,6 +30,7 @@ from pmo_jira.errors import ConfigError, JiraApiError
 from pmo_jira.jira.prefetch import prefetched
 from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, server_delay
 from pmo_jira.jira.richtext import to_adf, to_wiki
+from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.model import Doc, Flavour, Site
 
 log = logging.getLogger("pmo_jira.jira")
@@ -160,6 +161,9 @@ class JiraClient:
         self._flavour = Flavour(flavour) if flavour is not None else None
         self._server_info: dict | None = None
         self._fields: list[dict] | None = None
+        self.property_cache: PropertyCache | None = None
+        """Data Center: issue properties kept per ``updated`` (``statecache.py``); filled after this
+        client's own property writes, read by the source instead of one GET per issue."""
 
     def __repr__(self) -> str:
         return f"JiraClient({self.base_url!r}, flavour={self._flavour})"
@@ -619,7 +623,8 @@ class JiraClient:
                           issue_key=key)
         if not inline:
             for prop, value in props.items():
-                self.set_property(key, prop, value)
+                self._put_property(key, prop, value)
+            self._keep_after_write(key, list(props))
 
     def _comment_body(self, body: Doc) -> Any:
         return to_adf(body) if self.flavour is Flavour.CLOUD else to_wiki(body)
@@ -639,8 +644,30 @@ class JiraClient:
                              issue_key=key)
 
     def set_property(self, key: str, prop: str, value: Any) -> None:
+        self._put_property(key, prop, value)
+        self._keep_after_write(key, [prop])
+
+    def _put_property(self, key: str, prop: str, value: Any) -> None:
         self._request("PUT", f"{self.api}/issue/{_seg(key)}/properties/{_seg(prop)}", json=value,
                       issue_key=key)
+
+    def _keep_after_write(self, key: str, props: Sequence[str]) -> None:
+        """Data Center with a property cache: read ``updated`` and the properties just written back in
+        one request and keep them, so the next run knows them without asking while the issue is
+        unchanged. A failed read-back leaves the cache without them (the write itself stands)."""
+        if self.property_cache is None or not props or self.flavour is Flavour.CLOUD:
+            return
+        try:
+            raw = self.issue(key, ["updated"], properties=props)
+        except JiraApiError as exc:
+            log.debug("reading back %s after writing it failed: %s", key, exc)
+            return
+        updated = ((raw or {}).get("fields") or {}).get("updated")
+        if not isinstance(updated, str):
+            return
+        found = (raw or {}).get("properties") or {}
+        for prop in props:
+            self.property_cache.store(self.base_url, prop, key, updated, prop in found, found.get(prop))
 
 
 def _notify(notify: bool) -> dict[str, str]:

@@ -156,16 +156,32 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
 
 
 def _add_state(client: JiraClient, page: list[dict], label_prefix: str) -> None:
-    """Data Center: put the state property into the raw issues that may have one (see module doc)."""
+    """Data Center: put the state property into the raw issues that may have one (see module doc).
+
+    An issue whose ``updated`` is the one the client's property cache holds the state for costs no
+    request; the others are read (concurrently) and kept in the cache for the next run.
+    """
     prefix = label_prefix.strip().lower()
     tagged = [raw for raw in page
               if any(str(label).startswith(prefix) for label in (raw.get("fields") or {}).get("labels") or ())]
     if not tagged:
         return
-    with ThreadPoolExecutor(max_workers=max(1, client.gate.concurrency)) as pool:
-        values = list(pool.map(lambda raw: client.get_property(raw["key"], STATE_PROPERTY), tagged))
-    for raw, value in zip(tagged, values):
-        if value is not None:
+    cache = client.property_cache
+    updated = {raw["key"]: (raw.get("fields") or {}).get("updated") for raw in tagged}
+    known = cache.lookup(client.base_url, STATE_PROPERTY,
+                         ((k, u) for k, u in updated.items() if isinstance(u, str))) if cache else {}
+    unknown = [raw for raw in tagged if raw["key"] not in known]
+    if unknown:
+        with ThreadPoolExecutor(max_workers=max(1, client.gate.concurrency)) as pool:
+            values = list(pool.map(lambda raw: client.get_property(raw["key"], STATE_PROPERTY), unknown))
+        for raw, value in zip(unknown, values):
+            known[raw["key"]] = (value is not None, value)
+            stamp = updated[raw["key"]]
+            if cache is not None and isinstance(stamp, str):
+                cache.store(client.base_url, STATE_PROPERTY, raw["key"], stamp, value is not None, value)
+    for raw in tagged:
+        present, value = known[raw["key"]]
+        if present:
             raw["properties"] = {**(raw.get("properties") or {}), STATE_PROPERTY: value}
 
 

@@ -19,6 +19,7 @@ from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.source import matching_keys, read_site
+from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.model import Snapshot
 from pmo_jira.run.connect import client_for
@@ -85,6 +86,7 @@ def audit_sites(
     selected: dict[str, frozenset[str]] = {}  # site -> keys --jql matched
     sites = settings.select_sites(site_names)
     known = [s.code for s in registry] if registry is not None else None
+    cache = PropertyCache(settings.state_cache) if settings.state_cache else None
     for site in sites:
         path = Path(mapping_path or settings.mapping_for(site))
         if path not in mappings:
@@ -94,6 +96,7 @@ def audit_sites(
             mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
         try:
             client = client_factory(site)
+            client.property_cache = cache
             snapshot = read_site(client, mapping, read_plan(mapping, registry), now=now)
             if scope.jql:
                 selected[site.name] = matching_keys(client, mapping, snapshot.projects, scope.jql)
