@@ -24,6 +24,8 @@ from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.credentials import credentials_for, find_token
 from pmo_jira.run.connect import site_client
 from pmo_jira.settings import Settings, SiteSettings
+from pmo_jira.site_proof import prove_mapping
+from pmo_jira.standards.registry import configure, plugin_registry
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -183,6 +185,7 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
 
     try:
         _check_fields(report, client, mapping, needed)
+        _check_names(report, client, mapping)
         projects = _projects_in_scope(client, site, mapping)
         _check_permissions(report, client, site, mapping, settings, projects, account)
     except JiraApiError as exc:
@@ -211,6 +214,26 @@ def _check_fields(report: SiteReport, client: Any, mapping: MappingFile, needed:
                    f"missing: {error.message}" + ("" if used else " (no active standard reads it)"),
                    (f"{error.hint}; until then the standards that read it report 'not applicable'"
                     if used else None))
+
+
+def _check_names(report: SiteReport, client: Any, mapping: MappingFile) -> None:
+    """The mapping's issue types, projects, statuses, options and JQL on this site (fields are
+    checked above): what a run would fail on fails here, a rule that never matches warns."""
+    proof = prove_mapping(mapping, client, configure(mapping, plugin_registry()))
+    field_keys = {e.key for e in proof.fields.errors}
+    failures = [e for e in proof.errors if e.key not in field_keys]
+    fix = f"fix the mapping (`pmo-jira mappings check {mapping.source_file or 'FILE'} --site {report.site}` lists all)"
+    if failures:
+        for error in failures:
+            report.add(f"mapping {error.key}", "fail", error.message, error.hint)
+    else:
+        report.add("mapping names", "ok", f"{proof.issue_types} issue types on the site; every issue type, project "
+                   f"and query of the mapping is accepted")
+    for warning in proof.warnings:
+        report.add(f"mapping {warning.key}", "warn", warning.message, warning.hint or fix)
+    for code, why in proof.not_applicable:
+        report.add(f"standard {code}", "warn", f"not applicable on this site: {why}",
+                   "bind the field or issue type in the mapping once the site has it, or drop the standard")
 
 
 def _projects_in_scope(client: Any, site: SiteSettings, mapping: MappingFile) -> list[str]:

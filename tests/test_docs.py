@@ -319,7 +319,7 @@ def test_documented_command_lines_exist(inv):
     ("pmo-jira audti", "pmo-jira has no command 'audti'"),
     ("pmo-jira audit --fail-on severe", "pmo-jira audit --fail-on: 'severe' is not one of"),
     ("pmo-jira sync --aply", "pmo-jira sync has no option --aply"),
-    ("PMO_JIRA_TOKEN=x pmo-jira mappings check m.yaml --site", "pmo-jira mappings check has no option --site"),
+    ("PMO_JIRA_TOKEN=x pmo-jira mappings check m.yaml --sites", "pmo-jira mappings check has no option --sites"),
     ("pmo-jira history show 3 --limit 2", "pmo-jira history show has no option --limit"),
     ("pmo-jira mappings lint m.yaml", "pmo-jira mappings has no command 'lint'"),
     ("pmo-jira publish-confluence --bogus", "pmo-jira publish-confluence has no option --bogus"),

@@ -370,6 +370,40 @@ class JiraClient:
             if page.get("isLast", True) or not values:
                 return
 
+    def issue_types(self) -> list[dict]:
+        """Every issue type of the site (``/issuetype``)."""
+        return list(self._get(f"{self.api}/issuetype") or [])
+
+    def statuses(self) -> list[dict]:
+        """Every workflow status of the site (``/status``)."""
+        return list(self._get(f"{self.api}/status") or [])
+
+    def jql_errors(self, queries: Sequence[str]) -> dict[str, list[str]]:
+        """What the site says is wrong with each query (an empty list: it would run).
+
+        Cloud checks all of them in one strict ``/jql/parse``, which validates the values too;
+        Data Center has no parse endpoint, so each query is run for zero results there and a 400
+        answer read as its errors.
+        """
+        if not queries:
+            return {}
+        if self.flavour is Flavour.CLOUD:
+            body = self._request("POST", f"{self.api}/jql/parse", params={"validation": "strict"},
+                                 json={"queries": list(queries)}, idempotent=True)
+            parsed = (body or {}).get("queries") or []
+            return {q: [str(e) for e in (p or {}).get("errors") or ()] for q, p in zip(queries, parsed)}
+        out: dict[str, list[str]] = {}
+        for query in queries:
+            try:
+                self._request("GET", f"{self.api}/search", params={"jql": query, "maxResults": 0,
+                                                                    "validateQuery": "strict", "fields": "id"})
+                out[query] = []
+            except JiraApiError as exc:
+                if exc.status != 400:
+                    raise
+                out[query] = list(exc.error_messages) or [exc.message]
+        return out
+
     def project_categories(self) -> list[dict]:
         return list(self._get(f"{self.api}/projectCategory") or [])
 

@@ -129,16 +129,21 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set())
                         | ({"comment"} if plan.comments else set()))
         jql = scope_jql(mapping, [p.key for p in projects], plan.issue_types)
-        for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
-            if not cloud:
-                _add_state(client, page, mapping.writeback.label_prefix)
-            for raw in page:
-                issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
-                                          flavour=client.flavour, fieldmap=fieldmap))
-            # The issues read so far live as long as the run: exempt them from the collector, which
-            # otherwise rescans every one of them in each full collection (cost growing with N).
-            # Reference counting still frees them.
-            gc.freeze()
+        try:
+            for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
+                if not cloud:
+                    _add_state(client, page, mapping.writeback.label_prefix)
+                for raw in page:
+                    issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
+                                              flavour=client.flavour, fieldmap=fieldmap))
+                # The issues read so far live as long as the run: exempt them from the collector, which
+                # otherwise rescans every one of them in each full collection (cost growing with N).
+                # Reference counting still frees them.
+                gc.freeze()
+        except JiraApiError as exc:
+            if exc.status == 400 and not issues:
+                _missing_issue_types(client, mapping, plan.issue_types)
+            raise
         if plan.history:
             issues = _with_history(client, mapping, issues, fieldmap, plan.history, [p.key for p in projects])
     waived: dict[int, frozenset[str]] = {}
@@ -153,6 +158,27 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     return Snapshot(site=client.site, projects=tuple(projects), issues=tuple(issues), fetched_at=now,
                     available_fields=available, waived_keys=waived,
                     requests=client.requests_made - start_requests)
+
+
+def _missing_issue_types(client: JiraClient, mapping: Any, extra_types: Sequence[str]) -> None:
+    """After Jira refused the scope search: a ConfigError naming an issue type the search named and
+    the site lacks (Jira refuses a whole query naming one), with the site's nearest; else nothing."""
+    have = [str(t.get("name")) for t in client.issue_types()]
+    known = {h.casefold() for h in have}
+    named: list[tuple[tuple[Any, ...], str]] = [
+        (("issue_types", kind, i), name) for kind in ("epic", "child", "risk")
+        for i, name in enumerate(getattr(mapping.issue_types, kind))]
+    named += [(("standards",), name) for name in extra_types]  # issue types standards' options name
+    for path, name in named:
+        if name.casefold() in known:
+            continue
+        hint = did_you_mean(name, have) or f"the site's issue types: {', '.join(have)}"
+        raise ConfigError(f"issue type '{name}' does not exist on site {client.site.name} ({client.site.url}), "
+                          "so Jira refuses the search; nothing was read or written on this site",
+                          file=mapping.source_file, line=mapping.line_of(*path),
+                          key=".".join(map(str, path[:2])) + (f"[{path[2]}]" if len(path) > 2 else ""),
+                          hint=f"{hint}; check every name with `pmo-jira mappings check FILE --site "
+                               f"{client.site.name}`")
 
 
 def _add_state(client: JiraClient, page: list[dict], label_prefix: str) -> None:

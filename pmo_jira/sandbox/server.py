@@ -131,6 +131,43 @@ class _Accessor:
         return getter(self.rec)
 
 
+def _operand(values: tuple[jqlmod.Value, ...], listed: bool) -> dict:
+    def one(v: jqlmod.Value) -> dict:
+        if v.kind == "empty":
+            return {"keyword": "empty"}
+        if v.kind == "func":
+            return {"function": v.text, "arguments": list(v.args), "encodedOperand": f"{v.text}({', '.join(v.args)})"}
+        return {"value": v.text, "encodedValue": json.dumps(v.text) if v.quoted else v.text}
+
+    if not listed:
+        return one(values[0])
+    items = [one(v) for v in values]
+    return {"values": items, "encodedOperand": "(" + ", ".join(i.get("encodedValue", i.get("encodedOperand", "EMPTY"))
+                                                              for i in items) + ")"}
+
+
+def _jql_node(node: Any) -> dict:
+    if isinstance(node, (jqlmod.And, jqlmod.Or)):
+        return {"clauses": [_jql_node(n) for n in node.items], "operator": "and" if isinstance(node, jqlmod.And) else "or"}
+    if isinstance(node, jqlmod.Not):
+        return {"clause": _jql_node(node.item), "operator": "not"}
+    name = node.spelling or node.field
+    return {"field": {"name": name, "encodedName": json.dumps(name) if " " in name else name},
+            "operator": node.op, "operand": _operand(node.values, node.op in ("in", "not in"))}
+
+
+def jql_structure(query: jqlmod.Query) -> dict:
+    """A parsed query as Cloud's ``JqlQuery`` syntax tree."""
+    out: dict[str, Any] = {}
+    if query.where is not None:
+        out["where"] = _jql_node(query.where)
+    if query.order_by:
+        out["orderBy"] = {"fields": [{"field": {"name": query.spellings.get(name, name),
+                                                "encodedName": query.spellings.get(name, name)},
+                                      "direction": direction.lower()} for name, direction in query.order_by]}
+    return out
+
+
 def _sprint_names(rec: IssueRec) -> list[str] | None:
     sprint = sprint_of(rec)
     return None if sprint is None else [sprint[1], str(sprint[0])]
@@ -551,6 +588,7 @@ class Router:
         if self.cloud:
             table.update({
                 ("POST", "changelog", 2): self.bulk_changelog if second == "bulkfetch" else None,
+                ("POST", "jql", 2): self.jql_parse if second == "parse" else None,
                 ("GET", "project", 2): self.project_search if second == "search" else lambda: self.project(second),
                 ("GET", "search", 2): self.enhanced_search if second == "jql" else None,
                 ("POST", "search", 2): {"jql": self.enhanced_search, "approximate-count": self.approximate_count}.get(second),
@@ -780,6 +818,39 @@ class Router:
         else:
             out["isLast"] = True
         return 200, out, {}
+
+    def jql_parse(self) -> tuple[int, Any, dict]:
+        """Cloud's POST /jql/parse: each query's syntax tree, or its errors. ``validation=strict``
+        (the default) also checks fields and values like a search; ``warn`` reports those as
+        warnings; ``none`` checks the syntax only."""
+        level = self.param("validation", "strict")
+        if level not in ("strict", "warn", "none"):
+            raise HttpError(400, [f"Invalid validation level '{level}'; use strict, warn or none."])
+        queries = self.body.get("queries") if isinstance(self.body, dict) else None
+        if not isinstance(queries, list) or not queries or not all(isinstance(q, str) and q for q in queries):
+            raise HttpError(400, ["queries must be a non-empty list of JQL queries."])
+        out = []
+        for text in queries:
+            try:
+                query = self.app._parse_cached(text)
+            except jqlmod.JqlError as exc:
+                out.append({"query": text, "errors": [str(exc)]})
+                continue
+            problems: list[str] = []
+            if level != "none":
+                try:
+                    self.app.parse_jql(text, cloud_search=False)
+                except HttpError as err:
+                    problems = err.body["errorMessages"]
+            entry: dict[str, Any] = {"query": text}
+            if problems and level == "strict":
+                entry["errors"] = problems
+            else:
+                entry["structure"] = jql_structure(query)
+                if problems:
+                    entry["warnings"] = problems
+            out.append(entry)
+        return 200, {"queries": out}, {}
 
     def approximate_count(self) -> tuple[int, Any, dict]:
         jql = self.text("jql") or ""
