@@ -12,9 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-import keyring
-import keyring.errors
-
 from pmo_jira.errors import ConfigError
 from pmo_jira.jira.client import Credentials
 from pmo_jira.logs import register_secret
@@ -26,6 +23,9 @@ SHARED_TOKEN_VAR = f"{ENV_PREFIX}TOKEN"
 
 def keyring_token(site_name: str) -> str | None:
     """The keyring's token for a site; None when there is none or no usable keyring."""
+    import keyring  # only when no environment variable holds the token: loading backends is slow
+    import keyring.errors
+
     try:
         return keyring.get_password(KEYRING_SERVICE, site_name) or None
     except keyring.errors.KeyringError:
@@ -64,6 +64,9 @@ def credentials_for(site: SiteSettings, env: Mapping[str, str] | None = None) ->
 
 def store_token(site: SiteSettings, token: str) -> None:
     """Store a token in the system keyring; ConfigError in one line when no keyring is usable."""
+    import keyring
+    import keyring.errors
+
     backend = keyring.get_keyring()
     if getattr(backend, "priority", 1) <= 0:
         raise ConfigError("no system keyring is available on this machine",

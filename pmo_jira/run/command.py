@@ -18,13 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import ContextManager
+from typing import TYPE_CHECKING, ContextManager
 
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
-from pmo_jira.history import HistoryStore
-from pmo_jira.history.database import parse_target
-from pmo_jira.history.site_lock import SiteLock
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary
 from pmo_jira.reports import Report, ReportContext, render_report, write_output
@@ -35,6 +32,9 @@ from pmo_jira.runlock import RunLock
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import Registry, plugin_registry
 from pmo_jira.writeback import ApplyReport, Plan, check_blast_radius
+
+if TYPE_CHECKING:
+    from pmo_jira.history import HistoryStore
 
 log = logging.getLogger("pmo_jira.run")
 
@@ -176,6 +176,9 @@ class Run:
     def site_lock(self) -> ContextManager[object]:
         """With a shared PostgreSQL history, the lock of each selected site in it, which runners
         on other machines (or with another run lock file) see too; else nothing more to hold."""
+        from pmo_jira.history.database import parse_target  # the history's database layer is slow to load
+        from pmo_jira.history.site_lock import SiteLock
+
         target = parse_target(self.settings.history or "")
         if not target.is_postgres:
             return nullcontext()
@@ -184,6 +187,8 @@ class Run:
 
     def history(self) -> ContextManager[HistoryStore]:
         """The run history, opened (and created) for this run."""
+        from pmo_jira.history import HistoryStore
+
         return HistoryStore(self.settings.history)
 
     def record(self, audited: AuditedSites, *, kind: str = "audit", writes_planned: int = 0,
@@ -199,6 +204,8 @@ class Run:
         if self.request.narrowed:
             log.info("run history: not recorded, --project/--jql checked only part of the portfolio")
             return None
+        from pmo_jira.history import HistoryStore
+
         with HistoryStore(self.settings.history) as store:
             return store.record_run(audited.result, kind=kind,  # type: ignore[arg-type]
                                     writes_planned=writes_planned, writes_applied=writes_applied,

@@ -1,0 +1,61 @@
+"""Heavy libraries load only in the commands that use them, so a plain audit starts quickly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cli_fixtures import MAPPING, site_env
+from pmo_jira.sandbox.generator import REFERENCE_NOW
+from pmo_jira.sandbox.server import SandboxServer
+
+HEAVY = ("pandas", "numpy", "openpyxl", "atlassian", "sqlalchemy", "alembic", "keyring", "pmo_jira.sandbox",
+         "pmo_jira.history", "pmo_jira_portfolio.rollup", "pmo_jira_portfolio.render_xlsx")
+
+_RUN = """
+import json, sys
+from pmo_jira.cli.main import main
+sys.argv = ["pmo-jira", *json.loads(sys.argv[1])]
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+with open({out!r}, "w") as f:
+    json.dump({{"code": code, "modules": sorted(sys.modules)}}, f)
+"""
+
+
+def _loaded(args: list[str], env: dict[str, str], tmp: Path) -> tuple[int, set[str]]:
+    out = tmp / "modules.json"
+    full = {k: v for k, v in os.environ.items() if not k.startswith("PMO_JIRA_")}
+    full.update(env)
+    subprocess.run([sys.executable, "-c", _RUN.format(out=str(out)), json.dumps(args)], env=full, cwd=tmp,
+                   check=True, capture_output=True, timeout=120)
+    got = json.loads(out.read_text())
+    return got["code"], set(got["modules"])
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)}
+
+
+def test_version_loads_nothing_heavy(tmp_path):
+    code, modules = _loaded(["--version"], {}, tmp_path)
+    assert code in (0, None)
+    assert not _heavy(modules)
+    assert "requests" not in modules and "pydantic" not in modules
+
+
+def test_an_audit_without_history_loads_neither_history_nor_reports_nor_the_sandbox(tmp_path):
+    with SandboxServer("cloud", issues=120, seed=2) as sb:
+        env = {**site_env(sb, mapping=MAPPING), "PMO_JIRA_NOW": REFERENCE_NOW.isoformat(),
+               "PMO_JIRA_HISTORY": str(tmp_path / "history.sqlite"), "XDG_CONFIG_HOME": str(tmp_path)}
+        code, modules = _loaded(["audit", "--format", "json", "-o", str(tmp_path / "a.json"), "--no-history",
+                                 "--fail-on", "never"], env, tmp_path)
+    assert code in (0, None)
+    assert json.loads((tmp_path / "a.json").read_text())["findings"], "the audit ran"
+    assert not _heavy(modules)
