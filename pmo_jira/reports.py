@@ -17,16 +17,11 @@ from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
 from pmo_jira.suggest import did_you_mean
 
-# File suffix per format name, shared by every report and the CLI's --out-dir.
-SUFFIXES: dict[str, str] = {
-    "table": ".txt", "csv": ".csv", "xlsx": ".xlsx", "markdown": ".md", "json": ".json",
-    "html": ".html", "junit": ".xml",
-}
-
-
 def file_name(name: str, fmt: str) -> str:
     """``<name><suffix>``: the file a report in ``fmt`` is saved as in a folder."""
-    return f"{name}{SUFFIXES.get(fmt, '.' + fmt)}"
+    from pmo_jira.formats import suffix_of
+
+    return f"{name}{suffix_of(fmt)}"
 
 
 def write_output(path: Path, content: str | bytes) -> None:

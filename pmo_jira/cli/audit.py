@@ -11,6 +11,7 @@ from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
+from pmo_jira.formats import DEFAULT, builtin_formats
 from pmo_jira.run import run_audit_command
 
 FAIL_ON = [s.value for s in Severity] + ["never"]
@@ -22,8 +23,8 @@ FAIL_ON = [s.value for s in Severity] + ["never"]
               help="Mapping file for every site (default: the config's).")
 @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
 @click.option("--jql", default="", help="Only issues this JQL also matches (ANDed to the mapping's scope).")
-@click.option("--format", "fmt", default="table", show_default=True, metavar="FORMAT",
-              help="table, json, csv, junit, markdown, or a plugin's format.")
+@click.option("--format", "fmt", default=DEFAULT, show_default=True, metavar="FORMAT",
+              help=f"{', '.join(builtin_formats())}, or a plugin's format.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report to this file instead of standard output.")
 @click.option("--fail-on", type=click.Choice(FAIL_ON), default="high", show_default=True,

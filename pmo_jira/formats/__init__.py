@@ -2,25 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 
 from pmo_jira.errors import PluginError, PmoError
 from pmo_jira.formats.base import AuditFormat
-from pmo_jira.formats.csv_format import CsvFormat
-from pmo_jira.formats.json_format import JsonFormat
-from pmo_jira.formats.junit import JunitFormat
-from pmo_jira.formats.markdown import MarkdownFormat
-from pmo_jira.formats.table import TableFormat
 
-__all__ = ["AuditFormat", "formats", "register_format", "get_renderer", "plugin_formats"]
+__all__ = ["AuditFormat", "DEFAULT", "builtin_formats", "formats", "get_renderer", "plugin_formats", "register_format",
+           "suffix_of"]
 
-formats: dict[str, AuditFormat] = {
-    "table": TableFormat(),
-    "json": JsonFormat(),
-    "csv": CsvFormat(),
-    "junit": JunitFormat(),
-    "markdown": MarkdownFormat(),
-}
+DEFAULT = "table"
+
+
+def _discover() -> dict[str, AuditFormat]:
+    """The built-in formats: every module of this package with a ``FORMAT``, by its ``name``
+    (the default first, then by name). A new format is its module, its docs and its test."""
+    found: dict[str, AuditFormat] = {}
+    for info in pkgutil.iter_modules(__path__):
+        renderer = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMAT", None)
+        if renderer is not None:
+            found[renderer.name] = renderer
+    return dict(sorted(found.items(), key=lambda item: (item[0] != DEFAULT, item[0])))
+
+
+formats: dict[str, AuditFormat] = _discover()
+
+
+def builtin_formats() -> dict[str, AuditFormat]:
+    """The formats that ship with pmo-jira, the default first."""
+    return dict(formats)
+
+
+def suffix_of(fmt: str) -> str:
+    """The file suffix of a format name: a built-in format's ``extension``, else ``.<name>``."""
+    renderer = formats.get(fmt)
+    return f".{getattr(renderer, 'extension', None) or fmt}"
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
@@ -41,11 +59,6 @@ def register_format(name: str, renderer: AuditFormat, into: dict[str, AuditForma
     if not callable(getattr(renderer, "render", None)):
         raise PluginError(f"report format {name!r}: {type(renderer).__name__} has no render() method")
     into[name] = renderer
-
-
-def builtin_formats() -> dict[str, AuditFormat]:
-    """The formats that ship with pmo-jira, in the order they are listed."""
-    return dict(formats)
 
 
 def plugin_formats() -> dict[str, AuditFormat]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import ClassVar
 from datetime import datetime
 
 from pmo_jira.findings import AuditResult, Finding
@@ -39,6 +40,7 @@ def _defuse(value: str) -> str:
 
 @dataclass(frozen=True)
 class CsvFormat:
+    name: ClassVar[str] = "csv"
     extension: str = "csv"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
@@ -47,3 +49,7 @@ class CsvFormat:
         writer.writerow(COLUMNS)
         writer.writerows(_row(f) for f in sorted_findings(result))
         return buf.getvalue()
+
+
+FORMAT = CsvFormat()
+"""The built-in ``csv`` format (``pmo_jira.formats`` finds it here)."""

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, ClassVar
 
 from pmo_jira import __version__
 from pmo_jira.findings import AuditResult, Finding, Waiver
@@ -96,7 +96,12 @@ def _item(i: ClassifiedItem) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class JsonFormat:
+    name: ClassVar[str] = "json"
     extension: str = "json"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
         return json.dumps(result_to_dict(result, now=now), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMAT = JsonFormat()
+"""The built-in ``json`` format (``pmo_jira.formats`` finds it here)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import ClassVar
 from datetime import datetime
 from itertools import groupby
 
@@ -38,6 +39,7 @@ def _testcase_name(key: str, summary: str, subject: str = "") -> str:
 
 @dataclass(frozen=True)
 class JunitFormat:
+    name: ClassVar[str] = "junit"
     extension: str = "xml"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
@@ -124,3 +126,7 @@ def _skip_message(f: Finding) -> str:
         w = f.waiver
         return one_line(f"waived by {w.owner} until {w.expires.isoformat()}: {w.reason}")
     return one_line(f"{f.outcome.value.replace('_', ' ')}: {f.message}")
+
+
+FORMAT = JunitFormat()
+"""The built-in ``junit`` format (``pmo_jira.formats`` finds it here)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from datetime import datetime
 from urllib.parse import quote
 
@@ -38,6 +39,7 @@ def _table(header: list[str], rows: list[list[str]], align: list[str] | None = N
 
 @dataclass(frozen=True)
 class MarkdownFormat:
+    name: ClassVar[str] = "markdown"
     extension: str = "md"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
@@ -95,3 +97,7 @@ def _finding_row(f: Finding) -> list[str]:
         item += " · " + md_escape(f.subject)
     return [f.severity.value, _OUTCOME_LABEL[f.outcome], md_escape(f.code), item,
             md_escape(f.phase or "unmapped"), message, md_escape(f.fix) if f.counts else ""]
+
+
+FORMAT = MarkdownFormat()
+"""The built-in ``markdown`` format (``pmo_jira.formats`` finds it here)."""

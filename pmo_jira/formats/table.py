@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, replace
+from typing import ClassVar
 from datetime import datetime
 from itertools import groupby
 
@@ -28,6 +29,7 @@ _LABEL_WIDTH = 9  # "CRITICAL " / "WAIVED   " / "N/A      "
 
 @dataclass(frozen=True)
 class TableFormat:
+    name: ClassVar[str] = "table"
     color: bool = False
     width: int = 100
     extension: str = "txt"
@@ -124,3 +126,7 @@ class TableFormat:
 
     def _style(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+
+FORMAT = TableFormat()
+"""The built-in ``table`` format (``pmo_jira.formats`` finds it here)."""
