@@ -22,6 +22,7 @@ import yaml
 from cli_fixtures import MAPPING, pmo  # noqa: F401 - fixture
 from sandbox_fixtures import module_site
 from pmo_jira.plugin_manager import reset_plugin_manager
+from pmo_jira.sandbox.server import SandboxServer
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 _BLOCK = re.compile(r"^(`{3,})\w+ file=(\S+)\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)
@@ -60,9 +61,12 @@ cloud = module_site("cloud", issues=150, seed=11)
 
 @pytest.fixture
 def acme_mapping(acme, tmp_path) -> Path:
-    """mappings/sandbox.yaml with the guide's mapping addition appended to its standards."""
+    """mappings/sandbox.yaml with the guide's mapping addition: its standards appended, its own
+    `acme:` section added."""
     data = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
-    data["standards"] += yaml.safe_load(acme["mapping-addition.yaml"])["standards"]
+    addition = yaml.safe_load(acme["mapping-addition.yaml"])
+    data["standards"] += addition.pop("standards")
+    data.update(addition)
     path = tmp_path / "acme.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -125,3 +129,31 @@ def test_a_plugin_that_fails_to_import_is_one_line_and_the_rest_still_works(pmo,
         "ModuleNotFoundError: No module named 'acme_missing_dependency'")
     assert any(line.startswith("portfolio") and "reports: portfolio" in line for line in result.stdout.splitlines())
     assert listed.exit_code == 0 and "PMO-GOV-001" in listed.stdout
+
+
+def test_the_plugins_mapping_section_is_read_by_its_standard_and_checked_like_the_rest(acme, acme_mapping, pmo,
+                                                                                      tmp_path):
+    env = {"PMO_JIRA_MAPPING": str(acme_mapping)}
+    with SandboxServer("cloud", issues=60, seed=5) as sb:
+        first = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], sb=sb, env=env)
+        assert first.exit_code == 0, first.stderr
+        keys = sorted({f["item"] for f in json.loads(first.stdout)["findings"] if f["code"] == "ACME-GOV-001"})
+        approved, unknown = keys[:2]
+        sb.store.add_label(approved, "sponsor-alice")
+        sb.store.add_label(unknown, "sponsor-mallory")
+        audit = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], sb=sb, env=env)
+    sponsor = {f["item"]: f for f in json.loads(audit.stdout)["findings"] if f["code"] == "ACME-GOV-001"}
+    assert approved not in sponsor  # alice is listed under acme.sponsors
+    assert sponsor[unknown]["message"] == "sponsor mallory is not on the approved list"
+    assert sponsor[unknown]["fix"] == "Add a label sponsor-<name> naming one of: alice, bob."
+
+    text = acme_mapping.read_text(encoding="utf-8")
+    line = text.splitlines().index("acme:") + 2
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(text.replace("  sponsors:", "  sponsor:"), encoding="utf-8")
+    checked = pmo.run(["mappings", "check", str(typo)])
+    assert checked.exit_code == 2
+    assert f"{typo}:{line}: acme.sponsor: unknown key (did you mean 'sponsors'?)" in checked.stderr
+    top = tmp_path / "top.yaml"
+    top.write_text(text.replace("acme:", "acmee:"), encoding="utf-8")
+    assert "unknown key (did you mean 'acme'?)" in pmo.run(["mappings", "check", str(top)]).stderr

@@ -483,6 +483,11 @@ class Mapping(Strict):
         mapping._sections = sections
         return mapping
 
+    @property
+    def sections(self) -> dict[str, BaseModel]:
+        """Every plugin section by name, validated (defaults filled in when the file has none)."""
+        return dict(self._sections)
+
     def section(self, name: str) -> Any:
         """A plugin's section by name (its model, defaults filled in when the file has none)."""
         try:

@@ -31,6 +31,8 @@ class AuditContext:
     """The mapping's epic phase rules as a function (replayed over an epic's history)."""
     status_categories: dict[str, str] = field(default_factory=dict)  # status name (casefolded) -> category
     _gates: dict[tuple[str, str], Gate | None] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+    """The mapping's plugin sections by name (``pmo_jira_mapping_sections``), e.g. ``ctx.sections["acme"]``."""
 
     @classmethod
     def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime) -> AuditContext:
@@ -82,6 +84,7 @@ class AuditContext:
             issues=issues,
             projects={p.key: p for p in snapshot.projects},
             field_specs=dict(mapping.fields or {}),
+            sections=dict(getattr(mapping, "sections", None) or {}),
             risk_types=tuple(types.risk),
             _children=dict(children),
             _risks={k: list(v.values()) for k, v in risks.items()},
