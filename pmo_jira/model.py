@@ -160,6 +160,7 @@ class Snapshot:
     available_fields: frozenset[str] = frozenset()  # logical fields the site resolved
     waived_keys: Mapping[int, frozenset[str]] = field(default_factory=dict)  # waiver index -> keys its JQL matched
     requests: int = 0
+    comments_cut: frozenset[str] = frozenset()  # issues whose search result held only part of their comments
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ Stored value (version 1)::
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -35,6 +36,8 @@ STATE_PROPERTY = "pmo-jira.state"
 STATE_VERSION = 1
 MAX_REMEMBERED_FINDINGS = 500
 """Cap on remembered finding fingerprints, keeping the property far below Jira's 32 KB limit."""
+MAX_STATE_CHARS = 32_768
+"""A stored value larger than Jira's property limit was not written by pmo-jira."""
 
 OWN_WRITE_WINDOW = timedelta(hours=1)
 """An issue updated within this long after pmo-jira's write to it was (probably) updated by it."""
@@ -118,6 +121,11 @@ def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: s
 def parse_state(value: Any) -> IssueState | None:
     """The stored state, or None when absent or not something this version wrote."""
     if not isinstance(value, Mapping) or value.get("v") != STATE_VERSION:
+        return None
+    try:
+        if len(json.dumps(value, default=str)) > MAX_STATE_CHARS:
+            return None
+    except (TypeError, ValueError, RecursionError):
         return None
     fingerprint = value.get("fingerprint")
     comment_id = value.get("comment_id")

@@ -93,6 +93,7 @@ class FakeJira:
         self.issues: dict[str, FakeIssue] = {}
         self.log: list[tuple[str, str]] = []  # (operation, key)
         self.notify_needs_admin = False
+        self.bot_edits_all = False  # an admin bot: Jira lets it edit and delete anyone's comment
         self.fail: dict[tuple[str, str], tuple[int, str]] = {}  # (operation, key) -> (status, message)
         self._ids = itertools.count(10000)
 
@@ -162,12 +163,20 @@ class FakeClient:
         it = self._check("edit_comment", key, notify=notify)
         for c in it.comments:
             if c["id"] == comment_id:
-                if c["author"] != self.jira.bot:
+                if c["author"] != self.jira.bot and not self.jira.bot_edits_all:
                     raise JiraApiError("forbidden", method="PUT", url=f"/comment/{comment_id}",
                                        status=403, error_messages=("You do not have permission to edit this comment.",))
                 c["body"] = self.jira.body(body)
                 return dict(c)
         raise JiraApiError("not found", method="PUT", url=f"/comment/{comment_id}", status=404)
+
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        it = self._check("delete_comment", key)
+        for c in it.comments:
+            if c["id"] == comment_id and c["author"] != self.jira.bot and not self.jira.bot_edits_all:
+                raise JiraApiError("forbidden", method="DELETE", url=f"/comment/{comment_id}", status=403,
+                                   error_messages=("You do not have permission to delete this comment.",))
+        it.comments = [c for c in it.comments if c["id"] != comment_id]
 
     def edit_labels(self, key: str, add: Sequence[str], remove: Sequence[str], *, notify: bool,
                     properties: Mapping[str, Any] | None = None) -> None:
@@ -184,4 +193,5 @@ class FakeClient:
 
 
 def writes(log: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [e for e in log if e[0] in ("add_comment", "edit_comment", "edit_labels", "set_property")]
+    return [e for e in log if e[0] in ("add_comment", "edit_comment", "delete_comment", "edit_labels",
+                                       "set_property")]

@@ -677,6 +677,11 @@ class JiraClient:
                              params=_notify(notify), json={"body": self._comment_body(body)},
                              issue_key=key)
 
+    def delete_comment(self, key: str, comment_id: str) -> None:
+        """Delete a comment; a 404 (already gone) counts as done."""
+        self._request("DELETE", f"{self.api}/issue/{_seg(key)}/comment/{_seg(comment_id)}",
+                      issue_key=key, missing_ok=True)
+
     def set_property(self, key: str, prop: str, value: Any) -> None:
         self._put_property(key, prop, value)
         self._keep_after_write(key, [prop])

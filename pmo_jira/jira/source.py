@@ -124,6 +124,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     if prop_keys and client.flavour is Flavour.DC:  # Cloud delivered them with the project list
         projects = [_with_properties(client, p, prop_keys) for p in projects]
     issues = []
+    cut: set[str] = set()
     if projects:
         cloud = client.flavour is Flavour.CLOUD
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set())
@@ -136,6 +137,8 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
                 for raw in page:
                     issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
                                               flavour=client.flavour, fieldmap=fieldmap))
+                    if plan.comments and _comments_cut(raw):
+                        cut.add(issues[-1].key)
                 # The issues read so far live as long as the run: exempt them from the collector, which
                 # otherwise rescans every one of them in each full collection (cost growing with N).
                 # Reference counting still frees them.
@@ -157,7 +160,15 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     available = frozenset(k for k in fieldmap if k != "epic_link")
     return Snapshot(site=client.site, projects=tuple(projects), issues=tuple(issues), fetched_at=now,
                     available_fields=available, waived_keys=waived,
-                    requests=client.requests_made - start_requests)
+                    requests=client.requests_made - start_requests, comments_cut=frozenset(cut))
+
+
+def _comments_cut(raw: dict) -> bool:
+    """The search returned only part of the issue's comments (its ``total`` says more exist)."""
+    page = (raw.get("fields") or {}).get("comment")
+    listed = page.get("comments") if isinstance(page, dict) else None
+    total = page.get("total") if isinstance(page, dict) else None
+    return isinstance(total, int) and total > len(listed or ())
 
 
 def _missing_issue_types(client: JiraClient, mapping: Any, extra_types: Sequence[str]) -> None:

@@ -143,18 +143,26 @@ class Run:
 
     # --- the steps ----------------------------------------------------------------------------
 
-    def audit(self) -> AuditedSites:
-        """Read and audit the selected sites with every installed plugin's standards."""
+    def audit(self, *, read_comments: bool = False) -> AuditedSites:
+        """Read and audit the selected sites with every installed plugin's standards.
+
+        ``read_comments``: also read the comments of the issues pmo-jira wrote to, in the same
+        searches (a sync proves which comments are its own with them)."""
         audited = audit_sites(
             self.settings, now=self.now, site_names=self.request.sites, mapping_path=self.request.mapping,
-            scope=self.request.scope, registry=self.registry if self.registry is not None else plugin_registry(),
-            client_factory=self.client_factory, on_site=self.events.progress)
+            scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
+            on_site=self.events.progress, read_comments=read_comments)
         self.events.site_errors(audited.result.site_errors)
         return audited
 
     def plan(self, audited: AuditedSites) -> dict[str, Plan]:
-        """One write-back plan per site read (pure: nothing is written)."""
-        return plan_sites(audited, now=self.now)
+        """One write-back plan per site read (nothing is written)."""
+        return plan_sites(audited, now=self.now, known_codes=[s.code for s in self._registry()])
+
+    def _registry(self) -> Registry:
+        if self.registry is None:
+            self.registry = plugin_registry()
+        return self.registry
 
     def apply(self, plans: Mapping[str, Plan], audited: AuditedSites, *, capped: bool = True) -> ApplyReport:
         """Apply the plans; ``capped``: refuse a total over the blast-radius cap first (the config's
@@ -285,7 +293,7 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
             if apply:
                 locks.enter_context(run.lock())
                 locks.enter_context(run.site_lock())
-            audited = run.audit()
+            audited = run.audit(read_comments=True)
             plans = run.plan(audited)
             total = merge_plans(plans)
             events.planned(total)

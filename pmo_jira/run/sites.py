@@ -72,11 +72,13 @@ def audit_sites(
     registry: Registry | None = None,
     client_factory: Callable[[SiteSettings], JiraClient] = client_for,
     on_site: Callable[[str, str], None] = lambda site, message: None,
+    read_comments: bool = False,
 ) -> AuditedSites:
     """Audit every selected site; a site that cannot be read is reported, not fatal to the others.
 
     ``mapping_path`` (the ``--mapping`` flag) governs every site; otherwise each site's own mapping
-    or the config's top-level one does.
+    or the config's top-level one does. ``read_comments``: read issues' comments with them (a sync proves
+    which comments are its own with them).
     """
     mappings: dict[Path, Mapping] = {}
     snapshots: dict[Path, list[Snapshot]] = {}
@@ -97,7 +99,10 @@ def audit_sites(
         try:
             client = client_factory(site)
             client.property_cache = cache
-            snapshot = read_site(client, mapping, read_plan(mapping, registry), now=now)
+            plan = read_plan(mapping, registry)
+            if read_comments:
+                plan = dataclasses.replace(plan, comments=True)
+            snapshot = read_site(client, mapping, plan, now=now)
             if scope.jql:
                 selected[site.name] = matching_keys(client, mapping, snapshot.projects, scope.jql)
         except PmoError as exc:

@@ -8,24 +8,44 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from pmo_jira.errors import WriteBackError
 from pmo_jira.run.sites import AuditedSites
+from pmo_jira.state import STATE_PROPERTY, parse_state
 from pmo_jira.writeback.apply import ApplyReport, apply_plan
+from pmo_jira.writeback.ownership import check_read
 from pmo_jira.writeback.plan import Plan, plan_writeback
+from pmo_jira.writeback.render import normalise_prefix
 
 
-def plan_sites(outcome: AuditedSites, *, now: datetime) -> dict[str, Plan]:
-    """One plan per site that was read."""
+def plan_sites(outcome: AuditedSites, *, now: datetime, known_codes: Iterable[str] = ()) -> dict[str, Plan]:
+    """One plan per site that was read.
+
+    When the run read comments (``Issue.comments``) of the issues pmo-jira wrote to (a state
+    property or a label with the prefix), the plan knows which are the bot's: a deleted owned
+    comment is posted again and duplicates are deleted, keeping one.
+    """
     plans: dict[str, Plan] = {}
+    codes = tuple(known_codes)
     for snap in outcome.snapshots:
         site = snap.site.name
+        mapping = outcome.mappings[site]
         issues = {(site, issue.key): issue for issue in snap.issues}
+        comments = None
+        if site in outcome.clients:
+            prefix = normalise_prefix(mapping.writeback.label_prefix)
+            read = {i.key: i.comments for i in snap.issues
+                    if i.comments is not None and i.key not in snap.comments_cut
+                    and (STATE_PROPERTY in i.properties or any(lb.startswith(prefix) for lb in i.labels))}
+            stated = {key: (state.comment_id if (state := parse_state(
+                issues[site, key].properties.get(STATE_PROPERTY))) else None) for key in read}
+            checks = check_read(outcome.clients[site], read, stated)
+            comments = {(site, key): check for key, check in checks.items()}
         # only this site's findings: another site's issues are not "items that are not issues"
         own = dataclasses.replace(outcome.result, findings=tuple(
             f for f in outcome.result.findings if f.site == site))
-        plans[site] = plan_writeback(own, issues, outcome.mappings[site], now=now)
+        plans[site] = plan_writeback(own, issues, mapping, now=now, comments=comments, known_codes=codes)
     return plans
 
 

@@ -72,6 +72,8 @@ PERMISSIONS: dict[str, tuple[str, str, str, str]] = {
     "ADMINISTER_PROJECTS": ("23", "Administer Projects", "PROJECT", "Ability to administer a project in Jira."),
     "EDIT_ALL_COMMENTS": ("34", "Edit All Comments", "PROJECT", "Ability to edit all comments made on issues."),
     "EDIT_OWN_COMMENTS": ("35", "Edit Own Comments", "PROJECT", "Ability to edit own comments made on issues."),
+    "DELETE_ALL_COMMENTS": ("36", "Delete All Comments", "PROJECT", "Ability to delete all comments made on issues."),
+    "DELETE_OWN_COMMENTS": ("37", "Delete Own Comments", "PROJECT", "Ability to delete own comments made on issues."),
     "TRANSITION_ISSUES": ("46", "Transition Issues", "PROJECT", "Ability to transition issues."),
     "ADMINISTER": ("0", "Administer Jira", "GLOBAL", "Ability to perform most administration functions."),
 }
@@ -614,6 +616,7 @@ class Router:
                     ("POST", "issue", 3): lambda: self.add_comment(key),
                     ("GET", "issue", 4): lambda: self.get_comment(key, rest[3]),
                     ("PUT", "issue", 4): lambda: self.edit_comment(key, rest[3]),
+                    ("DELETE", "issue", 4): lambda: self.delete_comment(key, rest[3]),
                 })
             elif sub == "changelog" and self.cloud:
                 table[("GET", "issue", 3)] = lambda: self.issue_changelog(key)
@@ -982,6 +985,15 @@ class Router:
         self.app.check_notify(self.q)
         comment = self.store.edit_comment(rec.key, comment_id, self._comment_body())
         return 200, self.shapes.comment(rec, comment), {}
+
+    def delete_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
+        rec = self._issue(key)
+        existing = self.store.comment(rec, comment_id)
+        own = existing.author == self.store.bot.account_id
+        if not (self.app.has("DELETE_ALL_COMMENTS") or (own and self.app.has("DELETE_OWN_COMMENTS"))):
+            raise HttpError(403, ["You do not have the permission to delete this comment."])
+        self.store.delete_comment(rec.key, comment_id)
+        return 204, None, {}
 
     def property_keys(self, key: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)

@@ -716,6 +716,13 @@ class Store:
             rec.updated = stamp
             return comment
 
+    def delete_comment(self, key: str, comment_id: str | int) -> None:
+        with self.lock:
+            rec = self._must(key)
+            comment = self.comment(rec, comment_id)
+            rec.comments = [c for c in rec.comments or [] if c is not comment]
+            rec.updated = self._stamp()
+
     def get_property(self, key: str, prop: str) -> Any:
         with self.lock:
             rec = self._must(key)

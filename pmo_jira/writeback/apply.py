@@ -2,10 +2,12 @@
 
 Per issue, in this order, so that a run killed at any point converges on the next run:
 
-1. the owned comment: edit the one whose id the state holds (a 404 means a person deleted it:
-   look for another owned comment, else post a new one); with no id known, first look among the
-   issue's comments for one the bot wrote that carries the marker (a previous run may have posted
-   it and died before saving the state) and edit that; only then post;
+1. the owned comment: only a comment proven the bot's (``ownership``: author is the account
+   ``/myself`` names, text carries the marker) is ever edited or deleted. The plan's comment id
+   was proven when the sync read the issue's comments; otherwise the comments are read first.
+   The owned comment is edited (gone: a new one is posted); with no id known, the oldest owned
+   comment is adopted (a previous run may have posted it and died before saving the state); only
+   then is one posted. Further owned comments (two runs posted at once) are then deleted;
 2. labels (``update`` add/remove operations) and the state property, holding the comment id:
    one request on Cloud, the property right after the labels on Data Center, alone when no label
    changes; written after the comment, the state only ever describes writes that happened.
@@ -25,10 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from pmo_jira.errors import JiraApiError, WriteBackError
-from pmo_jira.jira.payloads import parse_comment
 from pmo_jira.jira.retry import RateGate
+from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, check_comments
 from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
-from pmo_jira.writeback.render import is_marked
 from pmo_jira.state import STATE_PROPERTY
 
 T = TypeVar("T")
@@ -59,6 +60,7 @@ class ApplyReport:
     comments_edited: int = 0
     comments_recreated: int = 0  # posted again because a person had deleted the owned comment
     comments_adopted: int = 0  # found by marker with no id in the state (an earlier run died)
+    comments_deleted: int = 0  # duplicate owned comments (two runs posted at once) deleted
     labels_added: int = 0
     labels_removed: int = 0
     properties_written: int = 0
@@ -122,7 +124,6 @@ class _Run:
             self.own_gate[site] = not isinstance(gate, RateGate)
             self.gates[site] = gate if isinstance(gate, RateGate) else RateGate(
                 concurrency=self.concurrency, clock=clock, sleep=sleep)
-        self.bot_ids: dict[str, frozenset[str]] = {}
 
     # --- bookkeeping ----------------------------------------------------------------------------
 
@@ -178,25 +179,10 @@ class _Run:
 
     # --- the comment ----------------------------------------------------------------------------
 
-    def bot(self, site: str) -> frozenset[str]:
-        with self.lock:
-            ids = self.bot_ids.get(site)
-        if ids is None:
-            me = self.clients[site].myself()
-            ids = frozenset(str(me[k]) for k in ("accountId", "key", "name") if me.get(k))
-            with self.lock:
-                self.bot_ids[site] = ids
-        return ids
-
     def find_owned(self, p: IssuePlan) -> str | None:
         """The oldest comment by the bot account that carries the marker, if any."""
-        client = self.clients[p.site]
-        bot = self.bot(p.site)
-        for raw in client.comments(p.key):
-            c = parse_comment(raw, client.flavour)
-            if c.author is not None and c.author.account_id in bot and is_marked(c.body_text):
-                return c.id
-        return None
+        owned = check_comments(self.clients[p.site], p.key).owned
+        return owned[0] if owned else None
 
     def edit(self, p: IssuePlan, comment_id: str) -> str:
         client = self.clients[p.site]
@@ -229,27 +215,38 @@ class _Run:
         return comment_id
 
     def comment(self, p: IssuePlan) -> str | None:
-        if p.comment_id:
+        """Edit (or post) the owned comment; then delete duplicate owned comments."""
+        if p.comments_verified:
+            owned = tuple(c for c in (p.comment_id, *p.delete_comments) if c)
+            known = frozenset(owned)
+        else:  # never edit an id taken from the state without proving it is the bot's
+            check = check_comments(self.clients[p.site], p.key)
+            owned, known = check.owned, check.all_ids
+        target = p.comment_id if p.comment_id in owned else None
+        deleted = bool(p.comment_id) and p.comment_id not in known
+        if p.comment_id and target is None and not deleted:
+            with self.lock:
+                self.report.notices.append(
+                    f"{p.site}:{p.key}: the state names comment {p.comment_id}, which the pmo-jira "
+                    "account did not write; left untouched")
+        if target is None and owned:
+            target = owned[0]
+            self.count(comments_adopted=1)
+        if target is not None and p.comment is not None:
             try:
-                return self.edit(p, p.comment_id)
+                self.edit(p, target)
             except JiraApiError as exc:
                 if exc.status != 404:
                     raise
-            # The owned comment is gone: a person deleted it (the issue itself may be gone too,
-            # which the next request reports).
-            adopted = self.find_owned(p)
-            if adopted:
-                self.count(comments_adopted=1)
-                return self.edit(p, adopted)
-            if p.comment is CommentOp.CLEAR:
-                return None  # never post a comment only to say all is fine
-            self.count(comments_recreated=1)
-            return self.post(p)
-        adopted = self.find_owned(p)
-        if adopted:
-            self.count(comments_adopted=1)
-            return self.edit(p, adopted)
-        return self.post(p)
+                target, deleted = None, True  # deleted since it was read
+        if target is None and p.comment is not None and p.comment is not CommentOp.CLEAR:
+            if deleted:
+                self.count(comments_recreated=1)
+            target = self.post(p)
+        for extra in [c for c in owned if c != target][:MAX_DELETES_PER_RUN]:
+            self.write(p, lambda _n, c=extra: self.clients[p.site].delete_comment(p.key, c), notifies=False)
+            self.count(comments_deleted=1)
+        return target
 
     # --- one issue --------------------------------------------------------------------------------
 
@@ -260,7 +257,7 @@ class _Run:
         step = "comment"
         try:
             comment_id = p.comment_id
-            if p.comment is not None:
+            if p.comment is not None or p.delete_comments:
                 comment_id = self.comment(p)
             state = {} if p.new_state is None else {
                 STATE_PROPERTY: p.new_state.with_comment_id(comment_id).to_json()}

@@ -5,17 +5,26 @@ labels and its ``pmo-jira.state`` property) and makes no request. A second run o
 portfolio therefore plans zero writes, and ``sync`` can print the whole plan before touching Jira.
 
 Rules:
-- labels: add desired labels that are missing; remove labels that start with the prefix and are
-  ours (in this tool's vocabulary or recorded in the state) but no longer desired. Nothing else is
-  ever removed, and only add/remove operations are sent, so labels people add meanwhile survive.
+- labels: add desired labels that are missing; remove labels that are in this tool's own
+  vocabulary (phase labels, standard codes, the non-compliant label, all under the prefix) and
+  that the state recorded writing, but are no longer desired. A person's ``pmo-budget-approved``
+  is never in the vocabulary, whatever a forged state lists. Only add/remove operations are
+  sent, so labels people add meanwhile survive.
 - comment: create when there are findings and no owned comment is known; edit when the written
   findings changed; "clear" (an edit saying all is met) when they went to zero; never a new
-  comment just to say all is fine.
-- state: written whenever anything else is, or when the stored state is missing or stale.
+  comment just to say all is fine. With ``comments`` (``ownership.check_read``, from the comments the run read) the
+  plan knows which comments are provably the bot's: a deleted one is posted again, a stale one
+  found without a trustworthy state is rewritten, and duplicates are deleted, keeping one.
+- state: written whenever anything else is, or when the stored state is missing or stale. A
+  stored value that fails validation (shape, size, a comment id that is not the bot's) counts as
+  absent, with a warning naming the issue.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +38,16 @@ from pmo_jira.model import Doc, Issue, natural_key
 from pmo_jira.writeback.render import (desired_labels, normalise_prefix, render_comment, vocabulary,
                                        written_findings)
 from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, people_updated, state_for
+from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, CommentCheck
+
+log = logging.getLogger("pmo_jira.writeback")
+_CODE_LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-[0-9]{3}$")
+
+
+def _code_label_shape(prefix: str, label: str) -> bool:
+    """A label a standard code gives ('pmo-old-042'): a retired standard's label recorded in the
+    state is still removed, while a person's 'pmo-budget-approved' never is, whatever it says."""
+    return label.startswith(prefix) and bool(_CODE_LABEL.match(label[len(prefix):]))
 
 PLAN_FORMAT = "pmo-jira/writeback-plan"
 PLAN_VERSION = 1
@@ -48,7 +67,9 @@ class IssuePlan:
     remove_labels: tuple[str, ...] = ()
     comment: CommentOp | None = None
     comment_body: Doc | None = None
-    comment_id: str | None = None  # the owned comment known from the state
+    comment_id: str | None = None  # the owned comment (from the state, or found by its author and marker)
+    delete_comments: tuple[str, ...] = ()  # duplicate owned comments to delete
+    comments_verified: bool = False  # the comment ids were read and proven the bot's in this run
     new_state: IssueState | None = None  # None: the property stays as it is
     summary: str = ""
     url: str = ""
@@ -59,7 +80,7 @@ class IssuePlan:
     def writes(self) -> int:
         """Requests this issue costs: at most one each for comment, labels and state."""
         return (self.comment is not None) + bool(self.add_labels or self.remove_labels) + (
-            self.new_state is not None)
+            self.new_state is not None) + len(self.delete_comments)
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,7 @@ class PlanTotals:
     label_removes: int
     comments_created: int
     comments_edited: int
+    comments_deleted: int
     property_writes: int
     writes: int
     unchanged: int
@@ -95,6 +117,7 @@ class Plan:
             label_removes=sum(len(p.remove_labels) for p in self.issues),
             comments_created=sum(p.comment is CommentOp.CREATE for p in self.issues),
             comments_edited=sum(p.comment in (CommentOp.EDIT, CommentOp.CLEAR) for p in self.issues),
+            comments_deleted=sum(len(p.delete_comments) for p in self.issues),
             property_writes=sum(p.new_state is not None for p in self.issues),
             writes=sum(p.writes for p in self.issues),
             unchanged=self.unchanged,
@@ -109,8 +132,9 @@ class Plan:
 
         ``{"format", "version", "generated", "mapping": {"name", "hash"}, "label_prefix",
         "totals": {issues_touched, label_adds, label_removes, comments_created, comments_edited,
-        property_writes, writes, unchanged}, "issues": [{"site", "key", "url", "summary",
-        "add_labels", "remove_labels", "comment": "create"|"edit"|"clear"|null, "comment_id",
+        comments_deleted, property_writes, writes, unchanged}, "issues": [{"site", "key", "url",
+        "summary", "add_labels", "remove_labels", "comment": "create"|"edit"|"clear"|null,
+        "comment_id", "delete_comments",
         "comment_text" (plain text or null), "open_codes", "fixed": [{"code", "title", "items"}],
         "state" (the property value to write, or null), "writes"}], "not_written": [{"site", "key"}]}``
         """
@@ -130,6 +154,7 @@ class Plan:
                 "remove_labels": list(p.remove_labels),
                 "comment": p.comment.value if p.comment else None,
                 "comment_id": p.comment_id,
+                "delete_comments": list(p.delete_comments),
                 "comment_text": adf_to_text(to_adf(p.comment_body)) if p.comment_body else None,
                 "open_codes": list(p.open_codes),
                 "fixed": [{"code": c, "title": t, "items": n} for c, t, n in p.fixed],
@@ -157,6 +182,8 @@ class Plan:
                 changes.append(f"update comment ({_n(len(p.open_codes), 'finding')})")
             elif p.comment is CommentOp.CLEAR:
                 changes.append("update comment: all standards met")
+            if p.delete_comments:
+                changes.append(f"delete {_n(len(p.delete_comments), 'duplicate comment')}")
             if p.fixed:
                 changes.append("fixed " + ", ".join(c for c, _, _ in p.fixed))
             if p.new_state is not None and not changes:
@@ -170,7 +197,8 @@ class Plan:
         lines.append(
             f"{t.issues_touched} issues to write ({t.writes} writes): {t.label_adds} labels added, "
             f"{t.label_removes} removed, {t.comments_created} comments posted, {t.comments_edited} "
-            f"updated, {t.property_writes} state properties; {t.unchanged} issues unchanged.")
+            f"updated, {t.property_writes} state properties; {t.unchanged} issues unchanged."
+            + (f" {t.comments_deleted} duplicate comments deleted." if t.comments_deleted else ""))
         if self.not_written:
             lines.append(f"{len(self.not_written)} items with findings are not issues (projects) and "
                          "appear only in reports.")
@@ -206,14 +234,21 @@ def _fixed(state: IssueState | None, current: Iterable[str]) -> tuple[tuple[str,
 
 
 def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue], mapping: Any, *,
-                   now: datetime) -> Plan:
-    """Diff the audit against what Jira holds now; no I/O. See the module docstring for the rules."""
+                   now: datetime, comments: Mapping[tuple[str, str], CommentCheck] | None = None,
+                   known_codes: Iterable[str] = ()) -> Plan:
+    """Diff the audit against what Jira holds now; no I/O. See the module docstring for the rules.
+
+    ``comments``: per issue, which of its comments are the bot's, from this run's read (an
+    issue missing from it is planned from its state alone, and checked again when applied).
+    ``known_codes``: every installed standard's code, so labels of a standard the mapping no
+    longer runs are still recognised as pmo-jira's own.
+    """
     wb = mapping.writeback
     prefix = normalise_prefix(wb.label_prefix)
     comments_on = bool(wb.comment)
     grouped = by_item(result.findings)
     phases = {(i.site, i.key): i.phase for i in result.items if i.kind == "epic" and i.phase}
-    known_codes = _standard_codes(mapping) | {f.code for f in result.findings}
+    codes = _standard_codes(mapping) | {f.code for f in result.findings} | set(known_codes)
     broken_sites = set(result.site_errors)
     planned: list[IssuePlan] = []
     unchanged = 0
@@ -223,42 +258,64 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
         if site in broken_sites:
             continue  # no audit for this site: absence of findings means nothing
         issue = issues[site_key]
-        state = parse_state(issue.properties.get(STATE_PROPERTY))
+        raw_state = issue.properties.get(STATE_PROPERTY)
+        state = parse_state(raw_state)
+        if raw_state is not None and state is None:
+            log.warning("%s:%s: its %s property is not one pmo-jira wrote (wrong shape or too large); "
+                        "treated as absent", site, key, STATE_PROPERTY)
+        check = comments.get(site_key) if comments is not None else None
+        if state is not None and state.comment_id and check is not None \
+                and state.comment_id not in check.owned:
+            if state.comment_id in check.all_ids:
+                log.warning("%s:%s: its %s property names comment %s, which the pmo-jira account did "
+                            "not write; the property is treated as absent and that comment left alone",
+                            site, key, STATE_PROPERTY, state.comment_id)
+                state = None
+            else:  # a person deleted the owned comment
+                state = dataclasses.replace(state, comment_id=None)
         written = written_findings(grouped.get(site_key, ()), wb.severities)
         phase = phases.get(site_key)
         desired = desired_labels(prefix, phase, written)
-        vocab = vocabulary(prefix, known_codes | {c for _, c in (state.findings if state else ())})
-        owned_before = set(state.labels) if state else set()
+        vocab = vocabulary(prefix, codes)
         present = set(issue.labels)
-        ours_present = {lb for lb in present
-                        if lb.startswith(prefix) and (lb in vocab or lb in owned_before)}
-        if not (written or state or ours_present or phase):
+        # ours: in the vocabulary (or shaped like a retired standard's label) and, when a state is
+        # trusted, recorded in it as written by us
+        ours_present = {lb for lb in present if lb in vocab and (state is None or lb in state.labels)
+                        or state is not None and lb in state.labels and _code_label_shape(prefix, lb)}
+        owned = check.owned if check is not None else ()
+        if not (written or state or ours_present or phase or owned):
             continue
         add = tuple(sorted(set(desired) - present))
         remove = tuple(sorted(ours_present - set(desired)))
 
+        stated_id = state.comment_id if state else None
+        comment_id = stated_id or (owned[0] if owned else None)
+        delete = tuple(c for c in owned if c != comment_id)[:MAX_DELETES_PER_RUN] if comments_on else ()
         fps = [f.fingerprint for f in written]
-        new = state_for(written, comment_id=state.comment_id if state else None,
+        new = state_for(written, comment_id=comment_id,
                         mapping=result.mapping_hash, labels=desired, updated=now.isoformat(),
                         seen=people_updated(issue.updated, state).isoformat())
         op: CommentOp | None = None
         if comments_on:
-            if written and (state is None or state.comment_id is None):
+            adopted = comment_id != stated_id  # found by author and marker: its text is unknown
+            if written and comment_id is None:
                 op = CommentOp.CREATE
-            elif written and state.fingerprint != new.fingerprint:
+            elif written and (adopted or state is None or state.fingerprint != new.fingerprint):
                 op = CommentOp.EDIT
-            elif not written and state is not None and state.comment_id and state.has_findings:
+            elif not written and comment_id and (adopted or state is None or state.has_findings):
                 op = CommentOp.CLEAR
         fixed = _fixed(state, fps) if op else ()
         body = render_comment(written, fixed, today=now.date()) if op else None
-        write_state = bool(add or remove or op) or not new.same_content(state)
+        write_state = bool(add or remove or op or delete) or not new.same_content(state)
         if not write_state:
             unchanged += 1
             continue
         planned.append(IssuePlan(
             site=site, key=key, add_labels=add, remove_labels=remove, comment=op, comment_body=body,
-            comment_id=state.comment_id if state else None, new_state=new, summary=issue.summary,
-            url=issue.url, open_codes=tuple(f.code for f in written), fixed=fixed))
+            comment_id=comment_id, delete_comments=delete,
+            comments_verified=check is not None and check.proven,
+            new_state=new, summary=issue.summary, url=issue.url,
+            open_codes=tuple(f.code for f in written), fixed=fixed))
 
     not_written = tuple(sorted((k for k in grouped if k not in issues and k[0] not in broken_sites
                                 and written_findings(grouped[k], wb.severities)), key=_key_order))
