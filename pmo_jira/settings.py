@@ -111,6 +111,7 @@ class Settings(_Strict):
     lock: Path | None = None  # run lock file; load_settings defaults it to pmo-jira.lock next to the history
     state_cache: Path | None = None  # Data Center sync state cache; defaults to pmo-jira-state.sqlite next to the history
     writeback: WritebackSettings = WritebackSettings()
+    sites_at_once: int = Field(default=4, ge=1, le=32)  # sites read concurrently in one run
     log_format: Literal["text", "json"] = "text"
     summary_json: Path | None = None
     _config_file: Path | None = PrivateAttr(default=None)
@@ -195,6 +196,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "LOCK": ("lock",),
     "STATE_CACHE": ("state_cache",),
     "LOG_FORMAT": ("log_format",),
+    "SITES_AT_ONCE": ("sites_at_once",),
     "SUMMARY_JSON": ("summary_json",),
     "MAX_WRITES": ("writeback", "max_writes"),
     "NOTIFY": ("writeback", "notify"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -88,36 +89,61 @@ def audit_sites(
     selected: dict[str, frozenset[str]] = {}  # site -> keys --jql matched
     sites = settings.select_sites(site_names)
     known = [s.code for s in registry] if registry is not None else None
-    cache = PropertyCache(settings.state_cache) if settings.state_cache else None
-    for site in sites:
+    cache = PropertyCache(settings.state_cache) if settings.state_cache else None  # thread-safe
+    paths: dict[str, Path] = {}
+    for site in sites:  # a broken mapping stops the run before any site is read
         path = Path(mapping_path or settings.mapping_for(site))
         if path not in mappings:
             mappings[path] = narrow(load_mapping(path, known_codes=known), scope)
         mapping = mappings[path]
         if site.projects and not scope.projects:
             mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
-        try:
-            client = client_factory(site)
-            client.property_cache = cache
-            plan = read_plan(mapping, registry)
-            if read_comments:
-                plan = dataclasses.replace(plan, comments=True)
-            snapshot = read_site(client, mapping, plan, now=now)
-            if scope.jql:
-                selected[site.name] = matching_keys(client, mapping, snapshot.projects, scope.jql)
-        except PmoError as exc:
-            site_errors[site.name] = exc.one_line()
-            on_site(site.name, f"failed: {exc.one_line()}")
+        paths[site.name], site_mapping[site.name] = path, mapping
+
+    def read(site: SiteSettings) -> tuple[JiraClient, Snapshot, frozenset[str] | None]:
+        mapping = site_mapping[site.name]
+        client = client_factory(site)
+        client.property_cache = cache
+        plan = read_plan(mapping, registry)
+        if read_comments:
+            plan = dataclasses.replace(plan, comments=True)
+        snapshot = read_site(client, mapping, plan, now=now)
+        matched = matching_keys(client, mapping, snapshot.projects, scope.jql) if scope.jql else None
+        return client, snapshot, matched
+
+    # Sites are read at once (each by its own client, so each keeps its own rate limit and
+    # back-off), so one slow or rate-limited site no longer delays the others; at most
+    # ``sites_at_once`` threads. Progress is reported from this thread as each site finishes.
+    read_sites: dict[str, tuple[JiraClient, Snapshot, frozenset[str] | None]] = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(settings.sites_at_once, len(sites))),
+                            thread_name_prefix="pmo-jira-site") as pool:
+        futures = {pool.submit(read, site): site for site in sites}
+        for future in as_completed(futures):
+            site = futures[future]
+            try:
+                read_sites[site.name] = future.result()
+            except PmoError as exc:
+                site_errors[site.name] = exc.one_line()
+                on_site(site.name, f"failed: {exc.one_line()}")
+                continue
+            snapshot = read_sites[site.name][1]
+            on_site(site.name, f"read {len(snapshot.issues):,} issues in {snapshot.requests} requests")
+    for site in sites:  # results in config order, however the reads finished
+        if site.name not in read_sites:
+            site_mapping.pop(site.name, None)
             continue
+        client, snapshot, matched = read_sites[site.name]
+        mapping = site_mapping[site.name]
+        if matched is not None:
+            selected[site.name] = matched
         if not snapshot.projects:  # "no findings" must not read as "all compliant"
             sc = mapping.scope
             log.warning("site %s: no project is in scope, nothing was checked (projects: %s; categories: %s; "
                         "exclude_projects: %s; in %s)", site.name, ", ".join(sc.projects) or "any",
-                        ", ".join(sc.categories) or "any", ", ".join(sc.exclude_projects) or "none", path)
+                        ", ".join(sc.categories) or "any", ", ".join(sc.exclude_projects) or "none",
+                        paths[site.name])
         clients[site.name] = client
-        site_mapping[site.name] = mapping
-        snapshots.setdefault(path, []).append(snapshot)
-        on_site(site.name, f"read {len(snapshot.issues):,} issues in {snapshot.requests} requests")
+        snapshots.setdefault(paths[site.name], []).append(snapshot)
     results = [
         run_audit(snaps, mappings[path], today=now.date(), now=now, registry=registry)
         for path, snaps in snapshots.items()
