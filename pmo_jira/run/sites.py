@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,10 +115,12 @@ def audit_sites(
     # Sites are read at once (each by its own client, so each keeps its own rate limit and
     # back-off), so one slow or rate-limited site no longer delays the others; at most
     # ``sites_at_once`` threads. Progress is reported from this thread as each site finishes.
+    # A single site is read in this thread.
     read_sites: dict[str, tuple[JiraClient, Snapshot, frozenset[str] | None]] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(settings.sites_at_once, len(sites))),
-                            thread_name_prefix="pmo-jira-site") as pool:
-        futures = {pool.submit(read, site): site for site in sites}
+    workers = min(settings.sites_at_once, len(sites))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pmo-jira-site") if workers > 1 \
+            else nullcontext() as pool:
+        futures = {pool.submit(read, site) if pool else _done(read, site): site for site in sites}
         for future in as_completed(futures):
             site = futures[future]
             try:
@@ -157,6 +160,16 @@ def audit_sites(
                            sites=tuple(s.name for s in sites))
     all_snaps = tuple(s for snaps in snapshots.values() for s in snaps)
     return AuditedSites(merged, all_snaps, clients, site_mapping, primary)
+
+
+def _done(fn: Callable[[SiteSettings], Any], site: SiteSettings) -> Future[Any]:
+    """``fn(site)`` run here, as a finished future."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(fn(site))
+    except BaseException as exc:  # noqa: BLE001 - handed over like a worker thread's failure
+        future.set_exception(exc)
+    return future
 
 
 def only_selected(result: AuditResult, selected: dict[str, frozenset[str]]) -> AuditResult:
