@@ -34,8 +34,11 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 
-from pmo_jira.sandbox.generator import REFERENCE_NOW
-from pmo_jira.sandbox.server import SANDBOX_EMAIL, SANDBOX_TOKEN
+# The sandbox's constants, written out rather than imported: every measured child imports this
+# module, and loading the sandbox there would add to the process wall time being measured.
+REFERENCE_NOW = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
+SANDBOX_EMAIL = "pmo-bot@example.com"
+SANDBOX_TOKEN = "sandbox-token"
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -113,6 +116,11 @@ def sandbox(flavour: str, issues: int, *, seed: int = 1, now: str = "reference",
 
     ``now``: "reference" starts the site clock at ``REFERENCE_NOW``, "current" at the real time.
     """
+    from pmo_jira.sandbox import generator, server  # the parent only: check the constants above
+
+    if (REFERENCE_NOW, SANDBOX_EMAIL, SANDBOX_TOKEN) != (generator.REFERENCE_NOW, server.SANDBOX_EMAIL,
+                                                         server.SANDBOX_TOKEN):
+        raise RuntimeError("bench/common.py's sandbox constants differ from pmo_jira.sandbox's; update them")
     port = free_port()
     start = REFERENCE_NOW if now == "reference" else datetime.now(timezone.utc).replace(microsecond=0)
     cmd = [PYTHON, "-m", "pmo_jira", "sandbox", "serve", "--flavour", flavour, "--issues", str(issues),

@@ -9,7 +9,9 @@ Link, ``accountId`` vs user key) are resolved, so nothing downstream needs to kn
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any, Mapping
 
 from pmo_jira.errors import JiraApiError
@@ -58,8 +60,14 @@ def parse_user(raw: Any) -> User | None:
     ident = raw.get("accountId") or raw.get("key") or raw.get("name")
     if not ident:
         return None
-    return User(account_id=str(ident), display_name=str(raw.get("displayName") or ident),
-                active=bool(raw.get("active", True)))
+    return _user(str(ident), str(raw.get("displayName") or ident), bool(raw.get("active", True)))
+
+
+@lru_cache(maxsize=65536)
+def _user(account_id: str, display_name: str, active: bool) -> User:
+    """One shared (immutable) ``User`` per person: a big site names the same few thousand people on
+    every issue, and one object each keeps the issues read compact."""
+    return User(account_id=sys.intern(account_id), display_name=display_name, active=active)
 
 
 def _rich_text(value: Any, flavour: Flavour) -> str:
@@ -160,12 +168,13 @@ def parse_issue(raw: Mapping[str, Any], *, site: str, base_url: str, flavour: Fl
                    for logical_name, field_id in fieldmap.items()}
         return Issue(
             site=site, key=key, id=str(raw.get("id", "")),
-            project_key=str(project.get("key") or key.rsplit("-", 1)[0]),
-            issue_type=str(issuetype["name"]), hierarchy_level=_hierarchy_level(issuetype),
-            summary=str(f.get("summary") or ""), status=str(status["name"]),
-            status_category=str((status.get("statusCategory") or {}).get("key") or "undefined"),
+            # the few distinct names of projects, types, statuses and labels are shared across issues
+            project_key=sys.intern(str(project.get("key") or key.rsplit("-", 1)[0])),
+            issue_type=sys.intern(str(issuetype["name"])), hierarchy_level=_hierarchy_level(issuetype),
+            summary=str(f.get("summary") or ""), status=sys.intern(str(status["name"])),
+            status_category=sys.intern(str((status.get("statusCategory") or {}).get("key") or "undefined")),
             created=created, updated=updated,
-            labels=tuple(f.get("labels") or ()),
+            labels=tuple(sys.intern(label) if isinstance(label, str) else label for label in f.get("labels") or ()),
             assignee=parse_user(f.get("assignee")), reporter=parse_user(f.get("reporter")),
             priority=(f.get("priority") or {}).get("name"),
             description=_rich_text(f.get("description"), flavour),
