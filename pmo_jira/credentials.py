@@ -59,7 +59,9 @@ def credentials_for(site: SiteSettings, env: Mapping[str, str] | None = None) ->
         raise ConfigError(f"site {site.name!r} is Cloud but has no email",
                           hint="Cloud API tokens authenticate as email + token; "
                                f"add `email = \"bot@example.com\"` to [sites.{site.name}]")
-    return Credentials(email=site.email if site.flavour != "dc" else None, token=token)
+    email = site.email if site.flavour != "dc" else None
+    register_secret(token, user=email)  # the Basic header's base64 form too
+    return Credentials(email=email, token=token)
 
 
 def store_token(site: SiteSettings, token: str) -> None:

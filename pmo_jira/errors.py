@@ -6,12 +6,14 @@ fix it. The CLI turns them into exit code 2; nothing here ever carries a credent
 
 from __future__ import annotations
 
+from pmo_jira.redaction import redact
+
 
 class PmoError(Exception):
     """Base of all expected failures: bad input, unreachable Jira, refused writes."""
 
     def one_line(self) -> str:
-        return " ".join(str(self).split())
+        return " ".join(redact(str(self)).split())
 
 
 class ConfigError(PmoError):
@@ -39,10 +41,11 @@ class JiraApiError(PmoError):
 
     def __init__(self, message: str, *, method: str, url: str, status: int | None = None,
                  error_messages: tuple[str, ...] = (), retry_after: float | None = None):
-        self.method, self.url, self.status = method, url, status
-        self.error_messages = tuple(error_messages)
+        # masked at birth: Jira or a proxy may echo the request's headers back in its answer
+        self.method, self.url, self.status = method, redact(url), status
+        self.error_messages = tuple(redact(str(m)) for m in error_messages)
         self.retry_after = retry_after
-        self.message = message
+        self.message = redact(message)
         super().__init__(self._render())
 
     def _render(self) -> str:

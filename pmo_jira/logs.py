@@ -24,39 +24,11 @@ from typing import IO, Any, Literal
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import Severity
+from pmo_jira.redaction import MASK, redact, register_secret  # noqa: F401 - the names logs always offered
 
 LOGGER = "pmo_jira"
 SUMMARY_LOGGER = "pmo_jira.summary"
 SUMMARY_VERSION = 1
-MASK = "***"
-
-_SECRETS: set[str] = set()
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(Basic|Bearer)\s+(?:(?=[A-Za-z0-9+/=._~-]*\d)[A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~-]{20,})"),
-     rf"\1 {MASK}"),
-    # key=value / key: value, when the value looks like a credential (has a digit, or is long),
-    # so prose such as "token: secrets are not read ..." stays readable
-    (re.compile(r"(?i)\b(authorization|api[_-]?token|token|password|passwd|secret|pat)"
-                r"(\s*[=:]\s*[\"']?)(?!\*\*\*)(?:(?=[^\s\"'&,;]*\d)[^\s\"'&,;]{4,}|[^\s\"'&,;]{20,})"),
-     rf"\1\2{MASK}"),
-    (re.compile(r"\bATATT[A-Za-z0-9_=-]{16,}"), MASK),  # Atlassian Cloud API tokens
-)
-
-
-def register_secret(value: str) -> None:
-    """Mask this exact value in every log line from now on (tokens handed out by secrets.py)."""
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """``text`` with registered secrets and anything shaped like a credential masked."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
-
 
 class RedactFilter(logging.Filter):
     """Rewrites each record's message (and exception text) with credentials masked."""
@@ -101,7 +73,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in _extras(record).items():
             out[key] = redact(value) if isinstance(value, str) else value
         if record.exc_text:
-            out["exc"] = record.exc_text
+            out["exc"] = redact(record.exc_text)
         return json.dumps(out, default=str, ensure_ascii=False)
 
 

@@ -7,6 +7,7 @@ pure: the caller decides where the text or bytes go.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
+from pmo_jira.redaction import redact
 from pmo_jira.suggest import did_you_mean
 
 def file_name(name: str, fmt: str) -> str:
@@ -27,12 +29,14 @@ def file_name(name: str, fmt: str) -> str:
 def write_output(path: Path, content: str | bytes) -> None:
     """Save a report or plan; a folder that cannot be made or a file that cannot be written is an
     ``Error:`` line naming the path, not a crash."""
+    data = content if isinstance(content, bytes) else redact(content).encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8", newline="")
+        # a new file is readable by its owner only: reports hold site data (an existing file,
+        # e.g. one an admin made group-readable for a web server, keeps its mode)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
     except OSError as exc:
         raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
 

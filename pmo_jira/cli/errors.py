@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import NoReturn
 
 import click
@@ -18,19 +21,37 @@ from pmo_jira.logs import redact
 EXIT_CANNOT_RUN = 2
 
 
+_JSON_ERRORS = threading.local()
+
+
+def error_line(message: str) -> None:
+    """Print ``Error: <message>`` as one red line on stderr (with ``--log-format json``, one JSON
+    object like every other line there); credentials masked."""
+    line = " ".join(redact(message).split())
+    if getattr(_JSON_ERRORS, "on", False):
+        click.echo(json.dumps({"ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                               "level": "error", "logger": "pmo_jira.cli", "msg": line},
+                              ensure_ascii=False), err=True)
+    else:
+        click.secho("Error: " + line, fg="red", err=True)
+
+
 def fail(message: str) -> NoReturn:
-    """Print ``Error: <message>`` as one red line on stderr and exit 2."""
-    click.secho("Error: " + " ".join(redact(message).split()), fg="red", err=True)
+    """``error_line(message)``, then exit 2."""
+    error_line(message)
     raise click.exceptions.Exit(EXIT_CANNOT_RUN)
 
 
 @contextmanager
-def cli_errors(verbosity: int = 0) -> Iterator[None]:
+def cli_errors(verbosity: int = 0, *, log_format: str | None = None) -> Iterator[None]:
     """Turn expected (``PmoError``) and unexpected exceptions, and Ctrl-C, into one line + exit 2.
 
     With ``-v`` an unexpected exception also prints its traceback (credentials masked); click's
-    own exits and usage errors pass through untouched.
+    own exits and usage errors pass through untouched. ``log_format`` (the flag, else
+    ``PMO_JIRA_LOG_FORMAT``) "json" makes the error line a JSON object.
     """
+    fmt = log_format or os.environ.get("PMO_JIRA_LOG_FORMAT", "")
+    _JSON_ERRORS.on = fmt.strip().lower() == "json"
     try:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):

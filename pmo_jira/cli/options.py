@@ -94,7 +94,7 @@ def run_options(*, sites: bool = True, summary: bool = True, lock: bool = False)
                                    verbosity=verbosity, log_format=given.get("log_format"),
                                    summary_json=given.get("summary_json"), wait=given.get("wait", False),
                                    wait_timeout=given.get("wait_timeout"))
-            with cli_errors(verbosity):
+            with cli_errors(verbosity, log_format=given.get("log_format")):
                 return func(*args, common=common, **kwargs)
 
         decorators = [config_option, verbose_option, quiet_option, log_format_option]

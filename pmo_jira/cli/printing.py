@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import click
 
+from pmo_jira.cli.errors import error_line
 from pmo_jira.run import RunEvents
 
 
@@ -15,7 +16,7 @@ class Printer(RunEvents):
     def site_errors(self, errors: Mapping[str, str]) -> None:
         """One red line per site that could not be read (the other sites' results still stand)."""
         for site, message in sorted(errors.items()):
-            click.secho(f"Error: site {site}: {message}", fg="red", err=True)
+            error_line(f"site {site}: {message}")
 
     def output(self, text: str) -> None:
         click.echo(text, nl=not text.endswith("\n"))

@@ -1,0 +1,53 @@
+"""The one redaction every text leaving pmo-jira goes through: error lines, logs, summaries,
+history, reports and ``doctor``.
+
+It masks the tokens pmo-jira handed out (registered when read, with their HTTP Basic and URL
+forms), and anything shaped like a credential: ``Authorization``/``Proxy-Authorization`` and
+``Cookie``/``Set-Cookie`` header values (a proxy or Jira echoing the request back in an error
+page), ``Basic``/``Bearer`` values, ``user:password@`` in URLs, ``token=...``-style pairs and
+Atlassian API tokens. It has no dependencies, so the error types can use it at birth.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from urllib.parse import quote
+
+MASK = "***"
+
+_SECRETS: set[str] = set()
+_KEY = r"[\"']?\s*[=:]\s*[\"']?"  # `key: v`, `key=v`, `"key": "v"`
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # whole header values, whatever the scheme: `Authorization: Token abc`, `Cookie: a=1; b=2`
+    (re.compile(rf"(?i)\b((?:proxy-)?authorization|set-cookie|cookie){_KEY}(?!\*\*\*)[^\r\n\"'<>]+"),
+     rf"\1: {MASK}"),
+    (re.compile(r"\b(Basic|Bearer)\s+(?:(?=[A-Za-z0-9+/=._~-]*\d)[A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~-]{20,})"),
+     rf"\1 {MASK}"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@"), rf"\1{MASK}@"),
+    # key=value / key: value, when the value looks like a credential (has a digit, or is long),
+    # so prose such as "token: secrets are not read ..." stays readable
+    (re.compile(r"(?i)\b(api[_-]?token|token|password|passwd|secret|pat|jsessionid)"
+                r"(\s*[=:]\s*[\"']?)(?!\*\*\*)(?:(?=[^\s\"'&,;]*\d)[^\s\"'&,;]{4,}|[^\s\"'&,;]{20,})"),
+     rf"\1\2{MASK}"),
+    (re.compile(r"\bATATT[A-Za-z0-9_=-]{16,}"), MASK),  # Atlassian Cloud API tokens
+)
+
+
+def register_secret(value: str, *, user: str | None = None) -> None:
+    """Mask this value from now on, also as it travels: URL-quoted and, with ``user``, as the
+    base64 of an HTTP Basic ``user:value`` header."""
+    if not value or len(value) < 4:
+        return
+    _SECRETS.update({value, quote(value, safe="")})
+    if user:
+        _SECRETS.add(base64.b64encode(f"{user}:{value}".encode()).decode())
+
+
+def redact(text: str) -> str:
+    """``text`` with registered secrets and anything shaped like a credential masked."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
