@@ -1,17 +1,22 @@
 """The newcomer's first run: two sandbox sites (Cloud and Data Center) as one portfolio.
 
-Starts both sandboxes on loopback, audits them with the sandbox mapping, applies the write-back,
-renders the audit and every registered report into one folder, and stops the sandboxes. Nothing
-outside that folder is touched (its run history included).
+Starts both sandboxes on loopback, replays the runs of the first working day of the five previous
+months (each site as it was that day, the run's clock pinned to it) so the run history has a
+six-month trend, audits the sites as they are now with the sandbox mapping, applies the
+write-back, renders the audit and every registered report into one folder, and stops the
+sandboxes. Nothing outside that folder is touched (its run history included).
 """
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from importlib.resources import files
 from pathlib import Path
 from typing import Callable
+
+import yaml
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
@@ -21,6 +26,7 @@ from pmo_jira.mapping.presets import preset
 from pmo_jira.reports import ReportContext, available_reports, file_name, render_report, write_output
 from pmo_jira.run import Run, RunEvents, RunRequest
 from pmo_jira.run.writeback import merge_plans
+from pmo_jira.sandbox.replay import as_of
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import plugin_registry
@@ -37,6 +43,36 @@ class DemoResult:
     files: list[Path] = field(default_factory=list)
     history: Path = Path()
     sites: dict[str, str] = field(default_factory=dict)  # name -> flavour
+
+
+REPLAYED_MONTHS = 5
+
+
+def demo_mapping(out_dir: Path) -> Path:
+    """The sandbox preset with the office plugin's additions (objective and WSJF fields, its
+    standards, capacities and strategy), written to ``out_dir/mapping.yaml`` for people to read."""
+    base = yaml.safe_load(preset("sandbox").read_text(encoding="utf-8"))
+    extra = yaml.safe_load((files("pmo_jira.sandbox") / "office-mapping.yaml").read_text(encoding="utf-8"))
+    base["fields"] = {**base.get("fields", {}), **extra.pop("fields", {})}
+    base["standards"] = [*base.get("standards", []), *extra.pop("standards", [])]
+    base.update(extra)
+    path = out_dir / "mapping.yaml"
+    write_output(path, "# The demo's mapping: mappings/sandbox.yaml plus pmo_jira/sandbox/office-mapping.yaml\n"
+                 + yaml.safe_dump(base, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def first_working_days(now: datetime, months: int) -> list[datetime]:
+    """06:00 UTC on the first weekday of each of the ``months`` months before ``now``'s, oldest first."""
+    out = []
+    first = now.date().replace(day=1)
+    for _ in range(months):
+        first = (first - timedelta(days=1)).replace(day=1)
+        day = first
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        out.append(datetime.combine(day, time(6), tzinfo=now.tzinfo))
+    return sorted(out)
 
 
 class _Progress(RunEvents):
@@ -65,12 +101,14 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
         settings = Settings(
             sites=tuple(SiteSettings(name=name, url=sb.url, flavour=sb.flavour.value,
                                      email=sb.credentials.email) for name, sb in servers.items()),
-            mapping=preset("sandbox"), history=str(history_path), lock=out_dir / "pmo-jira.lock")
+            mapping=demo_mapping(out_dir), history=str(history_path), lock=out_dir / "pmo-jira.lock")
 
         def client_for(site: SiteSettings) -> JiraClient:
             sb = servers[site.name]
             return JiraClient(sb.url, sb.credentials, flavour=sb.flavour, site_name=site.name)
 
+        for day in first_working_days(now, REPLAYED_MONTHS):
+            _replay(settings, servers, day, progress)
         run = Run(settings, RunRequest("demo"), events=_Progress(progress), now=now,
                   registry=plugin_registry(), client_factory=client_for)
         audited = run.audit()
@@ -91,10 +129,34 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
         with run.history() as history:
             context = ReportContext(result=result, snapshots=audited.snapshots,
                                     mapping=audited.primary_mapping, now=now, history=history)
-            for name, report in sorted(available_reports().items()):
+            # The portfolio first: it keeps this run's RAG colours, which the monthly pack compares.
+            for name, report in sorted(available_reports().items(), key=lambda r: (r[0] != "portfolio", r[0])):
                 for fmt in report.formats:
                     render_report(report, context, fmt, out_dir=out_dir)
                     files.append(out_dir / file_name(name, fmt))
     return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
                       resync_writes=resync.totals.writes if resync else 0, files=files, history=history_path,
                       sites={name: sb.flavour.value for name, sb in servers.items()})
+
+
+def _replay(settings: Settings, servers: dict[str, SandboxServer], day: datetime,
+            progress: Callable[[str], None]) -> None:
+    """Record the run of ``day`` against the sites as they were then (audit only, nothing written)."""
+    with ExitStack() as stack:
+        past = {name: stack.enter_context(SandboxServer(sb.flavour, store=as_of(sb.store, day)))
+                for name, sb in servers.items()}
+
+        def client_for(site: SiteSettings) -> JiraClient:
+            sb = past[site.name]
+            return JiraClient(sb.url, sb.credentials, flavour=sb.flavour, site_name=site.name)
+
+        run = Run(settings, RunRequest("demo"), now=day, registry=plugin_registry(), client_factory=client_for)
+        audited = run.audit()
+        run.record(audited, kind="audit")
+        reports = available_reports()
+        if "portfolio" in reports:  # the portfolio report keeps each run's RAG colours (monthly RAG moves)
+            with run.history() as history:
+                reports["portfolio"].render(ReportContext(result=audited.result, snapshots=audited.snapshots,
+                                                          mapping=audited.primary_mapping, now=day,
+                                                          history=history), "json")
+        progress(f"replayed the run of {day.date().isoformat()} ({len(audited.result.items)} projects and epics)")

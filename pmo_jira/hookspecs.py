@@ -45,3 +45,12 @@ def pmo_jira_cli_commands(run_options):
     as one ``common`` argument (``common.load()`` gives the settings) and turns errors into one
     ``Error:`` line and exit 2. Run the command's work with ``pmo_jira.run.Run``.
     """
+
+
+@hookspec
+def pmo_jira_run_facts(result, snapshots, mapping, now):
+    """Return ``{name: JSON-able figures}`` to keep with the run in the run history.
+
+    Called once per recorded run; read back with ``HistoryStore.run_facts(run_id, name)``. Keep the
+    figures small (a run is recorded every night) and name them after your plugin.
+    """

@@ -76,7 +76,7 @@ def test_plugins_list_shows_the_plugin_and_what_it_adds(acme, pmo):
     result = pmo.run(["plugins", "list"])
     assert result.exit_code == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert set(lines) == {"builtin", "acme", "portfolio"}
+    assert set(lines) == {"builtin", "acme", "office", "portfolio"}
     assert re.match(r"^acme\s+1\.0\.0\s+pmo-jira-acme\s+standards: ACME-GOV-001; audit formats: acme-count; "
                     r"reports: acme-sponsors; commands: acme-hello$", lines["acme"]), lines["acme"]
 

@@ -48,15 +48,20 @@ def commands(run_options: Callable[..., Any]) -> list[click.Command]:
     @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
     @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
     @click.option("--dry-run", is_flag=True, help="Print the page body (storage format) instead of publishing it.")
+    @click.option("--report", "report_name", default="portfolio", show_default=True, metavar="NAME",
+                  help="The report to publish: portfolio, or another report that offers a page (e.g. monthly).")
+    @click.option("--month", default=None, metavar="YYYY-MM", help="With --report monthly: the month (default: this one).")
     def publish_confluence(common: Any, space: str, title: str | None, parent_id: str | None,
                            confluence_url: str | None, credentials_site: str | None, mapping: Path | None,
-                           projects: tuple[str, ...], no_history: bool, dry_run: bool) -> None:
+                           projects: tuple[str, ...], no_history: bool, dry_run: bool, report_name: str,
+                           month: str | None) -> None:
         """Audit, roll the portfolio up and create or update one Confluence page with it.
 
         The page is found by space and title and only rewritten when its content changed.
         Credentials are those of Jira (Cloud: email + API token, Data Center: personal access token)
         and come from the environment or a configured site, never from the command line.
         """
+        page_report = None if report_name == "portfolio" else _page_report(report_name)
         settings = common.load()
         url = confluence_url or os.environ.get(URL_VAR)
         if not url and not dry_run:
@@ -71,13 +76,18 @@ def commands(run_options: Callable[..., Any]) -> list[click.Command]:
                     f"{site}: {message}" for site, message in sorted(audited.result.site_errors.items())))
             run.record(audited)
             with existing_history(settings.history) or nullcontext() as store:
-                rollup = build_rollup(ReportContext(result=audited.result, snapshots=audited.snapshots,
-                                                    mapping=audited.primary_mapping, now=run.now, history=store))
-            body = storage_body(rollup)
+                ctx = ReportContext(result=audited.result, snapshots=audited.snapshots,
+                                    mapping=audited.primary_mapping, now=run.now, history=store,
+                                    options={"month": month} if month else {})
+                if page_report is None:
+                    rollup = build_rollup(ctx)
+                    default_title, body = f"Portfolio report - {rollup.mapping_name}", storage_body(rollup)
+                else:
+                    default_title, body = page_report.confluence_page(ctx)
             if dry_run:
                 click.echo(body)
             else:
-                page_title = title or f"Portfolio report - {rollup.mapping_name}"
+                page_title = title or default_title
                 done = publish(connect(url, creds), space=space, title=page_title, body=body,
                                parent_id=parent_id)
                 click.echo(f"{done.action} page '{page_title}' in space {space} (id {done.page_id}, "
@@ -85,3 +95,15 @@ def commands(run_options: Callable[..., Any]) -> list[click.Command]:
             run.finish(audited.result, exit_code=0)
 
     return [publish_confluence]
+
+
+def _page_report(name: str) -> Any:
+    """A report other than the portfolio that offers ``confluence_page(ctx) -> (title, body)``."""
+    from pmo_jira.reports import available_reports
+
+    reports = available_reports()
+    pages = sorted(n for n, r in reports.items() if callable(getattr(r, "confluence_page", None)))
+    if name not in pages:
+        raise PmoError(f"report '{name}' cannot be published to Confluence (reports that can: "
+                       f"{', '.join(['portfolio', *pages])})")
+    return reports[name]

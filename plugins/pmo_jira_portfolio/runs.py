@@ -105,7 +105,7 @@ def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int
         previous = earlier[0] if earlier else None
         new, resolved, moves = _against(store, previous, result)
         trend = [*trend, current_point(result)][-trend_limit:]
-    rows = _rows(store, name, previous.started) if previous else {}
+    rows = rag_rows(store, name, previous.started) if previous else {}
     return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend))
 
 
@@ -131,7 +131,9 @@ def _ensure_table(store: HistoryStore) -> None:
         TABLE.create(db, checkfirst=True)
 
 
-def _rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
+def rag_rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
+    """The RAG rows kept for the run of ``mapping_name`` that started at ``started`` (none: {})."""
+    _ensure_table(store)
     c = TABLE.c
     rows = store.query(sa.select(c.level, c.site, c.key, c.open_children, c.rag).where(
         c.mapping_name == mapping_name, c.started == stored_time(started)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -31,11 +32,13 @@ class ReportPrinter(Printer):
               help="Mapping file for every site (default: the config's).")
 @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A report option (repeatable).")
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="The month, for reports that take one (e.g. monthly; default: this month).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @click.pass_context
 def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
            out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
-           no_history: bool) -> None:
+           month: str | None, no_history: bool) -> None:
     """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`."""
     chosen = find_report(name)
     opts = {}
@@ -44,6 +47,12 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
         if not sep or not key:
             raise PmoError(f"--option {item!r}: expected KEY=VALUE")
         opts[key] = value
+    if month is not None:
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise PmoError(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11")
+        if "month" not in getattr(chosen, "options", ()):
+            raise PmoError(f"report '{name}' takes no --month")
+        opts["month"] = month
     formats = chosen_formats(chosen, fmt or chosen.formats[0], out_dir)
     settings = common.load()
     request = common.request(f"report {name}", mapping=mapping, projects=projects,

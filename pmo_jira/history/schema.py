@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 2  # meta.schema_version; an older pmo-jira refuses a newer file by it
+SCHEMA_VERSION = 3  # meta.schema_version; an older pmo-jira refuses a newer file by it
 
 metadata = sa.MetaData()
 
@@ -80,6 +80,13 @@ item_events = sa.Table(
     sa.Column("kind", sa.Text),  # NULL: removed
     sa.Column("project_key", sa.Text, nullable=False),
     sa.Column("phase", sa.Text),  # NULL: no phase rule matched (or removed)
+)
+
+run_facts = sa.Table(
+    "run_facts", metadata,  # figures a plugin keeps with a run (pmo_jira_run_facts), JSON
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
 )
 
 FINDING_ATTRS = ("code", "project_key", "item_key", "severity", "outcome", "phase")

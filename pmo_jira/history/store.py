@@ -30,7 +30,7 @@ from pmo_jira.history.database import (HistoryTarget, advisory_lock_id, database
                                        parse_target)
 from pmo_jira.history.models import (Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint,
                                      sorted_refs, stored_time)
-from pmo_jira.history.schema import (FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts,
+from pmo_jira.history.schema import (FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts,
                                      runs)
 from pmo_jira.settings import load_settings
 
@@ -144,8 +144,10 @@ class HistoryStore:
     # --- writing ----------------------------------------------------------------------------------
 
     def record_run(self, result: AuditResult, *, kind: Literal["audit", "sync"] = "audit",
-                   writes_planned: int = 0, writes_applied: int = 0, errors: int = 0) -> int:
-        """Store one run and return its id. The run's time is ``result.started``.
+                   writes_planned: int = 0, writes_applied: int = 0, errors: int = 0,
+                   facts: dict[str, Any] | None = None) -> int:
+        """Store one run and return its id. The run's time is ``result.started``. ``facts``:
+        plugin name -> JSON-able figures kept with the run (read back with ``run_facts``).
 
         Only what changed on each audited site since its previous audit is written. A run that
         started before runs already recorded (a late upload) slots in by its start time: the next
@@ -179,6 +181,10 @@ class HistoryStore:
             if counts:
                 conn.execute(run_counts.insert(), [{"run_id": run_id, "severity": s, "open": n}
                                                    for s, n in counts.items()])
+            if facts:
+                conn.execute(run_facts.insert(), [
+                    {"run_id": run_id, "name": name, "data": json.dumps(data, sort_keys=True, separators=(",", ":"))}
+                    for name, data in sorted(facts.items())])
             order = (started, run_id)
             before_f = self._state(conn, finding_events, result.mapping_name, order, inclusive=False)
             before_i = self._state(conn, item_events, result.mapping_name, order, inclusive=False)
@@ -255,6 +261,24 @@ class HistoryStore:
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_record(r) for r in self.query(stmt)]
+
+    def runs_between(self, since: datetime, until: datetime, *, mapping: str) -> list[RunRecord]:
+        """Runs of ``mapping`` that started in [since, until), oldest first."""
+        rows = self.query(sa.select(runs).where(
+            runs.c.mapping_name == mapping, runs.c.started >= stored_time(since), runs.c.started < stored_time(until))
+            .order_by(runs.c.started, runs.c.id))
+        return [_record(r) for r in rows]
+
+    def last_run_before(self, moment: datetime, *, mapping: str) -> RunRecord | None:
+        """The latest run of ``mapping`` that started before ``moment``."""
+        rows = self.query(sa.select(runs).where(runs.c.mapping_name == mapping, runs.c.started < stored_time(moment))
+                          .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(1))
+        return _record(rows[0]) if rows else None
+
+    def run_facts(self, run_id: int, name: str) -> dict[str, Any] | None:
+        """The figures plugin ``name`` kept with a run (None: it kept none)."""
+        rows = self.query(sa.select(run_facts.c.data).where(run_facts.c.run_id == run_id, run_facts.c.name == name))
+        return json.loads(rows[0][0]) if rows else None
 
     def run(self, run_id: int) -> RunRecord:
         rows = self.query(sa.select(runs).where(runs.c.id == run_id))

@@ -393,6 +393,11 @@ class MappingSection(Strict):
         """``(key path inside the section, problem, fix)`` per problem; none by default."""
         return ()
 
+    def reads_fields(self) -> Iterable[str]:
+        """Logical fields the plugin's reports read, which the source then fetches on every run
+        (as it does the active standards' fields); none by default."""
+        return ()
+
 
 def mapping_sections() -> dict[str, type[BaseModel]]:
     """Section name -> model of every top-level section the installed plugins declare."""

@@ -77,10 +77,12 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
     waivers = mapping.waiver_objects()
     findings: list[Finding] = []
     items: list[ClassifiedItem] = []
+    shared: dict = {}
     for snapshot in snapshots:
         classified = classify(snapshot, mapping)
         items.extend(classified)
-        ctx = AuditContext.build(snapshot, mapping, today=today, now=now)
+        ctx = AuditContext.build(snapshot, mapping, today=today, now=now, run_snapshots=tuple(snapshots),
+                                 shared=shared)
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
     findings.sort(key=lambda f: (f.site, f.project_key, natural_key(f.item_key), f.code, natural_key(f.subject)))
@@ -113,11 +115,12 @@ def required_fields(mapping: Any, registry: Registry | None = None) -> set[str]:
     Besides the mapping's logical fields this may name Jira system fields by their logical name
     (``description``, ``due``, ``assignee``), which the source resolves without a mapping entry.
     """
-    return set(read_plan(mapping, registry).fields)
+    return set(read_plan(mapping, registry, sections=False).fields)
 
 
-def read_plan(mapping: Any, registry: Registry | None = None) -> ReadPlan:
-    """Everything the active standards read: fields, whether history and comments, extra issue types.
+def read_plan(mapping: Any, registry: Registry | None = None, *, sections: bool = True) -> ReadPlan:
+    """Everything the active standards (and the plugins' mapping sections) read: fields, whether
+    history and comments, extra issue types.
 
     History is read only when an active standard needs it; the phase rules' fields and status are
     then part of it, so a standard can tell when an epic passed a gate.
@@ -132,6 +135,9 @@ def read_plan(mapping: Any, registry: Registry | None = None) -> ReadPlan:
         history.update(wants.history)
         comments = comments or wants.comments
         types += [t for t in wants.issue_types if t not in types]
+    for section in (getattr(mapping, "sections", None) or {}).values() if sections else ():
+        if section.model_fields_set:  # a section the file leaves out reads nothing extra
+            fields.update(getattr(section, "reads_fields", lambda: ())())
     if history:
         history |= {"status"} | _phase_rule_fields(mapping)
     return ReadPlan(fields=frozenset(fields), history=frozenset(history), comments=comments,

@@ -26,6 +26,7 @@ from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary
 from pmo_jira.reports import Report, ReportContext, render_report, write_output
 from pmo_jira.run.connect import client_for
+from pmo_jira.run.facts import collect_run_facts
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
 from pmo_jira.run.writeback import apply_sites, merge_plans, plan_sites
 from pmo_jira.runlock import RunLock
@@ -205,7 +206,7 @@ class Run:
 
         A run narrowed by ``--project``/``--jql`` is not recorded: compared with a full run of the
         same mapping, every finding outside the narrowed part would count as resolved (and as new
-        again on the next full run).
+        again on the next full run). Plugins keep their figures with the run (``pmo_jira_run_facts``).
         """
         if not self.request.record or not audited.snapshots:
             return None
@@ -214,10 +215,11 @@ class Run:
             return None
         from pmo_jira.history import HistoryStore
 
+        facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now)
         with HistoryStore(self.settings.history) as store:
             return store.record_run(audited.result, kind=kind,  # type: ignore[arg-type]
                                     writes_planned=writes_planned, writes_applied=writes_applied,
-                                    errors=errors)
+                                    errors=errors, facts=facts)
 
     def finish(self, result: AuditResult, *, exit_code: int, writes_planned: int = 0,
                writes_applied: int = 0, errors: int = 0) -> RunSummary:

@@ -17,11 +17,11 @@ epics whose description lacks an "Objective" section.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox.history import history_source
-from pmo_jira.sandbox.store import CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
+from pmo_jira.sandbox.store import SELECT_OPTIONS, CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
 
 REFERENCE_NOW = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
 """Default "now" of a generated site: fixed, so that tests see the same data every run."""
@@ -367,6 +367,39 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
         for rec in store.issues:
             rec.status = statuses.get(rec.status, rec.status)
             rec.type = types.get(rec.type, rec.type)
+    _strategy(store, random.Random(f"strategy-{seed}"))
+    _overload(store, random.Random(f"overload-{seed}"), b.today)
     store.history_source = history_source(seed)
     store.version = 0
     return store
+
+
+WSJF_SCALE = (1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0)
+OVERLOADED = ("Alice Andersen", "Bruno Haddad")
+"""People the generator gives more work due in the next weeks than a person does in a month."""
+
+
+def _overload(store: Store, rng: random.Random, today: date) -> None:
+    """Over-allocated people, at any size of site: eight open children each, due within three weeks."""
+    people = [u.account_id for u in store.users.values() if u.display_name in OVERLOADED]
+    open_children = [r for r in store.issues if r.type in ("Story", "Task", "Bug") and r.status_category != "done"
+                     and r.parent is not None]
+    picked = rng.sample(open_children, min(len(open_children), 8 * len(people)))
+    for i, rec in enumerate(picked):
+        rec.assignee = people[i % len(people)]
+        rec.due = today + timedelta(days=rng.randint(5, 20))
+        rec.points = rec.points or rng.choice((5.0, 8.0, 13.0))
+
+
+def _strategy(store: Store, rng: random.Random) -> None:
+    """Objectives and WSJF inputs on epics, from their own random stream (the rest of the site
+    stays issue for issue what it was): most epics serve one objective, about one in six none;
+    about one in ten lacks a WSJF input and ranks unscored."""
+    objectives = SELECT_OPTIONS["objective"]
+    for rec in store.issues:
+        if rec.type != "Epic":
+            continue
+        rec.objective = None if rng.random() < 0.17 else rng.choice(objectives)
+        if rng.random() < 0.9:
+            rec.business_value, rec.time_criticality, rec.risk_reduction, rec.job_size = (
+                rng.choice(WSJF_SCALE) for _ in range(4))

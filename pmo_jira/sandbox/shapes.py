@@ -382,9 +382,10 @@ class Shapes:
             return True, self.comment_page(rec)
         if attr == "subtasks":
             return True, self.subtasks(rec)
-        if attr in ("phase", "impact", "likelihood"):
+        if attr in ("phase", "impact", "likelihood", "objective"):
             return True, self.option(attr, getattr(rec, attr))
-        if attr in ("points", "epic_name", "epic_link"):
+        if attr in ("points", "epic_name", "epic_link", "business_value", "time_criticality", "risk_reduction",
+                    "job_size"):
             return True, getattr(rec, attr)
         if attr == "target_start":
             return True, fmt_date(rec.start)

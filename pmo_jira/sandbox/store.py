@@ -135,6 +135,7 @@ SELECT_OPTIONS: dict[str, tuple[str, ...]] = {
     "phase": ("Initiation", "Planning", "Execution", "Closing"),
     "impact": ("Low", "Medium", "High", "Critical"),
     "likelihood": ("Low", "Medium", "High", "Critical"),
+    "objective": ("Grow digital revenue", "Cut the cost to serve", "Stay compliant", "Modernise the platform"),
 }
 
 
@@ -217,6 +218,12 @@ _CUSTOM: tuple[tuple[int | None, int | None, str, str, str, str, str | None, fro
     (10101, 10301, "Risk Impact", "impact", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
     (10102, 10302, "Risk Likelihood", "likelihood", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
     (10103, 10303, "Mitigation", "mitigation", "string", _CFT + "textarea", None, frozenset({"pmo-ready"})),
+    # An epic's strategic objective and its WSJF inputs (number fields, as sites usually add them):
+    (10110, 10310, "Strategic Objective", "objective", "option", _CFT + "select", None, frozenset({"pmo-ready"})),
+    (10111, 10311, "Business Value", "business_value", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
+    (10112, 10312, "Time Criticality", "time_criticality", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
+    (10113, 10313, "Risk Reduction", "risk_reduction", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
+    (10114, 10314, "Job Size", "job_size", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
     # Fields that share a name with one above, as apps and old migrations leave them on real sites:
     (10009, 10099, "Start date", "app_start", "date", "com.example.timesheets:start-date", None,
      frozenset({"pmo-ready"})),
@@ -368,6 +375,11 @@ class IssueRec:
     impact: str | None = None
     likelihood: str | None = None
     mitigation: str | None = None
+    objective: str | None = None
+    business_value: float | None = None
+    time_criticality: float | None = None
+    risk_reduction: float | None = None
+    job_size: float | None = None
     links: list[LinkRec] | None = None
     comments: list[CommentRec] | None = None
     properties: dict[str, Any] | None = None

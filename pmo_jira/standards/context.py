@@ -24,6 +24,11 @@ class AuditContext:
     projects: dict[str, Project]
     field_specs: dict[str, Any] = field(default_factory=dict)
     risk_types: tuple[str, ...] = ()
+    mapping: Any = None
+    run_snapshots: tuple[Snapshot, ...] = ()
+    """Every snapshot audited together with this one (all sites sharing the mapping)."""
+    shared: dict[Any, Any] = field(default_factory=dict)
+    """One memo for the whole audit: run-wide indexes a standard builds once (key by your module)."""
     _children: dict[str, list[Issue]] = field(default_factory=dict)
     _risks: dict[str, list[Issue]] = field(default_factory=dict)
     _unread_risks: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -35,7 +40,8 @@ class AuditContext:
     """The mapping's plugin sections by name (``pmo_jira_mapping_sections``), e.g. ``ctx.sections["acme"]``."""
 
     @classmethod
-    def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime) -> AuditContext:
+    def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime,
+              run_snapshots: tuple[Snapshot, ...] = (), shared: dict[Any, Any] | None = None) -> AuditContext:
         types = mapping.issue_types
         kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None, cached
 
@@ -86,6 +92,9 @@ class AuditContext:
             field_specs=dict(mapping.fields or {}),
             sections=dict(getattr(mapping, "sections", None) or {}),
             risk_types=tuple(types.risk),
+            mapping=mapping,
+            run_snapshots=run_snapshots or (snapshot,),
+            shared={} if shared is None else shared,
             _children=dict(children),
             _risks={k: list(v.values()) for k, v in risks.items()},
             _unread_risks={k: frozenset(v) for k, v in unread_risks.items()},

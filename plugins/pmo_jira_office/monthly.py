@@ -1,0 +1,260 @@
+"""The monthly PMO pack: what changed in the month, six months of KPIs, decisions needed, and the
+resource and strategy views, built from the run history and this run.
+
+The month is compared end against start: its *start* is the last run recorded before the month
+began, its *end* the last run inside it (this run, when the month is the current one). KPIs per
+month are those of the month's last run (kept with every run, see ``pmo_jira_office.facts``);
+time to fix is the median over findings resolved in that month. The resource and strategy views
+are always as of this run.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from pmo_jira.errors import PmoError
+from pmo_jira.history import FindingRef, RunRecord
+from pmo_jira.model import PHASES
+from pmo_jira.reports import ReportContext
+from pmo_jira_office.facts import KPI_KEYS, NAME, kpis, ranks_of
+from pmo_jira_office.resources import ResourceView, build_resources
+from pmo_jira_office.strategy import StrategyView, build_strategy
+
+TREND_MONTHS = 6
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+KPI_TITLES = {
+    "compliance_pct": "Compliance %", "on_time_pct": "On-time %", "slippage_days": "Slippage (days)",
+    "open_high_risks": "Open high risks", "time_to_fix_days": "Time to fix (median days)",
+    "people_over": "Over-allocated people",
+}
+KPI_BETTER = {"compliance_pct": "up", "on_time_pct": "up", "slippage_days": "down", "open_high_risks": "down",
+              "time_to_fix_days": "down", "people_over": "down"}
+
+
+def parse_month(text: str | None, now: datetime) -> date:
+    """The first day of ``YYYY-MM`` (default: the month of ``now``); a later month than now is an error."""
+    if not text:
+        return now.date().replace(day=1)
+    m = _MONTH.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise PmoError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-11")
+    first = date(int(m.group(1)), int(m.group(2)), 1)
+    if first > now.date():
+        raise PmoError(f"--month {text}: the month has not started yet (today is {now.date().isoformat()})")
+    return first
+
+
+def add_months(first: date, n: int) -> date:
+    k = first.year * 12 + first.month - 1 + n
+    return date(k // 12, k % 12 + 1, 1)
+
+
+def _at(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Change:
+    new: tuple[FindingRef, ...] = ()
+    resolved: tuple[FindingRef, ...] = ()
+    fixed_days: tuple[float, ...] = ()  # time to fix of the findings resolved in the month
+    gates: tuple[tuple[str, str, str, str], ...] = ()  # (site, key, from, to), forward moves only
+    rag_moves: tuple[tuple[str, str, str, str, str], ...] = ()  # (level, site, key, before, after)
+    risks_opened: int = 0
+    risks_closed: int = 0
+
+
+@dataclass(frozen=True)
+class MonthlyPack:
+    month: date
+    now: datetime
+    mapping_name: str
+    current: bool  # the month is this run's month: its end is this run
+    start_run: RunRecord | None
+    end_run: RunRecord | None
+    history_kept: bool
+    change: Change
+    trend: tuple[tuple[str, dict[str, Any]], ...]  # (YYYY-MM, kpi -> value or None), oldest first
+    decisions: tuple[tuple[str, str], ...]  # (topic, what to decide)
+    resources: ResourceView
+    strategy: StrategyView
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
+def _end_of_month_runs(store: Any, mapping: str, first: date, months: int) -> dict[str, RunRecord]:
+    """YYYY-MM -> the last run recorded in that month, for the ``months`` months ending with ``first``."""
+    out = {}
+    for i in range(months - 1, -1, -1):
+        m = add_months(first, -i)
+        runs = store.runs_between(_at(m), _at(add_months(m, 1)), mapping=mapping)
+        if runs:
+            out[m.strftime("%Y-%m")] = runs[-1]
+    return out
+
+
+def _fixes_by_month(store: Any, mapping: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for fix in store.time_to_fix(mapping=mapping).fixes:
+        out.setdefault(fix.resolved.strftime("%Y-%m"), []).append(fix.days)
+    return out
+
+
+def _rag_rows(store: Any, mapping: str, run: RunRecord | None) -> dict:
+    if run is None:
+        return {}
+    try:
+        from pmo_jira_portfolio.runs import rag_rows
+    except ImportError:  # the portfolio plugin is not installed: no RAG moves to show
+        return {}
+    return rag_rows(store, mapping, run.started)
+
+
+def build_monthly(ctx: ReportContext) -> MonthlyPack:
+    now, result, mapping = ctx.now, ctx.result, ctx.mapping
+    first = parse_month(ctx.options.get("month"), now)
+    current = first == now.date().replace(day=1)
+    name = result.mapping_name
+    store = ctx.history
+    resources = build_resources(result, ctx.snapshots, mapping, now.date())
+    kpi_now = kpis(result, ctx.snapshots, mapping, now, people_over=int(resources.people["over"].sum()))
+    notes: list[str] = []
+    start = end = None
+    change = Change()
+    trend_runs: dict[str, RunRecord] = {}
+    fixes: dict[str, list[float]] = {}
+    previous_ranks = None
+    if store is not None:
+        start = store.last_run_before(_at(first), mapping=name)
+        inside = store.runs_between(_at(first), _at(add_months(first, 1)), mapping=name)
+        end = None if current else (inside[-1] if inside else None)
+        trend_runs = _end_of_month_runs(store, name, first, TREND_MONTHS)
+        fixes = _fixes_by_month(store, name)
+        previous_ranks = ranks_of(store.run_facts(start.id, NAME)) if start else None
+        change = _change(store, name, first, start, end, result if current else None, fixes, ctx,
+                         rag_end=tuple(inside))
+        if start is None:
+            notes.append(f"No run was recorded before {first.isoformat()}: the month's changes count from "
+                         "its first run, and rank changes are unknown.")
+        if not current and end is None:
+            notes.append(f"No run was recorded in {first.strftime('%Y-%m')}.")
+    else:
+        notes.append("No run history is kept: changes, trend and rank changes need one (see docs/monthly.md).")
+    if not current:
+        notes.append(f"The resource and strategy views are as of {now.date().isoformat()}, not the end of "
+                     f"{first.strftime('%Y-%m')}.")
+
+    trend = []
+    for i in range(TREND_MONTHS - 1, -1, -1):
+        label = add_months(first, -i).strftime("%Y-%m")
+        if current and i == 0:
+            values = dict(kpi_now)
+        else:
+            run = trend_runs.get(label)
+            kept = (store.run_facts(run.id, NAME) or {}) if run is not None else {}
+            values = {k: kept.get("kpi", {}).get(k) for k in KPI_KEYS}
+        month_fixes = fixes.get(label, [])
+        values["time_to_fix_days"] = round(statistics.median(month_fixes), 1) if month_fixes else None
+        trend.append((label, values))
+
+    baseline = (f"the last run before {first.isoformat()} (run {start.id}, "
+                f"{start.started.strftime('%Y-%m-%d')})") if start else "no run before the month"
+    strategy = build_strategy(ctx.snapshots, result.items, mapping, resources, previous_ranks, baseline)
+    return MonthlyPack(
+        month=first, now=now, mapping_name=name, current=current, start_run=start, end_run=end,
+        history_kept=store is not None, change=change, trend=tuple(trend),
+        decisions=tuple(_decisions(resources, strategy, kpi_now)), resources=resources, strategy=strategy,
+        notes=tuple(notes),
+    )
+
+
+def _change(store: Any, name: str, first: date, start: RunRecord | None, end: RunRecord | None,
+            live: Any, fixes: dict[str, list[float]], ctx: ReportContext, *, rag_end: tuple[RunRecord, ...]) -> Change:
+    """The month's end against its start. RAG moves compare the portfolio's colours kept with the
+    start run and with the month's last run that has them (the portfolio report keeps them)."""
+    before = store.open_findings(start.id) if start else {}
+    if live is not None:  # the current month ends with this run, not yet recorded
+        after = {f.fingerprint: FindingRef(f.fingerprint, f.code, f.site, f.project_key, f.item_key,
+                                           f.severity.value, f.outcome.value, f.phase) for f in live.open_findings()}
+        checked = set(live.sites) - set(live.site_errors)
+        phases_after = {(i.site, i.key): (i.kind, i.phase) for i in live.items}
+    elif end is not None:
+        after, checked = store.open_findings(end.id), end.checked_sites
+        phases_after = store.item_phases(end.id)
+    else:
+        return Change()
+    new = tuple(sorted((f for fp, f in after.items() if fp not in before),
+                       key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
+    resolved = tuple(sorted((f for fp, f in before.items() if fp not in after and f.site in checked),
+                            key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
+    phases_before = store.item_phases(start.id) if start else {}
+    gates = []
+    for (site, key), (kind, phase) in sorted(phases_after.items()):
+        was = phases_before.get((site, key), (kind, None))[1]
+        if was in PHASES and phase in PHASES and PHASES.index(phase) > PHASES.index(was):
+            gates.append((site, key, was, phase))
+    rag_before = _rag_rows(store, name, start)
+    rag_after: dict = {}
+    for run in reversed(rag_end):
+        rag_after = _rag_rows(store, name, run)
+        if rag_after:
+            break
+    moves = []
+    for row_id, state in sorted(rag_after.items()):
+        was = rag_before.get(row_id)
+        if was is not None and row_id[0] in ("project", "portfolio"):
+            a, b = was.rag.get("overall", "none"), state.rag.get("overall", "none")
+            if a != b:
+                moves.append((row_id[0], row_id[1], row_id[2], a, b))
+    opened = closed = 0
+    lo, hi = _at(first), _at(add_months(first, 1))
+    for snap in ctx.snapshots:
+        for issue in snap.issues:
+            if ctx.mapping.issue_types.kind_of(issue.issue_type) != "risk":
+                continue
+            opened += int(lo <= issue.created < hi)
+            closed += int(issue.resolved is not None and lo <= issue.resolved < hi)
+    return Change(new=new, resolved=resolved, fixed_days=tuple(fixes.get(first.strftime("%Y-%m"), ())),
+                  gates=tuple(gates), rag_moves=tuple(moves), risks_opened=opened, risks_closed=closed)
+
+
+def _keys(rows: Any, limit: int = 5) -> str:
+    keys = [f"{r.key} (rank {r.rank})" for r in rows.head(limit).itertuples()]
+    return ", ".join(keys) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def _decisions(resources: ResourceView, strategy: StrategyView, kpi: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the review has to decide, most strategic first; long lists are summarised in one line."""
+    out = []
+    for r in strategy.starved.itertuples():
+        out.append((f"{r.key} (rank {r.rank})", f"top-ranked and in execution with {r.people} people on its open "
+                                                f"work: staff it or lower its rank"))
+    busy = strategy.busy.sort_values("people", ascending=False)
+    if len(busy):
+        out.append(("Low-ranked busy epics", f"{len(busy)} low-ranked epics in execution keep people busy: "
+                                             f"{_keys(busy)}: confirm their priority or move people to higher-ranked work"))
+    over = resources.over_allocated.sort_values("peak_pct", ascending=False)
+    for r in over.head(5).itertuples():
+        out.append((r.name, f"over capacity in {r.over_months} (peak {r.peak_pct if r.peak_pct is not None else '-'}"
+                            f" %): rebalance or re-plan their work"))
+    if len(over) > 5:
+        out.append(("Over-allocated people", f"{len(over) - 5} more people are over capacity (see Resources)"))
+    unassigned = resources.unassigned
+    if len(unassigned):
+        top = ", ".join(f"{r.key} ({r.unassigned})" for r in unassigned.head(5).itertuples())
+        out.append(("Unassigned work", f"{int(unassigned['unassigned'].sum())} open issues in execution have no "
+                                       f"assignee in {len(unassigned)} epics, most in {top}: find people or re-scope"))
+    if len(strategy.unaligned):
+        out.append(("Strategy", f"{len(strategy.unaligned)} open epics past initiation serve no objective: "
+                                f"link them or stop them"))
+    if kpi.get("open_high_risks"):
+        out.append(("Risks", f"{kpi['open_high_risks']} open high risks: confirm owners and mitigations"))
+    return out

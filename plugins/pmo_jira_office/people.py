@@ -1,0 +1,70 @@
+"""Who is who across sites: Jira accounts -> the people the resource view counts.
+
+An account is a Cloud accountId or a Data Center user key, always qualified by its site (the
+same id on two sites is two accounts). The mapping's ``resources.people`` joins one person's
+accounts and names them; every other account is a person of its own, shown by its Jira display
+name (with the site when two such people share a name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Iterable
+
+from pmo_jira.model import Snapshot, User
+from pmo_jira_office.config import Resources
+
+
+@dataclass
+class Person:
+    id: str
+    name: str
+    sites: set[str] = field(default_factory=set)
+    team: str | None = None
+    per_week: float = 0.0
+    holidays: tuple[date, ...] = ()
+
+
+class Directory:
+    """People of a run, built from the mapping and every user the snapshots mention."""
+
+    def __init__(self, conf: Resources, snapshots: Iterable[Snapshot], *, user_fields: tuple[str, ...] = ("owner",)):
+        self.conf = conf
+        self._by_account: dict[tuple[str, str], str] = {}
+        self.people: dict[str, Person] = {}
+        team_of = {m: t for t, team in conf.teams.items() for m in team.members}
+        for p in conf.people:
+            person = Person(p.name, p.name, team=p.team or team_of.get(p.name),
+                            per_week=conf.capacity.default if p.capacity is None else p.capacity,
+                            holidays=tuple(p.holidays))
+            self.people[p.name] = person
+            for site, account in p.accounts.items():
+                self._by_account[(site, account)] = p.name
+                person.team = person.team or team_of.get(account)
+        seen: dict[tuple[str, str], User] = {}
+        for snap in snapshots:
+            for issue in snap.issues:
+                users = [issue.assignee, *(issue.fields.get(f) for f in user_fields)]
+                for user in users:
+                    if isinstance(user, User):
+                        seen.setdefault((snap.site.name, user.account_id), user)
+        names: dict[str, int] = {p.name: 1 for p in conf.people}  # an unmapped namesake gets its site
+        for (site, account), user in seen.items():
+            if (site, account) not in self._by_account:
+                names[user.display_name] = names.get(user.display_name, 0) + 1
+        for (site, account), user in sorted(seen.items()):
+            pid = self._by_account.get((site, account))
+            if pid is None:
+                pid = f"{site}/{account}"
+                self._by_account[(site, account)] = pid
+                shown = user.display_name if names.get(user.display_name, 0) < 2 else f"{user.display_name} ({site})"
+                self.people[pid] = Person(pid, shown, team=team_of.get(account),
+                                          per_week=conf.capacity.default)
+            self.people[pid].sites.add(site)
+
+    def person_of(self, site: str, user: User | None) -> str | None:
+        """The person id of an account (None for no user)."""
+        if user is None:
+            return None
+        return self._by_account.get((site, user.account_id))

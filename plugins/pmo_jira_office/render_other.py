@@ -1,0 +1,185 @@
+"""The document in the other formats: workbook, terminal table, Markdown, JSON, Confluence storage.
+
+Tables are the content; a chart is written as its data table. The workbook holds one sheet per
+table (numbers as numbers, Jira text that looks like a formula defused), the JSON one key per
+table, and Confluence storage format (XHTML) has no SVG, so charts become tables there too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import datetime, timezone
+from html import escape
+from typing import Any
+
+from pmo_jira.formats.base import one_line
+from pmo_jira.formats.csv_format import _defuse
+from pmo_jira_office.document import Chart, Column, Document, Figures, Heading, Table, Text, plain, text_of
+
+
+def chart_table(chart: Chart) -> Table:
+    """A chart's data as a table: one row per label (x value), one column per series."""
+    if chart.kind == "heat":
+        return Table(chart.id, chart.title, (Column("Person"), *(Column(m, "pct") for m in chart.labels)),
+                     tuple((name, *(plain(v) for v in vals)) for name, vals in chart.series))
+    return Table(chart.id, chart.title, (Column(""), *(Column(name, "num") for name, _ in chart.series)),
+                 tuple((label, *(plain(vals[i]) for _, vals in chart.series)) for i, label in enumerate(chart.labels)))
+
+
+def _tables(doc: Document) -> list[Table]:
+    return [chart_table(b) if isinstance(b, Chart) else b for b in doc.blocks if isinstance(b, (Table, Chart))]
+
+
+def render_json(doc: Document) -> str:
+    out: dict[str, Any] = {"title": doc.title, "subtitle": doc.subtitle}
+    for b in doc.blocks:
+        if isinstance(b, Figures):
+            out.setdefault("figures", {}).update({label: value for label, value, _ in b.items})
+        elif isinstance(b, Text):
+            out.setdefault("notes", []).append(b.text)
+    for t in _tables(doc):
+        out[t.id] = [dict(zip((c.header or "label" for c in t.columns), row)) for row in t.rows]
+    return json.dumps(out, indent=2, default=str) + "\n"
+
+
+def _aligned(t: Table, text=one_line) -> list[str]:
+    header = [c.header for c in t.columns]
+    rows = [[text(text_of(v, c.kind))[:60] for c, v in zip(t.columns, r)] for r in t.rows]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    return [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+
+
+def render_table(doc: Document) -> str:
+    out = [doc.title, doc.subtitle]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            out += ["", b.text.upper()]
+        elif isinstance(b, Text):
+            out += ["", b.text]
+        elif isinstance(b, Figures):
+            out += ["", "  ".join(f"{label}: {value}" for label, value, _ in b.items)]
+        elif isinstance(b, (Table, Chart)):
+            t = chart_table(b) if isinstance(b, Chart) else b
+            out += ["", t.title]
+            out += _aligned(t) if t.rows else [f"  {t.empty}"]
+    return "\n".join(out) + "\n"
+
+
+def _md(text: str) -> str:
+    return one_line(text).replace("|", "\\|").replace("<", "&lt;")
+
+
+def render_markdown(doc: Document) -> str:
+    out = [f"# {_md(doc.title)}", "", f"_{_md(doc.subtitle)}_"]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            out += ["", f"## {_md(b.text)}"]
+        elif isinstance(b, Text):
+            out += ["", _md(b.text)]
+        elif isinstance(b, Figures):
+            out += ["", " · ".join(f"**{_md(label)}** {_md(value)}" for label, value, _ in b.items)]
+        elif isinstance(b, (Table, Chart)):
+            t = chart_table(b) if isinstance(b, Chart) else b
+            out += ["", f"### {_md(t.title)}", ""]
+            if not t.rows:
+                out.append(_md(t.empty))
+                continue
+            out.append("| " + " | ".join(_md(c.header) for c in t.columns) + " |")
+            out.append("|" + "|".join("---:" if c.kind in ("int", "num", "pct") else "---" for c in t.columns) + "|")
+            out += ["| " + " | ".join(_md(text_of(v, c.kind)) for c, v in zip(t.columns, r)) + " |" for r in t.rows]
+    return "\n".join(out) + "\n"
+
+
+def render_storage(doc: Document, now: datetime) -> str:
+    """Confluence storage format (XHTML); the first line is the 'as of' stamp publish ignores."""
+    def t(text: object) -> str:
+        return escape(one_line(str(text)), quote=True)
+
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [f"<p><em>Report as of {stamp}</em></p>", f"<p>{t(doc.subtitle)}</p>"]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            parts.append(f"<h2>{t(b.text)}</h2>")
+        elif isinstance(b, Text):
+            parts.append(f"<p>{t(b.text)}</p>")
+        elif isinstance(b, Figures):
+            parts.append("<p>" + " | ".join(f"<strong>{t(label)}</strong> {t(value)}" for label, value, _ in b.items)
+                         + "</p>")
+        elif isinstance(b, (Table, Chart)):
+            tab = chart_table(b) if isinstance(b, Chart) else b
+            parts.append(f"<h3>{t(tab.title)}</h3>")
+            if not tab.rows:
+                parts.append(f"<p>{t(tab.empty)}</p>")
+                continue
+            head = "".join(f"<th>{t(c.header)}</th>" for c in tab.columns)
+            rows = []
+            for i, r in enumerate(tab.rows):
+                cells = [t(text_of(v, c.kind)) for c, v in zip(tab.columns, r)]
+                if i < len(tab.links) and tab.links[i]:
+                    cells[0] = f'<a href="{escape(tab.links[i], quote=True)}">{cells[0]}</a>'
+                rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+            parts.append(f"<table><tbody><tr>{head}</tr>{''.join(rows)}</tbody></table>")
+    return "".join(parts)
+
+
+def render_xlsx(doc: Document, now: datetime) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Summary"
+    ws.append([doc.title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([doc.subtitle])
+    for b in doc.blocks:
+        if isinstance(b, Text):
+            ws.append([_defuse(one_line(b.text))])
+        elif isinstance(b, Figures):
+            for label, value, _ in b.items:
+                ws.append([label, _number(value)])
+    ws.column_dimensions["A"].width = 40
+    used: set[str] = {"Summary"}
+    over = PatternFill("solid", fgColor="FFC7CE")
+    for tab in _tables(doc):
+        name = _sheet_name(tab.id, used)
+        sheet = wb.create_sheet(name)
+        sheet.append([c.header for c in tab.columns])
+        for c in sheet[1]:
+            c.font = Font(bold=True)
+        for i, row in enumerate(tab.rows):
+            sheet.append([_defuse(one_line(v)) if isinstance(v, str) else v for v in row])
+            if i < len(tab.links) and tab.links[i]:
+                sheet.cell(sheet.max_row, 1).hyperlink = tab.links[i]
+            if i < len(tab.classes) and tab.classes[i] == "over":
+                for c in sheet[sheet.max_row]:
+                    c.fill = over
+        sheet.freeze_panes = "A2"
+        for j, col in enumerate(sheet.columns, start=1):
+            width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
+            sheet.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
+    stamp = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+    wb.properties.created = wb.properties.modified = stamp  # same input, same bytes
+    wb.properties.title = doc.title
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text.rstrip("%"))
+    except ValueError:
+        return text
+
+
+def _sheet_name(table_id: str, used: set[str]) -> str:
+    base = table_id.replace("chart-", "").replace("strategy-", "s-").replace("resources-", "r-")[:28]
+    name, n = base, 2
+    while name in used:
+        name = f"{base[:26]}{n}"
+        n += 1
+    used.add(name)
+    return name

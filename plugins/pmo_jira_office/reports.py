@@ -1,0 +1,93 @@
+"""The plugin's reports: ``resources``, ``strategy`` and ``monthly``, each in six formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from pmo_jira.errors import PmoError
+from pmo_jira.reports import ReportContext
+
+FORMATS = ("html", "xlsx", "table", "markdown", "json")
+
+
+def _render(doc, fmt: str, ctx: ReportContext) -> str | bytes:
+    from pmo_jira_office import render_html, render_other
+
+    if fmt == "html":
+        return render_html.render_html(doc)
+    if fmt == "xlsx":
+        return render_other.render_xlsx(doc, ctx.now)
+    return {"table": render_other.render_table, "markdown": render_other.render_markdown,
+            "json": render_other.render_json}[fmt](doc)
+
+
+def _no_options(ctx: ReportContext, name: str, allowed: tuple[str, ...] = ()) -> None:
+    extra = sorted(set(ctx.options) - set(allowed))
+    if extra:
+        raise PmoError(f"report {name} has no option {extra[0]!r}"
+                       + (f" (options: {', '.join(allowed)})" if allowed else " (it takes none)"))
+
+
+@dataclass(frozen=True)
+class _OfficeReport:
+    name: str
+    title: str
+    build: Callable[[ReportContext], object]
+    options: tuple[str, ...] = ()
+    formats: tuple[str, ...] = FORMATS
+
+    def document(self, ctx: ReportContext):
+        _no_options(ctx, self.name, self.options)
+        return self.build(ctx)
+
+    def confluence_page(self, ctx: ReportContext) -> tuple[str, str]:
+        """(page title, storage-format body) for ``publish-confluence --report NAME``."""
+        from pmo_jira_office.render_other import render_storage
+
+        doc = self.document(ctx)
+        return doc.title, render_storage(doc, ctx.now)
+
+    def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
+        if fmt not in self.formats:
+            raise PmoError(f"report {self.name} has no format {fmt!r} (formats: {', '.join(self.formats)})")
+        return _render(self.document(ctx), fmt, ctx)
+
+
+def _resources(ctx: ReportContext):
+    from pmo_jira_office.resources import build_resources
+    from pmo_jira_office.views import resources_document
+
+    return resources_document(build_resources(ctx.result, ctx.snapshots, ctx.mapping, ctx.now.date()),
+                              ctx.result.mapping_name)
+
+
+def _strategy(ctx: ReportContext):
+    from pmo_jira_office.facts import NAME, ranks_of
+    from pmo_jira_office.monthly import _at, parse_month
+    from pmo_jira_office.resources import build_resources
+    from pmo_jira_office.strategy import build_strategy
+    from pmo_jira_office.views import strategy_document
+
+    resources = build_resources(ctx.result, ctx.snapshots, ctx.mapping, ctx.now.date())
+    first = parse_month(None, ctx.now)
+    start = ctx.history.last_run_before(_at(first), mapping=ctx.result.mapping_name) if ctx.history else None
+    previous = ranks_of(ctx.history.run_facts(start.id, NAME)) if start else None
+    baseline = f"the last run before {first.isoformat()}" if start else "no run before this month"
+    view = build_strategy(ctx.snapshots, ctx.result.items, ctx.mapping, resources, previous, baseline)
+    return strategy_document(view, ctx.result.mapping_name, f"As of {ctx.now.strftime('%Y-%m-%d %H:%M %Z')}")
+
+
+def _monthly(ctx: ReportContext):
+    from pmo_jira_office.monthly import build_monthly
+    from pmo_jira_office.views import monthly_document
+
+    return monthly_document(build_monthly(ctx))
+
+
+REPORTS = (
+    _OfficeReport("resources", "Resources: open work per person against capacity, per month", _resources),
+    _OfficeReport("strategy", "Strategy: objectives, prioritisation score and ranked portfolio", _strategy),
+    _OfficeReport("monthly", "Monthly PMO pack: changes, six-month KPI trend, decisions, resources, strategy",
+                  _monthly, options=("month",)),
+)

@@ -1,0 +1,237 @@
+"""The resource view: open work per person per month against capacity, across sites.
+
+Work is every open issue of the mapping's child types (sub-tasks count through their parent),
+loaded on its assignee; an epic's owner is credited with the open work of the epics they own.
+Months run from the current one over ``resources.horizon_months``; the current month's capacity
+counts only the working days left. A person is over-allocated in a month when their load there
+exceeds their capacity; a team's capacity is its own figure or the sum of its members'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Sequence
+
+import pandas as pd
+
+from pmo_jira.findings import AuditResult
+from pmo_jira.model import Issue, Snapshot, User
+from pmo_jira_office.config import Resources, resources_of
+from pmo_jira_office.people import Directory
+from pmo_jira_office.workload import as_days, capacity_days, spread
+
+UNASSIGNED = ""
+
+
+@dataclass(frozen=True)
+class Month:
+    label: str  # 2026-11
+    first: date  # the first day counted (today in the current month)
+    last: date
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    today: date
+    unit: str
+    months: tuple[Month, ...]
+    people: pd.DataFrame  # one row per person with work, ownership or a configured capacity
+    load: pd.DataFrame  # person x month: load, capacity, pct
+    teams: pd.DataFrame  # team x month: load, capacity, pct
+    unassigned: pd.DataFrame  # execution epics with open unassigned work
+    spread_thin: pd.DataFrame  # people on more than max_epics epics at once
+    work: pd.DataFrame  # one row per open work item (for the standards and the monthly pack)
+    max_epics: int
+    undated: int  # open assigned work without any date
+
+    @property
+    def over_allocated(self) -> pd.DataFrame:
+        return self.people[self.people["over"]]
+
+
+def months_from(today: date, count: int) -> tuple[Month, ...]:
+    out = []
+    first = today
+    for _ in range(count):
+        nxt = (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+        out.append(Month(first.strftime("%Y-%m"), first, nxt - timedelta(days=1)))
+        first = nxt
+    return tuple(out)
+
+
+def _kind(mapping: Any, issue: Issue, cache: dict[str, str | None]) -> str | None:
+    if issue.issue_type not in cache:
+        cache[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
+    return cache[issue.issue_type]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def work_items(snapshots: Sequence[Snapshot], phase: dict[tuple[str, str], str | None], mapping: Any,
+               conf: Resources, directory: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(open work items, epics) as frames, people resolved to person ids; ``phase``: (site, epic) -> phase."""
+    kinds: dict[str, str | None] = {}
+    work, epics = [], []
+    for snap in snapshots:
+        site = snap.site.name
+        by_key = {i.key: i for i in snap.issues}
+        for issue in snap.issues:
+            kind = _kind(mapping, issue, kinds)
+            if kind == "epic":
+                owner = issue.fields.get("owner")
+                epics.append({
+                    "site": site, "key": issue.key, "project": issue.project_key, "summary": issue.summary,
+                    "url": issue.url, "phase": phase.get((site, issue.key)) or "", "open": not issue.is_done,
+                    "owner": directory.person_of(site, owner if isinstance(owner, User) else None) or UNASSIGNED,
+                    "target_end": issue.fields.get("target_end") or issue.due,
+                })
+                continue
+            if kind != "child" or issue.is_done or issue.hierarchy_level < 0:
+                continue
+            epic = by_key.get(issue.parent_key or "")
+            epic_ok = epic is not None and _kind(mapping, epic, kinds) == "epic"
+            estimate = _number(issue.fields.get(conf.estimate))
+            end = issue.due or issue.fields.get("target_end") or (
+                (epic.fields.get("target_end") or epic.due) if epic_ok else None)
+            work.append({
+                "site": site, "key": issue.key, "project": issue.project_key,
+                "epic": epic.key if epic_ok else "", "person": directory.person_of(site, issue.assignee) or UNASSIGNED,
+                "estimate": conf.unestimated if estimate is None else estimate, "estimated": estimate is not None,
+                "start": issue.fields.get("start"), "end": end,
+                "status_category": issue.status_category,
+            })
+    work_cols = ["site", "key", "project", "epic", "person", "estimate", "estimated", "start", "end", "status_category"]
+    epic_cols = ["site", "key", "project", "summary", "url", "phase", "open", "owner", "target_end"]
+    return pd.DataFrame(work, columns=work_cols), pd.DataFrame(epics, columns=epic_cols)
+
+
+def capacity_of(directory: Directory, person_id: str, first: date, last: date) -> float:
+    conf = directory.conf
+    person = directory.people[person_id]
+    days = capacity_days(first, last, weekmask=conf.capacity.weekmask,
+                         holidays=[*conf.capacity.holidays, *person.holidays])
+    return person.per_week * days / max(len(conf.capacity.working_days), 1)
+
+
+def load_between(work: pd.DataFrame, first: date, last: date, *, today: date, conf: Resources) -> pd.Series:
+    """Load per person falling in [first, last]."""
+    assigned = work[work["person"] != UNASSIGNED]
+    share = spread(as_days(list(assigned["start"])), as_days(list(assigned["end"])), [(first, last)], today=today,
+                   weekmask=conf.capacity.weekmask, holidays=conf.capacity.holidays)[:, 0]
+    return pd.Series(share * assigned["estimate"].to_numpy(), index=assigned.index).groupby(assigned["person"]).sum()
+
+
+def _pct(load: float, capacity: float) -> float | None:
+    return round(100.0 * load / capacity, 1) if capacity > 0 else None
+
+
+def build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, today: date) -> ResourceView:
+    conf = resources_of(mapping)
+    directory = Directory(conf, snapshots)
+    phases = {(i.site, i.key): i.phase for i in result.items if i.kind == "epic"}
+    work, epics = work_items(snapshots, phases, mapping, conf, directory)
+    months = months_from(today, conf.horizon_months)
+    windows = [(m.first, m.last) for m in months]
+    assigned = work[work["person"] != UNASSIGNED]
+    shares = spread(as_days(list(assigned["start"])), as_days(list(assigned["end"])), windows, today=today,
+                    weekmask=conf.capacity.weekmask, holidays=conf.capacity.holidays)
+    loads = shares * assigned["estimate"].to_numpy()[:, None]
+    by_person = pd.DataFrame(loads, columns=[m.label for m in months], index=assigned.index) \
+        .groupby(assigned["person"]).sum()
+
+    open_epics = epics[epics["open"]]
+    owned = open_epics[open_epics["owner"] != UNASSIGNED].groupby("owner").size()
+    open_by_epic = work.groupby(["site", "epic"])["estimate"].sum()
+    owned_estimate = {p: float(sum(open_by_epic.get((r.site, r.key), 0.0) for r in rows.itertuples()))
+                      for p, rows in open_epics[open_epics["owner"] != UNASSIGNED].groupby("owner")}
+    active = assigned[assigned["epic"] != ""].groupby("person").apply(
+        lambda g: len(set(zip(g["site"], g["epic"]))), include_groups=False) if not assigned.empty else pd.Series(dtype=int)
+
+    ids = sorted(set(by_person.index) | set(owned.index) | {p.name for p in conf.people},
+                 key=lambda p: directory.people[p].name.casefold())
+    load_rows, people_rows = [], []
+    for pid in ids:
+        person = directory.people[pid]
+        over_months = []
+        cap_total = load_total = 0.0
+        peak = None
+        for m in months:
+            cap = capacity_of(directory, pid, m.first, m.last)
+            load = float(by_person.loc[pid, m.label]) if pid in by_person.index else 0.0
+            pct = _pct(load, cap)
+            load_rows.append({"person": pid, "name": person.name, "team": person.team or "", "month": m.label,
+                              "load": round(load, 1), "capacity": round(cap, 1), "pct": pct})
+            cap_total += cap
+            load_total += load
+            if load > cap + 1e-9:
+                over_months.append(m.label)
+            if pct is not None:
+                peak = pct if peak is None else max(peak, pct)
+            elif load > 0:
+                peak = float("inf")
+        mine = assigned[assigned["person"] == pid]
+        people_rows.append({
+            "person": pid, "name": person.name, "team": person.team or "", "sites": ", ".join(sorted(person.sites)),
+            "issues": len(mine), "estimate": round(float(mine["estimate"].sum()), 1),
+            "undated": int(mine["end"].isna().sum()),
+            "epics_owned": int(owned.get(pid, 0)), "owned_estimate": round(owned_estimate.get(pid, 0.0), 1),
+            "epics_active": int(active.get(pid, 0)) if len(active) else 0,
+            "capacity": round(cap_total, 1), "load": round(load_total, 1),
+            "peak_pct": None if peak is None else (None if peak == float("inf") else peak),
+            "over": bool(over_months), "over_months": ", ".join(over_months),
+        })
+    people = pd.DataFrame(people_rows, columns=[
+        "person", "name", "team", "sites", "issues", "estimate", "undated", "epics_owned", "owned_estimate",
+        "epics_active", "capacity", "load", "peak_pct", "over", "over_months"])
+    load = pd.DataFrame(load_rows, columns=["person", "name", "team", "month", "load", "capacity", "pct"])
+    teams = _teams(load, conf, months)
+    return ResourceView(
+        today=today, unit=conf.unit, months=months, people=people, load=load, teams=teams,
+        unassigned=_unassigned(work, epics, directory), spread_thin=people[people["epics_active"] > conf.max_epics],
+        work=work, max_epics=conf.max_epics, undated=int(assigned["end"].isna().sum()),
+    )
+
+
+def _teams(load: pd.DataFrame, conf: Resources, months: Sequence[Month]) -> pd.DataFrame:
+    """Per team and month: its members' load against its own capacity, else the sum of theirs."""
+    first = {m.label: m for m in months}
+    rows = []
+    for (team, month), g in load[load["team"] != ""].groupby(["team", "month"], sort=True):
+        own = conf.teams.get(team)
+        cap = float(g["capacity"].sum())
+        if own is not None and own.capacity is not None:
+            m = first[month]
+            days = capacity_days(m.first, m.last, weekmask=conf.capacity.weekmask, holidays=conf.capacity.holidays)
+            cap = own.capacity * days / len(conf.capacity.working_days)
+        used = float(g["load"].sum())
+        rows.append({"team": team, "month": month, "members": int(g["person"].nunique()),
+                     "load": round(used, 1), "capacity": round(cap, 1), "pct": _pct(used, cap)})
+    return pd.DataFrame(rows, columns=["team", "month", "members", "load", "capacity", "pct"])
+
+
+def _unassigned(work: pd.DataFrame, epics: pd.DataFrame, directory: Directory) -> pd.DataFrame:
+    """Execution epics with open work nobody is assigned to, most unassigned first."""
+    execution = epics[(epics["phase"] == "execution") & epics["open"]]
+    cols = ["site", "project", "key", "summary", "url", "owner", "open_issues", "unassigned", "unassigned_estimate"]
+    if execution.empty or work.empty:
+        return pd.DataFrame(columns=cols)
+    grouped = work.groupby(["site", "epic"])
+    total = grouped.size()
+    nobody = work[work["person"] == UNASSIGNED].groupby(["site", "epic"])
+    count, est = nobody.size(), nobody["estimate"].sum()
+    rows = []
+    for r in execution.itertuples():
+        n = int(count.get((r.site, r.key), 0))
+        if n:
+            rows.append({"site": r.site, "project": r.project, "key": r.key, "summary": r.summary, "url": r.url,
+                         "owner": directory.people[r.owner].name if r.owner else "",
+                         "open_issues": int(total.get((r.site, r.key), 0)), "unassigned": n,
+                         "unassigned_estimate": round(float(est.get((r.site, r.key), 0.0)), 1)})
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(["unassigned", "site", "key"], ascending=[False, True, True]).reset_index(drop=True)
+
+
+__all__ = ["ResourceView", "Month", "build_resources", "load_between", "capacity_of", "months_from"]

@@ -1,0 +1,146 @@
+"""Strategic alignment: which objectives each epic serves, its prioritisation score and rank, and
+where the ranking and the work in execution disagree.
+
+Only open epics are ranked, highest score first (ties by site and key); an epic missing a score
+input is unscored and ranked after every scored one. A rank change compares with the ranking
+kept in the run history for the last run before the current month (see ``pmo_jira_office.facts``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from pmo_jira.model import Issue
+from pmo_jira.model import natural_key
+from pmo_jira_office.config import WSJF_PARTS, Objectives, Score, strategy_of
+from pmo_jira_office.resources import UNASSIGNED, ResourceView
+
+
+def objectives_of(epic: Issue, conf: Objectives) -> tuple[str, ...]:
+    """The objective keys (or field values) the epic serves, in a stable order."""
+    if conf.source == "parent":
+        return (epic.parent_key,) if epic.parent_key else ()
+    if conf.source == "field":
+        value = epic.fields.get(conf.field or "")
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        return tuple(sorted({str(v).strip() for v in values if v is not None and str(v).strip()}))
+    wanted = (conf.link_type or "").casefold()
+    return tuple(sorted({link.other_key for link in epic.links if link.type_name.casefold() == wanted},
+                        key=natural_key))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return None if math.isnan(value) else float(value)
+    try:
+        return float(str(value).strip())  # a select option such as "8"
+    except ValueError:
+        return None
+
+
+def score_of(epic: Issue, conf: Score) -> float | None:
+    values = {name: _number(epic.fields.get(name)) for name in conf.fields}
+    if any(v is None for v in values.values()):
+        return None
+    if conf.method == "wsjf":
+        bv, tc, rr, size = (values[conf.wsjf[p]] for p in WSJF_PARTS)
+        return round((bv + tc + rr) / size, 2) if size else None
+    return round(sum(weight * values[name] for name, weight in conf.weights.items()), 2)
+
+
+@dataclass(frozen=True)
+class StrategyView:
+    method: str
+    score_fields: tuple[str, ...]
+    ranking: pd.DataFrame  # open epics, rank order
+    objectives: pd.DataFrame  # objective -> epics, open estimate
+    unaligned: pd.DataFrame  # open epics past initiation that serve no objective
+    starved: pd.DataFrame  # top-ranked epics in execution with too few people
+    busy: pd.DataFrame  # low-ranked epics in execution with many people
+    baseline: str  # what rank changes are measured against
+    baseline_known: bool = False  # a previous ranking was found: an epic missing from it is new
+
+
+def rank_order(snapshots: Sequence, mapping: Any) -> list[tuple[str, str]]:
+    """(site, key) of the open epics in rank order: what the run history keeps per run."""
+    conf = strategy_of(mapping).score
+    kinds: dict[str, str | None] = {}
+    scored = []
+    for snap in snapshots:
+        for issue in snap.issues:
+            if issue.issue_type not in kinds:
+                kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
+            if kinds[issue.issue_type] == "epic" and not issue.is_done:
+                score = score_of(issue, conf)
+                scored.append(((score is None, -(score or 0.0), snap.site.name, natural_key(issue.key)),
+                               (snap.site.name, issue.key)))
+    return [ref for _, ref in sorted(scored)]
+
+
+def build_strategy(snapshots: Sequence, items: Sequence, mapping: Any, resources: ResourceView,
+                   previous_ranks: Mapping[tuple[str, str], int] | None, baseline: str) -> StrategyView:
+    conf = strategy_of(mapping)
+    kinds: dict[str, str | None] = {}
+    phase = {(i.site, i.key): i.phase for i in items if i.kind == "epic"}
+    work = resources.work
+    people_on = work[work["person"] != UNASSIGNED].groupby(["site", "epic"])["person"].nunique()
+    open_estimate = work.groupby(["site", "epic"])["estimate"].sum()
+    rows = []
+    for snap in snapshots:
+        for issue in snap.issues:
+            if issue.issue_type not in kinds:
+                kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
+            if kinds[issue.issue_type] != "epic" or issue.is_done:
+                continue
+            site = snap.site.name
+            objectives = objectives_of(issue, conf.objectives)
+            rows.append({
+                "site": site, "project": issue.project_key, "key": issue.key, "summary": issue.summary,
+                "url": issue.url, "phase": phase.get((site, issue.key)) or "unmapped",
+                "objectives": ", ".join(conf.objectives.names.get(o, o) for o in objectives),
+                "objective_keys": objectives, "score": score_of(issue, conf.score),
+                "people": int(people_on.get((site, issue.key), 0)),
+                "open_estimate": round(float(open_estimate.get((site, issue.key), 0.0)), 1),
+            })
+    cols = ["rank", "previous_rank", "change", "site", "project", "key", "summary", "url", "phase", "objectives",
+            "objective_keys", "score", "people", "open_estimate"]
+    df = pd.DataFrame(rows, columns=cols[3:])
+    if not df.empty:
+        df["_unscored"] = df["score"].isna()
+        df["_neg"] = -df["score"].fillna(0)
+        df["_key"] = df["key"].map(natural_key)
+        df = df.sort_values(["_unscored", "_neg", "site", "_key"]).drop(columns=["_unscored", "_neg", "_key"])
+        df = df.reset_index(drop=True)
+    df.insert(0, "rank", range(1, len(df) + 1))
+    prev = [None if previous_ranks is None else previous_ranks.get((s, k)) for s, k in zip(df["site"], df["key"])]
+    df.insert(1, "previous_rank", prev)
+    df.insert(2, "change", [None if p is None else int(p) - int(r) for p, r in zip(prev, df["rank"])])
+
+    scored = df[df["score"].notna()]
+    band = max(1, math.ceil(len(scored) * conf.alignment.top)) if len(scored) else 0
+    top, bottom = scored.head(band), scored.tail(band) if len(scored) > band else scored.iloc[0:0]
+    starved = top[(top["phase"] == "execution") & (top["people"] < conf.alignment.starved_below)]
+    busy = bottom[(bottom["phase"] == "execution") & (bottom["people"] >= conf.alignment.busy_from)]
+    unaligned = df[df["objective_keys"].map(len).eq(0) & df["phase"].isin(("planning", "execution", "closing"))]
+
+    obj_rows: dict[str, dict[str, Any]] = {}
+    for r in df.itertuples():
+        for o in r.objective_keys:
+            row = obj_rows.setdefault(o, {"objective": conf.objectives.names.get(o, o), "key": o, "epics": 0,
+                                          "in_execution": 0, "open_estimate": 0.0, "people": 0, "best_rank": r.rank})
+            row["epics"] += 1
+            row["in_execution"] += int(r.phase == "execution")
+            row["open_estimate"] = round(row["open_estimate"] + r.open_estimate, 1)
+            row["people"] += r.people
+    objectives = pd.DataFrame(sorted(obj_rows.values(), key=lambda r: (r["best_rank"], r["key"])),
+                              columns=["objective", "key", "epics", "in_execution", "open_estimate", "people",
+                                       "best_rank"])
+    return StrategyView(conf.score.method, conf.score.fields, df, objectives, unaligned.reset_index(drop=True),
+                        starved.reset_index(drop=True), busy.reset_index(drop=True), baseline,
+                        previous_ranks is not None)

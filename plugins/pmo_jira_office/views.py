@@ -1,0 +1,208 @@
+"""The resource, strategy and monthly documents: the figures of each view laid out as blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmo_jira_office.document import Block, Chart, Document, Figures, Heading, Table, Text, table
+from pmo_jira_office.monthly import KPI_BETTER, KPI_TITLES, MonthlyPack
+from pmo_jira_office.resources import ResourceView
+from pmo_jira_office.strategy import StrategyView
+
+HEAT_PEOPLE = 30  # people shown in the utilisation heat-map (the most loaded first)
+
+
+def _url(value: Any) -> str | None:
+    text = str(value or "")
+    return text if text.startswith(("https://", "http://")) else None
+
+
+def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
+    unit = view.unit
+    months = [m.label for m in view.months]
+    load = view.load
+    over = view.over_allocated
+    totals = load.groupby("month", sort=False)[["load", "capacity"]].sum().reindex(months).fillna(0)
+    blocks: list[Block] = [
+        Figures((("People with work", str(int((view.people["issues"] > 0).sum())), ""),
+                 ("Over-allocated", str(len(over)), "bad" if len(over) else "good"),
+                 ("Unassigned in execution", str(int(view.unassigned["unassigned"].sum()) if len(view.unassigned) else 0),
+                  "warn" if len(view.unassigned) else "good"),
+                 (f"On more than {view.max_epics} epics", str(len(view.spread_thin)), "warn" if len(view.spread_thin) else "good"),
+                 (f"Open work ({unit})", f"{view.work['estimate'].sum():.0f}", ""))),
+        Chart(f"{prefix}chart-capacity", f"Load against capacity per month ({unit})", "bars", tuple(months),
+              (("load", tuple(float(v) for v in totals["load"])), ("capacity", tuple(float(v) for v in totals["capacity"]))),
+              unit=unit),
+    ]
+    ranked = view.people.sort_values(["peak_pct", "name"], ascending=[False, True], na_position="last")
+    heat_people = [p for p in ranked["person"] if (view.people.set_index("person").loc[p, "issues"] > 0)][:HEAT_PEOPLE]
+    by = load.set_index(["person", "month"])["pct"]
+    names = view.people.set_index("person")["name"]
+    blocks.append(Chart(f"{prefix}chart-utilisation", f"Utilisation by person and month (% of capacity; the "
+                        f"{min(len(heat_people), HEAT_PEOPLE)} most loaded)", "heat", tuple(months),
+                        tuple((names[p], tuple(by.get((p, m)) for m in months)) for p in heat_people),
+                        unit="%", rows=tuple(names[p] for p in heat_people)))
+    people_rows = view.people.sort_values(["over", "peak_pct", "name"], ascending=[False, False, True],
+                                          na_position="last")
+    blocks.append(table(
+        f"{prefix}people", "People", [("Person", "text"), ("Team", "text"), ("Sites", "text"),
+                                      ("Open issues", "int"), (f"Assigned ({unit})", "num"), ("Undated", "int"),
+                                      ("Epics owned", "int"), (f"Owned epics' open work ({unit})", "num"),
+                                      ("Epics worked on", "int"), (f"Capacity ({unit})", "num"),
+                                      (f"Load in horizon ({unit})", "num"), ("Peak %", "pct"),
+                                      ("Over-allocated in", "text")],
+        [(r.name, r.team, r.sites, r.issues, r.estimate, r.undated, r.epics_owned, r.owned_estimate,
+          r.epics_active, r.capacity, r.load, r.peak_pct, r.over_months) for r in people_rows.itertuples()],
+        classes=["over" if r.over else "" for r in people_rows.itertuples()],
+        note=f"Open work per person across every site, assigned ({unit}, spread from today to each issue's due "
+             f"date) and owned (the open work of the epics they own). Capacity over the {len(months)}-month "
+             f"horizon from the mapping's resources section."))
+    wide = load.pivot_table(index=["person", "name"], columns="month", values="load", sort=False).reindex(columns=months)
+    cap = load.pivot_table(index=["person", "name"], columns="month", values="capacity", sort=False).reindex(columns=months)
+    order = sorted(wide.index, key=lambda i: i[1].casefold())
+    blocks.append(table(
+        f"{prefix}months", f"Load / capacity per month ({unit})", [("Person", "text"), *((m, "text") for m in months)],
+        [(name, *(f"{wide.loc[(pid, name), m]:.1f} / {cap.loc[(pid, name), m]:.1f}" for m in months))
+         for pid, name in order],
+        classes=["over" if any(wide.loc[i, m] > cap.loc[i, m] + 1e-9 for m in months) else "" for i in order]))
+    if len(view.teams):
+        blocks.append(table(f"{prefix}teams", "Teams", [("Team", "text"), ("Month", "text"), ("Members", "int"),
+                                                     (f"Load ({unit})", "num"), (f"Capacity ({unit})", "num"),
+                                                     ("%", "pct")],
+                            [tuple(r) for r in view.teams.itertuples(index=False)],
+                            classes=["over" if (r.pct or 0) > 100 else "" for r in view.teams.itertuples()]))
+    blocks.append(table(
+        f"{prefix}unassigned", "Unassigned work in execution",
+        [("Epic", "text"), ("Summary", "text"), ("Site", "text"), ("Owner", "text"), ("Open issues", "int"),
+         ("Unassigned", "int"), (f"Unassigned ({unit})", "num")],
+        [(r.key, r.summary, r.site, r.owner, r.open_issues, r.unassigned, r.unassigned_estimate)
+         for r in view.unassigned.itertuples()],
+        links=[_url(r.url) for r in view.unassigned.itertuples()]))
+    blocks.append(table(
+        f"{prefix}spread", f"People on more than {view.max_epics} epics at once",
+        [("Person", "text"), ("Epics worked on", "int"), ("Open issues", "int"), (f"Assigned ({unit})", "num")],
+        [(r.name, r.epics_active, r.issues, r.estimate)
+         for r in view.spread_thin.sort_values(["epics_active", "name"], ascending=[False, True]).itertuples()]))
+    if view.undated:
+        blocks.append(Text(f"{view.undated} open assigned issues have no due date, target end or epic target end: "
+                           "they count in each person's open issues but cannot be placed in a month.", "meta"))
+    return blocks
+
+
+def resources_document(view: ResourceView, mapping_name: str) -> Document:
+    return Document(f"Resources - {mapping_name}",
+                    f"Open work against capacity from {view.today.isoformat()} over {len(view.months)} months",
+                    tuple(resource_blocks(view)))
+
+
+def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None = None) -> list[Block]:
+    r = view.ranking
+    method = "WSJF (business value + time criticality + risk reduction) / job size" if view.method == "wsjf" \
+        else "weighted score (" + ", ".join(view.score_fields) + ")"
+    shown = r if limit is None else r.head(limit)
+    blocks: list[Block] = [
+        Figures((("Ranked epics", str(int(r["score"].notna().sum())), ""),
+                 ("Unscored", str(int(r["score"].isna().sum())), "warn" if r["score"].isna().any() else "good"),
+                 ("Serving no objective", str(len(view.unaligned)), "bad" if len(view.unaligned) else "good"),
+                 ("Top-ranked starved", str(len(view.starved)), "bad" if len(view.starved) else "good"),
+                 ("Low-ranked busy", str(len(view.busy)), "warn" if len(view.busy) else "good"))),
+    ]
+    if len(view.objectives):
+        blocks.append(Chart(f"{prefix}chart-objectives", "Open work by objective", "hbars",
+                            tuple(view.objectives["objective"]),
+                            (("open work", tuple(float(v) for v in view.objectives["open_estimate"])),)))
+    blocks.append(table(
+        f"{prefix}objectives", "Objectives", [("Objective", "text"), ("Key", "text"), ("Epics", "int"),
+                                              ("In execution", "int"), ("Open work", "num"), ("People", "int"),
+                                              ("Best rank", "int")],
+        [tuple(x) for x in view.objectives.itertuples(index=False)]))
+    blocks.append(table(
+        f"{prefix}ranking", "Ranked portfolio" + (f" (top {limit})" if limit and len(r) > limit else ""),
+        [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), ("Summary", "text"), ("Phase", "text"),
+         ("Objectives", "text"), ("Score", "num"), ("People", "int"), ("Open work", "num")],
+        [(x.rank, "new" if x.previous_rank is None and view.baseline_known else x.change, x.key, x.summary, x.phase,
+          x.objectives, x.score, x.people, x.open_estimate) for x in shown.itertuples()],
+        links=[_url(x.url) for x in shown.itertuples()],
+        note=f"Score: {method}; highest first, unscored last. Change: places moved since {view.baseline}."))
+    if limit is not None and len(r) > limit:
+        blocks.append(table(
+            f"{prefix}ranking-all", "Full ranking", [("Rank", "int"), ("Change", "signed"), ("Epic", "text"),
+                                                     ("Summary", "text"), ("Phase", "text"), ("Score", "num")],
+            [(x.rank, "new" if x.previous_rank is None and view.baseline_known else x.change, x.key, x.summary,
+              x.phase, x.score) for x in r.itertuples()]))
+    blocks.append(table(
+        f"{prefix}starved", "Ranking against execution: top-ranked epics starved of people",
+        [("Rank", "int"), ("Epic", "text"), ("Summary", "text"), ("People", "int"), ("Open work", "num")],
+        [(x.rank, x.key, x.summary, x.people, x.open_estimate) for x in view.starved.itertuples()],
+        links=[_url(x.url) for x in view.starved.itertuples()]))
+    blocks.append(table(
+        f"{prefix}busy", "Ranking against execution: low-ranked epics that are busy",
+        [("Rank", "int"), ("Epic", "text"), ("Summary", "text"), ("People", "int"), ("Open work", "num")],
+        [(x.rank, x.key, x.summary, x.people, x.open_estimate) for x in view.busy.itertuples()],
+        links=[_url(x.url) for x in view.busy.itertuples()]))
+    blocks.append(table(
+        f"{prefix}unaligned", "Open epics past initiation serving no objective",
+        [("Epic", "text"), ("Summary", "text"), ("Site", "text"), ("Phase", "text"), ("Rank", "int")],
+        [(x.key, x.summary, x.site, x.phase, x.rank) for x in view.unaligned.itertuples()],
+        links=[_url(x.url) for x in view.unaligned.itertuples()]))
+    return blocks
+
+
+def strategy_document(view: StrategyView, mapping_name: str, subtitle: str) -> Document:
+    return Document(f"Strategy - {mapping_name}", subtitle, tuple(strategy_blocks(view, limit=25)))
+
+
+def _kpi_text(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f}%" if key.endswith("_pct") else f"{value:g}"
+
+
+def monthly_document(pack: MonthlyPack) -> Document:
+    c = pack.change
+    months = tuple(label for label, _ in pack.trend)
+    latest = pack.trend[-1][1] if pack.trend else {}
+    blocks: list[Block] = [Text(n, "warn" if "No run" in n else "meta") for n in pack.notes]
+    blocks.append(Figures(tuple((KPI_TITLES[k], _kpi_text(k, latest.get(k)), "") for k in KPI_TITLES)))
+    for key, title in KPI_TITLES.items():
+        blocks.append(Chart(f"chart-kpi-{key}", f"{title} ({'higher' if KPI_BETTER[key] == 'up' else 'lower'} is better)",
+                            "lines", months, ((title, tuple(v.get(key) for _, v in pack.trend)),),
+                            unit="%" if key.endswith("_pct") else ""))
+    blocks.append(table("kpis", "KPI trend", [("KPI", "text"), *((m, "text") for m in months)],
+                        [(title, *(_kpi_text(key, v.get(key)) for _, v in pack.trend)) for key, title in KPI_TITLES.items()],
+                        note="Each month's figures are those of its last recorded run; time to fix is the median over "
+                             "findings resolved in the month. Definitions: docs/office.md."))
+    blocks.append(table("decisions", "Decisions needed", [("About", "text"), ("Decision", "text")],
+                        list(pack.decisions), empty="none this month"))
+    blocks.append(Heading(f"What changed in {pack.label}"))
+    start = f"run {pack.start_run.id} of {pack.start_run.started.strftime('%Y-%m-%d')}" if pack.start_run else "no run"
+    end = "this run" if pack.current else (f"run {pack.end_run.id} of {pack.end_run.started.strftime('%Y-%m-%d')}"
+                                          if pack.end_run else "no run")
+    ttf = sorted(c.fixed_days)
+    blocks.append(table(
+        "changes", "Summary", [("What", "text"), ("Count", "int"), ("Detail", "text")],
+        [("New findings", len(c.new), ""), ("Resolved findings", len(c.resolved),
+                                            f"median time to fix {ttf[len(ttf) // 2]:.1f} days" if ttf else ""),
+         ("Gates passed (phase moved forward)", len(c.gates), ""), ("RAG moves (projects, portfolios)", len(c.rag_moves), ""),
+         ("Risks opened", c.risks_opened, ""), ("Risks closed", c.risks_closed, "")],
+        note=f"From {start} (before the month) to {end}."))
+    blocks.append(table("rag", "RAG moves", [("Level", "text"), ("Site", "text"), ("Item", "text"), ("Before", "text"),
+                                             ("After", "text")], list(c.rag_moves),
+                        empty="none (the portfolio report keeps the colours; run it nightly)"))
+    blocks.append(table("gates", "Gates passed", [("Site", "text"), ("Item", "text"), ("From", "text"), ("To", "text")],
+                        list(c.gates)))
+    blocks.append(table("new", "New findings", [("Site", "text"), ("Item", "text"), ("Standard", "text"),
+                                                ("Severity", "text")],
+                        [(f.site, f.item_key, f.code, f.severity) for f in c.new]))
+    blocks.append(table("resolved", "Resolved findings", [("Site", "text"), ("Item", "text"), ("Standard", "text"),
+                                                          ("Severity", "text")],
+                        [(f.site, f.item_key, f.code, f.severity) for f in c.resolved]))
+    blocks.append(Heading("Strategy and ranking"))
+    blocks += strategy_blocks(pack.strategy, prefix="strategy-", limit=25)
+    blocks.append(Heading("Resources"))
+    blocks += resource_blocks(pack.resources, prefix="resources-")
+    return Document(f"Monthly PMO pack {pack.label} - {pack.mapping_name}",
+                    f"As of {pack.now.strftime('%Y-%m-%d %H:%M %Z')}", tuple(blocks))
+
+
+__all__ = ["resources_document", "strategy_document", "monthly_document", "Table", "Chart", "Heading"]

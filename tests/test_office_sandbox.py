@@ -1,0 +1,100 @@
+"""The resource, strategy and monthly views end to end: the CLI against the sandbox, sandbox mapping."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from cli_fixtures import pmo  # noqa: F401 (fixture)
+from pmo_jira.demo import demo_mapping
+from pmo_jira.sandbox.generator import REFERENCE_NOW
+from pmo_jira.sandbox.server import SandboxServer
+
+TODAY = REFERENCE_NOW.date()
+
+
+@pytest.fixture
+def office_env(tmp_path):
+    """The demo's mapping: the sandbox preset with the office plugin's sections and standards."""
+    return {"PMO_JIRA_MAPPING": str(demo_mapping(tmp_path))}
+
+
+@pytest.fixture
+def sb():
+    with SandboxServer("cloud", issues=400, seed=5) as server:
+        yield server
+
+
+def open_execution_epic(store, *, objective=True):
+    return next(r for r in store.issues if r.type == "Epic" and r.status == "In Progress" and r.phase is None
+                and (r.objective is not None) == objective)
+
+
+def least_busy_person(store):
+    """The active person with the fewest open issues assigned."""
+    load = {u.account_id: 0 for u in store.users.values() if u.active and "bot" not in u.name}
+    for r in store.issues:
+        if r.assignee in load and r.status_category != "done":
+            load[r.assignee] += 1
+    return store.users[min(load, key=lambda a: (load[a], a))]
+
+
+def test_a_person_given_more_work_than_capacity_is_over_allocated_and_gets_the_finding_on_their_epic(sb, pmo, office_env):
+    store = sb.store
+    person, epic = least_busy_person(store), open_execution_epic(store)
+    store.edit(epic.key, assignee=person.account_id)  # the sandbox maps owner to the assignee
+    children = [r for r in store.issues if r.parent == epic.key and r.status_category != "done"][:4]
+    for child in children:  # 4 x 13 points due in a week, against 10 points a week
+        store.edit(child.key, assignee=person.account_id, points=13.0, due=TODAY + timedelta(days=7))
+
+    report = pmo.run(["report", "resources", "--format", "json", "--no-history"], sb=sb, env=office_env)
+    assert report.exit_code == 0, report.stderr
+    people = {p["Person"]: p for p in json.loads(report.stdout)["people"]}
+    row = people[person.display_name]
+    assert row["Assigned (points)"] >= 52
+    assert row["Over-allocated in"].startswith(TODAY.strftime("%Y-%m"))
+    assert json.loads(report.stdout)["figures"]["Over-allocated"] != "0"
+
+    audit = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], sb=sb, env=office_env)
+    found = [f for f in json.loads(audit.stdout)["findings"] if f["code"] == "PMO-RES-002" and f["open"]]
+    assert [f["item"] for f in found if person.display_name in f["message"]] == [epic.key]
+
+
+def test_an_epic_serving_no_objective_gets_the_strategy_finding(sb, pmo, office_env):
+    epic = open_execution_epic(sb.store)
+    audit = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], sb=sb, env=office_env)
+    codes = {(f["item"], f["code"]) for f in json.loads(audit.stdout)["findings"] if f["open"]}
+    assert (epic.key, "PMO-STR-001") not in codes
+    sb.store.edit(epic.key, objective=None)
+    audit = pmo.run(["audit", "--format", "json", "--fail-on", "never", "--no-history"], sb=sb, env=office_env)
+    found = [f for f in json.loads(audit.stdout)["findings"] if f["code"] == "PMO-STR-001" and f["item"] == epic.key]
+    assert found and found[0]["open"] and "serves no strategic objective" in found[0]["message"]
+
+
+def test_the_monthly_pack_shows_the_ranking_and_its_change_since_last_month(sb, pmo, office_env):
+    last_month = (REFERENCE_NOW.replace(day=1) - timedelta(days=20)).isoformat()
+    first = pmo.run(["audit", "--format", "json", "--fail-on", "never"], sb=sb, env={**office_env, "PMO_JIRA_NOW": last_month})
+    assert first.exit_code == 0, first.stderr
+    riser = next(r for r in reversed(sb.store.issues) if r.type == "Epic" and r.status_category != "done"
+                 and r.job_size is not None)
+    sb.store.edit(riser.key, business_value=100.0, time_criticality=100.0, job_size=1.0)  # now the top score
+
+    pack = pmo.run(["report", "monthly", "--format", "json"], sb=sb, env=office_env)
+    assert pack.exit_code == 0, pack.stderr
+    data = json.loads(pack.stdout)
+    ranking = {r["Epic"]: r for r in data["strategy-ranking"]}
+    assert data["strategy-ranking"][0]["Epic"] == riser.key
+    assert ranking[riser.key]["Change"] > 0  # it climbed since the run before this month
+    assert any(isinstance(r["Change"], int) and r["Change"] < 0 for r in data["strategy-ranking"])
+    trend = {row["KPI"]: row for row in data["kpis"]}
+    months = [k for k in trend["Compliance %"] if k != "KPI"]
+    assert len(months) == 6 and trend["Compliance %"][months[-2]] != "-"  # last month's run is in the trend
+
+
+def test_month_option_errors_are_one_line(sb, pmo, office_env):
+    bad = pmo.run(["report", "monthly", "--month", "2026-13"], sb=sb, env=office_env)
+    assert bad.exit_code == 2 and "expected YYYY-MM" in bad.stderr
+    other = pmo.run(["report", "resources", "--month", "2026-01"], sb=sb, env=office_env)
+    assert other.exit_code == 2 and "takes no --month" in other.stderr
