@@ -1,8 +1,8 @@
 """The newcomer's first run: two sandbox sites (Cloud and Data Center) as one portfolio.
 
 Starts both sandboxes on loopback, replays the runs of the first working day of the five previous
-months (each site as it was that day, the run's clock pinned to it) so the run history has a
-six-month trend, audits the sites as they are now with the sandbox mapping, applies the
+months and of the day before (each site as it was then, the run's clock pinned to it) so the run
+history has a six-month trend, audits the sites as they are now with the sandbox mapping, applies the
 write-back, renders the audit and every registered report into one folder, and stops the
 sandboxes. Nothing outside that folder is touched (its run history included).
 """
@@ -107,7 +107,9 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
             sb = servers[site.name]
             return JiraClient(sb.url, sb.credentials, flavour=sb.flavour, site_name=site.name)
 
-        for day in first_working_days(now, REPLAYED_MONTHS):
+        # The first working day of each past month, and last night's run (the baseline a nightly
+        # job compares with, e.g. the portfolio's scope growth).
+        for day in [*first_working_days(now, REPLAYED_MONTHS), now - timedelta(days=1)]:
             _replay(settings, servers, day, progress)
         run = Run(settings, RunRequest("demo"), events=_Progress(progress), now=now,
                   registry=plugin_registry(), client_factory=client_for)
