@@ -56,13 +56,17 @@ def sandbox() -> None:
 @click.option("--bot-admin", is_flag=True,
               help="The bot is a Jira and project admin (by default it is not, like most bot accounts, so "
                    "notifyUsers=false edits and project property writes answer 403).")
+@click.option("--search-lag", type=click.IntRange(0), default=None, metavar="WRITES",
+              help="Cloud: a search sees an issue as it was before a REST write until this many more writes "
+                   "happened, unless it names the issue in reconcileIssues (default: $PMO_SANDBOX_SEARCH_LAG, "
+                   "else 0).")
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="pmo-ready", show_default=True,
               help="The site: prepared for the PMO (Risk type, PMO fields and workflow) or as Atlassian ships "
                    "it (default-cloud, default-dc).")
 def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: str | None,
           fault_429_rate: float, fault_503_rate: float, fault_drop_rate: float, fault_slow_rate: float,
           slow_seconds: float, retry_after: int, fault_schedule: str, fault_seed: int, deny: tuple[str, ...],
-          bot_admin: bool, profile: str) -> None:
+          bot_admin: bool, search_lag: int | None, profile: str) -> None:
     """Serve a generated Jira site on http://HOST:PORT until Ctrl-C."""
     try:
         now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
@@ -75,7 +79,8 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
                         rate_slow=fault_slow_rate, slow_seconds=slow_seconds, retry_after=retry_after,
                         schedule=parse_schedule(fault_schedule), seed=fault_seed)
         server = SandboxServer(flavour, issues, seed, now=now, host=host, port=port, faults=faults,
-                               deny_permissions=deny, bot_is_admin=bot_admin, profile=profile)
+                               deny_permissions=deny, bot_is_admin=bot_admin, profile=profile,
+                               search_lag=search_lag)
         server.bind()
     except ValueError as err:
         fail(str(err))

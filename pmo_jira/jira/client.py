@@ -57,6 +57,38 @@ def jql_quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+RECONCILE_MAX = 50  # issue ids a Cloud search reconciles at most
+RECONCILE_SECONDS = 300.0  # how long an own write is reconciled (Cloud's index catches up in seconds)
+_OWN_WRITES: dict[str, dict[int, float]] = {}  # Cloud base URL -> issue id -> when written (monotonic)
+_OWN_WRITES_LOCK = threading.Lock()
+
+
+def note_own_write(base_url: str, issue_id: str | int) -> None:
+    """Remember that this process wrote to an issue, so Cloud searches read it back as written.
+
+    Cloud's ``/search/jql`` is eventually consistent: an issue just written may still match (and
+    look) as before. Searches of this process pass the most recent own writes as
+    ``reconcileIssues`` (at most 50) for a few minutes, whichever client object makes them."""
+    if not str(issue_id).isdigit():
+        return
+    with _OWN_WRITES_LOCK:
+        writes = _OWN_WRITES.setdefault(base_url.rstrip("/"), {})
+        writes.pop(int(issue_id), None)
+        writes[int(issue_id)] = time.monotonic()
+        while len(writes) > RECONCILE_MAX:
+            writes.pop(next(iter(writes)))
+
+
+def own_writes(base_url: str) -> list[int]:
+    """The issue ids to reconcile on a Cloud search of ``base_url`` (most recent last)."""
+    horizon = time.monotonic() - RECONCILE_SECONDS
+    with _OWN_WRITES_LOCK:
+        writes = _OWN_WRITES.get(base_url.rstrip("/"), {})
+        for issue_id in [i for i, when in writes.items() if when < horizon]:
+            del writes[issue_id]
+        return list(writes)
+
+
 _ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 _KNOWN_SCHEMA_PREFIXES = ("com.atlassian.", "com.pyxis.greenhopper.")
 
@@ -468,8 +500,11 @@ class JiraClient:
         path = f"{self.api}/search/jql"
         token: str | None = None
         seen: set[str] = set()
+        reconcile = own_writes(self.base_url)  # the same list on every page, as the API asks
         while True:
             extra: dict[str, Any] = {"maxResults": size, **more}
+            if reconcile:
+                extra["reconcileIssues"] = reconcile
             if token:
                 extra["nextPageToken"] = token
             page = self._search_call(path, jql, extra, fields, props)

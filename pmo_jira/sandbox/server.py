@@ -19,6 +19,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import os
 import re
 import socket
 import sys
@@ -89,6 +90,9 @@ CLOUD_ISSUE_CHANGELOG = 100
 """Cloud's ``expand=changelog`` on GET issue: only the 100 newest entries, no paging."""
 CLOUD_SEARCH_CHANGELOG = 40
 """Cloud's ``expand=changelog`` on ``/search/jql`` is truncated harder (reported at 20-40 entries)."""
+RECONCILE_MAX = 50
+SEARCH_LAG_ENV = "PMO_SANDBOX_SEARCH_LAG"
+"""Default of ``search_lag`` (a whole number of writes; 0: none), so a whole test run can switch it on."""
 BULK_CHANGELOG_ISSUES = 1000
 BULK_CHANGELOG_FIELDS = 10
 BULK_CHANGELOG_MAX = 10_000
@@ -195,7 +199,8 @@ class SandboxApp:
     """Everything one running sandbox knows: the store, options, faults, log and search cache."""
 
     def __init__(self, store: Store, *, faults: Faults | None = None, log: RequestLog | None = None,
-                 deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = False):
+                 deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = False,
+                 search_lag: int | None = None):
         self.store = store
         self.flavour = store.flavour
         self.faults = faults or Faults()
@@ -209,6 +214,13 @@ class SandboxApp:
         self.base_url = ""
         self._cache: OrderedDict[tuple[str, str], list[IssueRec]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        lag = os.environ.get(SEARCH_LAG_ENV, "0") if search_lag is None else search_lag
+        try:
+            self.search_lag = int(lag)
+        except ValueError:
+            raise ValueError(f"{SEARCH_LAG_ENV} must be a whole number of writes, not {lag!r}") from None
+        self._writes = 0
+        self._stale: dict[int, tuple[IssueRec, int]] = {}  # issue id -> (as last indexed, its last write)
         self._parsed: OrderedDict[str, jqlmod.Query] = OrderedDict()
         self.index = SearchIndex(store)
         self.jql_getters = self._jql_getters()
@@ -359,11 +371,33 @@ class SandboxApp:
         """Names the data a search sees: the store version and the minute (JQL dates have minute precision)."""
         return f"{self.store.version}.{int(self.store.clock().timestamp() // 60)}"
 
-    def matches(self, text: str, query: jqlmod.Query) -> tuple[str, list[IssueRec]]:
-        """(snapshot, ordered matches) of one query on the current data; cached per (jql, snapshot)."""
+    def note_write(self, rec: IssueRec) -> None:
+        """A REST write to ``rec`` is about to happen: with a search lag, Cloud's search keeps
+        seeing the issue as it was until ``search_lag`` more writes have happened on the site."""
+        if self.search_lag <= 0 or self.flavour is not Flavour.CLOUD:
+            return
+        with self._cache_lock:
+            self._writes += 1
+            earlier = self._stale.get(rec.id)
+            self._stale[rec.id] = (earlier[0] if earlier else replace(rec), self._writes)
+            horizon = self._writes - self.search_lag
+            for issue_id in [i for i, (_, n) in self._stale.items() if n <= horizon]:
+                del self._stale[issue_id]
+
+    def lagging(self, reconcile: Iterable[int]) -> dict[int, IssueRec]:
+        """Issue id -> what a lagging search still sees, except the issues asked to be reconciled."""
+        with self._cache_lock:
+            return {i: old for i, (old, _) in self._stale.items() if i not in set(reconcile)}
+
+    def matches(self, text: str, query: jqlmod.Query,
+                stale: dict[int, IssueRec] | None = None) -> tuple[str, list[IssueRec]]:
+        """(snapshot, ordered matches) of one query on the current data (with ``stale`` issues as a
+        lagging index still sees them); cached per (jql, snapshot)."""
         store = self.store
         with store.lock:
             snapshot = self.snapshot()
+            if stale:
+                snapshot += "." + hashlib.sha1(",".join(map(str, sorted(stale))).encode()).hexdigest()[:8]
             key = (text, snapshot)
             with self._cache_lock:
                 if key in self._cache:
@@ -376,6 +410,8 @@ class SandboxApp:
             for rec in self.index.candidates(query):
                 if rec.project in hidden:
                     continue
+                if stale:
+                    rec = stale.get(rec.id, rec)
                 acc.rec = rec
                 if pred(acc):
                     found.append(rec)
@@ -796,6 +832,7 @@ class Router:
         limit = min(max(self.number("maxResults", 50), 0), cap)
         token = self.text("nextPageToken")
         digest = hashlib.sha1(jql.encode()).hexdigest()[:12]
+        stale = self.app.lagging(self._reconcile())
         if token:
             try:
                 snapshot, offset, check = base64.urlsafe_b64decode(token.encode()).decode().split(":")
@@ -806,10 +843,10 @@ class Router:
                 raise HttpError(400, ["The provided next page token is invalid or expired."])
             found = self.app.cached(jql, snapshot)
             if found is None:  # evicted: continue on the current data, as an eventually consistent search may
-                snapshot, found = self.app.matches(jql, query)
+                snapshot, found = self.app.matches(jql, query, stale)
         else:
             start = 0
-            snapshot, found = self.app.matches(jql, query)
+            snapshot, found = self.app.matches(jql, query, stale)
         page = found[start:start + limit]
         end = start + len(page)
         out: dict[str, Any] = {"issues": self._render(page, fields, props)}
@@ -857,7 +894,19 @@ class Router:
 
     def approximate_count(self) -> tuple[int, Any, dict]:
         jql = self.text("jql") or ""
-        return 200, {"count": len(self.app.matches(jql, self.app.parse_jql(jql, cloud_search=True))[1])}, {}
+        query = self.app.parse_jql(jql, cloud_search=True)
+        return 200, {"count": len(self.app.matches(jql, query, self.app.lagging(()))[1])}, {}
+
+    def _reconcile(self) -> list[int]:
+        """``reconcileIssues``: issue ids (at most 50) the search must show as last written."""
+        raw = self.multi("reconcileIssues")
+        try:
+            ids = [int(x) for x in raw]
+        except ValueError:
+            raise HttpError(400, ["reconcileIssues must be a list of issue ids."]) from None
+        if len(ids) > RECONCILE_MAX:
+            raise HttpError(400, [f"reconcileIssues can contain at most {RECONCILE_MAX} issue ids."])
+        return ids
 
     # -- issues --
 
@@ -943,6 +992,7 @@ class Router:
         self.app.require("EDIT_ISSUES", "You do not have permission to edit issues in this project.")
         self.app.check_notify(self.q)
         body = self.body if isinstance(self.body, dict) else {}
+        self.app.note_write(rec)
         self.store.edit_issue(rec.key, body.get("fields"), body.get("update"))
         for prop in body.get("properties") or ():
             self.store.set_property(rec.key, prop["key"], prop["value"])
@@ -969,6 +1019,7 @@ class Router:
     def add_comment(self, key: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
         self.app.require("ADD_COMMENTS", "You do not have the permission to comment on this issue.")
+        self.app.note_write(rec)
         comment = self.store.add_comment(rec.key, self._comment_body())
         return 201, self.shapes.comment(rec, comment), {}
 
@@ -983,6 +1034,7 @@ class Router:
         if not (self.app.has("EDIT_ALL_COMMENTS") or (own and self.app.has("EDIT_OWN_COMMENTS"))):
             raise HttpError(403, ["You do not have the permission to edit this comment."])
         self.app.check_notify(self.q)
+        self.app.note_write(rec)
         comment = self.store.edit_comment(rec.key, comment_id, self._comment_body())
         return 200, self.shapes.comment(rec, comment), {}
 
@@ -1012,7 +1064,9 @@ class Router:
     def put_property(self, key: str, prop: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
         self.app.require("EDIT_ISSUES", "You do not have permission to edit issues in this project.")
-        created = self.store.set_property(rec.key, prop, self._property_value())
+        value = self._property_value()
+        self.app.note_write(rec)
+        created = self.store.set_property(rec.key, prop, value)
         return (201 if created else 200), None, {}
 
     def delete_property(self, key: str, prop: str) -> tuple[int, Any, dict]:
@@ -1041,19 +1095,22 @@ class SandboxServer:
     ``now`` anchors the generated data and the server clock (default :data:`REFERENCE_NOW`, fixed so
     tests are reproducible). Pass ``store=`` to serve a store built elsewhere. ``profile`` picks
     the site (see :data:`pmo_jira.sandbox.store.PROFILES`). The bot is not an admin unless
-    ``bot_is_admin``, like most real bot accounts.
+    ``bot_is_admin``, like most real bot accounts. ``search_lag`` (default: $PMO_SANDBOX_SEARCH_LAG,
+    else 0): Cloud's search sees an issue as it was before a REST write until that many more writes
+    happened, unless the search names it in ``reconcileIssues``.
     """
 
     def __init__(self, flavour: Flavour | str = Flavour.CLOUD, issues: int = 200, seed: int = 1, *,
                  now: datetime = REFERENCE_NOW, host: str = "127.0.0.1", port: int = 0, store: Store | None = None,
                  faults: Faults | None = None, deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True,
-                 bot_is_admin: bool = False, profile: str = "pmo-ready"):
+                 bot_is_admin: bool = False, profile: str = "pmo-ready", search_lag: int | None = None):
         if not _is_loopback(host):
             raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
         self.store = store if store is not None else generate(flavour, issues, seed, now=now, profile=profile)
         self.flavour = self.store.flavour
         self.app = SandboxApp(self.store, faults=faults, deny_permissions=deny_permissions,
-                              notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin)
+                              notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin,
+                              search_lag=search_lag)
         self.host, self.port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

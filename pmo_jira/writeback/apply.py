@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, TypeVar
 
 from pmo_jira.errors import JiraApiError, WriteBackError
+from pmo_jira.jira.client import note_own_write
+from pmo_jira.model import Flavour
 from pmo_jira.jira.retry import RateGate
 from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, check_comments
 from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
@@ -254,6 +256,9 @@ class _Run:
         """All writes of one issue; False when it failed (recorded in the report)."""
         client = self.clients[p.site]
         assert p.writes + 1 <= PER_ISSUE_WRITE_LIMIT  # + the comments read when adopting
+        base_url = getattr(client, "base_url", None)
+        if base_url and getattr(client, "flavour", None) is Flavour.CLOUD:  # Cloud's search lags behind writes
+            note_own_write(base_url, p.issue_id)
         step = "comment"
         try:
             comment_id = p.comment_id

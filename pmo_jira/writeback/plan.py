@@ -75,6 +75,7 @@ class IssuePlan:
     url: str = ""
     open_codes: tuple[str, ...] = ()
     fixed: tuple[tuple[str, str, int], ...] = ()  # (code, title, items) fixed since the last version
+    issue_id: str = ""  # Jira's numeric id, for reading the issue back after writing it
 
     @property
     def writes(self) -> int:
@@ -315,7 +316,8 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
             comment_id=comment_id, delete_comments=delete,
             comments_verified=check is not None and check.proven,
             new_state=new, summary=issue.summary, url=issue.url,
-            open_codes=tuple(f.code for f in written), fixed=fixed))
+            open_codes=tuple(f.code for f in written), fixed=fixed,
+            issue_id=str(getattr(issue, "id", "") or "")))
 
     not_written = tuple(sorted((k for k in grouped if k not in issues and k[0] not in broken_sites
                                 and written_findings(grouped[k], wb.severities)), key=_key_order))
