@@ -27,7 +27,7 @@ from typing import Any
 
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
-from pmo_jira.sandbox.server import SandboxApp, Router
+from pmo_jira.sandbox.server import Router, SandboxApp
 
 GOAL = 1.25
 FIELDS = ("summary,status,issuetype,labels,created,updated,statuscategorychangedate,resolutiondate,"

@@ -9,12 +9,12 @@ sandboxes. Nothing outside that folder is touched (its run history included).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Callable
 
 import yaml
 

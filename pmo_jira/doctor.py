@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pmo_jira.run.audit import required_fields
+from pmo_jira.credentials import credentials_for, find_token
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
 from pmo_jira.jira.client import Credentials, JiraClient
 from pmo_jira.mapping import load_mapping
 from pmo_jira.mapping.fields import field_report
 from pmo_jira.mapping.schema import Mapping as MappingFile
-from pmo_jira.credentials import credentials_for, find_token
+from pmo_jira.run.audit import required_fields
 from pmo_jira.run.connect import site_client
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.site_proof import prove_mapping

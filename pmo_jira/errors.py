@@ -59,6 +59,10 @@ class PluginError(PmoError):
     """A plugin failed to load or broke the plugin contract."""
 
 
+class MissingExtra(PmoError):
+    """A feature needs an optional extra that is not installed (``pip install 'pmo-jira[NAME]'``)."""
+
+
 class WriteBackError(PmoError):
     """A write-back could not be planned or applied safely (blast-radius cap, refused notify)."""
 

@@ -8,6 +8,8 @@ implementation may accept fewer arguments than its spec, so hooks can grow witho
 
 from __future__ import annotations
 
+from typing import Any
+
 import pluggy
 
 hookspec = pluggy.HookspecMarker("pmo_jira")
@@ -15,29 +17,29 @@ hookimpl = pluggy.HookimplMarker("pmo_jira")
 
 
 @hookspec
-def pmo_jira_standards():
+def pmo_jira_standards() -> Any:
     """Return a list of ``pmo_jira.standards.base.Standard`` subclasses to add to the catalogue."""
 
 
 @hookspec
-def pmo_jira_mapping_sections():
+def pmo_jira_mapping_sections() -> Any:
     """Return a dict of top-level mapping section name -> its model (a subclass of
     ``pmo_jira.mapping.MappingSection``). The section is validated with the mapping, with the same
     file:line errors; read it as ``mapping.section(name)`` (or ``mapping.<name>``)."""
 
 
 @hookspec
-def pmo_jira_audit_formats():
+def pmo_jira_audit_formats() -> Any:
     """Return a dict of audit output format name -> renderer (see ``pmo_jira.formats.base``)."""
 
 
 @hookspec
-def pmo_jira_reports():
+def pmo_jira_reports() -> Any:
     """Return a list of report objects (see ``pmo_jira.reports.Report``) for ``pmo-jira report``."""
 
 
 @hookspec
-def pmo_jira_cli_commands(run_options):
+def pmo_jira_cli_commands(run_options: Any) -> Any:
     """Return a list of click commands to add to the ``pmo-jira`` command group.
 
     ``run_options`` is the decorator the built-in run commands use: ``@run_options()`` adds

@@ -7,10 +7,11 @@ write-back, reports) works on these objects and can be tested without HTTP.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 PHASES: tuple[str, ...] = ("initiation", "planning", "execution", "closing")
 """The PMO phases, in lifecycle order."""
@@ -19,7 +20,7 @@ STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined
 """Jira status-category keys (names are localised; keys are not)."""
 
 
-def natural_key(key: str) -> tuple:
+def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
     """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works)."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
                  for part in re.split(r"(\d+)", key) if part)

@@ -8,8 +8,8 @@ plugin never takes the tool down with it. The manager is built on first use and 
 from __future__ import annotations
 
 import importlib.metadata as md
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -77,7 +77,7 @@ def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
             pm.check_pending()
-        except Exception as exc:  # noqa: BLE001 - any import-time failure of a third party
+        except Exception as exc:
             if pm.has_plugin(ep.name):
                 pm.unregister(name=ep.name)
             infos.append(PluginInfo(ep.name, ep.value, dist_name, version, (), error=failure(exc)))

@@ -8,16 +8,18 @@ pure: the caller decides where the text or bytes go.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
 from pmo_jira.redaction import redact
 from pmo_jira.suggest import did_you_mean
+
 
 def file_name(name: str, fmt: str) -> str:
     """``<name><suffix>``: the file a report in ``fmt`` is saved as in a folder."""

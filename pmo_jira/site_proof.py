@@ -17,8 +17,9 @@ where the site's own validation names an unknown one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.jira.source import SYSTEM_FIELDS

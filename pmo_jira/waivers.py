@@ -8,9 +8,9 @@ by the Jira source; here we only consume the keys it matched (``Snapshot.waived_
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Iterable, Mapping, Sequence
 
 from pmo_jira.findings import Finding, Outcome, Waiver
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from pmo_jira.findings import AuditResult, Outcome, Severity
+
 from reports_fixtures import STARTED, WAIVER, finding, item, result
 
 CODES = ("PMO-GOV-001", "PMO-PLN-001", "PMO-PLN-002", "PMO-RSK-001")

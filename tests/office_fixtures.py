@@ -24,6 +24,7 @@ from typing import Any
 from pmo_jira.model import Flavour, IssueLink, Site, User
 from pmo_jira.run.audit import run_audit
 from pmo_jira.standards.registry import plugin_registry
+
 from standards_fixtures import NOW, TODAY, child, day, epic, mapping, mapping_data, snapshot
 
 BETA = Site("beta", "https://beta.example.net", Flavour.DC)

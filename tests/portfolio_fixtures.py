@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pmo_jira.run.audit import run_audit
 from pmo_jira.model import Snapshot
 from pmo_jira.reports import ReportContext
+from pmo_jira.run.audit import run_audit
+
 from standards_fixtures import NOW, TODAY, child, day, days_ago, epic, mapping, project, risk, snapshot
 
 ALL_STANDARDS = [{"code": c} for c in (

@@ -5,7 +5,7 @@ Import what you use: ``from sandbox_fixtures import sandbox, cloud_site, dc_site
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
-from pmo_jira.run.audit import run_audit
 from pmo_jira.findings import AuditResult, Finding
 from pmo_jira.mapping import load_mapping
 from pmo_jira.mapping.schema import Mapping
 from pmo_jira.model import Flavour, Issue, IssueLink, Project, Site, Snapshot, User
+from pmo_jira.run.audit import run_audit
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()

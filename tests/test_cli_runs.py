@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cli_fixtures import MAPPING, one_error_line, pmo  # noqa: F401 - fixture
+from cli_fixtures import MAPPING, one_error_line
 from sandbox_fixtures import module_site
 
 site = module_site("cloud", issues=60, seed=3)

@@ -11,12 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
-from pmo_jira.run.audit import read_plan
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping.schema import Mapping
 from pmo_jira.model import Flavour, ReadPlan
+from pmo_jira.run.audit import read_plan
+
+from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 AUTHOR_CLOUD = {"self": f"{CLOUD_URL}/rest/api/3/user?accountId=5b10a2844c20165700ede21g",

@@ -8,10 +8,11 @@ import pytest
 import requests
 import responses
 
-from client_fixtures import CLOUD_CREDS, CLOUD_URL, DC_URL, SECRETS, make_client, payload
 from pmo_jira.errors import ConfigError, JiraApiError
 from pmo_jira.jira.client import Credentials, JiraClient, connect_from_env
 from pmo_jira.model import Doc, Flavour, Paragraph, Text
+
+from client_fixtures import CLOUD_CREDS, CLOUD_URL, DC_URL, SECRETS, make_client, payload
 
 
 @pytest.fixture

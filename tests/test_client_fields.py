@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import responses
 
-from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
 from pmo_jira.model import Flavour
+
+from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
 
 
 @pytest.fixture

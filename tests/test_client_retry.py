@@ -9,10 +9,11 @@ import pytest
 import requests
 import responses
 
-from client_fixtures import CLOUD_URL, DC_URL, FakeTime, make_client, payload
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.retry import RateGate, RetryPolicy, server_delay
 from pmo_jira.model import Doc, Flavour, Paragraph, Text
+
+from client_fixtures import CLOUD_URL, DC_URL, FakeTime, make_client, payload
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)
 FIELDS = ["summary"]

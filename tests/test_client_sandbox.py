@@ -6,12 +6,13 @@ import math
 
 import pytest
 
-from client_fixtures import FakeTime
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.payloads import parse_comment, parse_issue
 from pmo_jira.model import Doc, Flavour, Paragraph, Text
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
+
+from client_fixtures import FakeTime
 
 # The logical fields of mappings/sandbox.yaml, bound by name or schema as the mapping does.
 SPECS = {"owner": "assignee", "start": "Start date",

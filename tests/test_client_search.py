@@ -10,12 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from client_fixtures import CLOUD_URL, DC_URL, issues_like, make_client, payload
 from pmo_jira.jira.client import LONG_JQL
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping import load_mapping
 from pmo_jira.model import Flavour
 from pmo_jira.state import STATE_PROPERTY
+
+from client_fixtures import CLOUD_URL, DC_URL, issues_like, make_client, payload
 
 FIELDS = ["summary", "status", "issuetype", "customfield_10015"]
 

@@ -8,9 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
 from pmo_jira.errors import JiraApiError
 from pmo_jira.model import BulletList, Doc, Flavour, Heading, Paragraph, Text
+
+from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
 
 DOC = Doc((Heading(2, (Text("PMO audit"),)),
            Paragraph((Text("Owner missing for [~admin] "), Text("PMO-GOV-001", code=True))),

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_docs import MARKDOWN, ROOT, SHELL_OPERATORS, fenced_blocks
 
 from pmo_jira.cli.sandbox import export_lines
-from sandbox_fixtures import cloud_site  # noqa: F401 (fixture)
-from test_docs import MARKDOWN, ROOT, SHELL_OPERATORS, fenced_blocks
 
 MARKER = re.compile(r"^<!-- offline example: exit (\d+) -->$")
 SCHEDULES = sorted((ROOT / "docs" / "schedules").iterdir())
@@ -64,7 +63,7 @@ def test_there_are_offline_examples_to_run():
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, cloud_site):  # noqa: F811
+def workdir(tmp_path_factory, cloud_site):
     """A scratch folder with mappings/, and the environment `sandbox serve` prints for `cloud_site`."""
     work = tmp_path_factory.mktemp("docs")
     (work / "mappings").symlink_to(ROOT / "mappings")

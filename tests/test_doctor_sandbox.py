@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ops_fixtures import clean_env, memory_keyring, write_config  # noqa: F401 - fixtures
-from sandbox_fixtures import sandbox  # noqa: F401 - fixture
 
 import pmo_jira.doctor
 from pmo_jira.cli.main import cli
 from pmo_jira.doctor import run_doctor
 from pmo_jira.settings import load_settings
+
+from ops_fixtures import write_config
 
 SANDBOX_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "sandbox.yaml"
 TOKENS = {"PMO_JIRA_TOKEN_CLOUD": "sandbox-token", "PMO_JIRA_TOKEN_DC": "sandbox-token"}

@@ -16,13 +16,13 @@ from urllib.parse import parse_qs
 import jsonschema
 import pytest
 
-from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
-from sandbox_fixtures import module_site
-
 from pmo_jira.findings import Severity
 from pmo_jira.formats.csv_format import COLUMNS
 from pmo_jira.formats.json_format import load_schema
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING
+from sandbox_fixtures import module_site
 
 SEED, ISSUES = 7, 300
 SCOPE_TYPES = {"Epic", "Story", "Task", "Bug", "Risk"}  # issue_types of mappings/sandbox.yaml

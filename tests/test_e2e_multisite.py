@@ -6,11 +6,10 @@ import json
 import socket
 from pathlib import Path
 
-
-from cli_fixtures import MAPPING, end_state, no_sleep, pmo, writes  # noqa: F401 - fixtures
-from sandbox_fixtures import module_site
-
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING, end_state, writes
+from sandbox_fixtures import module_site
 
 SEED, ISSUES = 5, 200
 

@@ -10,9 +10,10 @@ import json
 
 import pytest
 
-from cli_fixtures import owned_comments, pmo, run_subprocess, site_env  # noqa: F401 - fixtures
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.state import STATE_PROPERTY
+
+from cli_fixtures import owned_comments, run_subprocess, site_env
 
 SEED, ISSUES = 7, 200
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
 
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
 
 
 def _start_two(sb: SandboxServer, tmp_path, *extra: str):

@@ -8,12 +8,12 @@ import time
 from collections import Counter
 
 import pytest
-from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
 
-from pg_fixtures import postgres  # noqa: F401 - fixture
 from pmo_jira.history import HistoryStore
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
 
 
 @pytest.fixture(autouse=True)

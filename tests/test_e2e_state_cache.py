@@ -11,7 +11,6 @@ import sqlite3
 
 import pytest
 
-from cli_fixtures import pmo  # noqa: F401 - fixture
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.writeback import STATE_PROPERTY
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from cli_fixtures import (MAPPING, end_state, no_sleep, owned_comments, pmo,  # noqa: F401 - fixtures
-                          run_subprocess, site_env, writes)
 from pmo_jira.findings import Severity
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.generator import REFERENCE_NOW
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING, end_state, owned_comments, run_subprocess, site_env, writes
 
 SEED, ISSUES = 7, 200
 WRITTEN = {Severity.MEDIUM.value, Severity.HIGH.value, Severity.CRITICAL.value}

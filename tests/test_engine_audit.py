@@ -6,13 +6,25 @@ import random
 from dataclasses import replace
 from datetime import timedelta
 
-from pmo_jira.run.audit import run_audit
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import Flavour, Site
+from pmo_jira.run.audit import run_audit
 from pmo_jira.standards.base import Check, Standard
 from pmo_jira.standards.registry import Registry, builtin_standards
+
 from standards_fixtures import (
-    ALL_FIELDS, NOW, SITE, TODAY, audit, child, day, epic, mapping, only, project, snapshot,
+    ALL_FIELDS,
+    NOW,
+    SITE,
+    TODAY,
+    audit,
+    child,
+    day,
+    epic,
+    mapping,
+    only,
+    project,
+    snapshot,
 )
 
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from pmo_jira.cli.main import cli
 from pmo_jira.history import HistoryStore
+
 from reports_fixtures import STARTED, finding, item, result
 
 OWNER = finding("PMO-GOV-001", "DIG-1")

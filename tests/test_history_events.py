@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from click.testing import CliRunner
+from released_history_v1 import HistoryStore as ReleasedStore
 
-from history_fixtures import nights
-from pg_fixtures import history_url, postgres  # noqa: F401 - fixtures
 from pmo_jira.cli.main import cli
 from pmo_jira.errors import PmoError
 from pmo_jira.history import SCHEMA_VERSION, HistoryStore
 from pmo_jira.history import migrate as migrations
-from released_history_v1 import HistoryStore as ReleasedStore
+
+from history_fixtures import nights
 from reports_fixtures import STARTED, finding, item, result
 
 

@@ -11,7 +11,7 @@ import pytest
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.history import SCHEMA_VERSION, HistoryStore
-from pg_fixtures import history_url, postgres  # noqa: F401 - fixtures
+
 from reports_fixtures import STARTED, WAIVER, finding, item, result
 
 DAY = timedelta(days=1)
@@ -175,7 +175,7 @@ def test_readers_see_committed_runs_while_a_writer_works(history_url):
             with HistoryStore(path) as s:
                 for i in range(5):
                     s.record_run(result([OWNER, DATES], [], started=STARTED + (n * 10 + i) * DAY))
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]

@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_fixtures import MAPPING, site_env
 from pmo_jira.sandbox.generator import REFERENCE_NOW
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING, site_env
 
 HEAVY = ("pandas", "numpy", "openpyxl", "atlassian", "sqlalchemy", "alembic", "keyring", "pmo_jira.sandbox",
          "pmo_jira.history", "pmo_jira_portfolio.rollup", "pmo_jira_portfolio.render_xlsx")

@@ -6,11 +6,12 @@ import keyring
 import pytest
 from click.testing import CliRunner
 from keyring.backends import fail
-from ops_fixtures import clean_env, memory_keyring, write_config  # noqa: F401 - fixtures
 
 from pmo_jira.cli.main import cli
 from pmo_jira.credentials import token_for
 from pmo_jira.settings import load_settings
+
+from ops_fixtures import write_config
 
 CONFIG = """
 [sites.prod]

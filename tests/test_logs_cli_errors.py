@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 from click.testing import CliRunner
-from ops_fixtures import clean_env, write_config  # noqa: F401 - fixture
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.errors import JiraApiError
 from pmo_jira.run import Run
+
+from ops_fixtures import write_config
 
 
 def _command(body):

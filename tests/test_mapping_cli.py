@@ -8,8 +8,9 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from client_fixtures import CLOUD_URL, payload
 from pmo_jira.cli.main import cli
+
+from client_fixtures import CLOUD_URL, payload
 
 HERE = Path(__file__).parent
 BAD = sorted((HERE / "mappings" / "bad").glob("*.yaml"))

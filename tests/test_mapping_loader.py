@@ -13,8 +13,8 @@ from pmo_jira.errors import ConfigError
 from pmo_jira.findings import Severity, Waiver
 from pmo_jira.mapping import Mapping, load_mapping, validate_mapping
 from pmo_jira.mapping.fields import field_report
-from pmo_jira_portfolio.config import DEFAULT_DEFINITIONS, RAG_DIMENSIONS
 from pmo_jira.standards.registry import builtin_registry, configure
+from pmo_jira_portfolio.config import DEFAULT_DEFINITIONS, RAG_DIMENSIONS
 
 ROOT = Path(__file__).parent.parent
 PRESETS = sorted((ROOT / "mappings").glob("*.yaml"))

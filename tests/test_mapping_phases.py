@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from pmo_jira.model import ClassifiedItem
 from pmo_jira.mapping import Mapping, classify, load_mapping
-from pmo_jira.model import Flavour, Issue, Project, Site, Snapshot, User
+from pmo_jira.model import ClassifiedItem, Flavour, Issue, Project, Site, Snapshot, User
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 SITE = Site(name="acme", url="https://acme.atlassian.net", flavour=Flavour.CLOUD)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from ops_fixtures import clean_env, memory_keyring, write_config  # noqa: F401 - fixtures
-from sandbox_fixtures import sandbox  # noqa: F401 - fixture
 
 from pmo_jira.cli.main import cli
+
+from ops_fixtures import write_config
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 TOKEN = {"PMO_JIRA_TOKEN_JIRA": "sandbox-token"}

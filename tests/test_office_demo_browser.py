@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from browser_fixtures import browser  # noqa: F401 (fixture)
 from pmo_jira.cli.main import cli
 
 

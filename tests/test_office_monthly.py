@@ -7,14 +7,15 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
+from pmo_jira_office.monthly import build_monthly, parse_month
+from pmo_jira_office.reports import REPORTS
 
-from office_fixtures import audit_all, office_mapping, snapshots
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
 from pmo_jira.reports import ReportContext
 from pmo_jira.run.facts import collect_run_facts
-from pmo_jira_office.monthly import build_monthly, parse_month
-from pmo_jira_office.reports import REPORTS
+
+from office_fixtures import audit_all, office_mapping, snapshots
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 RUNS = [datetime(2026, m, d, 6, 0, tzinfo=timezone.utc) for m, d in ((6, 1), (7, 1), (8, 3), (9, 1), (10, 1), (11, 2))]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-from pmo_jira.errors import ConfigError
-from standards_fixtures import load, mapping_data
-
-from office_fixtures import ANN, TODAY, audit_all, office_mapping
 from pmo_jira_office.config import Resources
 from pmo_jira_office.resources import build_resources
+
+from pmo_jira.errors import ConfigError
+
+from office_fixtures import ANN, TODAY, audit_all, office_mapping
+from standards_fixtures import load, mapping_data
 
 
 def view(**resources):

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from cli_fixtures import pmo  # noqa: F401 (fixture)
 from pmo_jira.demo import demo_mapping
 from pmo_jira.sandbox.generator import REFERENCE_NOW
 from pmo_jira.sandbox.server import SandboxServer

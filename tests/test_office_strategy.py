@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
-
-from office_fixtures import STRATEGY, TODAY, audit_all, office_mapping, snapshots
 from pmo_jira_office.config import Objectives, Strategy
 from pmo_jira_office.resources import build_resources
 from pmo_jira_office.strategy import build_strategy, objectives_of, rank_order
+
+from office_fixtures import STRATEGY, TODAY, audit_all, office_mapping, snapshots
 from standards_fixtures import epic
 
 

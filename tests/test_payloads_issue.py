@@ -6,10 +6,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from client_fixtures import CLOUD_URL, DC_URL, payload
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.payloads import parse_comment, parse_issue, parse_project
 from pmo_jira.model import Flavour, IssueLink, User
+
+from client_fixtures import CLOUD_URL, DC_URL, payload
 
 CLOUD_MAP = {"owner": "assignee", "start": "customfield_10015", "target_end": "customfield_10023",
              "story_points": "customfield_10016", "phase": "customfield_10050",

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli_fixtures import MAPPING, pmo  # noqa: F401 - fixture
-from sandbox_fixtures import module_site
 from pmo_jira.plugin_manager import reset_plugin_manager
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING
+from sandbox_fixtures import module_site
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
 _BLOCK = re.compile(r"^(`{3,})\w+ file=(\S+)\n(.*?)^\1[ \t]*$", re.MULTILINE | re.DOTALL)

@@ -6,9 +6,7 @@ import json
 
 from openpyxl import load_workbook
 
-from cli_fixtures import pmo  # noqa: F401 - fixture
 from sandbox_fixtures import module_site
-
 
 cloud = module_site("cloud", issues=200, seed=5)
 

@@ -15,13 +15,14 @@ import pytest
 import responses
 from click.testing import CliRunner
 
-from cli_fixtures import pmo, site_env  # noqa: F401 - fixtures
+from pmo_jira.cli.main import cli
 from pmo_jira.errors import PmoError
 from pmo_jira.jira.client import Credentials
 from pmo_jira.sandbox.server import SandboxServer
-from pmo_jira.cli.main import cli
 from pmo_jira_portfolio.confluence import connect, publish, storage_body
 from pmo_jira_portfolio.rollup import build_rollup
+
+from cli_fixtures import site_env
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
 
 publish_confluence = cli.get_command(None, "publish-confluence")  # as `pmo-jira` finds it

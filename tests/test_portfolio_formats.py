@@ -16,6 +16,7 @@ from pmo_jira.errors import PmoError
 from pmo_jira.plugin_manager import collect, reset_plugin_manager
 from pmo_jira.reports import Report
 from pmo_jira_portfolio.report import PortfolioReport
+
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
 
 HOSTILE = '=HYPERLINK("http://evil") <script>alert(1)</script> & "Q4" |'

@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 
 from pmo_jira.history import SCHEMA_VERSION, HistoryStore
-from pmo_jira_portfolio.rollup import build_rollup
 from pmo_jira_portfolio.render_text import render_json, render_table
+from pmo_jira_portfolio.rollup import build_rollup
+
 from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
 from standards_fixtures import child, epic, risk
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pmo_jira.history import HistoryStore
 from pmo_jira_portfolio.render_html import render_html
 from pmo_jira_portfolio.rollup import build_rollup
-from browser_fixtures import browser  # noqa: F401 (fixture)
+
 from portfolio_fixtures import NOW, portfolio_context
 
 

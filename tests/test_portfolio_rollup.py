@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from pmo_jira.findings import Severity
-from pmo_jira_portfolio.config import Threshold
 from pmo_jira.model import Flavour, Site
+from pmo_jira_portfolio.config import Threshold
 from pmo_jira_portfolio.rag import rate, worst
 from pmo_jira_portfolio.rollup import SEVERITIES, UNCATEGORISED, build_rollup
+
 from portfolio_fixtures import portfolio_context, portfolio_mapping, portfolio_snapshot
 
 

@@ -7,6 +7,7 @@ import io
 
 from pmo_jira.formats import formats
 from pmo_jira.formats.csv_format import COLUMNS
+
 from reports_fixtures import NOW, rich_result
 
 

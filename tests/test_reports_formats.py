@@ -10,6 +10,7 @@ import pytest
 from pmo_jira.errors import PluginError, PmoError
 from pmo_jira.formats import formats, get_renderer, register_format
 from pmo_jira.formats.table import TableFormat
+
 from reports_fixtures import NOW, check_golden, result, rich_result
 
 BUILT_IN = ["table", "json", "csv", "junit", "markdown"]

@@ -10,7 +10,8 @@ import pytest
 from pmo_jira.findings import Outcome
 from pmo_jira.formats import formats
 from pmo_jira.formats.json_format import load_schema
-from reports_fixtures import NOW, rich_result, result
+
+from reports_fixtures import NOW, result, rich_result
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pytest
 import xmlschema
 
 from pmo_jira.formats import formats
+
 from reports_fixtures import NOW, finding, item, result, rich_result
 
 XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"

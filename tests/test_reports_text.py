@@ -6,6 +6,7 @@ import re
 
 from pmo_jira.formats import formats, get_renderer
 from pmo_jira.formats.markdown import md_escape
+
 from reports_fixtures import NOW, result, rich_result
 
 ANSI = re.compile("\x1b\\[")

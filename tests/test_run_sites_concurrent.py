@@ -5,12 +5,11 @@ from __future__ import annotations
 import itertools
 import threading
 
-from cli_fixtures import MAPPING, PINNED_NOW
-from sandbox_fixtures import cloud_site  # noqa: F401 - fixture
-
 from pmo_jira.run import sites as run_sites
 from pmo_jira.run.command import run_now
 from pmo_jira.settings import load_settings
+
+from cli_fixtures import MAPPING, PINNED_NOW
 
 
 def _settings(tmp_path, url, names, sites_at_once):

@@ -7,11 +7,12 @@ from datetime import date
 
 import pytest
 from jira import JIRA
+from test_sandbox_shapes import validate
 
 from pmo_jira.sandbox.generator import generate
 from pmo_jira.sandbox.server import SANDBOX_EMAIL, SANDBOX_TOKEN
-from sandbox_fixtures import api, cloud_site, dc_site, sandbox, session_for  # noqa: F401 (fixtures)
-from test_sandbox_shapes import validate
+
+from sandbox_fixtures import api, session_for
 
 
 def _visible(site):

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from pmo_jira.sandbox.faults import Fault, Faults, parse_schedule
-from sandbox_fixtures import api, sandbox, session_for  # noqa: F401 (fixtures)
+
+from sandbox_fixtures import api, session_for
 
 
 def _statuses(http, site, n, path="serverInfo"):

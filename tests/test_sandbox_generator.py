@@ -54,7 +54,7 @@ def test_a_realistic_share_of_work_breaks_the_standards():
     store = generate("cloud", 3000, seed=1)
     now = store.now
     by_parent = Counter(i.parent for i in store.issues if i.parent)
-    risks_of = Counter(l.other for i in store.issues if i.type == "Risk" for l in i.links)
+    risks_of = Counter(link.other for i in store.issues if i.type == "Risk" for link in i.links)
     bad: dict[str, set[str]] = {}
 
     def flag(rule, rec):

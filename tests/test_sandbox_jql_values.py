@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox_fixtures import api, sandbox, session_for  # noqa: F401 (fixtures)
+from sandbox_fixtures import api, session_for
 
 
 def _search(site, jql):

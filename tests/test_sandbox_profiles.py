@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 from pmo_jira.cli.main import cli
 from pmo_jira.sandbox.generator import generate
-from sandbox_fixtures import api, sandbox, session_for  # noqa: F401 (fixtures)
+
+from sandbox_fixtures import api, session_for
 
 
 def _names(site, path):

@@ -10,7 +10,8 @@ import requests
 
 from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.server import SandboxServer
-from sandbox_fixtures import api, cloud_site, dc_site, sandbox, session_for  # noqa: F401 (fixtures)
+
+from sandbox_fixtures import api, session_for
 
 BOUNDED = "project is not EMPTY ORDER BY key ASC"
 

@@ -9,8 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from sandbox_fixtures import api, cloud_site, dc_site, sandbox, session_for  # noqa: F401 (fixtures)
-
+from sandbox_fixtures import api, session_for
 
 
 def _rewrite_refs(node):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox_fixtures import api, sandbox, session_for  # noqa: F401 (fixtures)
+from sandbox_fixtures import api, session_for
 
 ADF = {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "PMO findings"}]}]}
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_fixtures import MAPPING, no_sleep, pmo  # noqa: F401 - fixtures
+from cli_fixtures import MAPPING
 
 
 class Echo(BaseHTTPRequestHandler):

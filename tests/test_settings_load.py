@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ops_fixtures import clean_env, write_config  # noqa: F401 - fixtures
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.settings import find_config, load_settings
+
+from ops_fixtures import write_config
 
 TWO_SITES = """
 mapping = "mappings/pmo.yaml"

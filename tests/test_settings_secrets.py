@@ -6,12 +6,13 @@ import logging
 
 import keyring.errors
 import pytest
-from ops_fixtures import MemoryKeyring, memory_keyring  # noqa: F401 - fixture
 
+from pmo_jira.credentials import credentials_for, find_token, token_for
 from pmo_jira.errors import ConfigError
 from pmo_jira.logs import setup_logging
-from pmo_jira.credentials import credentials_for, find_token, token_for
 from pmo_jira.settings import SiteSettings
+
+from ops_fixtures import MemoryKeyring
 
 CLOUD = SiteSettings(name="cloud", url="https://acme.atlassian.net", flavour="cloud", email="bot@acme.com")
 DC = SiteSettings(name="dc-prod", url="https://jira.acme.internal", flavour="dc")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from cli_fixtures import MAPPING
 
-from pmo_jira.run.audit import required_fields
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping import classify, load_mapping
+from pmo_jira.run.audit import required_fields
 from pmo_jira.sandbox.generator import REFERENCE_NOW
 from pmo_jira.sandbox.server import SandboxServer
+
+from cli_fixtures import MAPPING
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])

@@ -9,12 +9,25 @@ import pytest
 
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import IssueLink
-from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.standards.builtin.initiation import section_status
-from standards_fixtures import (
-    ALL_FIELDS, ANN, GONE, TODAY, audit, child, day, days_ago, epic, findings, mapping, only, project, risk,
-)
+from pmo_jira.state import STATE_PROPERTY
 
+from standards_fixtures import (
+    ALL_FIELDS,
+    ANN,
+    GONE,
+    TODAY,
+    audit,
+    child,
+    day,
+    days_ago,
+    epic,
+    findings,
+    mapping,
+    only,
+    project,
+    risk,
+)
 
 # --- PMO-GOV-001 accountable owner ----------------------------------------------------------------
 

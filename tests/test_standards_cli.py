@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
+from test_standards_registry import CONTRACT_CODES
 
 from pmo_jira.cli.main import cli
-from test_standards_registry import CONTRACT_CODES
 
 
 def run(*args):

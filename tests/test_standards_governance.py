@@ -8,9 +8,10 @@ from datetime import date, datetime
 
 import pytest
 
-from pmo_jira.run.audit import read_plan
 from pmo_jira.findings import Outcome
 from pmo_jira.model import Change, Comment, FieldChange, Issue, IssueLink, User
+from pmo_jira.run.audit import read_plan
+
 from standards_fixtures import ALL_FIELDS, ANN, GONE, audit, child, day, days_ago, epic, issue, mapping, only, risk
 
 BOB = User("acc-bob2", "Bob Planner")

@@ -7,14 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pmo_jira.run.audit import required_fields
 from pmo_jira.errors import ConfigError, PluginError
 from pmo_jira.findings import Severity
 from pmo_jira.mapping import load_mapping
 from pmo_jira.mapping.schema import Mapping
+from pmo_jira.run.audit import required_fields
 from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.builtin.governance import AccountableOwner
 from pmo_jira.standards.registry import Registry, builtin_registry, builtin_standards, configure
+
 from standards_fixtures import load, mapping, mapping_data
 
 CONTRACT_CODES = {

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pmo_jira.findings import Outcome
+
 from standards_fixtures import TODAY, audit, child, day, epic, mapping
 
 
-def waiver(standard="PMO-GOV-001", expires=day(30), **kw):
+def waiver(standard="PMO-GOV-001", expires=day(30), **kw):  # noqa: B008 - one fixed date for every call
     return {"standard": standard, "owner": "ann", "reason": "interim owner being hired", "expires": expires, **kw}
 
 

@@ -13,6 +13,7 @@ from pmo_jira.jira.payloads import parse_comment
 from pmo_jira.jira.retry import RateGate
 from pmo_jira.model import Flavour
 from pmo_jira.writeback import STATE_PROPERTY, apply_plan, plan_writeback
+
 from writeback_fixtures import NOW, FakeClient, FakeJira, finding, mapping, result, writes
 
 

@@ -15,10 +15,11 @@ import pytest
 
 from pmo_jira.jira.payloads import parse_comment
 from pmo_jira.model import Flavour
-from pmo_jira.writeback import STATE_PROPERTY, apply_plan, plan_writeback
 from pmo_jira.state import parse_state
+from pmo_jira.writeback import STATE_PROPERTY, apply_plan, plan_writeback
 from pmo_jira.writeback.ownership import check_read
 from pmo_jira.writeback.render import MARKER
+
 from writeback_fixtures import NOW, FakeClient, FakeJira, finding, mapping, result, writes
 
 

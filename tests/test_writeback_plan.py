@@ -9,9 +9,10 @@ import pytest
 
 from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import Outcome, Severity
+from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.writeback import CommentOp, check_blast_radius, plan_writeback
 from pmo_jira.writeback.plan import PLAN_VERSION
-from pmo_jira.state import STATE_PROPERTY
+
 from writeback_fixtures import NOW, FakeClient, FakeJira, finding, issue, issues, mapping, result
 
 
@@ -95,7 +96,6 @@ def test_labels_recorded_in_state_are_removable_even_for_retired_codes():
 
 
 def test_plan_sends_only_add_and_remove_so_labels_added_meanwhile_survive():
-    from writeback_fixtures import FakeClient, FakeJira
 
     jira = FakeJira()
     jira.add("ABC-1", labels=["pmo-noncompliant"])

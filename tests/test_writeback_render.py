@@ -7,8 +7,8 @@ from datetime import date
 
 from pmo_jira.jira.richtext import adf_to_text, to_adf, to_wiki, wiki_to_text
 from pmo_jira.model import Text
-from pmo_jira.writeback.render import (JIRA_TEXT_LIMIT, MARKER, SAFE_COMMENT_CHARS, code_label,
-                                       comment_size, is_marked, render_comment)
+from pmo_jira.writeback.render import JIRA_TEXT_LIMIT, MARKER, SAFE_COMMENT_CHARS, code_label, comment_size, is_marked, render_comment
+
 from writeback_fixtures import finding
 
 TODAY = date(2026, 11, 25)

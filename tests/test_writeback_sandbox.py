@@ -9,9 +9,9 @@ import pytest
 from pmo_jira.errors import WriteBackError
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.richtext import adf_to_text, wiki_to_text
-from pmo_jira.run.audit import required_fields, run_audit
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping import load_mapping
+from pmo_jira.run.audit import required_fields, run_audit
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.writeback import STATE_PROPERTY, apply_plan, plan_writeback

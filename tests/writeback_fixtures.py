@@ -8,17 +8,17 @@ the ``JiraClient`` methods apply uses, with the same error types and statuses.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import SimpleNamespace
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from pmo_jira.errors import JiraApiError
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
-from pmo_jira.model import ClassifiedItem
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.mapping.schema import Writeback
-from pmo_jira.model import Doc, Flavour, Issue
+from pmo_jira.model import ClassifiedItem, Doc, Flavour, Issue
 from pmo_jira.state import STATE_PROPERTY
 
 NOW = datetime(2026, 11, 25, 18, 0, tzinfo=timezone.utc)

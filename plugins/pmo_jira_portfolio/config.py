@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator, model_validator
 
-from pmo_jira.mapping import (ConsistencyIssue, MappingSection, ProjectKey, Strict, Text, choice, choice_hint,
-                              problem)
+from pmo_jira.mapping import ConsistencyIssue, MappingSection, ProjectKey, Strict, Text, choice, choice_hint, problem
 
 RAG_DIMENSIONS: tuple[str, ...] = ("schedule", "scope", "risk", "compliance", "freshness")
 RAG_COLOURS: tuple[str, ...] = ("green", "amber", "red")

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pmo_jira.errors import PmoError
-from pmo_jira.jira.client import Credentials
 from pmo_jira.formats.base import iso, one_line
+from pmo_jira.jira.client import Credentials
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.render_html import heatmap_rows, trend_points
@@ -172,7 +172,7 @@ def publish(confluence: Any, *, space: str, title: str, body: str, parent_id: st
                                          version_comment="pmo-jira portfolio report")
         return Published("updated", str(updated["id"]), int(updated.get("version", {}).get("number", version + 1)),
                          _link(confluence, updated))
-    except Exception as exc:  # noqa: BLE001 - requests' errors (OSError), atlassian's ApiError, odd JSON
+    except Exception as exc:
         raise _error(f"publish of '{title}' in space {space}", exc, confluence.url) from None
 
 

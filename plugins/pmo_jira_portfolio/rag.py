@@ -16,7 +16,8 @@ An epic is one item, so an epic with only medium gaps is amber and one with a hi
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pmo_jira_portfolio.config import RAG_DIMENSIONS, Threshold
 

@@ -7,16 +7,16 @@ that comes from Jira goes through ``html.escape``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from importlib.resources import files
 from string import Template
-from typing import Sequence
 
 from pmo_jira.formats.base import one_line
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
-from pmo_jira_portfolio.rollup import LEVELS, Rollup
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
+from pmo_jira_portfolio.rollup import LEVELS, Rollup
 
 RAG_FILL = {"green": "#63be7b", "amber": "#ffcc4d", "red": "#f8696b", "none": "#dddddd"}
 _RAG_RANK = {"none": 0, "green": 1, "amber": 2, "red": 3}

@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pmo_jira.formats.base import iso, one_line
-from pmo_jira.formats.csv_format import _defuse
+from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira.formats.markdown import md_escape
 from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
@@ -135,11 +136,11 @@ def render_csv(rollup: Rollup) -> str:
                 row["key"] = row["project"]
             else:
                 row["name"] = row.get("summary")
-            writer.writerow([_defuse(one_line(str(v))) if isinstance(v, str) else ("" if v is None else v)
+            writer.writerow([defuse_cell(one_line(str(v))) if isinstance(v, str) else ("" if v is None else v)
                              for v in (row.get(c) for c in CSV_COLUMNS)])
     for name, amber, red, text in definition_rows(rollup):
         row = {"level": "definition", "key": name, "amber": amber, "red": red, "definition": text}
-        writer.writerow([_defuse(one_line(str(row.get(c, "")))) for c in CSV_COLUMNS])
+        writer.writerow([defuse_cell(one_line(str(row.get(c, "")))) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 

@@ -15,10 +15,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from pmo_jira.formats.base import one_line
-from pmo_jira.formats.csv_format import _defuse
+from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
-from pmo_jira_portfolio.rollup import LEVELS, Rollup
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
+from pmo_jira_portfolio.rollup import LEVELS, Rollup
 
 SHEETS = {"portfolio": "Portfolios", "project": "Projects", "epic": "Epics"}
 FILLS = {"green": "C6EFCE", "amber": "FFEB9C", "red": "FFC7CE"}
@@ -31,7 +31,7 @@ def _value(value, kind: str):
     if kind == "rag":
         return cell(value, kind)
     if isinstance(value, str):
-        return _defuse(one_line(value))
+        return defuse_cell(one_line(value))
     return value
 
 
@@ -71,7 +71,7 @@ def render_xlsx(rollup: Rollup) -> bytes:
     _fit(ws)
     ws = wb.create_sheet("Changes")
     for line in change_lines(rollup):
-        ws.append([_defuse(line.strip())])
+        ws.append([defuse_cell(line.strip())])
     _fit(ws)
     for c in wb["Definitions"][1]:
         c.font = _BOLD

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from pmo_jira.errors import PmoError
 from pmo_jira.reports import ReportContext
-from pmo_jira_portfolio import REPORT_NAME
-from pmo_jira_portfolio.rollup import build_rollup
+from pmo_jira_portfolio import REPORT_NAME, require_extra
 
 
 def _renderers():
@@ -31,4 +30,7 @@ class PortfolioReport:
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
         if fmt not in self.formats:
             raise PmoError(f"report {self.name} has no format {fmt!r} (formats: {', '.join(self.formats)})")
+        require_extra()
+        from pmo_jira_portfolio.rollup import build_rollup
+
         return _renderers()[fmt](build_rollup(ctx))

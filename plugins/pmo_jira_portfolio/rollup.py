@@ -18,16 +18,17 @@ Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_D
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 
 from pmo_jira.findings import Outcome, Severity
+from pmo_jira.formats.base import natural_key
 from pmo_jira.model import PHASES, Project, phase_index
 from pmo_jira.reports import ReportContext
-from pmo_jira.formats.base import natural_key
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst

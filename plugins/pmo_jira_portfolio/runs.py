@@ -14,16 +14,16 @@ when this run is already recorded, else the latest recorded run that started no 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
 from pmo_jira.findings import AuditResult
-from pmo_jira.history import (FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs,
-                              stored_time)
 from pmo_jira.formats.base import summarize
+from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs, stored_time
 
 TABLE = sa.Table(
     "portfolio_rag", sa.MetaData(),

@@ -69,7 +69,7 @@ def cli_errors(verbosity: int = 0, *, log_format: str | None = None) -> Iterator
         if verbosity >= 2:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)
         fail(exc.one_line())
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a raw traceback
+    except Exception as exc:
         if verbosity >= 1:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)
             fail(f"unexpected {type(exc).__name__}: {exc}")

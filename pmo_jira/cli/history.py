@@ -12,8 +12,7 @@ import click
 from pmo_jira.cli.errors import cli_errors
 from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso
-from pmo_jira.history import (Delta, FindingRef, HistoryStore, RunRecord, TimeToFix, existing_history,
-                              history_target)
+from pmo_jira.history import Delta, FindingRef, HistoryStore, RunRecord, TimeToFix, existing_history, history_target
 from pmo_jira.history.migrate import head
 from pmo_jira.settings import load_settings
 

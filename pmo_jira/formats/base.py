@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
 from pmo_jira.model import PHASES, ClassifiedItem, natural_key
@@ -28,13 +28,13 @@ class AuditFormat(Protocol):
     def render(self, result: AuditResult, *, now: datetime) -> str: ...
 
 
-def finding_sort_key(f: Finding) -> tuple:
+def finding_sort_key(f: Finding) -> tuple[Any, ...]:
     """Site, project, item; worst first inside an item; then code and subject (always total)."""
     return (f.site, f.project_key, natural_key(f.item_key), -f.severity.rank, f.code,
             natural_key(f.subject), _OUTCOME_ORDER.index(f.outcome), f.fingerprint)
 
 
-def item_sort_key(i: ClassifiedItem) -> tuple:
+def item_sort_key(i: ClassifiedItem) -> tuple[Any, ...]:
     return (i.site, i.project_key, i.kind != "project", natural_key(i.key))
 
 

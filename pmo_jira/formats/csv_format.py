@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import ClassVar
 from datetime import datetime
+from typing import ClassVar
 
 from pmo_jira.findings import AuditResult, Finding
 from pmo_jira.formats.base import sorted_findings
@@ -31,10 +31,12 @@ def _row(f: Finding) -> list[str]:
         f.message, f.fix, f.subject, f.url,
         w.owner if w else "", w.reason if w else "", w.expires.isoformat() if w else "", f.note,
     ]
-    return [_defuse(v) for v in values]
+    return [defuse_cell(v) for v in values]
 
 
-def _defuse(value: str) -> str:
+def defuse_cell(value: str) -> str:
+    """A spreadsheet cell that cannot run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading ``'``. For every CSV or xlsx pmo-jira or a plugin writes."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 

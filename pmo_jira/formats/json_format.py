@@ -25,7 +25,8 @@ def load_schema() -> dict[str, Any]:
     """The JSON Schema of this format, shipped inside the package."""
     text = resources.files("pmo_jira.formats").joinpath("schema/audit-result.schema.json").read_text(
         encoding="utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def result_to_dict(result: AuditResult, *, now: datetime) -> dict[str, Any]:

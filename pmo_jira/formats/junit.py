@@ -14,14 +14,18 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import ClassVar
 from datetime import datetime
 from itertools import groupby
+from typing import ClassVar
 
 from pmo_jira import __version__
 from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.formats.base import (
-    duration_seconds, items_without_findings, iso, one_line, sorted_findings,
+    duration_seconds,
+    iso,
+    items_without_findings,
+    one_line,
+    sorted_findings,
 )
 
 # Characters XML 1.0 cannot carry at all, even escaped; Jira text may contain them.

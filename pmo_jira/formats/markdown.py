@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
 from datetime import datetime
+from typing import ClassVar
 from urllib.parse import quote
 
 from pmo_jira.findings import AuditResult, Finding, Outcome

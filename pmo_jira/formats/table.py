@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, replace
-from typing import ClassVar
 from datetime import datetime
 from itertools import groupby
+from typing import ClassVar
 
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
 from pmo_jira.formats.base import iso, one_line, sorted_findings, sorted_items, summarize
@@ -56,8 +56,8 @@ class TableFormat:
             out += ["", "No findings."]
         for (site, project), in_project in groupby(findings, key=lambda f: (f.site, f.project_key)):
             out += ["", *self._wrap(f"{site} / {project}", width, "", style="1")]
-            for _, in_item in groupby(in_project, key=lambda f: f.item_key):
-                in_item = list(in_item)
+            for _, grouped in groupby(in_project, key=lambda f: f.item_key):
+                in_item = list(grouped)
                 out.extend(self._item_block(in_item, items.get((site, in_item[0].item_key)), width))
 
         unmapped = [i for i in sorted_items(result) if i.phase is None]

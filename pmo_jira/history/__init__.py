@@ -6,8 +6,7 @@ answers and ``schema.py`` for how little it stores.
 """
 
 from pmo_jira.history.database import HistoryTarget
-from pmo_jira.history.models import (Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint,
-                                     sorted_refs, stored_time)
+from pmo_jira.history.models import Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
 from pmo_jira.history.schema import SCHEMA_VERSION
 from pmo_jira.history.store import HistoryStore, existing_history, history_target
 

@@ -26,12 +26,9 @@ from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult, Finding, Severity
 from pmo_jira.history import events as ev
 from pmo_jira.history import migrate
-from pmo_jira.history.database import (HistoryTarget, advisory_lock_id, database_errors, make_engine,
-                                       parse_target)
-from pmo_jira.history.models import (Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint,
-                                     sorted_refs, stored_time)
-from pmo_jira.history.schema import (FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts,
-                                     runs)
+from pmo_jira.history.database import HistoryTarget, advisory_lock_id, database_errors, make_engine, parse_target
+from pmo_jira.history.models import Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
+from pmo_jira.history.schema import FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts, runs
 from pmo_jira.settings import load_settings
 
 _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first

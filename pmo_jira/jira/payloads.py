@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.richtext import adf_to_text, wiki_to_text

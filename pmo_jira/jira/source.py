@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
 from pmo_jira.jira.client import CHANGELOG_MAX_FIELDS, JiraClient, jql_quote

@@ -9,8 +9,20 @@ from __future__ import annotations
 
 from pmo_jira.mapping.loader import load_mapping, validate_mapping
 from pmo_jira.mapping.phases import classify
-from pmo_jira.mapping.schema import (KNOWN_FIELDS, ConsistencyIssue, Mapping, MappingSection, ProjectKey,
-                                     StandardConfig, Strict, Text, WaiverConfig, choice, choice_hint, problem)
+from pmo_jira.mapping.schema import (
+                                     KNOWN_FIELDS,
+                                     ConsistencyIssue,
+                                     Mapping,
+                                     MappingSection,
+                                     ProjectKey,
+                                     StandardConfig,
+                                     Strict,
+                                     Text,
+                                     WaiverConfig,
+                                     choice,
+                                     choice_hint,
+                                     problem,
+)
 
 __all__ = [
     "KNOWN_FIELDS", "ConsistencyIssue", "Mapping", "MappingSection", "ProjectKey", "StandardConfig", "Strict",

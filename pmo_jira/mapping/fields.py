@@ -7,19 +7,20 @@ of the mapping and at the site field the admin probably meant.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.mapping.schema import Mapping, format_path
 from pmo_jira.suggest import closest
 
-Resolver = Callable[[Any], "dict | None"]
+Resolver = Callable[[Any], "dict[str, Any] | None"]
 
 
 @dataclass(frozen=True)
 class FieldReport:
-    resolved: dict[str, dict] = field(default_factory=dict)  # logical name -> the site's /field entry
+    resolved: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical name -> the site's /field entry
     errors: list[ConfigError] = field(default_factory=list)
 
 
@@ -30,7 +31,7 @@ def _show(spec: str | dict[str, str]) -> str:
     return f"'{spec}'"
 
 
-def _guess(spec: str | dict[str, str], site_fields: Sequence[dict]) -> str | None:
+def _guess(spec: str | dict[str, str], site_fields: Sequence[dict[str, Any]]) -> str | None:
     """The site field closest to a spec that did not resolve."""
     if isinstance(spec, dict) and "schema" in spec:
         # Types share long prefixes ("com.atlassian.jira.plugin..."): compare the part after the
@@ -51,7 +52,7 @@ def _guess(spec: str | dict[str, str], site_fields: Sequence[dict]) -> str | Non
     return f"'{field_id}'" if field_id else None
 
 
-def field_report(mapping: Mapping, site_fields: Sequence[dict], resolve: Resolver) -> FieldReport:
+def field_report(mapping: Mapping, site_fields: Sequence[dict[str, Any]], resolve: Resolver) -> FieldReport:
     """Resolve every logical field; one error per field no spec of which the site has.
 
     ``resolve`` is ``JiraClient.resolve_field`` (or anything with its contract) and

@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import re
 import typing
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping.schema import (Mapping, consistency_issues, describe, format_path, mapping_sections,
-                                     nearest_line)
+from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, mapping_sections, nearest_line
 from pmo_jira.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
@@ -264,7 +264,7 @@ def _errors(path: str, known_codes: Iterable[str] | None) -> tuple[Mapping | Non
     except ValidationError as exc:
         errors, seen = [], set()
         for err in exc.errors(include_url=False):
-            error = _translate(err, data, source)
+            error = _translate(dict(err), data, source)
             if error.key not in seen:
                 seen.add(error.key)
                 errors.append(error)

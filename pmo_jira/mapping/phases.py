@@ -8,8 +8,9 @@ None) with the facts the rules looked at: pmo-jira never guesses a phase.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pmo_jira.mapping.schema import EpicWhen, Mapping, ProjectWhen
 from pmo_jira.model import PHASES, ClassifiedItem, Issue, Project, Snapshot, User, phase_index
@@ -61,8 +62,8 @@ def _epic_match(when: EpicWhen, issue: Issue) -> str | None:
         return None
     have = _comparable(issue.fields[when.field])
     wanted = [when.equals] if when.in_ is None else when.in_
-    hit = next((w for w in wanted if _comparable(w) & have), None)
-    return None if hit is None else f"field {when.field} = '{_show(hit)}'"
+    matched = next((w for w in wanted if _comparable(w) & have), None)
+    return None if matched is None else f"field {when.field} = '{_show(matched)}'"
 
 
 def _comparable(value: Any) -> set[str]:

@@ -13,21 +13,23 @@ from __future__ import annotations
 import hashlib
 import re
 import typing
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Annotated, Any, Callable, Iterable, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainValidator,
     PrivateAttr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic import ModelWrapValidatorHandler, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
@@ -131,7 +133,7 @@ def _project_key(value: Any) -> Any:
 
 
 ProjectKey = Annotated[str, BeforeValidator(_project_key)]
-Scalar = Union[str, float, bool]
+Scalar = str | float | bool
 
 
 class Strict(BaseModel):
@@ -216,7 +218,7 @@ def _field_spec(value: Any) -> str | dict[str, str] | list[str | dict[str, str]]
     return _field_ref(value, "")
 
 
-FieldSpec = Annotated[Union[str, dict, list], PlainValidator(_field_spec)]
+FieldSpec = Annotated[str | dict[str, Any] | list[Any], PlainValidator(_field_spec)]
 """A field id (``customfield_10015``), a field name (``"Start date"``), ``{id: ...}``,
 ``{name: ...}``, ``{schema: <schema.custom type>}``, or a list of those tried in order."""
 
@@ -228,7 +230,7 @@ class EpicWhen(Strict):
     """The condition of an epic phase rule: exactly one of label, field (+ in / equals), status,
     status_category."""
 
-    label: Union[Text, list[Text], None] = None
+    label: Text | list[Text] | None = None
     """A label (or list: any of them) the epic carries, e.g. ``pmo-phase-planning``."""
     field: str | None = None
     """A logical field from ``fields:``; with ``in`` (any of the values) or ``equals``."""
@@ -555,7 +557,7 @@ class Mapping(Strict):
 CORE_SECTIONS: tuple[str, ...] = tuple(Mapping.model_fields)
 """The top-level keys pmo-jira itself reads; a plugin cannot declare a section with one of these names."""
 
-ConsistencyIssue = tuple[tuple[Union[str, int], ...], str, str]
+ConsistencyIssue = tuple[tuple[str | int, ...], str, str]
 """A consistency problem: (key path, problem, fix)."""
 
 

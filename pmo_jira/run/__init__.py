@@ -8,8 +8,17 @@ compose their own. Callers hear about progress through ``RunEvents`` and do thei
 
 from __future__ import annotations
 
-from pmo_jira.run.command import (Done, Run, RunEvents, RunRequest, audit_exit_code, run_audit_command, run_now,
-                                  run_report_command, run_sync_command)
+from pmo_jira.run.command import (
+                                  Done,
+                                  Run,
+                                  RunEvents,
+                                  RunRequest,
+                                  audit_exit_code,
+                                  run_audit_command,
+                                  run_now,
+                                  run_report_command,
+                                  run_sync_command,
+)
 from pmo_jira.run.connect import client_for, site_client
 from pmo_jira.run.sites import AuditedSites, Scope
 

@@ -7,8 +7,9 @@ whose fields the site lacks becomes NOT_APPLICABLE, never a silent pass.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.mapping.phases import classify
@@ -38,7 +39,7 @@ def _checks(active: ActiveStandard, obj: Any, ctx: AuditContext, missing: list[s
         return [Check(NOT_APPLICABLE, _missing_fields_message(missing, ctx.site))]
     try:
         return list(active.standard.evaluate(obj, ctx, active.options))
-    except Exception as e:  # noqa: BLE001 - one broken standard must not stop the audit
+    except Exception as e:
         log.debug("standard %s crashed on %s", active.code, getattr(obj, "key", obj), exc_info=True)
         return [Check(ERROR, f"standard crashed: {type(e).__name__}: {e}", CRASH_FIX)]
 

@@ -13,12 +13,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, ContextManager
+from typing import TYPE_CHECKING
 
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
@@ -182,7 +182,7 @@ class Run:
         return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
                        timeout=self.request.wait_timeout)
 
-    def site_lock(self) -> ContextManager[object]:
+    def site_lock(self) -> AbstractContextManager[object]:
         """With a shared PostgreSQL history, the lock of each selected site in it, which runners
         on other machines (or with another run lock file) see too; else nothing more to hold."""
         from pmo_jira.history.database import parse_target  # the history's database layer is slow to load
@@ -194,7 +194,7 @@ class Run:
         return SiteLock(target, self.settings.select_sites(self.request.sites), wait=self.request.wait,
                         timeout=self.request.wait_timeout)
 
-    def history(self) -> ContextManager[HistoryStore]:
+    def history(self) -> AbstractContextManager[HistoryStore]:
         """The run history, opened (and created) for this run."""
         from pmo_jira.history import HistoryStore
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from pmo_jira.run.audit import read_plan, run_audit
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
@@ -24,6 +24,7 @@ from pmo_jira.jira.source import matching_keys, read_site
 from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.model import Snapshot
+from pmo_jira.run.audit import read_plan, run_audit
 from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import Registry
@@ -167,7 +168,7 @@ def _done(fn: Callable[[SiteSettings], Any], site: SiteSettings) -> Future[Any]:
     future: Future[Any] = Future()
     try:
         future.set_result(fn(site))
-    except BaseException as exc:  # noqa: BLE001 - handed over like a worker thread's failure
+    except BaseException as exc:
         future.set_exception(exc)
     return future
 

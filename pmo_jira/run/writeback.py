@@ -7,8 +7,8 @@ notify setting); the merged plan is what people review and what the blast-radius
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Iterable, Mapping
 
 from pmo_jira.errors import WriteBackError
 from pmo_jira.run.sites import AuditedSites

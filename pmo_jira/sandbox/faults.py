@@ -10,8 +10,9 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 FAULT_KINDS = ("429", "503", "drop", "slow")
 

@@ -289,7 +289,8 @@ class _Builder:
         rec = self.issue(
             epic.project, "Risk", summary=rng.choice(RISKS), status=status,
             **self.times(rng.uniform(0, epic_created_days), rng.uniform(1, 60), rng.uniform(0, 30), epic.created),
-            assignee=self.person(0.08 * k), reporter=rng.choice(self.people), priority="High" if impact in ("High", "Critical") else "Medium",
+            assignee=self.person(0.08 * k), reporter=rng.choice(self.people),
+            priority="High" if impact in ("High", "Critical") else "Medium",
             description="h2. Risk\nIf this happens the plan slips.", impact=impact, likelihood=likelihood,
             mitigation=mitigation,
         )

@@ -13,8 +13,9 @@ slippage), start dates set late, estimates set late or re-estimated. Every entry
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from pmo_jira.sandbox.store import HistoryRec, IssueRec, Store
 

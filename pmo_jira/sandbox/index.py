@@ -13,8 +13,8 @@ added), the same rule that keeps the server's search cache fresh.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.store import IssueRec, ProjectRec, Store

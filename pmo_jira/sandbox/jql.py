@@ -37,9 +37,10 @@ Absolute date literals and ``startOfDay()``-style functions are read in the time
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Union
+from typing import Any
 
 from pmo_jira.errors import PmoError
 
@@ -229,7 +230,7 @@ class Not:
     item: Node
 
 
-Node = Union[Clause, And, Or, Not]
+Node = Clause | And | Or | Not
 
 
 # --------------------------------------------------------------------------------------------- parser

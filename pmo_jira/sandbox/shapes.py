@@ -9,8 +9,9 @@ Data Center child carries the Epic Link custom field. Dates look like ``2025-11-
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox.store import (
@@ -18,7 +19,6 @@ from pmo_jira.sandbox.store import (
     LINK_TYPES,
     PRIORITIES,
     RESOLUTIONS,
-    SELECT_OPTIONS,
     STATUS_CATEGORIES,
     STATUSES,
     CommentRec,

@@ -20,9 +20,10 @@ import copy
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pmo_jira.model import Flavour
 

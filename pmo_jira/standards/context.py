@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pmo_jira.model import Issue, IssueLink, Project, Snapshot
 from pmo_jira.standards.timeline import Gate, gate_passed

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -78,7 +79,15 @@ class Registry:
 def builtin_standards() -> list[type[Standard]]:
     """The built-in catalogue; what the built-in plugin's ``pmo_jira_standards`` hook returns."""
     from pmo_jira.standards.builtin import (
-        change_control, closing, execution, gates, governance, initiation, planning, raid, risk,
+        change_control,
+        closing,
+        execution,
+        gates,
+        governance,
+        initiation,
+        planning,
+        raid,
+        risk,
     )
 
     return [

@@ -10,9 +10,10 @@ Roadmaps / Plans) can bind ``baseline_start`` / ``baseline_end`` instead; those 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from pmo_jira.model import Issue, User, phase_index
 

@@ -22,17 +22,18 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from pmo_jira.errors import JiraApiError, WriteBackError
 from pmo_jira.jira.client import note_own_write
 from pmo_jira.model import Flavour
 from pmo_jira.jira.retry import RateGate
+from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, check_comments
 from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
-from pmo_jira.state import STATE_PROPERTY
 
 T = TypeVar("T")
 

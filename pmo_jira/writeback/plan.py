@@ -22,23 +22,23 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-import dataclasses
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import AuditResult, by_item
 from pmo_jira.jira.richtext import adf_to_text, to_adf
 from pmo_jira.model import Doc, Issue, natural_key
-from pmo_jira.writeback.render import (desired_labels, normalise_prefix, render_comment, vocabulary,
-                                       written_findings)
 from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, people_updated, state_for
 from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, CommentCheck
+from pmo_jira.writeback.render import desired_labels, normalise_prefix, render_comment, vocabulary, written_findings
 
 log = logging.getLogger("pmo_jira.writeback")
 _CODE_LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-[0-9]{3}$")
@@ -216,7 +216,7 @@ def check_blast_radius(plan: Plan, max_writes: int) -> None:
             f"dry run, then allow it with `--max-writes {t.writes}`")
 
 
-def _key_order(site_key: tuple[str, str]) -> tuple:
+def _key_order(site_key: tuple[str, str]) -> tuple[Any, ...]:
     site, key = site_key
     return site, natural_key(key)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Iterable, Sequence
+from typing import Any
 
 from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import Finding, Outcome, Severity
@@ -127,7 +128,7 @@ def comment_size(doc: Doc) -> int:
 def _doc(findings: Sequence[Finding], fixed: Sequence[tuple[str, str, int]], today: date,
          shown: int) -> Doc:
     day = today.isoformat()
-    blocks: list = []
+    blocks: list[Any] = []
     if findings:
         n = len(findings)
         blocks.append(Heading(3, (Text(f"PMO standards: {n} open finding{'s' if n != 1 else ''}"),)))

@@ -7,8 +7,8 @@ read from the site's baseline fields; see ``pmo_jira.standards.timeline``.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from pydantic import Field
 

@@ -4,8 +4,8 @@ dependencies on other projects healthy, assumptions and decisions logged."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from pydantic import Field, field_validator
 
