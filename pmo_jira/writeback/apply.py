@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from pmo_jira.errors import JiraApiError, WriteBackError
@@ -247,9 +248,12 @@ class _Run:
                 self.count(comments_recreated=1)
             target = self.post(p)
         for extra in [c for c in owned if c != target][:MAX_DELETES_PER_RUN]:
-            self.write(p, lambda _n, c=extra: self.clients[p.site].delete_comment(p.key, c), notifies=False)
+            self.write(p, partial(self._delete_comment, p, extra), notifies=False)
             self.count(comments_deleted=1)
         return target
+
+    def _delete_comment(self, p: IssuePlan, comment_id: str, _notify: bool) -> None:
+        self.clients[p.site].delete_comment(p.key, comment_id)
 
     # --- one issue --------------------------------------------------------------------------------
 

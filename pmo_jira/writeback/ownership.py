@@ -9,8 +9,9 @@ property naming a person's comment id, therefore never makes pmo-jira touch that
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from pmo_jira.jira.payloads import parse_comment
