@@ -25,10 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from history_fixtures import nights  # noqa: E402
 from released_history_v1 import HistoryStore as FullCopyStore  # noqa: E402
 
 from pmo_jira.history import HistoryStore  # noqa: E402
+
+from history_fixtures import nights  # noqa: E402
 
 TABLES = {"full copy": ("runs", "findings", "items"),
           "events": ("runs", "run_counts", "finding_events", "item_events")}
