@@ -132,7 +132,8 @@ def main() -> int:
     cap, rule = ((math.ceil(n / 100) + 20, "ceil(N/100) + 20") if args.flavour == "cloud"
                  else (math.ceil(n / 1000) + projects + 20, f"ceil(N/1000) + projects ({projects}) + 20"))
     checks = [(f"unchanged re-sync requests <= {rule} = {cap:,} (N={n:,})", f"{unchanged['requests']:,}",
-               0 < n and unchanged["requests"] <= cap),("unchanged re-sync writes nothing", f"{unchanged['writes']} writes", unchanged["writes"] == 0),
+               0 < n and unchanged["requests"] <= cap),
+              ("unchanged re-sync writes nothing", f"{unchanged['writes']} writes", unchanged["writes"] == 0),
               ("unchanged re-sync reads no more than the audit",
                f"{unchanged['requests']:,} vs audit {audit['requests']:,}", unchanged["requests"] <= audit["requests"])]
     ok = True
