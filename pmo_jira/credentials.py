@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.jira.client import Credentials
-from pmo_jira.logs import register_secret
+from pmo_jira.redaction import register_secret
 from pmo_jira.settings import ENV_PREFIX, SiteSettings
 
 KEYRING_SERVICE = "pmo-jira"
