@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pg_fixtures import start_server, stop_server  # noqa: E402
-
 from pmo_jira.history import HistoryStore  # noqa: E402
 from pmo_jira.sandbox.generator import REFERENCE_NOW  # noqa: E402
 from pmo_jira.sandbox.server import SandboxServer  # noqa: E402
+
+from pg_fixtures import start_server, stop_server  # noqa: E402
 
 SITES = ("cloud", "dc")
 
