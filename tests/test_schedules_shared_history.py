@@ -52,7 +52,7 @@ def test_kubernetes_one_sync_job_per_site_sharing_the_history_secret():
     assert all(j["apiVersion"] == "batch/v1" and j["kind"] == "CronJob" for j in jobs.values())
     syncs = {n: _container(j) for n, j in jobs.items() if _container(j)["command"][1] == "sync"}
     assert sorted(_site(c["command"]) for c in syncs.values()) == ["cloud", "dc"]
-    for name, job in jobs.items():
+    for job in jobs.values():
         env = {e["name"]: e for e in _container(job)["env"]}
         assert env["PMO_JIRA_HISTORY_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "pmo-jira-history"
         assert len(job["spec"]["schedule"].split()) == 5 and job["spec"]["concurrencyPolicy"] == "Forbid"
