@@ -8,8 +8,9 @@ story. A chart carries its data as a table too: formats that cannot draw show th
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)

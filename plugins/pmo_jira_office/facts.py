@@ -15,8 +15,9 @@ without re-reading Jira. KPI definitions (also printed in the pack):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.model import Snapshot

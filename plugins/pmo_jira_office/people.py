@@ -8,9 +8,9 @@ name (with the site when two such people share a name).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
 
 from pmo_jira.model import Snapshot, User
 from pmo_jira_office.config import Resources

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from pmo_jira.errors import PmoError
 from pmo_jira.reports import ReportContext

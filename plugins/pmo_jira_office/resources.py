@@ -9,9 +9,10 @@ exceeds their capacity; a team's capacity is its own figure or the sum of its me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 

@@ -9,13 +9,13 @@ kept in the run history for the last run before the current month (see ``pmo_jir
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from pmo_jira.model import Issue
-from pmo_jira.model import natural_key
+from pmo_jira.model import Issue, natural_key
 from pmo_jira_office.config import WSJF_PARTS, Objectives, Score, strategy_of
 from pmo_jira_office.resources import UNASSIGNED, ResourceView
 

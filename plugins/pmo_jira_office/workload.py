@@ -1,14 +1,15 @@
 """Spreading open work over time and counting working days, vectorised with numpy.
 
 An open issue's remaining load is spread evenly over the working days from today (or its start,
-when that is later) to its end: its due date, else its target end, else its epic's target end. Work whose end has passed is due now: it all lands on today. Work without any date
+when that is later) to its end: its due date, else its target end, else its epic's target end. Work
+whose end has passed is due now: it all lands on today. Work without any date
 cannot be placed and is counted apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Sequence
 
 import numpy as np
 
