@@ -50,7 +50,7 @@ def pmo_jira_cli_commands(run_options: Any) -> Any:
 
 
 @hookspec
-def pmo_jira_run_facts(result, snapshots, mapping, now):
+def pmo_jira_run_facts(result: Any, snapshots: Any, mapping: Any, now: Any) -> Any:
     """Return ``{name: JSON-able figures}`` to keep with the run in the run history.
 
     Called once per recorded run; read back with ``HistoryStore.run_facts(run_id, name)``. Keep the

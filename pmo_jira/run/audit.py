@@ -78,7 +78,7 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
     waivers = mapping.waiver_objects()
     findings: list[Finding] = []
     items: list[ClassifiedItem] = []
-    shared: dict = {}
+    shared: dict[str, Any] = {}
     for snapshot in snapshots:
         classified = classify(snapshot, mapping)
         items.extend(classified)

@@ -26,7 +26,7 @@ def collect_run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mappin
     out: dict[str, Any] = {}
     for impl in hook.get_hookimpls():
         try:
-            part = impl.function(**{a: v for a, v in dict(result=result, snapshots=snapshots, mapping=mapping,
+            part: Any = impl.function(**{a: v for a, v in dict(result=result, snapshots=snapshots, mapping=mapping,
                                                             now=now).items() if a in impl.argnames})
         except Exception as exc:  # noqa: BLE001 - a plugin's figures must not lose the run
             log.warning("run history: plugin %s kept no figures for this run: %s: %s",
