@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from pmo_jira.formats.base import one_line
-from pmo_jira.formats.csv_format import _defuse
+from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira_office.document import Chart, Column, Document, Figures, Heading, Table, Text, plain, text_of
 
 
@@ -136,7 +136,7 @@ def render_xlsx(doc: Document, now: datetime) -> bytes:
     ws.append([doc.subtitle])
     for b in doc.blocks:
         if isinstance(b, Text):
-            ws.append([_defuse(one_line(b.text))])
+            ws.append([defuse_cell(one_line(b.text))])
         elif isinstance(b, Figures):
             for label, value, _ in b.items:
                 ws.append([label, _number(value)])
@@ -150,7 +150,7 @@ def render_xlsx(doc: Document, now: datetime) -> bytes:
         for c in sheet[1]:
             c.font = Font(bold=True)
         for i, row in enumerate(tab.rows):
-            sheet.append([_defuse(one_line(v)) if isinstance(v, str) else v for v in row])
+            sheet.append([defuse_cell(one_line(v)) if isinstance(v, str) else v for v in row])
             if i < len(tab.links) and tab.links[i]:
                 sheet.cell(sheet.max_row, 1).hyperlink = tab.links[i]
             if i < len(tab.classes) and tab.classes[i] == "over":
