@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pmo_jira.jira.client as client_module
 from pmo_jira.jira.client import JiraClient, note_own_write
-from sandbox_fixtures import api, sandbox, session_for  # noqa: F401 (fixtures)
+
+from sandbox_fixtures import api, session_for
 
 
 def _keys(site, http, jql, **params):

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 from pmo_jira.errors import JiraApiError, WriteBackError
 from pmo_jira.jira.client import note_own_write
-from pmo_jira.model import Flavour
 from pmo_jira.jira.retry import RateGate
+from pmo_jira.model import Flavour
 from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, check_comments
 from pmo_jira.writeback.plan import CommentOp, IssuePlan, Plan
