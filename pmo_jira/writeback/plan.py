@@ -261,6 +261,9 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
         issue = issues[site_key]
         raw_state = issue.properties.get(STATE_PROPERTY)
         state = parse_state(raw_state)
+        # the audit measured freshness from this state before ownership was checked; recording the
+        # same "people last touched" keeps the next run from seeing a change nobody made
+        seen = people_updated(issue.updated, state)
         if raw_state is not None and state is None:
             log.warning("%s:%s: its %s property is not one pmo-jira wrote (wrong shape or too large); "
                         "treated as absent", site, key, STATE_PROPERTY)
@@ -295,7 +298,7 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
         fps = [f.fingerprint for f in written]
         new = state_for(written, comment_id=comment_id,
                         mapping=result.mapping_hash, labels=desired, updated=now.isoformat(),
-                        seen=people_updated(issue.updated, state).isoformat())
+                        seen=seen.isoformat())
         op: CommentOp | None = None
         if comments_on:
             adopted = comment_id != stated_id  # found by author and marker: its text is unknown
