@@ -48,13 +48,13 @@ def test_sandbox_mapping_as_the_other_modules_see_it() -> None:
     assert m.standard("PMO-PLN-002").options == {"min_ratio": 0.8}
     assert m.standard("PMO-GOV-001").phases is None and m.standard("PMO-GOV-001").severity is None
     assert m.standard("PMO-NOPE-001") is None
-    assert m.standard_codes[0] == "PMO-GOV-001" and len(m.standard_codes) == 11
+    assert m.standard_codes[0] == "PMO-GOV-001" and len(m.standard_codes) == 23
     wb = m.writeback
     assert (wb.label_prefix, wb.comment, wb.notify, wb.on_notify_refused, wb.max_writes) == ("pmo-", True, False, "notify", 20000)
     assert wb.severities == [Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
     assert m.source_file == str(path)
     assert m.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    assert m.line_of("phases", "epic", 6) == 41
+    assert m.line_of("phases", "epic", 6) == 44
     assert m.line_of("fields", "owner") == 23
 
 

@@ -21,6 +21,8 @@ from standards_fixtures import load, mapping, mapping_data
 CONTRACT_CODES = {
     "PMO-GOV-001", "PMO-PLN-001", "PMO-INI-001", "PMO-PLN-002", "PMO-EXE-001", "PMO-EXE-002",
     "PMO-PLN-003", "PMO-RSK-001", "PMO-RSK-002", "PMO-CLS-001", "PMO-EXE-003",
+    "PMO-GOV-003", "PMO-GAT-001", "PMO-BSL-001", "PMO-CHG-001", "PMO-CHG-002", "PMO-CLS-002", "PMO-CLS-003",
+    "PMO-RSK-003", "PMO-RSK-004", "PMO-ISS-001", "PMO-DEP-001", "PMO-PLN-004",
 }
 SANDBOX = Path(__file__).resolve().parents[1] / "mappings" / "sandbox.yaml"
 
@@ -182,4 +184,7 @@ def test_required_fields_follow_active_standards_and_phase_rules():
                                                                    "risk_owner", "assignee"}
     assert required_fields(load_mapping(SANDBOX)) == {
         "owner", "start", "target_end", "story_points", "phase", "description", "objective", "due",
-        "risk_impact", "risk_mitigation", "risk_owner", "assignee"}
+        "risk_impact", "risk_mitigation", "risk_owner", "assignee",
+        # the governance standards the sandbox enables
+        "sponsor", "gate_approval", "sponsor_acceptance", "baseline_start", "baseline_end", "reporter",
+        "risk_likelihood"}

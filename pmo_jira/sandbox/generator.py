@@ -23,6 +23,20 @@ from pmo_jira.model import Flavour
 from pmo_jira.sandbox.history import history_source
 from pmo_jira.sandbox.store import SELECT_OPTIONS, CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
 
+GOVERNANCE_SHARE = 0.05
+"""Share of a site's issues that are change requests, decisions and assumptions."""
+EXECUTING = ("In Progress", "Blocked")
+PLANNED = ("Planning", "Approved")
+LESSONS = ("Book vendor lead times before the gate.", "Involve operations from the first sprint.",
+           "Freeze scope before the pilot.", "Keep the risk review weekly, not monthly.")
+RECORDS = {
+    "Change Request": ("Extend the target end after the vendor slip", "Add the reporting module to scope",
+                       "Move the pilot to the next quarter", "Add a second market to the launch"),
+    "Decision": ("Go with the managed service", "Pilot in one region first", "Keep the legacy API until Q3"),
+    "Assumption": ("The vendor delivers the hardware on time", "Two engineers join from the platform team",
+                   "The regulator keeps the current reporting rules"),
+}
+
 REFERENCE_NOW = datetime(2026, 1, 15, 9, 0, tzinfo=timezone.utc)
 """Default "now" of a generated site: fixed, so that tests see the same data every run."""
 
@@ -299,6 +313,67 @@ class _Builder:
         self.store.link(rec.key, "Relates", epic.key)
         return rec
 
+    def governance(self, budget: int) -> None:
+        """Sponsors, gate approvals, acceptances and lessons on the epics, cross-project blockers, and
+        ``budget`` change requests, decisions and assumptions linked to epics past initiation.
+
+        About one epic in ten has its owner as sponsor or none; a quarter of those in execution lack
+        the gate approval; change requests are approved about half the time; half the open risks
+        scoring high were last reviewed weeks ago; a few children are logged RAID issues.
+        """
+        rng, store = self.rng, self.store
+        epics = [r for r in store.issues if r.type == "Epic"]
+        for epic in epics:
+            others = [p for p in self.people if p != epic.assignee]
+            roll = rng.random()
+            epic.sponsor = None if roll < 0.05 else epic.assignee if roll < 0.1 else rng.choice(others)
+            begun = epic.status in EXECUTING or epic.status_category == "done"
+            if begun and epic.sponsor and rng.random() < 0.75:
+                epic.gate_approval = epic.sponsor
+            if epic.status_category == "done":
+                if epic.sponsor and rng.random() < 0.6:
+                    epic.sponsor_acceptance = epic.sponsor
+                if rng.random() < 0.5:
+                    epic.description += "\nh2. Lessons learned\n" + rng.choice(LESSONS)
+        running = [e for e in epics if e.status in EXECUTING]
+        work = [r for r in store.issues if r.type in ("Story", "Task") and r.status_category != "done" and r.parent]
+        for epic in running:
+            if rng.random() < 0.3:
+                candidates = [w for w in work if w.project != epic.project]
+                if candidates:
+                    store.link(rng.choice(candidates).key, "Blocks", epic.key)
+            for child in work:
+                if child.parent == epic.key and rng.random() < 0.1:  # logged as a RAID issue, often undated
+                    child.labels = (child.labels or []) + ["raid-issue"]
+                    if rng.random() < 0.6:
+                        child.due = None
+        for risk in store.issues:  # some serious risks nobody has looked at for weeks
+            if (risk.type == "Risk" and risk.status_category != "done" and risk.impact in ("High", "Critical")
+                    and risk.likelihood in ("High", "Critical") and rng.random() < 0.5):
+                risk.updated = max(risk.created, self.now - timedelta(days=rng.uniform(35, 90)))
+                risk.status_changed = min(risk.status_changed, risk.updated)
+        for epic in epics:  # most planned work logs its assumptions and decisions on a child
+            mine = [w for w in work if w.parent == epic.key]
+            if mine and (epic.status in PLANNED or epic.status in EXECUTING) and rng.random() < 0.7:
+                for label in ("raid-assumption", "raid-decision"):
+                    child = rng.choice(mine)
+                    child.labels = (child.labels or []) + [label]
+        planned = [e for e in epics if e.status in PLANNED or e.status in EXECUTING]
+        for n in range(budget if planned else 0):
+            epic = planned[n % len(planned)]
+            kind = "Change Request" if epic.status in EXECUTING and n % 3 == 0 else ("Decision", "Assumption")[n % 2]
+            age = max((self.now - epic.created).total_seconds() / 86400, 1.0)
+            status = {"Change Request": _pick(rng, (("Approved", 0.5), ("In Review", 0.3), ("To Do", 0.2))),
+                      "Decision": "Done", "Assumption": _pick(rng, (("Open", 0.7), ("Closed", 0.3)))}[kind]
+            rec = self.issue(epic.project, kind, summary=rng.choice(RECORDS[kind]), status=status,
+                             **self.times(rng.uniform(0, age * 0.8), rng.uniform(0, 20), rng.uniform(0, 10), epic.created),
+                             assignee=epic.sponsor if kind == "Change Request" else epic.assignee,
+                             reporter=epic.assignee or rng.choice(self.people),
+                             description=f"h2. {kind}\n{rng.choice(RECORDS[kind])}.")
+            if rec.status_category == "done":
+                rec.resolved = rec.status_changed
+            store.link(rec.key, "Relates", epic.key)
+
     def comment(self, rec: IssueRec) -> None:
         rng = self.rng
         when = rec.updated - timedelta(minutes=int(rng.uniform(0, 600)))
@@ -337,8 +412,10 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
                                  rng.choice(b.people), "Restricted project.", browsable=False))
     keys = [p[0] for p in projects] + ["VAULT"]
 
+    reserve = int(issues * GOVERNANCE_SHARE) if issues >= 60 else 0  # for change requests and RAID records
+
     def budget_left() -> int:
-        return issues - len(store.issues)
+        return issues - reserve - len(store.issues)
 
     turn = 0
     while budget_left() > 0:
@@ -363,6 +440,8 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
                 if budget_left() <= 0:
                     break
                 b.risk(epic)
+    b.rng = random.Random(seed * 7_919 + 13)  # its own stream: the portfolio above is the same with or without it
+    b.governance(issues - len(store.issues))
     statuses, types = store.profile.status_map, store.profile.type_map
     if statuses or types:
         for rec in store.issues:

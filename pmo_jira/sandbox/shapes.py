@@ -21,6 +21,7 @@ from pmo_jira.sandbox.store import (
     RESOLUTIONS,
     STATUS_CATEGORIES,
     STATUSES,
+    USER_ATTRS,
     CommentRec,
     FieldDef,
     HistoryRec,
@@ -356,7 +357,7 @@ class Shapes:
             return True, self.status(rec.status)
         if attr == "project":
             return True, self.project_ref(rec.project)
-        if attr in ("assignee", "reporter"):
+        if attr in ("assignee", "reporter", *USER_ATTRS):
             return True, self.user(getattr(rec, attr))
         if attr == "priority":
             return True, self.priority(rec.priority)

@@ -72,6 +72,9 @@ ISSUE_TYPES: dict[str, tuple[int, int, str]] = {
     "Sub-task": (10005, -1, "A small piece of work that's part of a larger task."),
     "Improvement": (10006, 0, "An improvement or enhancement to an existing feature or task."),
     "New Feature": (10007, 0, "A new feature of the product, which has yet to be developed."),
+    "Change Request": (10008, 0, "A request to change an approved baseline (dates, scope or budget)."),
+    "Decision": (10009, 0, "A decision taken, with its rationale."),
+    "Assumption": (10010, 0, "Something the plan takes as true without proof."),
 }
 
 RESOLUTIONS: dict[str, tuple[str, str]] = {
@@ -103,7 +106,8 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
-    Profile("pmo-ready", None, ("Epic", "Story", "Task", "Bug", "Risk", "Sub-task"),
+    Profile("pmo-ready", None, ("Epic", "Story", "Task", "Bug", "Risk", "Sub-task", "Change Request", "Decision",
+                                "Assumption"),
             ("To Do", "In Progress", "In Review", "Blocked", "Done", "Idea", "Proposed", "Planning", "Approved",
              "Closed", "Open", "Mitigating"),
             ("Done", "Won't Do", "Duplicate", "Cannot Reproduce")),
@@ -111,7 +115,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             ("To Do", "In Progress", "In Review", "Done"), ("Done", "Won't Do", "Duplicate", "Cannot Reproduce"),
             {"Idea": "To Do", "Proposed": "To Do", "Planning": "To Do", "Approved": "To Do", "Open": "To Do",
              "Blocked": "In Progress", "Mitigating": "In Progress", "Closed": "Done"},
-            {"Risk": "Task"}),
+            {"Risk": "Task", "Change Request": "Task", "Decision": "Task", "Assumption": "Task"}),
     Profile("default-dc", Flavour.DC, ("Epic", "Story", "Task", "Bug", "Improvement", "New Feature", "Sub-task"),
             ("Open", "In Progress", "Reopened", "Resolved", "Closed", "To Do", "Done", "Backlog",
              "Selected for Development"),
@@ -119,7 +123,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
             {"Idea": "Backlog", "Proposed": "Open", "Planning": "Selected for Development",
              "Approved": "Selected for Development", "Blocked": "In Progress", "In Review": "In Progress",
              "Mitigating": "In Progress"},
-            {"Risk": "Task"}),
+            {"Risk": "Task", "Change Request": "Task", "Decision": "Task", "Assumption": "Task"}),
 )}
 """``sandbox serve --profile``: pmo-ready (the default, everything the PMO standards read) or a bare site."""
 
@@ -225,6 +229,11 @@ _CUSTOM: tuple[tuple[int | None, int | None, str, str, str, str, str | None, fro
     (10112, 10312, "Time Criticality", "time_criticality", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
     (10113, 10313, "Risk Reduction", "risk_reduction", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
     (10114, 10314, "Job Size", "job_size", "number", _CFT + "float", None, frozenset({"pmo-ready"})),
+    (10104, 10304, "Sponsor", "sponsor", "user", _CFT + "userpicker", None, frozenset({"pmo-ready"})),
+    (10105, 10305, "Execution approved by", "gate_approval", "user", _CFT + "userpicker", None,
+     frozenset({"pmo-ready"})),
+    (10106, 10306, "Sponsor acceptance", "sponsor_acceptance", "user", _CFT + "userpicker", None,
+     frozenset({"pmo-ready"})),
     # Fields that share a name with one above, as apps and old migrations leave them on real sites:
     (10009, 10099, "Start date", "app_start", "date", "com.example.timesheets:start-date", None,
      frozenset({"pmo-ready"})),
@@ -381,6 +390,9 @@ class IssueRec:
     time_criticality: float | None = None
     risk_reduction: float | None = None
     job_size: float | None = None
+    sponsor: str | None = None  # account ids, like assignee
+    gate_approval: str | None = None
+    sponsor_acceptance: str | None = None
     links: list[LinkRec] | None = None
     comments: list[CommentRec] | None = None
     properties: dict[str, Any] | None = None
@@ -408,8 +420,11 @@ class IssueRec:
 
 
 ISSUE_ATTRS = ("summary", "status", "assignee", "reporter", "priority", "labels", "description", "due",
-               "start", "target_end", "points", "phase", "impact", "likelihood", "mitigation")
+               "start", "target_end", "points", "phase", "impact", "likelihood", "mitigation", "sponsor",
+               "gate_approval", "sponsor_acceptance")
 """The issue attributes a changelog records (each has a field in every flavour's catalogue)."""
+USER_ATTRS = ("sponsor", "gate_approval", "sponsor_acceptance")
+"""User-picker custom fields (governance: who sponsors, who approved the gate, who accepted)."""
 
 
 class StoreError(Exception):
@@ -796,7 +811,7 @@ class Store:
                     raise AttributeError(f"issue has no editable attribute {attr!r}")
                 if attr == "status" and value not in self.statuses:
                     raise ValueError(f"unknown status {value!r}; known: {sorted(self.statuses)}")
-                if attr in ("assignee", "reporter") and value is not None:
+                if attr in ("assignee", "reporter", *USER_ATTRS) and value is not None:
                     user = self.user(value)
                     if user is None:
                         raise KeyError(f"no such user {value!r}")

@@ -216,7 +216,8 @@ class ScopeChangeControlled(Standard):
     the children created since. Growth past the threshold without an approved change request
     linked to the epic is a finding naming what was added, when and by whom. A child created
     before the gate and moved into the epic later counts as baseline scope (only its creation
-    date is known without reading every child's history).
+    date is known without reading every child's history); an epic that had no children at the
+    gate has no scope baseline, and the standard says so rather than guess.
 
     Example:
 
@@ -252,8 +253,12 @@ class ScopeChangeControlled(Standard):
         children = ctx.children(item.key)
         added = sorted((c for c in children if c.created > gate.at), key=lambda c: (c.created, c.key))
         base_count = len(children) - len(added)
-        growth = len(added) * 100 / base_count if base_count else None
-        if not added or (growth is not None and growth <= options.max_growth_percent):
+        if not base_count:
+            yield Check.not_applicable(f"{item.key} had no children when it passed the planning gate on "
+                                       f"{gate.at.date().isoformat()}, so there is no scope baseline to grow from")
+            return
+        growth = len(added) * 100 / base_count
+        if not added or growth <= options.max_growth_percent:
             yield Check.passed()
             return
         approved, pending = change_requests(ctx, item, options)
@@ -261,7 +266,7 @@ class ScopeChangeControlled(Standard):
             yield Check.passed()
             return
         points = sum(float(p) for c in added if isinstance(p := c.fields.get("story_points"), (int, float)))
-        share = f"+{growth:.0f}%" if growth is not None else "none at the baseline"
+        share = f"+{growth:.0f}%"
         pts = f", +{points:g} points" if points else ""
         shown = "; ".join(f"{c.key} on {c.created.date().isoformat()}"
                           + (f" by {c.reporter.display_name}" if c.reporter else "") for c in added[:3])

@@ -1,0 +1,106 @@
+"""Governance end to end, both flavours: the real CLI against the sandbox with mappings/sandbox.yaml.
+
+- a target end moved after the planning gate without an approved change request is a finding that
+  says by how much, when and by whom; linking an approved change request clears it;
+- an epic in execution without the gate approval is a finding naming who may approve; recording
+  the approval clears it on the next run;
+- the epics' history is read in bulk, never one request per issue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+
+from cli_fixtures import no_sleep, pmo  # noqa: F401 - fixtures
+from sandbox_fixtures import sandbox  # noqa: F401 - fixture
+from pmo_jira.sandbox.store import IssueRec
+
+SEED, ISSUES = 7, 300
+
+
+def audit(pmo, sb) -> list[dict]:
+    result = pmo.run(["audit", "--format", "json", "--fail-on", "never"], sb=sb)
+    assert result.exit_code == 0, result.stderr
+    return [f for f in json.loads(result.stdout)["findings"] if f["open"]]
+
+
+def add_change_request(sb, epic_key: str, status: str) -> str:
+    """A person raises a change request in the epic's project and links it to the epic."""
+    store = sb.store
+    with store.lock:
+        epic = store.by_key[epic_key]
+        number = 1 + max(int(r.key.rsplit("-", 1)[1]) for r in store.issues if r.project == epic.project)
+        now = store._stamp()
+        rec = IssueRec(id=max(store.by_id) + 1, key=f"{epic.project}-{number}", project=epic.project,
+                       type="Change Request", summary="Move the target end after the vendor slip", status=status,
+                       created=now, updated=now, status_changed=now, reporter=epic.assignee, assignee=epic.sponsor)
+        store.add_issue(rec)
+        store.link(rec.key, "Relates", epic_key)
+        store.version += 1
+    return rec.key
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_slippage_without_an_approved_cr_is_reported_with_how_much_when_and_who(pmo, sandbox, flavour):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    slips = [f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["subject"] == "slip"]
+    assert slips, "the generated portfolio has an epic that slipped after its planning gate"
+    finding = slips[0]
+    m = re.search(r"target end moved from (\S+) to (\S+) \(\+(\d+) days.*since the baseline of (\S+); "
+                  r"last moved on (\S+) by (.+?) \(", finding["message"])
+    assert m, finding["message"]
+    with sb.store.lock:
+        epic = sb.store.by_key[finding["item"]]
+        moves = [h for h in sb.store.history(epic) for i in h.items if i.field_id in {
+            f.id for f in sb.store.fields if f.attr == "target_end"}]
+        last = moves[-1]
+        assert m.group(2) == epic.target_end.isoformat()
+        assert m.group(6) == sb.store.users[last.author].display_name  # by whom
+        assert m.group(5) == last.created.date().isoformat()  # when
+    assert int(m.group(3)) == (epic.target_end - date.fromisoformat(m.group(1))).days  # by how much
+
+    pending = add_change_request(sb, finding["item"], "In Review")
+    again = [f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["item"] == finding["item"]]
+    assert again and f"{pending} is In Review" in again[0]["message"]
+
+    sb.store.edit(pending, status="Approved")
+    assert not [f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["item"] == finding["item"]]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_execution_without_gate_approval_names_approvers_and_recording_it_clears_it(pmo, sandbox, flavour):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    gaps = [f for f in audit(pmo, sb) if f["code"] == "PMO-GAT-001"]
+    assert gaps
+    finding = gaps[0]
+    with sb.store.lock:
+        epic = sb.store.by_key[finding["item"]]
+        sponsor = sb.store.users[epic.sponsor]
+    assert finding["message"] == (f"no execution gate approval recorded "
+                                  f"(may approve: PMO Board, {sponsor.display_name} (sponsor))")
+    assert '"Execution approved by"' in finding["fix"]
+
+    sb.store.edit(epic.key, as_user=sponsor.account_id, gate_approval=sponsor.account_id)
+    assert not [f for f in audit(pmo, sb) if f["code"] == "PMO-GAT-001" and f["item"] == epic.key]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_history_is_read_in_bulk_never_per_issue(pmo, sandbox, flavour):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    sb.log.clear()
+    audit(pmo, sb)
+    assert not sb.log.matching(path=r"/issue/[^/]+/changelog$")
+    bulk = sb.log.matching(path=r"/changelog/bulkfetch$")
+    expanded = [r for r in sb.log.matching(path=r"/search(/jql)?$") if "expand=changelog" in r.query]
+    assert (len(bulk), len(expanded)) == ((1, 0) if flavour == "cloud" else (0, 1))
+
+
+def test_the_demo_portfolio_shows_every_governance_standard_firing(pmo, sandbox):
+    sb = sandbox("cloud", issues=ISSUES, seed=SEED)
+    fired = {f["code"] for f in audit(pmo, sb)}
+    assert {"PMO-GOV-003", "PMO-GAT-001", "PMO-BSL-001", "PMO-CHG-001", "PMO-CHG-002", "PMO-CLS-002",
+            "PMO-CLS-003", "PMO-RSK-004", "PMO-ISS-001", "PMO-DEP-001", "PMO-PLN-004"} <= fired
