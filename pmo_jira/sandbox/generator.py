@@ -23,7 +23,7 @@ from pmo_jira.model import Flavour
 from pmo_jira.sandbox.history import history_source
 from pmo_jira.sandbox.store import SELECT_OPTIONS, CategoryRec, CommentRec, IssueRec, ProjectRec, Store, UserRec
 
-GOVERNANCE_SHARE = 0.05
+GOVERNANCE_SHARE = 0.02
 """Share of a site's issues that are change requests, decisions and assumptions."""
 EXECUTING = ("In Progress", "Blocked")
 PLANNED = ("Planning", "Approved")
@@ -317,53 +317,67 @@ class _Builder:
         """Sponsors, gate approvals, acceptances and lessons on the epics, cross-project blockers, and
         ``budget`` change requests, decisions and assumptions linked to epics past initiation.
 
-        About one epic in ten has its owner as sponsor or none; a quarter of those in execution lack
-        the gate approval; change requests are approved about half the time; half the open risks
-        scoring high were last reviewed weeks ago; a few children are logged RAID issues.
+        At base rates about one epic in ten has its owner as sponsor or none, a quarter of those in
+        execution lack the gate approval, half the open risks scoring high were last reviewed weeks
+        ago and a few children are logged RAID issues; well-run projects (``DISCIPLINE``) have far
+        fewer such gaps and an approved change request behind every running epic.
         """
         rng, store = self.rng, self.store
         epics = [r for r in store.issues if r.type == "Epic"]
+        work: dict[str, list[IssueRec]] = {}  # open stories and tasks by epic
+        children: dict[str, list[IssueRec]] = {}
+        for r in store.issues:
+            if r.type in ("Story", "Task") and r.parent:
+                children.setdefault(r.parent, []).append(r)
+                if r.status_category != "done":
+                    work.setdefault(r.parent, []).append(r)
+        pool = [w for ws in work.values() for w in ws]
         for epic in epics:
+            flaw = _governance_flaws(epic.project)
             others = [p for p in self.people if p != epic.assignee]
             roll = rng.random()
-            epic.sponsor = None if roll < 0.05 else epic.assignee if roll < 0.1 else rng.choice(others)
+            epic.sponsor = (None if roll < 0.05 * flaw else epic.assignee if roll < 0.1 * flaw
+                            else rng.choice(others) if others else None)
             begun = epic.status in EXECUTING or epic.status_category == "done"
-            if begun and epic.sponsor and rng.random() < 0.75:
+            if begun and epic.sponsor and rng.random() >= 0.25 * flaw:
                 epic.gate_approval = epic.sponsor
             if epic.status_category == "done":
-                if epic.sponsor and rng.random() < 0.6:
+                if epic.sponsor and rng.random() >= 0.4 * flaw:
                     epic.sponsor_acceptance = epic.sponsor
-                if rng.random() < 0.5:
+                if rng.random() >= 0.5 * flaw:
                     epic.description += "\nh2. Lessons learned\n" + rng.choice(LESSONS)
-        running = [e for e in epics if e.status in EXECUTING]
-        work = [r for r in store.issues if r.type in ("Story", "Task") and r.status_category != "done" and r.parent]
-        for epic in running:
-            if rng.random() < 0.3:
-                candidates = [w for w in work if w.project != epic.project]
-                if candidates:
-                    store.link(rng.choice(candidates).key, "Blocks", epic.key)
-            for child in work:
-                if child.parent == epic.key and rng.random() < 0.1:  # logged as a RAID issue, often undated
-                    child.labels = (child.labels or []) + ["raid-issue"]
-                    if rng.random() < 0.6:
-                        child.due = None
+            mine = work.get(epic.key, [])
+            if epic.status in EXECUTING:
+                if pool and rng.random() < 0.3 * flaw:
+                    blocker = rng.choice(pool)
+                    if blocker.project != epic.project:
+                        store.link(blocker.key, "Blocks", epic.key)
+                for child in mine:
+                    if rng.random() < 0.1 * flaw:  # logged as a RAID issue, often undated
+                        child.labels = (child.labels or []) + ["raid-issue"]
+                        if rng.random() < 0.6 * flaw:
+                            child.due = None
+            kids = children.get(epic.key, [])
+            if kids and (epic.status in PLANNED or epic.status in EXECUTING) and rng.random() >= 0.3 * flaw:
+                for label in ("raid-assumption", "raid-decision"):  # logged on a child
+                    child = rng.choice(kids)
+                    child.labels = (child.labels or []) + [label]
         for risk in store.issues:  # some serious risks nobody has looked at for weeks
             if (risk.type == "Risk" and risk.status_category != "done" and risk.impact in ("High", "Critical")
-                    and risk.likelihood in ("High", "Critical") and rng.random() < 0.5):
+                    and risk.likelihood in ("High", "Critical")
+                    and rng.random() < 0.5 * _governance_flaws(risk.project)):
                 risk.updated = max(risk.created, self.now - timedelta(days=rng.uniform(35, 90)))
                 risk.status_changed = min(risk.status_changed, risk.updated)
-        for epic in epics:  # most planned work logs its assumptions and decisions on a child
-            mine = [w for w in work if w.parent == epic.key]
-            if mine and (epic.status in PLANNED or epic.status in EXECUTING) and rng.random() < 0.7:
-                for label in ("raid-assumption", "raid-decision"):
-                    child = rng.choice(mine)
-                    child.labels = (child.labels or []) + [label]
+        well_run = [e for e in epics if e.status in EXECUTING and DISCIPLINE.get(e.project, 1.0) < 1]
         planned = [e for e in epics if e.status in PLANNED or e.status in EXECUTING]
         for n in range(budget if planned else 0):
-            epic = planned[n % len(planned)]
-            kind = "Change Request" if epic.status in EXECUTING and n % 3 == 0 else ("Decision", "Assumption")[n % 2]
+            first = n < len(well_run)
+            epic = well_run[n] if first else planned[n % len(planned)]
+            kind = ("Change Request" if first or (epic.status in EXECUTING and n % 3 == 0)
+                    else ("Decision", "Assumption")[n % 2])
             age = max((self.now - epic.created).total_seconds() / 86400, 1.0)
-            status = {"Change Request": _pick(rng, (("Approved", 0.5), ("In Review", 0.3), ("To Do", 0.2))),
+            status = {"Change Request": "Approved" if first else _pick(rng, (("Approved", 0.5), ("In Review", 0.3),
+                                                                             ("To Do", 0.2))),
                       "Decision": "Done", "Assumption": _pick(rng, (("Open", 0.7), ("Closed", 0.3)))}[kind]
             rec = self.issue(epic.project, kind, summary=rng.choice(RECORDS[kind]), status=status,
                              **self.times(rng.uniform(0, age * 0.8), rng.uniform(0, 20), rng.uniform(0, 10), epic.created),
@@ -382,6 +396,12 @@ class _Builder:
         text = rng.choice(("Status update: on track.", "Waiting for the vendor to confirm the date.",
                            "Moved to next sprint after refinement.", "h2. Decision\nWe go with option B."))
         rec.comments = (rec.comments or []) + [CommentRec(self.store.new_comment_id(), author, text, when, when, author)]
+
+
+def _governance_flaws(project: str) -> float:
+    """How often governance gaps occur in a project: never in the well-run ones, more in troubled ones."""
+    discipline = DISCIPLINE.get(project, 1.0)
+    return 0.0 if discipline < 1 else discipline
 
 
 def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: int = 1, *,
