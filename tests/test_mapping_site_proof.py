@@ -84,7 +84,7 @@ def test_a_mapping_naming_what_the_site_lacks_fails_with_the_nearest_names(clean
 
     assert line("issue_types.epic[1]") == [
         f"{mapping}:4: issue_types.epic[1]: issue type 'Initiative' does not exist on {site.url} "
-        "(the site's issue types: 'Epic', 'Story', 'Task', 'Bug', 'Risk', 'Sub-task')"]
+        "(the site's issue types: 'Epic', 'Story', 'Task', 'Bug', 'Risk', 'Sub-task', 'Change Request', 'Decision', 'Assumption')"]
     assert "did you mean 'Task'?" in line("issue_types.child[1]")[0]
     assert "did you mean 'DIG'?" in line("scope.projects[1]")[0]
     assert "The value 'nobody at all' does not exist for the field 'assignee'." in line("scope.jql")[0]

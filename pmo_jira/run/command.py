@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
@@ -128,6 +128,7 @@ class Run:
         self.client_factory = client_factory
         self.started = time.monotonic()
         self.summary: RunSummary | None = None
+        self._caches: list[Any] = []  # the sites' state caches, closed with the run (not left to the GC)
 
     def __enter__(self) -> Run:
         self.started = time.monotonic()
@@ -135,6 +136,8 @@ class Run:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        for cache in self._caches:
+            cache.close()
         if isinstance(exc, PmoError) and self.summary is None:
             self.summary = RunSummary(
                 command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
@@ -154,6 +157,10 @@ class Run:
             scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
             on_site=self.events.progress, read_comments=read_comments)
         self.events.site_errors(audited.result.site_errors)
+        for client in audited.clients.values():
+            cache = getattr(client, "property_cache", None)
+            if cache is not None and all(cache is not c for c in self._caches):
+                self._caches.append(cache)
         return audited
 
     def plan(self, audited: AuditedSites) -> dict[str, Plan]:
