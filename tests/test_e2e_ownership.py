@@ -48,7 +48,9 @@ def comments_of(sb, key: str) -> list[tuple[str, str]]:
 
 def test_forged_state_changes_nothing_of_anyone_else(pmo, sb):
     sync(pmo, sb)
-    victim = flagged(sb)[0]
+    # a flagged issue whose findings a person's comment cannot fix (a stale one would turn fresh)
+    with sb.store.lock:
+        victim = next(k for k in flagged(sb) if "pmo-exe-001" not in (sb.store.issue(k).labels or ()))
     words = "Budget approved by the steering board, minutes attached"
     theirs = sb.store.add_comment_as(person(sb), victim, words)
     sb.store.add_label(victim, "pmo-budget-approved")
@@ -67,7 +69,8 @@ def test_forged_state_changes_nothing_of_anyone_else(pmo, sb):
     assert len(owned_comments(sb, victim)) == 1
     sb.log.clear()
     sync(pmo, sb)
-    assert not [r for r in sb.log if r.method in ("PUT", "POST", "DELETE") and "/search" not in r.path]
+    assert not [r for r in sb.log if r.method in ("PUT", "POST", "DELETE") and "/search" not in r.path
+                and not r.path.endswith("/changelog/bulkfetch")]  # reads, not writes
 
 
 def test_duplicate_and_deleted_owned_comments_converge(pmo, sb):
