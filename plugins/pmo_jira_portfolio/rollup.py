@@ -32,7 +32,8 @@ from pmo_jira.reports import ReportContext
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
-from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, save_rows
+from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, red_since, save_rows
+from pmo_jira_portfolio.summary import Summary, build_summary
 
 UNCATEGORISED = "Uncategorised"
 UNMAPPED = "unmapped"
@@ -77,6 +78,8 @@ class Rollup:
     open_by_severity: dict[str, int]  # the whole run, critical first
     changes: Changes
     rag_moves: tuple[RagMove, ...]
+    findings: pd.DataFrame  # open and waived findings, worst first (FINDING_COLUMNS)
+    summary: Summary
 
     @property
     def open_total(self) -> int:
@@ -332,8 +335,12 @@ def build_rollup(ctx: ReportContext) -> Rollup:
 
     rows = _row_states(port, proj, epics)
     moves = _rag_moves(rows, hist.previous_rows)
+    red_rows = {row_id for row_id, state in rows.items() if state.rag.get("overall") == "red"}
+    since = red_since(ctx.history, result.mapping_name, result.started, red_rows)
     if ctx.history is not None:
         save_rows(ctx.history, result, rows)
+    findings = _findings(ctx, portfolio_of, proj, epics)
+    summary = build_summary(proj, epics, findings, hist, since, now.date())
 
     phase_counts = {p: 0 for p in (*PHASES, UNMAPPED)}
     for phase in epics.get("phase", []):
@@ -344,7 +351,40 @@ def build_rollup(ctx: ReportContext) -> Rollup:
         thresholds=thresholds, definitions=dict(mapping.portfolio.rag.definitions),
         portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
         open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
+        findings=findings, summary=summary,
     )
+
+
+FINDING_COLUMNS = ("portfolio", "site", "project", "item", "kind", "item_summary", "code", "title", "severity",
+                   "severity_rank", "outcome", "message", "fix", "owner", "since", "url")
+
+
+def _findings(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str], proj: pd.DataFrame,
+              epics: pd.DataFrame) -> pd.DataFrame:
+    """Open and waived findings, worst first, with the owner of their item and since when they are open."""
+    owners = {(r["site"], r["key"]): r["owner"] for r in epics.to_dict("records")} if len(epics) else {}
+    owners.update({(r["site"], r["project"]): r["owner"] for r in proj.to_dict("records")})
+    opened = open_since(ctx.history, ctx.result.mapping_name)
+    rows = []
+    for f in ctx.result.findings:
+        if not (f.counts or f.outcome is Outcome.WAIVED):
+            continue
+        rows.append({
+            "portfolio": portfolio_of.get((f.site, f.project_key), UNCATEGORISED), "site": f.site,
+            "project": f.project_key, "item": f.item_key, "kind": f.item_kind, "item_summary": f.item_summary,
+            "code": f.code, "title": f.title, "severity": f.severity.value, "severity_rank": f.severity.rank,
+            "outcome": f.outcome.value, "message": f.message, "fix": f.fix,
+            "owner": owners.get((f.site, f.item_key), "") or "",
+            # first seen in this run when the history has not recorded it opening
+            "since": opened.get((f.site, f.fingerprint), ctx.result.started), "url": f.url,
+        })
+    out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+    if not len(out):
+        return out
+    out = out.sort_values(by=["severity_rank", "site", "project", "item", "code"],
+                          ascending=[False, True, True, True, True],
+                          key=lambda col: col.map(natural_key) if col.name in ("project", "item") else col)
+    return out.reset_index(drop=True)
 
 
 def _sort_key(column: str):

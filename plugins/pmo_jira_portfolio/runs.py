@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,9 @@ import sqlalchemy as sa
 from pmo_jira.findings import AuditResult
 from pmo_jira.formats.base import summarize
 from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs, stored_time
+from pmo_jira.history import schema
+
+MONTH = timedelta(days=30)
 
 TABLE = sa.Table(
     "portfolio_rag", sa.MetaData(),
@@ -58,6 +61,8 @@ class Changes:
     phase_moves: tuple[PhaseMove, ...] = ()
     previous_rows: Mapping[RowId, RowState] = field(default_factory=dict)
     trend: tuple[TrendPoint, ...] = ()
+    month_ago: RunRecord | None = None  # the latest run at least MONTH before this one
+    month_ago_rows: Mapping[RowId, RowState] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str:
@@ -106,7 +111,44 @@ def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int
         new, resolved, moves = _against(store, previous, result)
         trend = [*trend, current_point(result)][-trend_limit:]
     rows = rag_rows(store, name, previous.started) if previous else {}
-    return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend))
+    month = next((r for r in earlier if _utc(r.started) <= started - MONTH), None)
+    month_rows = rag_rows(store, name, month.started) if month else {}
+    return Changes(True, this.id if this else None, previous, new, resolved, moves, rows, tuple(trend),
+                   month, month_rows)
+
+
+def open_since(store: HistoryStore | None, mapping_name: str) -> dict[tuple[str, str], datetime]:
+    """(site, fingerprint) -> start of the run that last opened that finding (this mapping's runs)."""
+    if store is None:
+        return {}
+    fe, runs = schema.finding_events, schema.runs
+    rows = store.query(sa.select(fe.c.site, fe.c.fingerprint, sa.func.max(runs.c.started))
+                       .join(runs, runs.c.id == fe.c.run_id)
+                       .where(runs.c.mapping_name == mapping_name, fe.c.event == "opened")
+                       .group_by(fe.c.site, fe.c.fingerprint))
+    return {(r[0], r[1]): _utc(datetime.fromisoformat(r[2])) for r in rows}
+
+
+def red_since(store: HistoryStore | None, mapping_name: str, before: datetime,
+              red_now: set[RowId]) -> dict[RowId, datetime]:
+    """For rows red now: the start of the earliest run of their unbroken red streak before this run."""
+    if store is None or not red_now:
+        return {}
+    c = TABLE.c
+    rows = store.query(sa.select(c.started, c.level, c.site, c.key, c.rag)
+                       .where(c.mapping_name == mapping_name, c.started < stored_time(before))
+                       .order_by(c.started.desc()))
+    since: dict[RowId, datetime] = {}
+    broken: set[RowId] = set()
+    for started, level, site, key, rag in rows:
+        row_id = (level, site, key)
+        if row_id not in red_now or row_id in broken:
+            continue
+        if json.loads(rag).get("overall") == "red":
+            since[row_id] = _utc(datetime.fromisoformat(started))
+        else:
+            broken.add(row_id)
+    return since
 
 
 def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResult):
