@@ -26,6 +26,7 @@ from pmo_jira.mapping.presets import preset
 from pmo_jira.reports import ReportContext, available_reports, file_name, render_report, write_output
 from pmo_jira.run import Run, RunEvents, RunRequest
 from pmo_jira.run.writeback import merge_plans
+from pmo_jira.sandbox.generator import generate
 from pmo_jira.sandbox.replay import as_of
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.settings import Settings, SiteSettings
@@ -93,8 +94,11 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
     history_path.unlink(missing_ok=True)  # a fresh portfolio each time: its history starts now
     with ExitStack() as stack:
         servers = {
-            "cloud-demo": stack.enter_context(SandboxServer("cloud", issues=issues, seed=seed, now=now)),
-            "dc-demo": stack.enter_context(SandboxServer("dc", issues=issues, seed=seed + 1, now=now)),
+            # well-run and troubled projects side by side, so the roll-up shows green, amber and red
+            "cloud-demo": stack.enter_context(SandboxServer(store=generate(
+                "cloud", issues, seed, now=now, mixed_health=True))),
+            "dc-demo": stack.enter_context(SandboxServer(store=generate(
+                "dc", issues, seed + 1, now=now, mixed_health=True))),
         }
         for name, sb in servers.items():
             progress(f"sandbox {name} ({sb.flavour.value}, {issues} issues) on {sb.url}")

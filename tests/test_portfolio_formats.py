@@ -57,14 +57,14 @@ def test_unknown_format_is_one_clear_error(ctx, report):
 
 def test_xlsx_has_one_sheet_per_level_plus_definitions(ctx, report):
     wb = load_workbook(io.BytesIO(report.render(ctx, "xlsx")))
-    assert wb.sheetnames == ["Portfolios", "Projects", "Epics", "Definitions", "Changes"]
+    assert wb.sheetnames == ["Summary", "Portfolios", "Projects", "Epics", "Findings", "Definitions", "Changes"]
     assert [c.value for c in wb["Portfolios"]["A"]][1:] == ["Digital", "Operations", "Uncategorised"]
     assert wb["Projects"].max_row == 1 + 3 and wb["Epics"].max_row == 1 + 5
     epics = wb["Epics"]
     header = [c.value for c in epics[1]]
     web1 = [c.value for c in epics[2]]
     assert web1[header.index("Epic")] == "WEB-1"
-    assert web1[header.index("Done % (estimate)")] == 80
+    assert web1[header.index("Done % (estimate)")] == 0.8  # a percentage cell (0.0%), not the number 80
     assert web1[header.index("Summary")].startswith("'=HYPERLINK")  # text, never a formula
     assert web1[header.index("Overall")] == "RED"
     assert epics.cell(2, header.index("Overall") + 1).fill.fgColor.rgb.endswith("FFC7CE")

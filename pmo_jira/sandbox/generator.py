@@ -61,8 +61,9 @@ BASE_PROJECTS = (
     ("IDEA", "Innovation Backlog", "10003"),
     ("MISC", "Shared Services", None),
 )
-# Projects differ in how well they are run, as in a real portfolio: flaws are rarer in the
-# well-run ones and commoner in the troubled ones; every other project keeps the base rates.
+# With ``mixed_health`` (the demo's portfolio) projects differ in how well they are run, as in a
+# real portfolio: flaws are rarer in the well-run ones and commoner in the troubled ones; every
+# other project keeps the base rates. Without it every project has the base rates.
 DISCIPLINE = {"MOB": 0.1, "NET": 0.1, "OPS": 1.5, "FIN": 1.5}
 EXTRA_STEMS = (("DIG", "10000"), ("OPS", "10001"), ("INF", "10002"), ("IDEA", "10003"))
 
@@ -136,8 +137,9 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
 class _Builder:
     """Holds the running counters of one generation; one method per kind of record."""
 
-    def __init__(self, store: Store, rng: random.Random, now: datetime):
+    def __init__(self, store: Store, rng: random.Random, now: datetime, discipline: dict[str, float]):
         self.store, self.rng, self.now = store, rng, now
+        self.discipline = discipline
         self.today = now.date()
         self.next_id = FIRST_ISSUE_ID
         self.counters: dict[str, int] = {}
@@ -188,7 +190,7 @@ class _Builder:
         status = _pick(rng, EPIC_STATUS[phase])
         age = {"Initiation": 60, "Planning": 120, "Execution": 300, "Closing": 500}[phase]
         created_days = rng.uniform(age * 0.3, age * 1.5)
-        k = DISCIPLINE.get(project, 1.0)
+        k = self.discipline.get(project, 1.0)
         flaws = {
             "owner": rng.random() < 0.10 * k,
             "dates": phase != "Initiation" and rng.random() < 0.12 * k,
@@ -297,7 +299,7 @@ class _Builder:
         impact = _pick(rng, (("Low", 0.2), ("Medium", 0.35), ("High", 0.3), ("Critical", 0.15)))
         likelihood = _pick(rng, (("Low", 0.3), ("Medium", 0.4), ("High", 0.25), ("Critical", 0.05)))
         status = _pick(rng, (("Open", 0.55), ("Mitigating", 0.25), ("Closed", 0.2)))
-        k = DISCIPLINE.get(epic.project, 1.0)
+        k = self.discipline.get(epic.project, 1.0)
         mitigation = None if rng.random() < 0.15 * k else rng.choice(MITIGATIONS)
         epic_created_days = (self.now - epic.created).total_seconds() / 86400
         rec = self.issue(
@@ -405,7 +407,8 @@ def _governance_flaws(project: str) -> float:
 
 
 def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: int = 1, *,
-             now: datetime = REFERENCE_NOW, clock=None, profile: str = "pmo-ready") -> Store:
+             now: datetime = REFERENCE_NOW, clock=None, profile: str = "pmo-ready",
+             mixed_health: bool = False) -> Store:
     """Build a site with exactly ``issues`` issues (at least 30 are advisable for every kind of record).
 
     On a bare ``profile`` the same portfolio lives in the site's own workflow and issue types
@@ -415,7 +418,7 @@ def generate(flavour: Flavour | str = Flavour.CLOUD, issues: int = 300, seed: in
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     store = Store(flavour, now=now, clock=clock, profile=profile)
     rng = random.Random(seed)
-    b = _Builder(store, rng, now)
+    b = _Builder(store, rng, now, DISCIPLINE if mixed_health else {})
     b.users(24 + issues // 400)
     for cid, name, desc in CATEGORIES:
         store.add_category(CategoryRec(cid, name, desc))
