@@ -57,7 +57,7 @@ def test_unknown_format_is_one_clear_error(ctx, report):
 
 def test_xlsx_has_one_sheet_per_level_plus_definitions(ctx, report):
     wb = load_workbook(io.BytesIO(report.render(ctx, "xlsx")))
-    assert wb.sheetnames == ["Summary", "Portfolios", "Projects", "Epics", "Findings", "Definitions", "Changes"]
+    assert wb.sheetnames == ["Portfolios", "Projects", "Epics", "Definitions", "Findings", "Summary", "Changes"]
     assert [c.value for c in wb["Portfolios"]["A"]][1:] == ["Digital", "Operations", "Uncategorised"]
     assert wb["Projects"].max_row == 1 + 3 and wb["Epics"].max_row == 1 + 5
     epics = wb["Epics"]

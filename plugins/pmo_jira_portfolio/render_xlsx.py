@@ -1,4 +1,4 @@
-"""The workbook: Summary first, then Portfolios, Projects, Epics and Findings, Definitions, Changes.
+"""The workbook: Portfolios, Projects, Epics, Definitions, Findings, Summary (where it opens), Changes.
 
 Every table sheet has a frozen header row and an autofilter. Cells are typed: counts are
 integers, percentages are fractions shown as ``0.0%``, target ends and "since" are dates, RAG
@@ -168,10 +168,8 @@ def _findings_sheet(wb: Workbook, rollup: Rollup) -> None:
 def render_xlsx(rollup: Rollup) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
-    _summary_sheet(wb, rollup)
     for level in LEVELS:
         _level_sheet(wb, rollup, level)
-    _findings_sheet(wb, rollup)
     ws = wb.create_sheet("Definitions")
     ws.append(["Dimension", "Amber from", "Red from", "Definition"])
     for c in ws[1]:
@@ -181,6 +179,9 @@ def render_xlsx(rollup: Rollup) -> bytes:
         if name in FILLS:
             ws.cell(ws.max_row, 1).fill = PatternFill("solid", fgColor=FILLS[name])
     _finish(ws, wrap_columns=(4,))
+    _findings_sheet(wb, rollup)
+    _summary_sheet(wb, rollup)
+    wb.active = wb.sheetnames.index("Summary")  # the workbook opens on the summary
     ws = wb.create_sheet("Changes")
     ws.append(["Change since the previous run"])
     ws["A1"].font = _BOLD
