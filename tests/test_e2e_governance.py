@@ -15,8 +15,6 @@ from datetime import date
 
 import pytest
 
-from cli_fixtures import no_sleep, pmo  # noqa: F401 - fixtures
-from sandbox_fixtures import sandbox  # noqa: F401 - fixture
 from pmo_jira.sandbox.store import IssueRec
 
 SEED, ISSUES = 7, 300

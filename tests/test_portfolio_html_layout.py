@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from browser_fixtures import browser  # noqa: F401 (fixture)
 from pmo_jira.demo import run_demo
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pmo_jira_portfolio.report import PortfolioReport
+
 from portfolio_fixtures import portfolio_context
 
 TABLES = ("Portfolios", "Projects", "Epics", "Findings")

@@ -24,8 +24,8 @@ from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso, one_line
 from pmo_jira.jira.client import Credentials
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
-from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.html_charts import heatmap_rows, trend_points
+from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
 from pmo_jira_portfolio.rollup import LEVELS, Rollup
 

@@ -6,8 +6,8 @@ axes carry their figures, and a chart with too little data says so instead of dr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 from pmo_jira.formats.base import one_line
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS

@@ -8,16 +8,16 @@ to Jira (``http(s)`` URLs only).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
 from pmo_jira.formats.base import one_line
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, Column, cell, plain
-from pmo_jira_portfolio.html_charts import (HEATMAP_MAX_ROWS, heatmap, heatmap_rows, phase_chart, trend_chart,
-                                            trend_points)
+from pmo_jira_portfolio.html_charts import HEATMAP_MAX_ROWS, heatmap, heatmap_rows, phase_chart, trend_chart, trend_points
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
 from pmo_jira_portfolio.rollup import Rollup
 from pmo_jira_portfolio.summary import COLOURS, GATE_WINDOW_DAYS

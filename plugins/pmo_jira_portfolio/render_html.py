@@ -9,9 +9,9 @@ with ``page(title, sections)``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib.resources import files
 from string import Template
-from typing import Iterable
 
 from pmo_jira_portfolio.html_sections import SECTIONS, e
 from pmo_jira_portfolio.rollup import Rollup

@@ -10,8 +10,9 @@ never evaluates it.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,8 +21,8 @@ from openpyxl.utils import get_column_letter
 from pmo_jira.formats.base import one_line
 from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira_portfolio.columns import LEVEL_COLUMNS, Column, cell, plain
-from pmo_jira_portfolio.rollup import LEVELS, Rollup
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
+from pmo_jira_portfolio.rollup import LEVELS, Rollup
 from pmo_jira_portfolio.summary import COLOURS
 
 SHEETS = {"portfolio": "Portfolios", "project": "Projects", "epic": "Epics"}

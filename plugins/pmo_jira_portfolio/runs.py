@@ -23,8 +23,7 @@ import sqlalchemy as sa
 
 from pmo_jira.findings import AuditResult
 from pmo_jira.formats.base import summarize
-from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, sorted_refs, stored_time
-from pmo_jira.history import schema
+from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, schema, sorted_refs, stored_time
 
 MONTH = timedelta(days=30)
 

@@ -9,13 +9,14 @@ and a link.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
-from pmo_jira_portfolio.rag import AMBER, GREEN, RED, RAG_DIMENSIONS
+from pmo_jira_portfolio.rag import AMBER, GREEN, RAG_DIMENSIONS, RED
 from pmo_jira_portfolio.runs import Changes, RowId, RowState
 
 COLOURS = (RED, AMBER, GREEN)
