@@ -7,10 +7,11 @@ story. A chart carries its data as a table too: formats that cannot draw show th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from pmo_jira_portfolio.columns import plain  # the office pages share the portfolio's cell rules
 
 
 @dataclass(frozen=True)
@@ -71,19 +72,6 @@ class Document:
 
     def tables(self) -> list[Table]:
         return [b for b in self.blocks if isinstance(b, Table)]
-
-
-def plain(value: Any) -> Any:
-    """A cell as a plain Python value: NaN -> None, numpy scalars -> int / float / bool."""
-    if value is None:
-        return None
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return int(value) if value.is_integer() else round(value, 1)
-    return value
 
 
 def text_of(value: Any, kind: str) -> str:
