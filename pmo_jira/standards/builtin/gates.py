@@ -17,17 +17,8 @@ from pydantic import Field, field_validator
 from pmo_jira.findings import Severity
 from pmo_jira.model import Issue, ReadPlan, User
 from pmo_jira.standards.base import Check, Standard, StandardOptions
-from pmo_jira.standards.builtin.initiation import section_status
+from pmo_jira.standards.builtin.initiation import links_matching, section_status, valid_regex
 from pmo_jira.standards.context import AuditContext
-
-
-def _valid_regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as e:
-            raise ValueError(f"not a valid regular expression: {e}") from None
-    return value
 
 
 class ApprovalOptions(StandardOptions):
@@ -54,7 +45,7 @@ class ApprovalOptions(StandardOptions):
     @field_validator("comment_pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        return _valid_regex(value) or value
+        return valid_regex(value) or value
 
 
 def _approvers(ctx: AuditContext, epic: Issue, options: ApprovalOptions) -> tuple[set[str], list[str]]:
@@ -234,7 +225,7 @@ class LessonsLearned(Standard):
         @field_validator("document_url_pattern")
         @classmethod
         def _compiles(cls, value: str | None) -> str | None:
-            return _valid_regex(value)
+            return valid_regex(value)
 
     def reads(self, options: Options) -> ReadPlan:
         return dataclasses.replace(super().reads(options), issue_types=tuple(options.lessons_types))
@@ -243,8 +234,7 @@ class LessonsLearned(Standard):
         text = item.description or ""
         if (section_status(text, options.section) == "present"
                 or (options.lessons_types and ctx.linked(item, options.lessons_types))
-                or (options.document_url_pattern and any(re.search(options.document_url_pattern, url)
-                                                         for url in re.findall(r"https?://\S+", text)))):
+                or links_matching(options.document_url_pattern, text)):
             yield Check.passed()
             return
         ways = [f"a '{options.section}' section in the description"]

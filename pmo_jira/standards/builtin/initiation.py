@@ -39,6 +39,21 @@ def section_status(description: str, name: str) -> str:
     return "empty" if found else "missing"
 
 
+
+def valid_regex(value: str | None) -> str | None:
+    """An option's regular expression, refused at load time when it does not compile."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise ValueError(f"not a valid regular expression: {e}") from None
+    return value
+
+
+def links_matching(pattern: str | None, text: str) -> bool:
+    """Whether a URL in ``text`` matches ``pattern`` (a linked charter, lessons page ...)."""
+    return bool(pattern) and any(re.search(pattern, url) for url in re.findall(r"https?://\S+", text))
+
 class CharterPresent(Standard):
     """The epic states its objective (an objective field, a charter section or a charter link).
 
@@ -74,12 +89,7 @@ class CharterPresent(Standard):
         @field_validator("document_url_pattern")
         @classmethod
         def _compiles(cls, v: str | None) -> str | None:
-            if v is not None:
-                try:
-                    re.compile(v)
-                except re.error as e:
-                    raise ValueError(f"not a valid regular expression: {e}") from None
-            return v
+            return valid_regex(v)
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
         objective = item.fields.get("objective")
@@ -87,8 +97,7 @@ class CharterPresent(Standard):
             yield Check.passed()
             return
         text = item.description or ""
-        if options.document_url_pattern and any(
-                re.search(options.document_url_pattern, url) for url in re.findall(r"https?://\S+", text)):
+        if links_matching(options.document_url_pattern, text):
             yield Check.passed()
             return
         status = {name: section_status(text, name) for name in options.sections}
