@@ -44,8 +44,8 @@ from typing import Any
 
 from pmo_jira.errors import PmoError
 
-__all__ = ["JqlError", "parse", "Query", "Clause", "And", "Or", "Not", "Value", "ALIASES", "CURRENT_USER",
-           "MAX_ORDER_BY"]
+__all__ = ["JqlError", "parse", "Query", "Clause", "HistoryClause", "And", "Or", "Not", "Value", "ALIASES",
+           "CURRENT_USER", "MAX_ORDER_BY", "HISTORY_FIELDS"]
 
 
 class JqlError(PmoError, ValueError):
@@ -69,7 +69,7 @@ _KIND = {
     "assignee": _TEXT, "reporter": _TEXT, "priority": _TEXT, "resolution": _TEXT,
     "key": _KEY, "parent": _KEY, "epic link": _KEY,
     "created": _DATE, "updated": _DATE, "resolved": _DATE, "due": _DATE,
-    "summary": _SUMMARY,
+    "summary": _SUMMARY, "description": _SUMMARY, "text": _SUMMARY,
 }
 _EQ_OPS = frozenset({"=", "!=", "in", "not in", "is", "is not"})
 _OPS_BY_FIELD: dict[str, frozenset[str]] = {
@@ -77,13 +77,19 @@ _OPS_BY_FIELD: dict[str, frozenset[str]] = {
     "parent": frozenset({"=", "!=", "in", "not in"}),
     "statuscategory": frozenset({"=", "!=", "in", "not in"}),
     "summary": frozenset({"~", "!~", "is", "is not"}),
+    "description": frozenset({"~", "!~", "is", "is not"}),
+    "text": frozenset({"~"}),  # Jira's master text field: contains only
 }
 _ALL_OPS = frozenset({"=", "!=", "in", "not in", "is", "is not", "<", "<=", ">", ">=", "~", "!~"})
 _DATE_OPS = _EQ_OPS | {"<", "<=", ">", ">="}
 _REJECTED_FIELDS = {
     "issuefunction": None,  # ScriptRunner, not core Jira: real Jira without the app says "does not exist"
-    "text": "Field 'text' is not supported by this Jira sandbox; search 'summary ~' instead.",
 }
+HISTORY_FIELDS = frozenset({"status", "assignee", "reporter", "priority", "resolution", "fixversion"})
+"""The fields whose history Jira searches (``WAS``, ``CHANGED``)."""
+_WAS_OPS = ("was", "was not", "was in", "was not in")
+_WAS_PREDICATES = frozenset({"after", "before", "on", "during", "by"})
+_CHANGED_PREDICATES = _WAS_PREDICATES | {"from", "to"}
 _STATUS_CATEGORIES = {
     "to do": "new", "new": "new", "2": "new",
     "in progress": "indeterminate", "indeterminate": "indeterminate", "4": "indeterminate",
@@ -230,7 +236,21 @@ class Not:
     item: Node
 
 
-Node = Clause | And | Or | Not
+@dataclass(frozen=True, slots=True)
+class HistoryClause:
+    """``field WAS [NOT] [IN] value(s)`` or ``field CHANGED``, with time/user predicates.
+
+    ``predicates`` pairs a lower-case word (after, before, on, during, by, from, to) with its
+    operand(s): DURING has two, BY may be a list."""
+
+    field: str
+    op: str  # was | was not | was in | was not in | changed
+    values: tuple[Value, ...]
+    predicates: tuple[tuple[str, tuple[Value, ...]], ...]
+    spelling: str = ""
+
+
+Node = Clause | HistoryClause | And | Or | Not
 
 
 # --------------------------------------------------------------------------------------------- parser
@@ -241,8 +261,10 @@ def _canonical(name: str) -> str:
 
 
 _FUNCTIONS = {"now", "startofday", "endofday", "startofweek", "endofweek", "startofmonth", "endofmonth",
-              "startofyear", "endofyear", "currentuser"}
-_DATE_FUNCTIONS = _FUNCTIONS - {"currentuser"}
+              "startofyear", "endofyear", "currentuser", "linkedissues"}
+_DATE_FUNCTIONS = _FUNCTIONS - {"currentuser", "linkedissues"}
+LINKED_ISSUES = "linkedissues"
+"""``issue in linkedIssues(KEY[, "link type"])``: the issues linked to KEY (by that link type)."""
 
 
 class _Parser:
@@ -336,9 +358,11 @@ class _Parser:
         self.fields.setdefault(name, t.text)
         return name, t.text
 
-    def clause(self) -> Clause:
+    def clause(self) -> Clause | HistoryClause:
         name, spelling = self.field_name()
         op = self.operator(spelling)
+        if op in _WAS_OPS or op == "changed":
+            return self.history_clause(name, spelling, op)
         if op in ("is", "is not"):
             t = self.tok
             if t.kind == "eof":
@@ -380,6 +404,82 @@ class _Parser:
         _check_clause(c)
         return c
 
+    def operand(self, op: str) -> tuple[Value, ...]:
+        """One value, or a parenthesised list (``IN`` forms and ``BY (a, b)``)."""
+        if self.tok.kind != "(":
+            if op.endswith("in") and not (self.tok.kind == "word" and self.toks[self.i + 1].kind == "("):
+                if self.tok.kind == "eof":
+                    raise JqlError("Error in the JQL Query: Expecting either a value, list or function before "
+                                   "the end of the query.")
+                raise self.fail(f"Expecting '(' but got '{self.tok.raw}'. The operator '{op.upper()}' needs a "
+                                "list of values, e.g. (A, B).")
+            return (self._merge_time(self.value()),)
+        if not op.endswith("in") and op != "by":
+            raise self.fail(f"The operator '{op}' does not support the multi-value operand; use 'IN' for a "
+                            "list of values.")
+        self.i += 1
+        items = [self._merge_time(self.value())]
+        while self.tok.kind == ",":
+            self.i += 1
+            items.append(self._merge_time(self.value()))
+        if self.tok.kind == "eof":
+            raise JqlError("Error in the JQL Query: Expecting ')' before the end of the query.")
+        if self.tok.kind != ")":
+            raise self.fail(f"Expecting ')' but got '{self.tok.raw}'.")
+        self.i += 1
+        return tuple(items)
+
+    def history_clause(self, name: str, spelling: str, op: str) -> HistoryClause:
+        """``WAS`` forms and ``CHANGED`` with their predicates, checked like Jira at parse time."""
+        if name not in HISTORY_FIELDS:
+            raise JqlError(f"The operator '{op}' is not supported by the '{spelling}' field.")
+        values: tuple[Value, ...] = ()
+        if op != "changed":
+            values = self.operand(op)
+        allowed = _CHANGED_PREDICATES if op == "changed" else _WAS_PREDICATES
+        preds: list[tuple[str, tuple[Value, ...]]] = []
+        while self.tok.kind == "word" and self.tok.text.lower() in _CHANGED_PREDICATES:
+            word_tok = self.take()
+            word = word_tok.text.lower()
+            if word not in allowed:
+                raise self.fail(f"The predicate '{word.upper()}' is not supported by the '{op.upper()}' operator.",
+                                word_tok)
+            if word == "during":
+                if self.tok.kind != "(":
+                    raise self.fail(f"Expecting '(' but got '{self.tok.raw or 'the end of the query'}'. "
+                                    "DURING needs two dates, e.g. DURING (\"2026-01-01\", \"2026-02-01\").")
+                self.i += 1
+                first = self._merge_time(self.value())
+                if self.tok.kind != ",":
+                    raise self.fail(f"Expecting ',' but got '{self.tok.raw or 'the end of the query'}'.")
+                self.i += 1
+                second = self._merge_time(self.value())
+                if self.tok.kind != ")":
+                    raise self.fail(f"Expecting ')' but got '{self.tok.raw or 'the end of the query'}'.")
+                self.i += 1
+                operands: tuple[Value, ...] = (first, second)
+            elif word in ("after", "before", "on"):
+                operands = (self._merge_time(self.value()),)
+            else:
+                operands = self.operand("by" if word == "by" else "=")
+            for v in operands:
+                if word in ("after", "before", "on", "during"):
+                    if v.kind == "empty" or (v.kind == "func" and v.text not in _DATE_FUNCTIONS):
+                        raise JqlError(f"The value provided for the '{word.upper()}' predicate of the '{spelling}' "
+                                       "field must be a date.")
+                    _date_literal(v, spelling)
+                elif word == "by" and (v.kind == "empty" or (v.kind == "func" and v.text != "currentuser")):
+                    raise JqlError(f"The value provided for the 'BY' predicate of the '{spelling}' field must be "
+                                   "a user.")
+                elif word in ("from", "to") and v.kind == "func":
+                    raise JqlError(f"A value provided by the function '{v.text}' is invalid for the field "
+                                   f"'{spelling}'.")
+            preds.append((word, operands))
+        for v in values:
+            if v.kind == "func":
+                raise JqlError(f"A value provided by the function '{v.text}' is invalid for the field '{spelling}'.")
+        return HistoryClause(name, op, values, tuple(preds), spelling)
+
     def _merge_time(self, v: Value) -> Value:
         """Accept an unquoted ``2026-01-01 10:00`` (two words) as one date literal."""
         t = self.tok
@@ -410,9 +510,19 @@ class _Parser:
                     self.i += 1
                     return "is not"
                 return "is"
-            if low in ("was", "changed"):
-                raise JqlError(f"The operator '{low}' is not supported by the '{spelling}' field in this Jira "
-                               "sandbox (history searches are not simulated).")
+            if low == "changed":
+                self.i += 1
+                return "changed"
+            if low == "was":
+                self.i += 1
+                op = "was"
+                if self.is_word("not"):
+                    self.i += 1
+                    op = "was not"
+                if self.is_word("in"):
+                    self.i += 1
+                    op += " in"
+                return op
         if t.kind == "eof":
             raise JqlError(f"Error in the JQL Query: Expecting operator before the end of the query. "
                            f"{_VALID_OPERATORS}")
@@ -466,6 +576,13 @@ class _Parser:
         fname = name_tok.text.lower()
         if fname not in _FUNCTIONS:
             raise JqlError(f"Unable to find JQL function '{name_tok.text}({', '.join(args)})'.")
+        if fname == LINKED_ISSUES:
+            if not 1 <= len(args) <= 2:
+                raise JqlError(f"Function '{name_tok.text}' expected between '1' and '2' arguments but received "
+                               f"'{len(args)}'.")
+            if not _key_tuple(args[0]):
+                raise JqlError(f"Issue '{args[0]}' could not be found in function '{name_tok.text}'.")
+            return Value("func", fname, False, tuple(a.strip() for a in args))
         if fname in ("now", "currentuser") and args:
             raise JqlError(f"Function '{name_tok.text}' expected '0' arguments but received '{len(args)}'.")
         if len(args) > 1:
@@ -592,6 +709,13 @@ def _check_clause(c: Clause) -> None:
     if c.op not in allowed:
         raise JqlError(f"The operator '{c.op}' is not supported by the '{c.spelling}' field.")
     for v in c.values:
+        if v.kind == "func" and v.text == LINKED_ISSUES:
+            if c.field != "key" or c.op not in ("in", "not in"):
+                raise JqlError(f"The operator '{c.op}' does not support the function 'linkedIssues' for the field "
+                               f"'{c.spelling}'.")
+            if len(c.values) > 1:
+                raise JqlError("The function 'linkedIssues' must be the only operand of 'IN'.")
+            continue
         if v.kind == "func":
             if c.op not in _EQ_OPS - {"is", "is not"} and (v.text == "currentuser" or c.op in ("~", "!~")):
                 raise JqlError(f"The operator '{c.op}' does not support the function '{v.text}' for the field "
@@ -678,6 +802,9 @@ class _Compiler:
         if isinstance(n, Clause):
             op = _NEGATE[n.op] if neg else n.op
             return self.clause(n, op)
+        if isinstance(n, HistoryClause):
+            hist = self.history_clause(n)
+            return (lambda a: not hist(a)) if neg else hist
         parts = [self.node(x, neg) for x in n.items]
         conj = isinstance(n, And) != neg
         return _all(parts) if conj else _any(parts)
@@ -690,7 +817,7 @@ class _Compiler:
             return self.date_clause(c, op)
         if kind == _KEY:
             return self.key_clause(c, op)
-        if kind == _TEXT or c.field == "summary":
+        if kind in (_TEXT, _SUMMARY):
             return self.text_clause(c, op)
         return self.any_clause(c, op)
 
@@ -752,9 +879,82 @@ class _Compiler:
             return True
         return npred
 
+    # history --------------------------------------------------------------------------------------
+    def history_clause(self, c: HistoryClause) -> Pred:
+        """WAS / CHANGED over the accessor's ``jql_history(field)``: the field's value periods
+        ``(start, end or None, aliases, set_by)`` and its changes ``(when, by, from, to)``, where
+        values are sets of casefolded names (empty: no value) and ``by`` the author's names."""
+        name, now, tz = c.field, self.now, self.now.tzinfo
+        spans: list[tuple[datetime, datetime]] = []  # every time predicate narrows to its span
+        users: set[str] = set()
+        me = False
+        wanted_from: list[Value] = []
+        wanted_to: list[Value] = []
+        for word, operands in c.predicates:
+            if word in ("after", "before", "on"):
+                moment = _date_literal(operands[0], c.spelling)(now)
+                day = datetime(moment.year, moment.month, moment.day, tzinfo=moment.tzinfo or tz)
+                spans.append({"after": (moment, _FAR), "before": (_NEAR, moment),
+                              "on": (day, day + timedelta(days=1))}[word])
+            elif word == "during":
+                spans.append((_date_literal(operands[0], c.spelling)(now), _date_literal(operands[1], c.spelling)(now)))
+            elif word == "by":
+                for v in operands:
+                    me = me or v.kind == "func"
+                    if v.kind == "lit":
+                        users.add(v.text.strip().casefold())
+            else:
+                (wanted_from if word == "from" else wanted_to).extend(operands)
+
+        def matcher(values: Iterable[Value]) -> Callable[[frozenset[str]], bool]:
+            lits = frozenset(v.text.strip().casefold() for v in values if v.kind == "lit")
+            empty = any(v.kind == "empty" for v in values)
+            return lambda names: (not names and empty) or bool(names & lits)
+
+        def in_spans(start: datetime, end: datetime | None) -> bool:
+            end = end or _FAR
+            return all(_align(start, _AWARE) < _align(hi, _AWARE) and _align(end, _AWARE) > _align(lo, _AWARE)
+                       for lo, hi in spans)
+
+        def by_ok(a: Any, by: frozenset[str]) -> bool:
+            if not users and not me:
+                return True
+            if by & users:
+                return True
+            return me and str(a.jql_value(CURRENT_USER)).casefold() in by
+
+        if c.op == "changed":
+            is_from = matcher(wanted_from) if wanted_from else None
+            is_to = matcher(wanted_to) if wanted_to else None
+
+            def changed(a: Any) -> bool:
+                for when, by, old, new in a.jql_history(name)[1]:
+                    if ((is_from is None or is_from(old)) and (is_to is None or is_to(new))
+                            and (not spans or in_spans(when, when + timedelta(milliseconds=1))) and by_ok(a, by)):
+                        return True
+                return False
+            return changed
+
+        is_value = matcher(c.values)
+
+        def was(a: Any) -> bool:
+            for start, end, names, by in a.jql_history(name)[0]:
+                if is_value(names) and (not spans or in_spans(start, end)) and by_ok(a, by):
+                    return True
+            return False
+        return was if c.op in ("was", "was in") else (lambda a: not was(a))
+
     # keys ---------------------------------------------------------------------------------------
     def key_clause(self, c: Clause, op: str) -> Pred:
         name = c.field
+        if c.values and c.values[0].kind == "func":  # linkedIssues(KEY[, type])
+            args = c.values[0].args
+            key, link_type = args[0].upper(), (args[1] if len(args) > 1 else None)
+            inside = op == "in"
+
+            def linked(a: Any) -> bool:
+                return (a.jql_value(name) in a.jql_linked(key, link_type)) == inside
+            return linked
         if op in ("<", "<=", ">", ">="):
             lit = c.values[0].text.strip()
             if lit.isdigit():
@@ -886,6 +1086,10 @@ class _Compiler:
             return False
 
         return pred
+
+
+_FAR = datetime(9999, 1, 1, tzinfo=timezone.utc)
+_NEAR = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _number(v: Value, spelling: str) -> float:

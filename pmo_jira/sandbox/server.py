@@ -38,9 +38,10 @@ from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.index import SearchIndex
-from pmo_jira.sandbox.shapes import Shapes, fmt_datetime, rank_of, select_fields, sprint_of
+from pmo_jira.sandbox.shapes import Shapes, adf_to_wiki, fmt_datetime, rank_of, select_fields, sprint_of
 from pmo_jira.sandbox.store import (
     ISSUE_TYPES,
+    LINK_TYPES,
     PRIORITIES,
     RESOLUTIONS,
     SELECT_OPTIONS,
@@ -137,6 +138,12 @@ class _Accessor:
             raise jqlmod.JqlError(f"Field '{name}' does not exist or you do not have permission to view it.")
         return getter(self.rec)
 
+    def jql_history(self, name: str) -> tuple[list, list]:
+        return self.app.field_history(self.rec, name)
+
+    def jql_linked(self, key: str, link_type: str | None) -> frozenset[str]:
+        return self.app.linked_keys(key, link_type)
+
 
 def _operand(values: tuple[jqlmod.Value, ...], listed: bool) -> dict:
     def one(v: jqlmod.Value) -> dict:
@@ -159,8 +166,15 @@ def _jql_node(node: Any) -> dict:
     if isinstance(node, jqlmod.Not):
         return {"clause": _jql_node(node.item), "operator": "not"}
     name = node.spelling or node.field
-    return {"field": {"name": name, "encodedName": json.dumps(name) if " " in name else name},
-            "operator": node.op, "operand": _operand(node.values, node.op in ("in", "not in"))}
+    out = {"field": {"name": name, "encodedName": json.dumps(name) if " " in name else name}, "operator": node.op}
+    if isinstance(node, jqlmod.HistoryClause):  # Cloud's FieldWasClause / FieldChangedClause
+        if node.op != "changed":
+            out["operand"] = _operand(node.values, node.op.endswith(" in"))
+        out["predicates"] = [{"operator": word, "operand": _operand(values, len(values) > 1)}
+                             for word, values in node.predicates]
+        return out
+    out["operand"] = _operand(node.values, node.op in ("in", "not in"))
+    return out
 
 
 def jql_structure(query: jqlmod.Query) -> dict:
@@ -267,6 +281,7 @@ class SandboxApp:
             "statuscategorychangeddate": lambda r: r.status_changed,
             "summary": lambda r: r.summary,
             "description": lambda r: r.description or None,
+            "text": self._all_text,
         }
         if self.flavour is Flavour.DC:
             getters["parent"] = lambda r: r.parent if r.hierarchy_level < 0 else None
@@ -277,6 +292,89 @@ class SandboxApp:
                 for clause in f.clause_names:
                     getters.setdefault(clause.lower(), getter)  # a shared name searches the oldest field
         return getters
+
+    @staticmethod
+    def _all_text(rec: IssueRec) -> str:
+        """What ``text ~`` searches: summary, description and comments (Jira adds environment and
+        text custom fields, which the generated issues leave empty)."""
+        parts = [rec.summary, rec.description or ""]
+        parts += [c.body if isinstance(c.body, str) else adf_to_wiki(c.body) for c in rec.comments or ()]
+        return "\n".join(parts)
+
+    def _value_names(self, name: str, raw_id: str | None, text: str | None) -> frozenset[str]:
+        """Every spelling JQL may use for one historic value (name, id; for users every identity)."""
+        if raw_id is None and text is None:
+            return frozenset()
+        if name in ("assignee", "reporter"):
+            user = self.store.user(raw_id)
+            if user is None:
+                return frozenset(x.casefold() for x in (raw_id, text) if x)
+            return self._user_names(user.account_id)
+        return frozenset(x.casefold() for x in (raw_id, text) if x)
+
+    def _user_names(self, account_id: str | None) -> frozenset[str]:
+        user = self.store.users.get(account_id) if account_id else None
+        if user is None:
+            return frozenset()
+        return frozenset(x.casefold() for x in (user.account_id, user.name, user.key, user.email, user.display_name))
+
+    _HISTORY_IDS = {"status": "status", "assignee": "assignee", "reporter": "reporter", "priority": "priority",
+                    "resolution": "resolution", "fixversion": "fixVersions"}
+
+    def field_history(self, rec: IssueRec, name: str) -> tuple[list, list]:
+        """(value periods, changes) of one field from the issue's changelog, for WAS and CHANGED.
+
+        A period is ``(start, end or None, value names, names of who set it)``; the value at
+        creation counts as set by the reporter, as in Jira. A change is ``(when, author names,
+        old value names, new value names)``."""
+        field_id = self._HISTORY_IDS[name]
+        changes = []
+        for h in self.store.history(rec):
+            for item in h.items:
+                if item.field_id == field_id:
+                    changes.append((h.created, self._user_names(h.author),
+                                    self._value_names(name, item.from_id, item.from_string),
+                                    self._value_names(name, item.to_id, item.to_string)))
+        if changes:
+            first = changes[0][2]
+        else:
+            current = {"status": rec.status, "priority": rec.priority, "resolution": rec.resolution}.get(name)
+            if name in ("assignee", "reporter"):
+                first = self._user_names(getattr(rec, name))
+            else:
+                first = frozenset({current.casefold()}) if current else frozenset()
+        periods = []
+        start, names, by = rec.created, first, self._user_names(rec.reporter)
+        for when, author, _, new in changes:
+            periods.append((start, when, names, by))
+            start, names, by = when, new, author
+        periods.append((start, None, names, by))
+        return periods, changes
+
+    def _link_type(self, text: str) -> tuple[str, bool | None] | None:
+        """(link type, direction: True outward, False inward, None both) for a name or description."""
+        low = text.strip().casefold()
+        for name, (_, inward, outward) in LINK_TYPES.items():
+            if low == name.casefold():
+                return name, None
+            if low == outward.casefold():
+                return name, None if inward == outward else True
+            if low == inward.casefold():
+                return name, False
+        return None
+
+    def linked_keys(self, key: str, link_type: str | None) -> frozenset[str]:
+        """``linkedIssues(key[, link type])``: the keys linked to ``key`` (by that type and direction)."""
+        rec = self.store.issue(key)
+        if rec is None:
+            return frozenset()
+        wanted = self._link_type(link_type) if link_type else None
+        out = set()
+        for link in rec.links or ():
+            if wanted is not None and (link.type != wanted[0] or wanted[1] not in (None, link.outward)):
+                continue
+            out.add(link.other)
+        return frozenset(out)
 
     def parse_jql(self, text: str, *, cloud_search: bool) -> jqlmod.Query:
         try:
@@ -323,7 +421,18 @@ class SandboxApp:
             self._check_values(node.item, errors)
             return
         known = self._known_values(node.field)
-        for value in node.values:
+        values = node.values
+        if isinstance(node, jqlmod.HistoryClause):
+            values += tuple(v for word, vs in node.predicates if word in ("from", "to") for v in vs)
+        for value in values:
+            if value.kind == "func" and value.text == jqlmod.LINKED_ISSUES:
+                ref = value.args[0]
+                linked = self.store.issue(ref)
+                if linked is None or not self.can_browse(self.store.projects[linked.project]):
+                    errors.append(f"Issue '{ref}' could not be found in function 'linkedIssues'.")
+                if len(value.args) > 1 and self._link_type(value.args[1]) is None:
+                    errors.append(f"Issue link type '{value.args[1]}' could not be found in function 'linkedIssues'.")
+                continue
             if value.kind != "lit":
                 continue
             text = value.text.strip()
