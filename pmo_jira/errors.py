@@ -55,6 +55,13 @@ class JiraApiError(PmoError):
         return f"{self.method} {self.url}{status}: {self.message}{detail}"
 
 
+class NotifyRefused(JiraApiError):
+    """Jira refused a write only because it asked not to notify watchers (``notifyUsers=false``).
+
+    Told by the status (403, or 400 naming ``notifyUsers``) of a request that sent the parameter,
+    and the account's permissions, never by the message, which Jira words in the site's language."""
+
+
 class PluginError(PmoError):
     """A plugin failed to load or broke the plugin contract."""
 

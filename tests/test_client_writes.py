@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from pmo_jira.errors import JiraApiError
+from pmo_jira.errors import JiraApiError, NotifyRefused
 from pmo_jira.model import BulletList, Doc, Flavour, Heading, Paragraph, Text
 
 from client_fixtures import CLOUD_URL, DC_URL, make_client, payload
@@ -122,3 +122,45 @@ def test_issue_properties_round_trip(rsps):
     client.set_property("PM-1", "pmo.sync", value)
     assert json.loads(rsps.calls[0].request.body) == value
     assert client.get_property("PM-1", "pmo.sync") == value
+
+
+GERMAN_REFUSAL = {"errorMessages": ["Zum Verwerfen der Benutzerbenachrichtigung sind Administrator- oder "
+                                    "Projektadministratorberechtigungen erforderlich."], "errors": {}}
+
+
+def _permissions(url: str, api: str, **granted: bool) -> dict:
+    return {"permissions": {k: {"id": "1", "key": k, "name": k, "type": "PROJECT", "description": "",
+                                "havePermission": v} for k, v in granted.items()}}
+
+
+@pytest.mark.parametrize("flavour,url,api", [(Flavour.CLOUD, CLOUD_URL, "3"), (Flavour.DC, DC_URL, "2")])
+def test_notify_refusal_is_told_by_status_and_permissions_not_by_language(rsps, flavour, url, api):
+    rsps.put(f"{url}/rest/api/{api}/issue/PM-1", status=403, json=GERMAN_REFUSAL)
+    rsps.get(f"{url}/rest/api/{api}/mypermissions", json=_permissions(
+        url, api, EDIT_ISSUES=True, ADMINISTER_PROJECTS=False, ADMINISTER=False))
+    with pytest.raises(NotifyRefused) as err:
+        make_client(flavour).edit_labels("PM-1", ["pmo-x"], [], notify=False)
+    assert err.value.status == 403
+    assert _query(rsps.calls[1])["projectKey"] == ["PM"]
+
+
+def test_a_403_the_account_would_get_anyway_is_not_a_notify_refusal(rsps):
+    rsps.put(f"{CLOUD_URL}/rest/api/3/issue/PM-1/comment/7", status=403, json=GERMAN_REFUSAL)
+    rsps.get(f"{CLOUD_URL}/rest/api/3/mypermissions", json=_permissions(
+        CLOUD_URL, "3", EDIT_OWN_COMMENTS=False, EDIT_ALL_COMMENTS=False, ADMINISTER_PROJECTS=False,
+        ADMINISTER=False))
+    with pytest.raises(JiraApiError) as err:
+        make_client(Flavour.CLOUD).edit_comment("PM-1", "7", DOC, notify=False)
+    assert not isinstance(err.value, NotifyRefused) and err.value.status == 403
+
+
+def test_a_400_naming_notify_users_is_a_refusal_and_a_403_with_notifications_on_is_not(rsps):
+    rsps.put(f"{DC_URL}/rest/api/2/issue/PM-1", status=400,
+             json={"errorMessages": [], "errors": {"notifyUsers": "Nicht erlaubt."}})
+    with pytest.raises(NotifyRefused):
+        make_client(Flavour.DC).edit_labels("PM-1", ["pmo-x"], [], notify=False)
+    rsps.replace(responses.PUT, f"{DC_URL}/rest/api/2/issue/PM-1", status=403, json=GERMAN_REFUSAL)
+    with pytest.raises(JiraApiError) as err:
+        make_client(Flavour.DC).edit_labels("PM-1", ["pmo-x"], [], notify=True)
+    assert not isinstance(err.value, NotifyRefused)
+    assert not any("mypermissions" in c.request.url for c in rsps.calls)

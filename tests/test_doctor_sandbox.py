@@ -71,7 +71,7 @@ def test_all_ok_across_cloud_and_dc_exits_0(clean_env, memory_keyring, sandbox):
     assert out.splitlines()[-1] == "ready: a sync would succeed on all 2 site(s)"
     checks = _checks(out)
     assert checks["cloud", "flavour"][:2] == ("ok", "cloud")
-    assert checks["dc", "reachable"][1].startswith("Jira 9.") and checks["cloud", "reachable"][1].endswith("(Cloud)")
+    assert checks["dc", "reachable"][1].startswith("Jira 11.") and checks["cloud", "reachable"][1].endswith("(Cloud)")
     assert checks["dc", "field start"][1].startswith("-> customfield_")
     for site in ("cloud", "dc"):
         for permission in ("Browse Projects", "Edit Issues", "Add Comments", "Edit Own Comments", "notifications"):

@@ -29,6 +29,9 @@ NULLABLE = {"ChangeDetails": ("from", "fromString", "to", "toString")}
 for _name, _props in NULLABLE.items():
     for _prop in _props:
         SPEC["components"]["schemas"][_name]["properties"][_prop]["type"] = ["string", "null"]
+# The getServerInfo example answers `"defaultLocale": {"locale": "en_AU"}`, which the schema lacks.
+SPEC["components"]["schemas"]["ServerInformation"]["properties"]["defaultLocale"] = {
+    "type": "object", "properties": {"locale": {"type": "string"}}, "additionalProperties": False}
 REGISTRY = Registry().with_resource("spec", Resource.opaque(SPEC))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from typing import Any
 
-from pmo_jira.errors import JiraApiError
+from pmo_jira.errors import JiraApiError, NotifyRefused
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.mapping.schema import Writeback
@@ -143,8 +143,8 @@ class FakeClient:
             raise JiraApiError("not found", method="PUT", url=path, status=404,
                                error_messages=("Issue does not exist or you do not have permission to see it.",))
         if notify is False and j.notify_needs_admin:
-            raise JiraApiError("forbidden", method="PUT", url=path, status=403,
-                               error_messages=(NOTIFY_REFUSED,))
+            raise NotifyRefused("forbidden", method="PUT", url=path, status=403,
+                                error_messages=(NOTIFY_REFUSED,))
         return j.issues[key]
 
     def myself(self) -> dict:

@@ -63,10 +63,15 @@ def sandbox() -> None:
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="pmo-ready", show_default=True,
               help="The site: prepared for the PMO (Risk type, PMO fields and workflow) or as Atlassian ships "
                    "it (default-cloud, default-dc).")
+@click.option("--time-zone", metavar="ZONE", default=None,
+              help="IANA zone the site writes timestamps in and reads JQL dates in, e.g. Europe/Berlin "
+                   "(default: UTC).")
+@click.option("--locale", metavar="LOCALE", default=None, help="The site's default locale, e.g. de_DE (default: en_US).")
 def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: str | None,
           fault_429_rate: float, fault_503_rate: float, fault_drop_rate: float, fault_slow_rate: float,
           slow_seconds: float, retry_after: int, fault_schedule: str, fault_seed: int, deny: tuple[str, ...],
-          bot_admin: bool, search_lag: int | None, profile: str) -> None:
+          bot_admin: bool, search_lag: int | None, profile: str, time_zone: str | None,
+          locale: str | None) -> None:
     """Serve a generated Jira site on http://HOST:PORT until Ctrl-C."""
     try:
         now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
@@ -80,7 +85,7 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
                         schedule=parse_schedule(fault_schedule), seed=fault_seed)
         server = SandboxServer(flavour, issues, seed, now=now, host=host, port=port, faults=faults,
                                deny_permissions=deny, bot_is_admin=bot_admin, profile=profile,
-                               search_lag=search_lag)
+                               search_lag=search_lag, time_zone=time_zone, locale=locale)
         server.bind()
     except ValueError as err:
         fail(str(err))

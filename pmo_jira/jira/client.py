@@ -27,7 +27,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from pmo_jira.errors import ConfigError, JiraApiError
+from pmo_jira.errors import ConfigError, JiraApiError, NotifyRefused
 from pmo_jira.jira.prefetch import prefetched
 from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, server_delay
 from pmo_jira.jira.richtext import to_adf, to_wiki
@@ -689,8 +689,7 @@ class JiraClient:
             body: dict[str, Any] = {"update": {"labels": ops}}
             if inline and props:
                 body["properties"] = [{"key": k, "value": v} for k, v in props.items()]
-            self._request("PUT", f"{self.api}/issue/{_seg(key)}", params=_notify(notify), json=body,
-                          issue_key=key)
+            self._notifying_write(f"{self.api}/issue/{_seg(key)}", key, notify, ("EDIT_ISSUES",), json=body)
         if not inline:
             for prop, value in props.items():
                 self._put_property(key, prop, value)
@@ -709,9 +708,35 @@ class JiraClient:
                              json={"body": self._comment_body(body)}, idempotent=False, issue_key=key)
 
     def edit_comment(self, key: str, comment_id: str, body: Doc, *, notify: bool) -> dict:
-        return self._request("PUT", f"{self.api}/issue/{_seg(key)}/comment/{_seg(comment_id)}",
-                             params=_notify(notify), json={"body": self._comment_body(body)},
-                             issue_key=key)
+        return self._notifying_write(f"{self.api}/issue/{_seg(key)}/comment/{_seg(comment_id)}", key, notify,
+                                     ("EDIT_OWN_COMMENTS", "EDIT_ALL_COMMENTS"),
+                                     json={"body": self._comment_body(body)})
+
+    def _notifying_write(self, path: str, key: str, notify: bool, permissions: Sequence[str], **kw: Any) -> Any:
+        """A PUT that may send ``notifyUsers=false``; Jira refusing just that raises ``NotifyRefused``."""
+        try:
+            return self._request("PUT", path, params=_notify(notify), issue_key=key, **kw)
+        except JiraApiError as exc:
+            if notify or not self._refused_notify(exc, key, permissions):
+                raise
+            raise NotifyRefused(exc.message, method=exc.method, url=exc.url, status=exc.status,
+                                error_messages=exc.error_messages) from None
+
+    def _refused_notify(self, exc: JiraApiError, key: str, permissions: Sequence[str]) -> bool:
+        """Whether a refused ``notifyUsers=false`` write was refused for that parameter alone: a 400
+        naming it, or a 403 while the account may make this write but administers neither the
+        project nor Jira (what skipping notifications needs). Jira words the message in the
+        site's language, so it is not read."""
+        if exc.status == 400:
+            return any(m.split(":", 1)[0].strip() == "notifyUsers" for m in exc.error_messages)
+        if exc.status != 403:
+            return False
+        try:
+            granted = self.my_permissions(_project_of(key), [*permissions, "ADMINISTER_PROJECTS", "ADMINISTER"])
+        except JiraApiError:
+            return True  # cannot tell: a retry with notifications answers the same 403 if it was not this
+        admin = granted["ADMINISTER_PROJECTS"] or granted["ADMINISTER"]
+        return any(granted[p] for p in permissions) and not admin
 
     def delete_comment(self, key: str, comment_id: str) -> None:
         """Delete a comment; a 404 (already gone) counts as done."""

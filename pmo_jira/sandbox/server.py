@@ -32,6 +32,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox import jql as jqlmod
@@ -513,7 +514,7 @@ class SandboxApp:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return snapshot, self._cache[key]
-            pred = query.predicate(store.clock())
+            pred = query.predicate(store.clock().astimezone(store.time_zone))
             acc = _Accessor(self)
             hidden = {k for k, p in store.projects.items() if not self.can_browse(p)}
             found = []
@@ -921,9 +922,11 @@ class Router:
         start = max(self.number("startAt", 0), 0)
         limit = min(max(self.number("maxResults", 50), 0), DC_MAX_RESULTS)
         fields = self._fields("*navigable")
-        if start + limit > DC_RESULT_WINDOW:
-            raise HttpError(400, [f"The search reached past the result window of {DC_RESULT_WINDOW} issues "
-                                  f"(startAt {start} + maxResults {limit}); narrow the query."])
+        if start + limit > DC_RESULT_WINDOW:  # Jira 11's search platform: a 500, as the KB article shows
+            raise HttpError(500, [f"Search limit exceeded. We couldn't complete your search because it requests "
+                                  f"{start + limit:,} results which exceeded the search platform limit of "
+                                  f"{DC_RESULT_WINDOW:,}. Try refining your query or contact your Jira "
+                                  "administrator. Repeating the same search may not work."])
         _, found = self.app.matches(jql, query)
         page = found[start:start + limit]
         # Data Center's search has no `properties` parameter (JRASERVER-62898): it is ignored.
@@ -1205,7 +1208,9 @@ class SandboxServer:
     ``now`` anchors the generated data and the server clock (default :data:`REFERENCE_NOW`, fixed so
     tests are reproducible). Pass ``store=`` to serve a store built elsewhere. ``profile`` picks
     the site (see :data:`pmo_jira.sandbox.store.PROFILES`). The bot is not an admin unless
-    ``bot_is_admin``, like most real bot accounts. ``search_lag`` (default: $PMO_SANDBOX_SEARCH_LAG,
+    ``bot_is_admin``, like most real bot accounts. ``time_zone`` (an IANA name; default UTC) is the
+    zone timestamps are written in and JQL dates read in; ``locale`` the site's ``defaultLocale``.
+    ``search_lag`` (default: $PMO_SANDBOX_SEARCH_LAG,
     else 0): Cloud's search sees an issue as it was before a REST write until that many more writes
     happened, unless the search names it in ``reconcileIssues``.
     """
@@ -1213,10 +1218,21 @@ class SandboxServer:
     def __init__(self, flavour: Flavour | str = Flavour.CLOUD, issues: int = 200, seed: int = 1, *,
                  now: datetime = REFERENCE_NOW, host: str = "127.0.0.1", port: int = 0, store: Store | None = None,
                  faults: Faults | None = None, deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True,
-                 bot_is_admin: bool = False, profile: str = "pmo-ready", search_lag: int | None = None):
+                 bot_is_admin: bool = False, profile: str = "pmo-ready", search_lag: int | None = None,
+                 time_zone: str | None = None, locale: str | None = None):
         if not _is_loopback(host):
             raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
         self.store = store if store is not None else generate(flavour, issues, seed, now=now, profile=profile)
+        if time_zone is not None:
+            try:
+                self.store.time_zone = ZoneInfo(time_zone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise ValueError(f"unknown time zone {time_zone!r}; use an IANA name such as Europe/Berlin") from None
+            self.store.bot.time_zone = time_zone
+        if locale is not None:
+            if not re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}", locale):
+                raise ValueError(f"unknown locale {locale!r}; use a Java locale such as de_DE")
+            self.store.locale = locale
         self.flavour = self.store.flavour
         self.app = SandboxApp(self.store, faults=faults, deny_permissions=deny_permissions,
                               notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin,

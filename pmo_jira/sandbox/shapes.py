@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from pmo_jira.model import Flavour
@@ -35,11 +35,16 @@ from pmo_jira.sandbox.store import (
 ISSUE_EXPAND = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
-def fmt_datetime(dt: datetime) -> str:
-    """Jira's datetime format: milliseconds and an offset without a colon."""
-    dt = dt.astimezone(timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
+def fmt_datetime(dt: datetime, tz: tzinfo = timezone.utc) -> str:
+    """Jira's datetime format: milliseconds and an offset without a colon, in the site's zone
+    (``2026-03-01T10:15:00.000+0100``)."""
+    dt = dt.astimezone(tz)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}" + dt.strftime("%z")
 
+
+DC_VERSION = (11, 3, 0)
+"""The Data Center release the DC flavour claims: one whose search platform (Jira 11.x) refuses a
+page reaching past its 10,000-result window with a 500, as the sandbox does."""
 
 SPRINT_ZERO = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
 """Monday the generated two-week sprints count from."""
@@ -156,6 +161,9 @@ class Shapes:
         self.api = f"{self.base}/rest/api/{api_version}"
         self.cloud = store.flavour is Flavour.CLOUD
         self.adf = api_version == "3"
+
+    def dt(self, value: datetime) -> str:
+        return fmt_datetime(value, self.store.time_zone)
 
     def rich(self, wiki: str | None) -> Any:
         if self.adf:
@@ -291,7 +299,7 @@ class Shapes:
     def comment(self, rec: IssueRec, c: CommentRec) -> dict:
         out = {"self": f"{self.api}/issue/{rec.id}/comment/{c.id}", "id": str(c.id), "author": self.user(c.author),
                "body": self.body(c.body), "updateAuthor": self.user(c.update_author or c.author),
-               "created": fmt_datetime(c.created), "updated": fmt_datetime(c.updated)}
+               "created": self.dt(c.created), "updated": self.dt(c.updated)}
         if self.cloud:
             out["jsdPublic"] = True
         return out
@@ -318,7 +326,7 @@ class Shapes:
         entry: dict[str, Any] = {"id": str(h.id)}
         if h.author is not None:
             entry["author"] = self.user(h.author)
-        entry.update({"created": fmt_datetime(h.created), "items": items})
+        entry.update({"created": self.dt(h.created), "items": items})
         return entry
 
     def changelog_page(self, rec: IssueRec, start: int, limit: int) -> dict:
@@ -367,7 +375,7 @@ class Shapes:
             return True, self.rich(getattr(rec, attr))
         if attr in ("created", "updated", "resolved", "status_changed"):
             value = getattr(rec, attr)
-            return True, fmt_datetime(value) if value else None
+            return True, self.dt(value) if value else None
         if attr in ("due", "start", "target_end"):
             return True, fmt_date(getattr(rec, attr))
         if attr == "resolution":
@@ -413,7 +421,7 @@ class Shapes:
         end = start + timedelta(days=14)
         if self.cloud:
             return [{"id": sid, "name": name, "state": state.lower(), "boardId": 1, "goal": "",
-                     "startDate": fmt_datetime(start), "endDate": fmt_datetime(end)}]
+                     "startDate": self.dt(start), "endDate": self.dt(end)}]
         return [f"com.atlassian.greenhopper.service.sprint.Sprint@{sid:x}[id={sid},rapidViewId=1,state={state},"
                 f"name={name},startDate={start.isoformat()},endDate={end.isoformat()},goal=,sequence={sid}]"]
 
@@ -440,15 +448,18 @@ class Shapes:
 
     def server_info(self, now: datetime) -> dict:
         if self.cloud:
+            zone = getattr(self.store.time_zone, "key", "Etc/UTC")
             return {"baseUrl": self.base, "displayUrl": self.base, "displayUrlServicedeskHelpCenter": self.base,
                     "displayUrlConfluence": self.base, "version": "1001.0.0-SNAPSHOT",
                     "versionNumbers": [1001, 0, 0], "deploymentType": "Cloud", "buildNumber": 100300,
-                    "buildDate": "2026-01-01T00:00:00.000+0000", "serverTime": fmt_datetime(now),
+                    "buildDate": "2026-01-01T00:00:00.000+0000", "serverTime": self.dt(now),
                     "scmInfo": "0c5b9b2f0a7e4d5c8b1e6f3a2d9c8b7a6e5f4d3c", "serverTitle": "pmo-jira sandbox",
-                    "serverTimeZone": "Etc/UTC"}
-        return {"baseUrl": self.base, "version": "9.12.15", "versionNumbers": [9, 12, 15],
-                "deploymentType": "Server", "buildNumber": 9120015, "buildDate": "2024-10-01T00:00:00.000+0000",
-                "databaseBuildNumber": 9120015, "serverTime": fmt_datetime(now),
+                    "defaultLocale": {"locale": self.store.locale}, "serverTimeZone": zone}
+        major, minor, patch = DC_VERSION
+        build = major * 1_000_000 + minor * 1000 + patch
+        return {"baseUrl": self.base, "version": f"{major}.{minor}.{patch}", "versionNumbers": list(DC_VERSION),
+                "deploymentType": "Server", "buildNumber": build, "buildDate": "2025-11-18T00:00:00.000+0000",
+                "databaseBuildNumber": build, "serverTime": self.dt(now),
                 "scmInfo": "0c5b9b2f0a7e4d5c8b1e6f3a2d9c8b7a6e5f4d3c", "serverTitle": "pmo-jira sandbox (Data Center)"}
 
 

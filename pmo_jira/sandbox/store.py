@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from pmo_jira.model import Flavour
@@ -481,6 +481,9 @@ class Store:
         self.logged_attrs = tuple(a for a in ISSUE_ATTRS if a in self.field_by_attr)
         self.history_source: Callable[[Store, IssueRec], list[HistoryRec]] | None = None
         self._last_stamp = self.now
+        self.time_zone: tzinfo = timezone.utc
+        """The zone timestamps are rendered in and JQL dates read in (the searching user's, in Jira)."""
+        self.locale = "en_US"
         self.bot = UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
                            "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
         self.add_user(self.bot)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from pmo_jira.errors import JiraApiError, WriteBackError
+from pmo_jira.errors import JiraApiError, NotifyRefused, WriteBackError
 from pmo_jira.jira.client import note_own_write
 from pmo_jira.jira.retry import RateGate
 from pmo_jira.model import Flavour
@@ -40,7 +40,6 @@ T = TypeVar("T")
 
 PER_ISSUE_WRITE_LIMIT = 20
 """Jira Cloud allows 20 writes per issue in 2 s; one issue's plan must stay far below it."""
-_NOTIFY_REFUSED = "discard the user notification"
 
 
 @dataclass(frozen=True)
@@ -151,9 +150,7 @@ class _Run:
         try:
             return fn(notify)
         except JiraApiError as exc:
-            refused = not notify and exc.status == 403 and any(
-                _NOTIFY_REFUSED in m.lower() for m in (*exc.error_messages, exc.message))
-            if not refused:
+            if notify or not isinstance(exc, NotifyRefused):
                 raise
             self.notify_refused(p, exc)
             if self.own_gate[p.site]:
