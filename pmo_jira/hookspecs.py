@@ -50,9 +50,14 @@ def pmo_jira_cli_commands(run_options: Any) -> Any:
 
 
 @hookspec
-def pmo_jira_run_facts(result: Any, snapshots: Any, mapping: Any, now: Any) -> Any:
+def pmo_jira_run_facts(result: Any, snapshots: Any, mapping: Any, now: Any, history: Any) -> Any:
     """Return ``{name: JSON-able figures}`` to keep with the run in the run history.
 
-    Called once per recorded run; read back with ``HistoryStore.run_facts(run_id, name)``. Keep the
-    figures small (a run is recorded every night) and name them after your plugin.
+    Called once per recorded run, after the run and before it is recorded: ``history`` is the
+    ``HistoryStore`` as it was before this run (read it, e.g. for the previous run's figures; do
+    not write). Read back with ``HistoryStore.run_facts(run_id, name)``. Keep the figures small
+    (a run is recorded every night) and name them after your plugin. Figures wrapped in
+    ``pmo_jira.history.PerSite({site: figures})`` are kept per site for the newest run of each
+    site only (``HistoryStore.latest_site_facts(name, mapping=...)``): what a report needs to
+    roll the sites up from the history without reading Jira.
     """

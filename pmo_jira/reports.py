@@ -8,17 +8,23 @@ pure: the caller decides where the text or bytes go.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
+from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import Snapshot
 from pmo_jira.redaction import redact
 from pmo_jira.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from pmo_jira.history import HistoryStore
+
+T = TypeVar("T")
 
 
 def file_name(name: str, fmt: str) -> str:
@@ -47,10 +53,39 @@ def write_output(path: Path, content: str | bytes) -> None:
 class ReportContext:
     result: AuditResult
     snapshots: Sequence[Snapshot]
-    mapping: Any  # pmo_jira.mapping.schema.Mapping
+    mapping: MappingFile
     now: datetime
-    history: Any = None  # pmo_jira.history.HistoryStore, when a history is kept
+    history: HistoryStore | None = None  # when a run history is kept
     options: Mapping[str, str] = field(default_factory=dict)
+    _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """``build()``, once per context: what every format of one report needs (e.g. a roll-up)
+        is built once when one command renders several formats from this context."""
+        return _once(self._shared, key, build)
+
+
+@dataclass(frozen=True)
+class HistoryContext:
+    """What a report rendered from the run history alone gets (``report NAME --from-history``):
+    no Jira read, the newest full run of each of ``sites`` is in ``history``."""
+
+    history: HistoryStore
+    mapping: MappingFile
+    sites: tuple[str, ...]
+    now: datetime
+    options: Mapping[str, str] = field(default_factory=dict)
+    _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, key: str, build: Callable[[], T]) -> T:
+        """As ``ReportContext.shared``."""
+        return _once(self._shared, key, build)
+
+
+def _once(memo: dict[str, Any], key: str, build: Callable[[], T]) -> T:
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]  # type: ignore[no-any-return]
 
 
 @runtime_checkable
@@ -60,6 +95,12 @@ class Report(Protocol):
     formats: tuple[str, ...]  # the first one is the default
 
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes: ...
+
+
+def renders_from_history(report: Report) -> bool:
+    """Whether a report can be rendered from the run history alone: it offers
+    ``render_from_history(ctx: HistoryContext, fmt) -> str | bytes``."""
+    return callable(getattr(report, "render_from_history", None))
 
 
 def available_reports() -> dict[str, Report]:
@@ -91,11 +132,12 @@ def chosen_formats(report: Report, fmt: str, out_dir: Path | None) -> list[str]:
     return formats
 
 
-def render_report(report: Report, ctx: ReportContext, fmt: str, *, output: Path | None = None,
+def render_report(report: Report, ctx: ReportContext | HistoryContext, fmt: str, *, output: Path | None = None,
                   out_dir: Path | None = None) -> Path | str:
     """Render one format into ``output`` or ``out_dir/<name><suffix>`` (the path written), or
     return the text when there is no file to go to (binary formats need one)."""
-    content = report.render(ctx, fmt)
+    content = report.render(ctx, fmt) if isinstance(ctx, ReportContext) else \
+        report.render_from_history(ctx, fmt)  # type: ignore[attr-defined]
     target = output if output is not None else (out_dir / file_name(report.name, fmt) if out_dir is not None else None)
     if target is None:
         if isinstance(content, bytes):

@@ -146,17 +146,6 @@ def test_fields_must_be_explicit(fields):
         next(client.search_pages("project = PM", fields))
 
 
-def test_epic_children_use_parent_on_cloud_and_epic_link_on_dc(rsps):
-    rsps.get(f"{CLOUD_URL}/rest/api/3/search/jql", json=payload("cloud", "search_jql_last"))
-    rsps.get(f"{DC_URL}/rest/api/2/search", json={"startAt": 0, "maxResults": 50, "total": 0, "issues": []})
-    list(make_client(Flavour.CLOUD).epic_children("PM-1", FIELDS))
-    list(make_client(Flavour.DC).epic_children("INF-1", FIELDS))
-    assert _query(rsps.calls[0].request)["jql"] == "parent = PM-1 ORDER BY key ASC"
-    assert _query(rsps.calls[1].request)["jql"] == '"Epic Link" = INF-1 ORDER BY key ASC'
-    with pytest.raises(ValueError):
-        list(make_client(Flavour.DC).epic_children('X-1" OR project = SECRET', FIELDS))
-
-
 def test_cloud_projects_page_until_is_last(rsps):
     rsps.get(f"{CLOUD_URL}/rest/api/3/project/search", json=payload("cloud", "project_search_page1"))
     rsps.get(f"{CLOUD_URL}/rest/api/3/project/search", json=payload("cloud", "project_search_page2"))
@@ -174,18 +163,12 @@ def test_dc_projects_in_one_call(rsps):
     assert _query(rsps.calls[0].request)["expand"] == "lead,description"
 
 
-def test_status_categories_categories_and_project_property(rsps):
-    rsps.get(f"{CLOUD_URL}/rest/api/3/statuscategory", json=payload("cloud", "statuscategory"))
-    rsps.get(f"{CLOUD_URL}/rest/api/3/projectCategory",
-             json=[{"self": f"{CLOUD_URL}/rest/api/3/projectCategory/10000", "id": "10000",
-                    "name": "Digital", "description": ""}])
+def test_project_property(rsps):
     rsps.get(f"{CLOUD_URL}/rest/api/3/project/PM/properties/pmo.phase",
              json={"key": "pmo.phase", "value": {"phase": "planning"}})
     rsps.get(f"{CLOUD_URL}/rest/api/3/project/OPS/properties/pmo.phase", status=404,
              json={"errorMessages": ["The property with key 'pmo.phase' does not exist."], "errors": {}})
     client = make_client(Flavour.CLOUD)
-    assert [c["key"] for c in client.status_categories()] == ["undefined", "new", "indeterminate", "done"]
-    assert client.project_categories()[0]["name"] == "Digital"
     assert client.project_property("PM", "pmo.phase") == {"phase": "planning"}
     assert client.project_property("OPS", "pmo.phase") is None
 

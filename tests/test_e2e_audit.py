@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from pmo_jira.findings import Severity
+from pmo_jira.formats import builtin_formats
 from pmo_jira.formats.csv_format import COLUMNS
 from pmo_jira.formats.json_format import load_schema
 from pmo_jira.sandbox.server import SandboxServer
@@ -175,7 +176,7 @@ def test_every_format_renders_through_the_cli(pmo, cloud, tmp_path):
     jsonschema.validate(report, load_schema())
 
     out = {}
-    for fmt in ("json", "csv", "junit", "markdown", "table"):
+    for fmt in builtin_formats():
         target = tmp_path / f"audit.{fmt}"
         result = pmo.run(["audit", "--format", fmt, "--output", str(target), "--fail-on", "never"], sb=cloud)
         assert result.exit_code == 0, result.stderr

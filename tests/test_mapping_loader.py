@@ -48,7 +48,7 @@ def test_sandbox_mapping_as_the_other_modules_see_it() -> None:
     assert m.standard("PMO-PLN-002").options == {"min_ratio": 0.8}
     assert m.standard("PMO-GOV-001").phases is None and m.standard("PMO-GOV-001").severity is None
     assert m.standard("PMO-NOPE-001") is None
-    assert m.standard_codes[0] == "PMO-GOV-001" and len(m.standard_codes) == 23
+    assert m.standards[0].code == "PMO-GOV-001" and len(m.standards) == 23
     wb = m.writeback
     assert (wb.label_prefix, wb.comment, wb.notify, wb.on_notify_refused, wb.max_writes) == ("pmo-", True, False, "notify", 20000)
     assert wb.severities == [Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
@@ -104,7 +104,7 @@ def test_load_raises_the_first_problem_in_file_order(tmp_path: Path) -> None:
 def test_unknown_codes_are_errors_only_against_a_catalogue(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text("version: 1\nname: x\nstandards:\n  - code: ACME-SEC-001\n")
-    assert load_mapping(path).standard_codes == ["ACME-SEC-001"]
+    assert [s.code for s in load_mapping(path).standards] == ["ACME-SEC-001"]
     errors = validate_mapping(path, known_codes=CODES)
     assert [str(e) for e in errors] == [f"{path}:4: standards[0].code: unknown standard 'ACME-SEC-001' "
                                         "(see `pmo-jira standards list`)"]

@@ -9,8 +9,10 @@ from datetime import timedelta
 import pytest
 
 from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from pmo_jira.run.facts import collect_run_facts
 from pmo_jira_portfolio.render_text import render_json, render_table
 from pmo_jira_portfolio.rollup import build_rollup
+from pmo_jira_portfolio.runs import rag_rows
 
 from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
 from standards_fixtures import child, epic, risk
@@ -32,6 +34,17 @@ def next_week_snapshot():
 
 def snap_date(snap, key):
     return next(i for i in snap.issues if i.key == key).fields["target_end"]
+
+
+def record(store, ctx):
+    """Record the run as every command does: with what the plugins keep of it (the RAG rows)."""
+    return store.record_run(ctx.result, facts=collect_run_facts(ctx.result, ctx.snapshots, ctx.mapping, ctx.now,
+                                                                store))
+
+
+def table_rows(store):
+    return {t: store.query(f"SELECT COUNT(*) FROM {t}")[0][0]
+            for t in ("runs", "run_counts", "finding_events", "item_events", "run_facts", "site_facts")}
 
 
 @pytest.fixture
@@ -58,10 +71,9 @@ def test_first_recorded_run_has_every_open_finding_new(store):
 
 def test_second_run_reports_resolved_findings_phase_and_rag_moves_and_scope_growth(store):
     first = portfolio_context(store)
-    first_id = store.record_run(first.result)
-    build_rollup(first)  # keeps this run's RAG rows
+    first_id = record(store, first)  # keeps this run's RAG rows
     second = portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER)
-    store.record_run(second.result)
+    record(store, second)
     r = build_rollup(second)
 
     assert r.changes.previous.id == first_id
@@ -85,28 +97,36 @@ def test_second_run_reports_resolved_findings_phase_and_rag_moves_and_scope_grow
 def test_rendered_before_recording_as_pmo_jira_report_does_the_next_run_still_sees_the_rag(store):
     first = portfolio_context(store)
     build_rollup(first)  # `pmo-jira report` renders, then records the run
-    first_id = store.record_run(first.result)
+    first_id = record(store, first)
     second = portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER)
     r = build_rollup(second)
-    store.record_run(second.result)
+    record(store, second)
     assert r.changes.run_id is None and r.changes.previous.id == first_id
     assert [(f.code, f.item_key) for f in r.changes.resolved] == [("PMO-RSK-002", "WEB-1")]
     assert ("WEB-2", "planning", "execution") in [(m.key, m.before, m.after) for m in r.changes.phase_moves]
     assert ("project", "WEB", "scope") in {(m.level, m.key, m.dimension) for m in r.rag_moves}
     assert len(r.changes.trend) == 2  # the recorded run, then this one
     db = sqlite3.connect(store.path)
-    assert db.execute("SELECT COUNT(DISTINCT started) FROM portfolio_rag").fetchone() == (2,)
+    assert db.execute("SELECT COUNT(*) FROM run_facts WHERE name = 'portfolio'").fetchone() == (2,)
 
 
-def test_the_history_schema_is_left_alone(store):
+def test_rendering_writes_nothing_the_recorded_run_keeps_its_rag_rows(store):
     ctx = portfolio_context(store)
-    run_id = store.record_run(ctx.result)
-    build_rollup(ctx)
+    before = table_rows(store)
+    for _ in range(2):
+        build_rollup(ctx)
+    assert table_rows(store) == before  # rendering is pure, however often
+    run_id = record(store, ctx)
+    kept = rag_rows(store, "test", ctx.result.started)
+    levels = {level: sum(1 for lv, _, _ in kept if lv == level) for level in ("portfolio", "project", "epic")}
+    assert levels == {"portfolio": 3, "project": 3, "epic": 5}
+    rendered = build_rollup(ctx)
+    assert kept[("project", "acme", "WEB")].rag == {
+        **{d: rendered.projects.set_index("project").loc["WEB", f"rag_{d}"]
+           for d in ("schedule", "scope", "risk", "compliance", "freshness")},
+        "overall": rendered.projects.set_index("project").loc["WEB", "rag_overall"]}
     db = sqlite3.connect(store.path)
     assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
-    levels = dict(db.execute("SELECT level, COUNT(*) FROM portfolio_rag WHERE mapping_name = 'test'"
-                             " GROUP BY level").fetchall())
-    assert levels == {"portfolio": 3, "project": 3, "epic": 5}
     db.close()
     with HistoryStore(store.path) as again:  # the history still opens and compares
         assert again.compare(run_id).run.id == run_id

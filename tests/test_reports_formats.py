@@ -8,12 +8,16 @@ from dataclasses import replace
 import pytest
 
 from pmo_jira.errors import PluginError, PmoError
-from pmo_jira.formats import formats, get_renderer, register_format
+from pmo_jira.formats import builtin_formats, formats, get_renderer, register_format
 from pmo_jira.formats.table import TableFormat
 
 from reports_fixtures import NOW, check_golden, result, rich_result
 
-BUILT_IN = ["table", "json", "csv", "junit", "markdown"]
+BUILT_IN = list(builtin_formats())  # a new format's module is found, so these tests cover it too
+
+
+def test_the_built_in_formats_are_found_default_first():
+    assert BUILT_IN[0] == "table" and {"json", "csv", "junit", "markdown"} <= set(BUILT_IN)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)

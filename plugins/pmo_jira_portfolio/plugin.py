@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pmo_jira.hookspecs import hookimpl
+from pmo_jira_portfolio import REPORT_NAME
 
 
 @hookimpl
@@ -24,3 +25,19 @@ def pmo_jira_cli_commands(run_options):
     from pmo_jira_portfolio.cli import commands
 
     return commands(run_options)
+
+
+@hookimpl
+def pmo_jira_run_facts(result, snapshots, mapping, now, history):
+    """Keep each run's RAG rows (the next report compares with them) and, per site, what the
+    roll-up reads (``report portfolio --from-history``). Without the portfolio extra: nothing."""
+    from pmo_jira_portfolio import EXTRA, installed
+
+    if mapping is None or not all(installed(m) for m in EXTRA):
+        return {}
+    from pmo_jira_portfolio.inputs import NAME, gather, per_site
+    from pmo_jira_portfolio.rollup import rag_rows_of_run
+    from pmo_jira_portfolio.runs import kept
+
+    inp = gather(result, snapshots, mapping, now)
+    return {REPORT_NAME: kept(rag_rows_of_run(inp, mapping, history)), NAME: per_site(inp)}

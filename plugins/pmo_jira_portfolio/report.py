@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pmo_jira.errors import PmoError
-from pmo_jira.reports import ReportContext
+from pmo_jira.reports import HistoryContext, ReportContext
 from pmo_jira_portfolio import REPORT_NAME, require_extra
 
 
@@ -28,9 +28,22 @@ class PortfolioReport:
     formats: tuple[str, ...] = ("table", "csv", "xlsx", "markdown", "json", "html")
 
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
+        """One roll-up per context, however many formats are rendered from it."""
+        self._check(fmt)
+        from pmo_jira_portfolio.rollup import build_rollup
+
+        return _renderers()[fmt](ctx.shared(self.name, lambda: build_rollup(ctx)))
+
+    def render_from_history(self, ctx: HistoryContext, fmt: str) -> str | bytes:
+        """The roll-up of the newest full run of each site, as the history keeps them."""
+        self._check(fmt)
+        from pmo_jira_portfolio.inputs import load
+        from pmo_jira_portfolio.rollup import roll_up
+
+        return _renderers()[fmt](ctx.shared(self.name, lambda: roll_up(
+            load(ctx.history, ctx.mapping, ctx.sites), ctx.mapping, ctx.now, ctx.history)))
+
+    def _check(self, fmt: str) -> None:
         if fmt not in self.formats:
             raise PmoError(f"report {self.name} has no format {fmt!r} (formats: {', '.join(self.formats)})")
         require_extra()
-        from pmo_jira_portfolio.rollup import build_rollup
-
-        return _renderers()[fmt](build_rollup(ctx))

@@ -25,14 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.findings import Outcome, Severity
+from pmo_jira.findings import AuditResult, Outcome, Severity
 from pmo_jira.formats.base import natural_key
-from pmo_jira.model import PHASES, Project, phase_index
+from pmo_jira.history import HistoryStore
+from pmo_jira.mapping.schema import Mapping as MappingFile
+from pmo_jira.model import PHASES, phase_index
 from pmo_jira.reports import ReportContext
-from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
-from pmo_jira.standards.context import AuditContext
+from pmo_jira_portfolio.inputs import EpicFacts, RollupInput, gather
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
-from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, red_since, save_rows
+from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, previous_rows, red_since
 from pmo_jira_portfolio.summary import Summary, build_summary
 
 UNCATEGORISED = "Uncategorised"
@@ -107,20 +108,6 @@ def _portfolio_of(project_key: str, category: str | None, mapping: Any) -> str:
     return category or UNCATEGORISED
 
 
-def _high_values(mapping: Any) -> set[str]:
-    """The risk_impact values PMO-RSK-002 treats as high, as configured in the mapping."""
-    conf = mapping.standard(HighRisksManaged.code)
-    options = HighRisksManaged.Options(**(conf.options if conf else {}))
-    return {v.casefold() for v in options.high_values}
-
-
-def _risk_figures(ctx: AuditContext, epic_key: str, high: set[str]) -> tuple[int, int, int]:
-    """(linked risks, open high risks, open high risks without an owner or a mitigation)."""
-    serious = open_high_risks(ctx, epic_key, high)  # the same rule as PMO-RSK-002
-    unmanaged = sum(1 for r in serious if not ((o := risk_owner(ctx, r)) and o.active and has_mitigation(r)))
-    return len(ctx.risks(epic_key)), len(serious), unmanaged
-
-
 def _severity_counts(findings: Iterable) -> dict[str, int]:
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in findings:
@@ -138,10 +125,8 @@ def _worst_gap(found: list) -> str:
     return f"{top.severity.value} gap {top.code} ({top.title}){more}"
 
 
-def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
-    result, mapping, now = ctx.result, ctx.mapping, ctx.now
-    today = now.date()
-    high = _high_values(mapping)
+def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+    result = inp.result
     with_risk_types = bool(mapping.issue_types.risk)
     open_by_item: dict[tuple[str, str], list] = {}
     for f in result.open_findings():
@@ -150,64 +135,39 @@ def _epic_rows(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> 
     for f in result.findings:
         if f.outcome is Outcome.WAIVED:
             waived[(f.site, f.item_key)] = waived.get((f.site, f.item_key), 0) + 1
-    contexts = {s.site.name: AuditContext.build(s, mapping, today=today, now=now)
-                for s in ctx.snapshots}
     rows = []
     for item in result.items:
         if item.kind != "epic":
             continue
-        actx = contexts.get(item.site)
-        issue = actx.issues.get(item.key) if actx else None
-        children = actx.children(item.key) if actx else []
-        done = [c for c in children if c.is_done]
-        points = [c.fields.get("story_points") for c in children]
-        estimated = [(c, p) for c, p in zip(children, points) if isinstance(p, (int, float))]
-        points_all = sum(p for _, p in estimated)
-        points_done = sum(p for c, p in estimated if c.is_done)
-        is_open = issue is not None and not issue.is_done
-        target = issue.fields.get("target_end") if issue else None
-        late = max((today - target).days, 0) if is_open and target else 0
-        stale = (now - actx.people_updated(issue)).days if is_open else None  # our writes aside
-        risks, open_high, unmanaged = _risk_figures(actx, item.key, high) if actx else (0, 0, 0)
+        e = inp.epics.get((item.site, item.key)) or EpicFacts()
         from_planning = item.phase in PHASES and phase_index(item.phase) >= phase_index("planning")
-        no_register = with_risk_types and is_open and from_planning and risks == 0
+        no_register = with_risk_types and e.open and from_planning and e.risks == 0
         found = open_by_item.get((item.site, item.key), [])
         by_sev = _severity_counts(found)
-        owner = (issue.fields.get("owner") or issue.assignee) if issue else None
         rows.append({
             "portfolio": portfolio_of[(item.site, item.project_key)], "site": item.site,
             "project": item.project_key, "key": item.key, "summary": item.summary, "url": item.url,
-            "phase": item.phase or UNMAPPED, "status": issue.status if issue else "",
-            "owner": getattr(owner, "display_name", None) or _NOBODY,
-            "open": is_open, "target_end": target.isoformat() if target else "",
-            "days_late": late, "days_since_update": stale,
-            "epics": 1, "epics_open": int(is_open), "epics_overdue": int(late > 0),
-            "children": len(children), "children_done": len(done),
-            "open_children": len(children) - len(done),
-            "children_estimated": len(estimated),
-            "points": float(points_all), "points_done": float(points_done),
-            "risks": risks, "open_high_risks": open_high, "unmanaged_risks": unmanaged,
+            "phase": item.phase or UNMAPPED, "status": e.status, "owner": e.owner or _NOBODY,
+            "open": e.open, "target_end": e.target_end,
+            "days_late": e.days_late, "days_since_update": e.days_since_update,
+            "epics": 1, "epics_open": int(e.open), "epics_overdue": int(e.days_late > 0),
+            "children": e.children, "children_done": e.children_done,
+            "open_children": e.children - e.children_done,
+            "children_estimated": e.children_estimated,
+            "points": e.points, "points_done": e.points_done,
+            "risks": e.risks, "open_high_risks": e.open_high_risks, "unmanaged_risks": e.unmanaged_risks,
             "epics_without_risks": int(no_register),
             **{f"open_{s}": n for s, n in by_sev.items()},
             "findings_open": len(found), "findings_waived": waived.get((item.site, item.key), 0),
             "gap": _worst_gap(found),
-            "m_schedule": float(late),
-            "m_risk": float(unmanaged + no_register) if with_risk_types else None,
+            "m_schedule": float(e.days_late),
+            "m_risk": float(e.unmanaged_risks + no_register) if with_risk_types else None,
             "m_compliance": 0.0 if not any(f.severity >= _COMPLIANCE_FLOOR for f in found) else 100.0,
             # An epic is one item, so its share is 0 or 100 %: only a critical gap makes it red.
             "m_compliance_serious": 0.0 if not any(f.severity >= Severity.CRITICAL for f in found) else 100.0,
-            "m_freshness": float(stale) if stale is not None else None,
+            "m_freshness": float(e.days_since_update) if e.days_since_update is not None else None,
         })
     return rows
-
-
-def _projects(ctx: ReportContext) -> tuple[dict[tuple[str, str], Project | None], dict[tuple[str, str], Any]]:
-    """Every (site, project) with items or findings, with its Jira project and its classified item."""
-    known = {(s.site.name, p.key): p for s in ctx.snapshots for p in s.projects}
-    items = {(i.site, i.key): i for i in ctx.result.items if i.kind == "project"}
-    keys = set(items) | {(i.site, i.project_key) for i in ctx.result.items} \
-        | {(f.site, f.project_key) for f in ctx.result.findings}
-    return {k: known.get(k) for k in keys}, items
 
 
 def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
@@ -234,14 +194,52 @@ def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
 
 
 def build_rollup(ctx: ReportContext) -> Rollup:
-    """Roll the audit up; with a run history, compare with the previous run and keep this run's RAG."""
-    result, mapping, now = ctx.result, ctx.mapping, ctx.now
+    """Roll the audit up; with a run history, compare with the previous run. Reads, never writes."""
+    return roll_up(gather(ctx.result, ctx.snapshots, ctx.mapping, ctx.now), ctx.mapping, ctx.now, ctx.history)
+
+
+def roll_up(inp: RollupInput, mapping: MappingFile, now: datetime, history: HistoryStore | None) -> Rollup:
+    """The roll-up of ``inp`` (gathered from a run, or loaded from the history)."""
+    result = inp.result
+    hist = changes(history, result)
+    port, proj, epics, portfolio_of = _levels(inp, mapping, hist)
+    rows = _row_states(port, proj, epics)
+    moves = _rag_moves(rows, hist.previous_rows)
+    red_rows = {row_id for row_id, state in rows.items() if state.rag.get("overall") == "red"}
+    since = red_since(history, result.mapping_name, result.started, red_rows)
+    findings = _findings(result, history, portfolio_of, proj, epics)
+    summary = build_summary(proj, epics, findings, hist, since, now.date())
+
+    phase_counts = {p: 0 for p in (*PHASES, UNMAPPED)}
+    for phase in epics.get("phase", []):
+        phase_counts[phase] = phase_counts.get(phase, 0) + 1
+    return Rollup(
+        mapping_name=result.mapping_name, run_started=result.started, now=now, sites=result.sites,
+        site_errors=dict(result.site_errors), group_by=mapping.portfolio.group_by,
+        thresholds=thresholds_of(mapping), definitions=dict(mapping.portfolio.rag.definitions),
+        portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
+        open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
+        findings=findings, summary=summary,
+    )
+
+
+def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
+    """The colours of every row of a run not recorded yet (scope against the previous run's rows):
+    what the history keeps of the run for the next report to compare with."""
+    port, proj, epics, _ = _levels(inp, mapping, previous_rows(history, inp.result))
+    return _row_states(port, proj, epics)
+
+
+def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[tuple[str, str], str]]:
+    """The rated portfolio, project and epic frames, and each (site, project)'s portfolio."""
+    result = inp.result
     thresholds = thresholds_of(mapping)
-    hist = changes(ctx.history, result)
-    projects, project_items = _projects(ctx)
+    projects = inp.projects
+    project_items = {(i.site, i.key): i for i in result.items if i.kind == "project"}
     portfolio_of = {k: _portfolio_of(k[1], p.category if p else None, mapping) for k, p in projects.items()}
 
-    epics = pd.DataFrame(_epic_rows(ctx, portfolio_of))
+    epics = pd.DataFrame(_epic_rows(inp, mapping, portfolio_of))
     if epics.empty:
         epics = pd.DataFrame(columns=["portfolio", "site", "project", "key", *_SUMMED, "days_late",
                                       "days_since_update", "m_schedule", "m_risk",
@@ -265,7 +263,7 @@ def build_rollup(ctx: ReportContext) -> Rollup:
         base.append({
             "portfolio": portfolio_of[(site, key)], "site": site, "project": key,
             "name": project.name if project else key,
-            "owner": (project.lead.display_name if project and project.lead else _NOBODY),
+            "owner": (project.owner if project else "") or _NOBODY,
             "url": (project.url if project else "") or (pitem.url if pitem else ""),
             "phase": (pitem.phase or UNMAPPED) if pitem else UNMAPPED,
             "unmapped": sum(i.phase is None for i in items), "items": len(items),
@@ -333,40 +331,21 @@ def build_rollup(ctx: ReportContext) -> Rollup:
                     *(f"rag_{d}" for d in RAG_DIMENSIONS), "rag_overall", "why"):
             epics[col] = []
 
-    rows = _row_states(port, proj, epics)
-    moves = _rag_moves(rows, hist.previous_rows)
-    red_rows = {row_id for row_id, state in rows.items() if state.rag.get("overall") == "red"}
-    since = red_since(ctx.history, result.mapping_name, result.started, red_rows)
-    if ctx.history is not None:
-        save_rows(ctx.history, result, rows)
-    findings = _findings(ctx, portfolio_of, proj, epics)
-    summary = build_summary(proj, epics, findings, hist, since, now.date())
-
-    phase_counts = {p: 0 for p in (*PHASES, UNMAPPED)}
-    for phase in epics.get("phase", []):
-        phase_counts[phase] = phase_counts.get(phase, 0) + 1
-    return Rollup(
-        mapping_name=result.mapping_name, run_started=result.started, now=now, sites=result.sites,
-        site_errors=dict(result.site_errors), group_by=mapping.portfolio.group_by,
-        thresholds=thresholds, definitions=dict(mapping.portfolio.rag.definitions),
-        portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
-        open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
-        findings=findings, summary=summary,
-    )
+    return port, proj, epics, portfolio_of
 
 
 FINDING_COLUMNS = ("portfolio", "site", "project", "item", "kind", "item_summary", "code", "title", "severity",
                    "severity_rank", "outcome", "message", "fix", "owner", "since", "url")
 
 
-def _findings(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str], proj: pd.DataFrame,
-              epics: pd.DataFrame) -> pd.DataFrame:
+def _findings(result: AuditResult, history: HistoryStore | None, portfolio_of: dict[tuple[str, str], str],
+              proj: pd.DataFrame, epics: pd.DataFrame) -> pd.DataFrame:
     """Open and waived findings, worst first, with the owner of their item and since when they are open."""
     owners = {(r["site"], r["key"]): r["owner"] for r in epics.to_dict("records")} if len(epics) else {}
     owners.update({(r["site"], r["project"]): r["owner"] for r in proj.to_dict("records")})
-    opened = open_since(ctx.history, ctx.result.mapping_name)
+    opened = open_since(history, result.mapping_name)
     rows = []
-    for f in ctx.result.findings:
+    for f in result.findings:
         if not (f.counts or f.outcome is Outcome.WAIVED):
             continue
         rows.append({
@@ -376,7 +355,7 @@ def _findings(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str], proj
             "outcome": f.outcome.value, "message": f.message, "fix": f.fix,
             "owner": owners.get((f.site, f.item_key), "") or "",
             # first seen in this run when the history has not recorded it opening
-            "since": opened.get((f.site, f.fingerprint), ctx.result.started), "url": f.url,
+            "since": opened.get((f.site, f.fingerprint), result.started), "url": f.url,
         })
     out = pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
     if not len(out):

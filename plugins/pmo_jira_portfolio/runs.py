@@ -1,11 +1,10 @@
-"""What changed since the last run, read from the run history, and the RAG rows kept beside it.
+"""What changed since the last run, read from the run history, and the RAG rows kept with each run.
 
-The portfolio keeps one small table of its own, ``portfolio_rag``, in the history database:
-per run and row (portfolio, project or epic) the colours and the open-children count (scope
-growth is measured against it). Rows are keyed by the run's mapping name and start time, the
-same pair that identifies a run in ``runs``, so a report rendered before its run is recorded
-(``pmo-jira report`` records after rendering) still finds them from the next run on. The
-history's own tables and schema version are left alone.
+The colours of every row (portfolio, project or epic) and its open-children count (scope growth
+is measured against it) are kept with each recorded run as its ``portfolio`` run facts
+(``pmo_jira_run_facts``), so rendering a report never writes and ``history prune`` deletes them
+with their run. A report rendered before its run is recorded (``pmo-jira report`` records after
+rendering) compares with the same previous run the recorded colours were rated against.
 
 The baseline is the run of the same mapping just before this one: via ``HistoryStore.compare``
 when this run is already recorded, else the latest recorded run that started no later.
@@ -13,7 +12,6 @@ when this run is already recorded, else the latest recorded run that started no 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -24,20 +22,12 @@ import sqlalchemy as sa
 from pmo_jira.findings import AuditResult
 from pmo_jira.formats.base import summarize
 from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, schema, sorted_refs, stored_time
+from pmo_jira_portfolio import REPORT_NAME
+from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS
 
 MONTH = timedelta(days=30)
-
-TABLE = sa.Table(
-    "portfolio_rag", sa.MetaData(),
-    sa.Column("mapping_name", sa.Text, primary_key=True),
-    sa.Column("started", sa.Text, primary_key=True),  # the run's start, stored as runs.started is
-    sa.Column("level", sa.Text, primary_key=True),  # portfolio | project | epic
-    sa.Column("site", sa.Text, primary_key=True),  # '' for a portfolio
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("open_children", sa.Integer, nullable=False),
-    sa.Column("rag", sa.Text, nullable=False),  # JSON object: dimension or 'overall' -> colour
-    sqlite_with_rowid=False,
-)
+NAME = REPORT_NAME  # the name its RAG rows are kept under in the run facts
+_KEPT = (*RAG_DIMENSIONS, "overall")
 
 RowId = tuple[str, str, str]  # (level, site, key)
 
@@ -90,11 +80,20 @@ def current_point(result: AuditResult) -> TrendPoint:
     return TrendPoint(0, result.started, "audit", result.mapping_name, counts, len(result.items))
 
 
+def previous_rows(store: HistoryStore | None, result: AuditResult) -> Changes:
+    """Only the RAG rows of the run before ``result`` (not recorded yet): what its colours need."""
+    if store is None:
+        return Changes(kept=False, run_id=None)
+    started = _utc(result.started)
+    previous = next((r for r in store.runs(None, mapping=result.mapping_name) if _utc(r.started) <= started), None)
+    return Changes(True, None, previous,
+                   previous_rows=rag_rows(store, result.mapping_name, previous.started) if previous else {})
+
+
 def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int = 20) -> Changes:
     """Compare ``result`` with the previous run of its mapping in ``store``."""
     if store is None:
         return Changes(kept=False, run_id=None, trend=(current_point(result),))
-    _ensure_table(store)
     name = result.mapping_name
     started = _utc(result.started)
     earlier = [r for r in store.runs(None, mapping=name) if _utc(r.started) <= started]
@@ -133,21 +132,28 @@ def red_since(store: HistoryStore | None, mapping_name: str, before: datetime,
     """For rows red now: the start of the earliest run of their unbroken red streak before this run."""
     if store is None or not red_now:
         return {}
-    c = TABLE.c
-    rows = store.query(sa.select(c.started, c.level, c.site, c.key, c.rag)
-                       .where(c.mapping_name == mapping_name, c.started < stored_time(before))
-                       .order_by(c.started.desc()))
     since: dict[RowId, datetime] = {}
     broken: set[RowId] = set()
-    for started, level, site, key, rag in rows:
-        row_id = (level, site, key)
-        if row_id not in red_now or row_id in broken:
-            continue
-        if json.loads(rag).get("overall") == "red":
-            since[row_id] = _utc(datetime.fromisoformat(started))
-        else:
-            broken.add(row_id)
+    for run_id, started in _kept_runs(store, mapping_name, before):  # newest first, read one by one
+        for row_id, state in _decode(store.run_facts(run_id, NAME)).items():
+            if row_id not in red_now or row_id in broken:
+                continue
+            if state.rag.get("overall") == "red":
+                since[row_id] = _utc(datetime.fromisoformat(started))
+            else:
+                broken.add(row_id)
+        if broken >= red_now:
+            break
     return since
+
+
+def _kept_runs(store: HistoryStore, mapping_name: str, before: datetime) -> list[tuple[int, str]]:
+    """(run id, start) of the runs of the mapping before ``before`` that kept RAG rows, newest first."""
+    runs, facts = schema.runs, schema.run_facts
+    return [(r[0], r[1]) for r in store.query(
+        sa.select(runs.c.id, runs.c.started).join(facts, facts.c.run_id == runs.c.id)
+        .where(runs.c.mapping_name == mapping_name, runs.c.started < stored_time(before), facts.c.name == NAME)
+        .order_by(runs.c.started.desc(), runs.c.id.desc()))]
 
 
 def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResult):
@@ -167,30 +173,27 @@ def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResul
     return new, resolved, moves
 
 
-def _ensure_table(store: HistoryStore) -> None:
-    with store.transaction() as db:
-        TABLE.create(db, checkfirst=True)
-
-
 def rag_rows(store: HistoryStore, mapping_name: str, started: datetime) -> dict[RowId, RowState]:
     """The RAG rows kept for the run of ``mapping_name`` that started at ``started`` (none: {})."""
-    _ensure_table(store)
-    c = TABLE.c
-    rows = store.query(sa.select(c.level, c.site, c.key, c.open_children, c.rag).where(
-        c.mapping_name == mapping_name, c.started == stored_time(started)))
-    return {(r[0], r[1], r[2]): RowState(r[3], json.loads(r[4])) for r in rows}
+    runs, facts = schema.runs, schema.run_facts
+    found = store.query(sa.select(runs.c.id).join(facts, facts.c.run_id == runs.c.id).where(
+        runs.c.mapping_name == mapping_name, runs.c.started == stored_time(started), facts.c.name == NAME)
+        .order_by(runs.c.id.desc()).limit(1))
+    return _decode(store.run_facts(found[0][0], NAME)) if found else {}
 
 
-def save_rows(store: HistoryStore, result: AuditResult, rows: Mapping[RowId, RowState]) -> None:
-    """Store (or replace) the RAG rows of the run ``result`` came from."""
-    name, started = result.mapping_name, stored_time(result.started)
-    with store.transaction() as db:
-        db.execute(sa.delete(TABLE).where(TABLE.c.mapping_name == name, TABLE.c.started == started))
-        if rows:
-            db.execute(TABLE.insert(), [
-                {"mapping_name": name, "started": started, "level": level, "site": site, "key": k,
-                 "open_children": s.open_children, "rag": json.dumps(dict(s.rag), sort_keys=True)}
-                for (level, site, k), s in sorted(rows.items())])
+def kept(rows: Mapping[RowId, RowState]) -> dict[str, Any]:
+    """The run facts that keep ``rows``: one list per row, colours in the order of ``dimensions``."""
+    return {"dimensions": list(_KEPT), "rows": [[level, site, key, s.open_children, [s.rag.get(d, NONE) for d in _KEPT]]
+                                                 for (level, site, key), s in sorted(rows.items())]}
+
+
+def _decode(data: Mapping[str, Any] | None) -> dict[RowId, RowState]:
+    if not data:
+        return {}
+    dims = data["dimensions"]
+    return {(level, site, key): RowState(open_children, dict(zip(dims, colours)))
+            for level, site, key, open_children, colours in data["rows"]}
 
 
 def as_dict(ref: FindingRef) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.errors import PmoError
 from pmo_jira.reports import chosen_formats, find_report
-from pmo_jira.run import run_report_command
+from pmo_jira.run import run_report_command, run_report_from_history
 
 
 class ReportPrinter(Printer):
@@ -35,11 +35,16 @@ class ReportPrinter(Printer):
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="The month, for reports that take one (e.g. monthly; default: this month).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
+@click.option("--from-history", is_flag=True,
+              help="Roll up the newest full run of each site from the run history; Jira is not read.")
 @click.pass_context
 def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
            out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
-           month: str | None, no_history: bool) -> None:
-    """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`."""
+           month: str | None, no_history: bool, from_history: bool) -> None:
+    """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`.
+
+    With --from-history (reports that offer it, e.g. portfolio) the report is rendered from what
+    the per-site jobs recorded, e.g. after `pmo-jira sync --site X` ran on several machines."""
     chosen = find_report(name)
     opts = {}
     for item in options:
@@ -54,9 +59,15 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
             raise PmoError(f"report '{name}' takes no --month")
         opts["month"] = month
     formats = chosen_formats(chosen, fmt or chosen.formats[0], out_dir)
+    if from_history and no_history:
+        raise PmoError("--from-history records nothing anyway: leave out --no-history")
     settings = common.load()
     request = common.request(f"report {name}", mapping=mapping, projects=projects,
                              record=not no_history)
+    if from_history:
+        run_report_from_history(settings, request, report=chosen, formats=formats, output=output,
+                                out_dir=out_dir, options=opts, events=ReportPrinter())
+        return
     done = run_report_command(settings, request, report=chosen, formats=formats, output=output,
                               out_dir=out_dir, options=opts, events=ReportPrinter())
     ctx.exit(done.exit_code)

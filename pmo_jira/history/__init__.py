@@ -6,10 +6,10 @@ answers and ``schema.py`` for how little it stores.
 """
 
 from pmo_jira.history.database import HistoryTarget
-from pmo_jira.history.models import Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
+from pmo_jira.history.models import Delta, FindingRef, Fix, PerSite, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
 from pmo_jira.history.schema import SCHEMA_VERSION
 from pmo_jira.history.store import HistoryStore, existing_history, history_target
 
 __all__ = ["SCHEMA_VERSION", "Delta", "FindingRef", "Fix", "HistoryStore", "HistoryTarget", "PhaseMove",
-           "RunRecord", "TimeToFix", "TrendPoint", "existing_history", "history_target", "sorted_refs",
+           "PerSite", "RunRecord", "TimeToFix", "TrendPoint", "existing_history", "history_target", "sorted_refs",
            "stored_time"]

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 
+class PerSite(dict):  # type: ignore[type-arg]
+    """Run facts kept per site (site -> JSON-able figures) rather than once per run: only the
+    newest run of each site keeps them, so they cost one copy per site, not one per night. A
+    report reads them back with ``HistoryStore.latest_site_facts`` to roll the sites up from the
+    history alone."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: int

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 3  # meta.schema_version; an older pmo-jira refuses a newer file by it
+SCHEMA_VERSION = 4  # meta.schema_version; an older pmo-jira refuses a newer file by it
 
 metadata = sa.MetaData()
 
@@ -87,6 +87,14 @@ run_facts = sa.Table(
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("name", sa.Text, primary_key=True),
     sa.Column("data", sa.Text, nullable=False),
+)
+
+site_facts = sa.Table(
+    "site_facts", metadata,  # what a plugin keeps per site, for the newest run of each site only
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # zlib-compressed JSON
 )
 
 FINDING_ATTRS = ("code", "project_key", "item_key", "severity", "outcome", "phase")

@@ -13,6 +13,7 @@ looks like a clean-up; when the site is back, its findings are compared with its
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -27,8 +28,8 @@ from pmo_jira.findings import AuditResult, Finding, Severity
 from pmo_jira.history import events as ev
 from pmo_jira.history import migrate
 from pmo_jira.history.database import HistoryTarget, advisory_lock_id, database_errors, make_engine, parse_target
-from pmo_jira.history.models import Delta, FindingRef, Fix, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
-from pmo_jira.history.schema import FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts, runs
+from pmo_jira.history.models import Delta, FindingRef, Fix, PerSite, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
+from pmo_jira.history.schema import FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts, runs, site_facts
 from pmo_jira.settings import load_settings
 
 _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
@@ -144,7 +145,8 @@ class HistoryStore:
                    writes_planned: int = 0, writes_applied: int = 0, errors: int = 0,
                    facts: dict[str, Any] | None = None) -> int:
         """Store one run and return its id. The run's time is ``result.started``. ``facts``:
-        plugin name -> JSON-able figures kept with the run (read back with ``run_facts``).
+        plugin name -> JSON-able figures kept with the run (read back with ``run_facts``), or a
+        ``PerSite`` of them, kept for the newest run of each site only (``latest_site_facts``).
 
         Only what changed on each audited site since its previous audit is written. A run that
         started before runs already recorded (a late upload) slots in by its start time: the next
@@ -178,10 +180,14 @@ class HistoryStore:
             if counts:
                 conn.execute(run_counts.insert(), [{"run_id": run_id, "severity": s, "open": n}
                                                    for s, n in counts.items()])
-            if facts:
+            per_run = {name: data for name, data in (facts or {}).items() if not isinstance(data, PerSite)}
+            if per_run:
                 conn.execute(run_facts.insert(), [
-                    {"run_id": run_id, "name": name, "data": json.dumps(data, sort_keys=True, separators=(",", ":"))}
-                    for name, data in sorted(facts.items())])
+                    {"run_id": run_id, "name": name, "data": _json(data)} for name, data in sorted(per_run.items())])
+            for name, data in sorted((facts or {}).items()):
+                if isinstance(data, PerSite):
+                    self._keep_site_facts(conn, run_id, result.mapping_name, started, name,
+                                          {site: d for site, d in data.items() if site in checked})
             order = (started, run_id)
             before_f = self._state(conn, finding_events, result.mapping_name, order, inclusive=False)
             before_i = self._state(conn, item_events, result.mapping_name, order, inclusive=False)
@@ -196,6 +202,23 @@ class HistoryStore:
                 if not checked:
                     break
         return run_id
+
+    @staticmethod
+    def _keep_site_facts(conn: Connection, run_id: int, mapping: str, started: str, name: str,
+                         data: dict[str, Any]) -> None:
+        """Keep ``name``'s figures of each site for this run, unless a run of the mapping that
+        started later already kept some, and drop those of the earlier runs."""
+        sf = site_facts.c
+        for site, figures in sorted(data.items()):
+            kept = conn.execute(sa.select(sf.run_id, runs.c.started).join(runs, runs.c.id == sf.run_id).where(
+                runs.c.mapping_name == mapping, sf.site == site, sf.name == name)).all()
+            if any((t, rid) > (started, run_id) for rid, t in kept):
+                continue  # a late upload: the site's newer figures stay
+            if kept:
+                conn.execute(sa.delete(site_facts).where(sf.site == site, sf.name == name,
+                                                         sf.run_id.in_([rid for rid, _ in kept])))
+            conn.execute(site_facts.insert().values(run_id=run_id, site=site, name=name,
+                                                    data=zlib.compress(_json(figures).encode(), 6)))
 
     def prune(self, before: datetime, *, dry_run: bool = False) -> int:
         """Delete the runs that started before ``before``; return how many (were) deleted.
@@ -357,6 +380,14 @@ class HistoryStore:
         return {k: (a[0], a[2]) for k, a in sorted(self._state_at(item_events, run).items())
                 if k[0] in run.checked_sites}
 
+    def latest_site_facts(self, name: str, *, mapping: str) -> dict[str, tuple[RunRecord, Any]]:
+        """site -> (the run, the figures) plugin ``name`` kept per site (``PerSite``) for runs of ``mapping``."""
+        sf = site_facts.c
+        rows = self.query(sa.select(runs, sf.site, sf.data).join(site_facts, sf.run_id == runs.c.id)
+                          .where(runs.c.mapping_name == mapping, sf.name == name).order_by(sf.site))
+        return {row._mapping["site"]: (_record(row), json.loads(zlib.decompress(row._mapping["data"])))
+                for row in rows}
+
     def latest_full_runs(self, mapping: str | None = None) -> dict[str, RunRecord]:
         """site -> the newest run that audited it (with ``mapping``, if given)."""
         latest: dict[str, RunRecord] = {}
@@ -464,6 +495,10 @@ def _insert_events(conn: Connection, run_id: int, found: Iterable[ev.Event], cla
             for k, name, a in classified]
     if rows:
         conn.execute(item_events.insert(), rows)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
 def _ref(key: ev.Key, attrs: ev.Attrs) -> FindingRef:

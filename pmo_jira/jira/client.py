@@ -90,7 +90,6 @@ def own_writes(base_url: str) -> list[int]:
         return list(writes)
 
 
-_ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 _KNOWN_SCHEMA_PREFIXES = ("com.atlassian.", "com.pyxis.greenhopper.")
 
 
@@ -437,12 +436,6 @@ class JiraClient:
                 out[query] = list(exc.error_messages) or [exc.message]
         return out
 
-    def project_categories(self) -> list[dict]:
-        return list(self._get(f"{self.api}/projectCategory") or [])
-
-    def status_categories(self) -> list[dict]:
-        return list(self._get(f"{self.api}/statuscategory") or [])
-
     def project_property(self, project_key: str, prop: str) -> Any | None:
         body = self._request("GET", f"{self.api}/project/{_seg(project_key)}/properties/{_seg(prop)}",
                              missing_ok=True)
@@ -632,13 +625,6 @@ class JiraClient:
         if properties:
             params["properties"] = ",".join(properties)
         return self._request("GET", f"{self.api}/issue/{_seg(key)}", params=params)
-
-    def epic_children(self, epic_key: str, fields: Sequence[str]) -> Iterator[dict]:
-        """Issues under an epic: Cloud ``parent = KEY``, Data Center ``"Epic Link" = KEY``."""
-        if not _ISSUE_KEY.match(epic_key):
-            raise ValueError(f"not an issue key: {epic_key!r}")
-        clause = "parent" if self.flavour is Flavour.CLOUD else '"Epic Link"'
-        yield from self.search(f"{clause} = {epic_key} ORDER BY key ASC", fields)
 
     def comments(self, key: str) -> list[dict]:
         """All comments of an issue, every page, oldest first.

@@ -539,10 +539,6 @@ class Mapping(Strict):
         """The configuration of a standard by code, or None when the mapping does not enable it."""
         return next((s for s in self.standards if s.code == code), None)
 
-    @property
-    def standard_codes(self) -> list[str]:
-        return [s.code for s in self.standards]
-
     def field_candidates(self, logical: str) -> list[str | dict[str, str]]:
         """The specs of a logical field in the order to try them (empty when unbound)."""
         spec = self.fields.get(logical)

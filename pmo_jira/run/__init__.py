@@ -17,6 +17,7 @@ from pmo_jira.run.command import (
                                   run_audit_command,
                                   run_now,
                                   run_report_command,
+                                  run_report_from_history,
                                   run_sync_command,
 )
 from pmo_jira.run.connect import client_for, site_client
@@ -24,5 +25,6 @@ from pmo_jira.run.sites import AuditedSites, Scope
 
 __all__ = [
     "AuditedSites", "Done", "Run", "RunEvents", "RunRequest", "Scope", "audit_exit_code", "client_for",
-    "run_audit_command", "run_now", "run_report_command", "run_sync_command", "site_client",
+    "run_audit_command", "run_now", "run_report_command", "run_report_from_history", "run_sync_command",
+    "site_client",
 ]

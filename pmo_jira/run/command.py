@@ -24,7 +24,7 @@ from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary
-from pmo_jira.reports import Report, ReportContext, render_report, write_output
+from pmo_jira.reports import HistoryContext, Report, ReportContext, render_report, renders_from_history, write_output
 from pmo_jira.run.connect import client_for
 from pmo_jira.run.facts import collect_run_facts
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
@@ -222,8 +222,8 @@ class Run:
             return None
         from pmo_jira.history import HistoryStore
 
-        facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now)
         with HistoryStore(self.settings.history) as store:
+            facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now, store)
             return store.record_run(audited.result, kind=kind,  # type: ignore[arg-type]
                                     writes_planned=writes_planned, writes_applied=writes_applied,
                                     errors=errors, facts=facts)
@@ -330,6 +330,8 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
         audited = run.audit()
+        if audited.primary_mapping is None:
+            raise PmoError("no site to report on")
         with run.history() as history:
             context = ReportContext(result=audited.result, snapshots=audited.snapshots,
                                     mapping=audited.primary_mapping, now=run.now, history=history,
@@ -343,3 +345,39 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
         run.record(audited, kind="audit")
         code = 2 if audited.result.site_errors else 0
         return Done(code, run.finish(audited.result, exit_code=code), audited)
+
+
+def run_report_from_history(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
+                            output: Path | None, out_dir: Path | None, options: Mapping[str, str],
+                            events: RunEvents | None = None, now: datetime | None = None) -> RunSummary:
+    """``report NAME --from-history``: render each format from the newest full run of every
+    selected site in the run history, without reading Jira (and recording nothing)."""
+    from pmo_jira.history import existing_history
+    from pmo_jira.mapping import load_mapping
+
+    if not renders_from_history(report):
+        raise PmoError(f"report '{report.name}' cannot be rendered from the run history "
+                       "(it needs a read of Jira): leave out --from-history")
+    if request.narrowed:
+        raise PmoError("--from-history rolls up whole sites as last recorded: --project/--jql need a read of Jira")
+    events = events or RunEvents()
+    with Run(settings, request, events=events, now=now) as run:
+        sites = settings.select_sites(request.sites)
+        mapping = load_mapping(Path(request.mapping or settings.mapping_for(sites[0])))
+        history = existing_history(settings.history)
+        if history is None:
+            raise PmoError(f"no run history at {settings.history or 'the default location'}: record the sites first, e.g. "
+                           f"`pmo-jira audit --site {sites[0].name}`")
+        with history:
+            context = HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites),
+                                     now=run.now, options=dict(options))
+            for fmt in formats:
+                written = render_report(report, context, fmt, output=output, out_dir=out_dir)
+                if isinstance(written, Path):
+                    events.written(written)
+                else:
+                    events.output(written)
+        run.summary = RunSummary(command=request.command, sites=[s.name for s in sites],
+                                 duration_s=time.monotonic() - run.started, started_at=run.now)
+        emit_summary(run.summary, settings.summary_json)
+        return run.summary

@@ -1,0 +1,192 @@
+"""What the roll-up reads: the audit (items, open and waived findings) and, per epic and project,
+the few figures it takes from the Jira snapshots. Gathered from a run, or loaded from the history.
+
+Every recorded run keeps this per site (``PerSite`` run facts, newest run of each site only), so
+``pmo-jira report portfolio --from-history`` rolls the sites up without reading Jira again and
+renders exactly what a report reading the same Jira state renders. Figures that depend on the
+clock (days late, days without an update) are taken at the run's own time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import astuple, dataclass
+from datetime import datetime
+from typing import Any
+
+from pmo_jira.errors import PmoError
+from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
+from pmo_jira.history import HistoryStore, PerSite, RunRecord
+from pmo_jira.mapping.schema import Mapping as MappingFile
+from pmo_jira.model import ClassifiedItem, Snapshot
+from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
+from pmo_jira.standards.context import AuditContext
+from pmo_jira_portfolio import REPORT_NAME
+
+NAME = f"{REPORT_NAME}-sites"  # the name the figures are kept under in the history (per site)
+FORMAT = 1  # of the kept figures; a newer one is refused with a line saying so
+
+SiteKey = tuple[str, str]  # (site, key)
+
+
+@dataclass(frozen=True)
+class EpicFacts:
+    """An epic's figures from its site's snapshot (clock-dependent ones at the run's time). Kept in
+    the history as a list in this order: add new fields at the end, with a default."""
+
+    status: str = ""
+    owner: str = ""  # display name of the owner field, else the assignee ('' nobody)
+    open: bool = False
+    target_end: str = ""  # ISO date
+    days_late: int = 0
+    days_since_update: int | None = None  # open epics only; pmo-jira's own writes aside
+    children: int = 0
+    children_done: int = 0
+    children_estimated: int = 0
+    points: float = 0.0
+    points_done: float = 0.0
+    risks: int = 0
+    open_high_risks: int = 0
+    unmanaged_risks: int = 0
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    name: str
+    owner: str  # the project lead's display name ('' nobody)
+    url: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class RollupInput:
+    """The roll-up's whole input. ``result`` holds the open and waived findings (others are not
+    rolled up); ``projects`` every (site, project) with items or findings (None: not in Jira's
+    project list, e.g. a finding on a project out of scope)."""
+
+    result: AuditResult
+    epics: Mapping[SiteKey, EpicFacts]
+    projects: Mapping[SiteKey, ProjectFacts | None]
+
+
+# --- from a run ----------------------------------------------------------------------------------
+
+
+def gather(result: AuditResult, snapshots: Sequence[Snapshot], mapping: MappingFile, now: datetime) -> RollupInput:
+    """The roll-up's input from an audit and the snapshots it was computed from."""
+    today = now.date()
+    contexts = {s.site.name: AuditContext.build(s, mapping, today=today, now=now) for s in snapshots}
+    conf = mapping.standard(HighRisksManaged.code)
+    high = {v.casefold() for v in HighRisksManaged.Options(**(conf.options if conf else {})).high_values}
+    epics: dict[SiteKey, EpicFacts] = {}
+    for item in result.items:
+        actx = contexts.get(item.site)
+        issue = actx.issues.get(item.key) if actx else None
+        if item.kind != "epic" or actx is None or issue is None:
+            continue
+        children = actx.children(item.key)
+        points = [(c, c.fields.get("story_points")) for c in children]
+        estimated = [(c, p) for c, p in points if isinstance(p, (int, float))]
+        is_open = not issue.is_done
+        target = issue.fields.get("target_end")
+        serious = open_high_risks(actx, item.key, high)  # the same rule as PMO-RSK-002
+        owner = issue.fields.get("owner") or issue.assignee
+        epics[(item.site, item.key)] = EpicFacts(
+            status=issue.status, owner=getattr(owner, "display_name", None) or "", open=is_open,
+            target_end=target.isoformat() if target else "",
+            days_late=max((today - target).days, 0) if is_open and target else 0,
+            days_since_update=(now - actx.people_updated(issue)).days if is_open else None,
+            children=len(children), children_done=sum(c.is_done for c in children),
+            children_estimated=len(estimated), points=float(sum(p for _, p in estimated)),
+            points_done=float(sum(p for c, p in estimated if c.is_done)),
+            risks=len(actx.risks(item.key)), open_high_risks=len(serious),
+            unmanaged_risks=sum(1 for r in serious
+                                if not ((o := risk_owner(actx, r)) and o.active and has_mitigation(r))))
+    known = {(s.site.name, p.key): p for s in snapshots for p in s.projects}
+    keys = {(i.site, i.project_key) for i in result.items} | {(f.site, f.project_key) for f in result.findings}
+    projects = {k: ProjectFacts(p.name, p.lead.display_name if p.lead else "", p.url, p.category)
+                if (p := known.get(k)) else None for k in keys}
+    rolled = tuple(f for f in result.findings if f.counts or f.outcome is Outcome.WAIVED)
+    return RollupInput(_with_findings(result, rolled), epics, projects)
+
+
+def _with_findings(result: AuditResult, findings: tuple[Finding, ...]) -> AuditResult:
+    return AuditResult(findings=findings, items=result.items, started=result.started, finished=result.finished,
+                       mapping_name=result.mapping_name, mapping_hash=result.mapping_hash, sites=result.sites,
+                       issues_read=result.issues_read, requests=result.requests,
+                       site_errors=dict(result.site_errors))
+
+
+# --- kept per site in the history ------------------------------------------------------------------
+
+_ITEM = ("key", "kind", "project_key", "summary", "phase", "rule", "url")
+_FINDING = ("code", "title", "severity", "outcome", "project_key", "item_key", "item_kind", "item_summary",
+            "phase", "message", "fix", "subject", "url", "note")
+
+
+def per_site(inp: RollupInput) -> PerSite:
+    """``inp`` as JSON-able figures per site audited, for ``HistoryStore.record_run``."""
+    result = inp.result
+    out = PerSite()
+    for site in set(result.sites) - set(result.site_errors):
+        out[site] = {
+            "format": FORMAT,
+            "items": [[getattr(i, a) for a in _ITEM] for i in result.items if i.site == site],
+            "findings": [[_plain(getattr(f, a)) for a in _FINDING] for f in result.findings if f.site == site],
+            "epics": {k: list(astuple(e)) for (s, k), e in sorted(inp.epics.items()) if s == site},
+            "projects": {k: list(astuple(p)) if p else None for (s, k), p in sorted(inp.projects.items(),
+                                                                                      key=lambda kv: kv[0])
+                         if s == site},
+        }
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, (Severity, Outcome)) else value
+
+
+def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> RollupInput:
+    """The input of the newest full run of each of ``sites``, from the history; a site without one
+    is a one-line error naming it and the command that records it."""
+    name = mapping.name
+    latest = store.latest_full_runs(name)
+    kept = store.latest_site_facts(NAME, mapping=name)
+    runs: dict[str, RunRecord] = {}
+    for site in sites:
+        run = latest.get(site)
+        if run is None:
+            tried = store.runs(None, mapping=name)
+            if any(site in r.sites for r in tried):
+                raise PmoError(f"site {site}: the run history has no full run of it with mapping {name!r} "
+                               f"(every run it is in failed to read it): run `pmo-jira audit --site {site}` first")
+            raise PmoError(f"site {site} has never been recorded in the run history with mapping {name!r}: "
+                           f"run `pmo-jira audit --site {site}` (or `sync --site {site}`) first")
+        figures = kept.get(site)
+        if figures is None or figures[0].id != run.id:
+            raise PmoError(f"site {site}: its newest full run (run {run.id}) kept no portfolio figures "
+                           f"(recorded by an older pmo-jira or without the portfolio extra): run "
+                           f"`pmo-jira audit --site {site}` first")
+        if figures[1].get("format") != FORMAT:
+            raise PmoError(f"site {site}: run {run.id} kept portfolio figures of format "
+                           f"{figures[1].get('format')}, this pmo-jira reads {FORMAT}: upgrade pmo-jira")
+        runs[site] = run
+    items: list[ClassifiedItem] = []
+    found: list[Finding] = []
+    epics: dict[SiteKey, EpicFacts] = {}
+    projects: dict[SiteKey, ProjectFacts | None] = {}
+    for site in sites:
+        data = kept[site][1]
+        items += [ClassifiedItem(site=site, **dict(zip(_ITEM, row))) for row in data["items"]]
+        for row in data["findings"]:
+            f = dict(zip(_FINDING, row))
+            found.append(Finding(site=site, **{**f, "severity": Severity(f["severity"]),
+                                               "outcome": Outcome(f["outcome"])}))
+        epics.update({(site, k): EpicFacts(*v) for k, v in data["epics"].items()})
+        projects.update({(site, k): ProjectFacts(*v) if v else None for k, v in data["projects"].items()})
+    newest = max(runs.values(), key=lambda r: (r.started, r.id))
+    result = AuditResult(findings=tuple(found), items=tuple(items), started=newest.started,
+                         finished=max(r.finished for r in runs.values()), mapping_name=name,
+                         mapping_hash=newest.mapping_hash, sites=tuple(sites),
+                         issues_read=sum(r.issues_read for r in {r.id: r for r in runs.values()}.values()))
+    return RollupInput(result, epics, projects)
+
