@@ -5,7 +5,9 @@ Starts a throw-away PostgreSQL server (initdb + pg_ctl from PostgreSQL's binarie
 schema with ``pmo-jira history migrate``, then runs ``pmo-jira sync --apply --site cloud`` and
 ``--site dc`` as two processes at the same time, each with its own lock file as on two machines.
 Finally it reads the portfolio's open findings from the shared history (the latest run of each
-site) and checks they equal what an audit reading Jira finds. Exit 0 when they do.
+site) and checks they equal what an audit reading Jira finds, then renders the portfolio report
+from the history (``report portfolio --from-history``, as the portfolio job after the site jobs
+does) and checks it equals the report read from Jira, in JSON and CSV. Exit 0 when all agree.
 
     python scripts/topology.py            # prints what it did; exit 1 on a mismatch
 
@@ -83,6 +85,21 @@ def main() -> int:
             print("MISMATCH between the shared history and Jira")
             return 1
         print("the open findings of every site in the shared history equal those read from Jira")
+        rendered = {}
+        for fmt in ("json", "csv"):
+            # the portfolio job reads the history only (no Jira token); then the same report from Jira
+            no_jira = {k: v for k, v in base.items() if not k.startswith("PMO_JIRA_TOKEN_")}
+            rendered[fmt] = finish(pmo_jira(["report", "portfolio", "--from-history", "--format", fmt, "-q"],
+                                            no_jira, work), "report portfolio --from-history")
+            read = finish(pmo_jira(["report", "portfolio", "--no-history", "--format", fmt, "-q"], base, work),
+                          "report portfolio")
+            if rendered[fmt] != read or not read.strip():
+                print(f"MISMATCH between the portfolio report from the history and from Jira ({fmt})")
+                return 1
+        doc = json.loads(rendered["json"])
+        print(f"the portfolio report from the shared history ({len(doc['run']['sites'])} sites, "
+              f"{sum(len(p['projects']) for p in doc['portfolios'])} projects) equals the one read from Jira "
+              "(json, csv)")
         return 0
     finally:
         for sb in sandboxes.values():

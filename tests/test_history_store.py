@@ -10,7 +10,7 @@ import pytest
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import Outcome, Severity
-from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from pmo_jira.history import SCHEMA_VERSION, HistoryStore, PerSite
 
 from reports_fixtures import STARTED, WAIVER, finding, item, result
 
@@ -190,3 +190,20 @@ def test_readers_see_committed_runs_while_a_writer_works(history_url):
     assert errors == []
     with HistoryStore(path) as s:
         assert len(s.runs(None)) == 15
+
+
+def test_per_site_facts_keep_the_newest_run_of_each_site_only(store):
+    def run(day, sites, **figures):
+        res = result([], [], started=STARTED + timedelta(days=day), sites=sites)
+        return store.record_run(res, facts={"acme": {"day": day}, "acme-sites": PerSite(figures)})
+
+    first = run(0, ("cloud", "dc"), cloud={"n": 1}, dc={"n": 2})
+    second = run(2, ("cloud",), cloud={"n": 3})
+    late = run(1, ("cloud", "dc"), cloud={"n": 9}, dc={"n": 4})  # uploaded late: older than the second
+    kept = store.latest_site_facts("acme-sites", mapping="sandbox")
+    assert {site: (r.id, data) for site, (r, data) in kept.items()} == {"cloud": (second, {"n": 3}),
+                                                                        "dc": (late, {"n": 4})}
+    assert store.run_facts(first, "acme") == {"day": 0}  # per-run facts stay with every run
+    assert store.latest_site_facts("acme-sites", mapping="other") == {}
+    assert store.prune(STARTED + timedelta(days=2)) == 2
+    assert list(store.latest_site_facts("acme-sites", mapping="sandbox")) == ["cloud"]

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
+from released_history_v1 import HistoryStore as ReleasedStore
 
-from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from pmo_jira.history import SCHEMA_VERSION, HistoryStore, stored_time
+from pmo_jira.history import migrate as migrations
 from pmo_jira.run.facts import collect_run_facts
 from pmo_jira_portfolio.render_text import render_json, render_table
 from pmo_jira_portfolio.rollup import build_rollup
-from pmo_jira_portfolio.runs import rag_rows
+from pmo_jira_portfolio.runs import RowState, rag_rows
 
 from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
 from standards_fixtures import child, epic, risk
@@ -130,3 +135,57 @@ def test_rendering_writes_nothing_the_recorded_run_keeps_its_rag_rows(store):
     db.close()
     with HistoryStore(store.path) as again:  # the history still opens and compares
         assert again.compare(run_id).run.id == run_id
+
+
+def test_prune_deletes_the_rag_rows_and_site_figures_of_the_runs_it_deletes(store):
+    first = portfolio_context(store)
+    record(store, first)
+    second = portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER)
+    record(store, second)
+    assert rag_rows(store, "test", NOW) and table_rows(store)["site_facts"] == 1  # the newest run's only
+    assert store.prune(LATER) == 1
+    assert rag_rows(store, "test", NOW) == {} and rag_rows(store, "test", LATER)
+    assert store.query("SELECT COUNT(*) FROM run_facts WHERE name = 'portfolio'")[0][0] == 1
+    assert store.prune(LATER + timedelta(days=1)) == 1
+    assert {t: n for t, n in table_rows(store).items() if n} == {}  # nothing of the portfolio is left behind
+
+
+LEGACY_TABLE = """CREATE TABLE portfolio_rag (mapping_name TEXT NOT NULL, started TEXT NOT NULL, level TEXT NOT NULL,
+    site TEXT NOT NULL, key TEXT NOT NULL, open_children INTEGER NOT NULL, rag TEXT NOT NULL,
+    PRIMARY KEY (mapping_name, started, level, site, key)) WITHOUT ROWID"""
+
+
+@pytest.mark.parametrize("released", ["0001", "0002", "0003"])
+def test_the_portfolios_own_table_of_every_released_schema_becomes_run_facts_prune_reaches(tmp_path, released):
+    """Up to schema 0003 the portfolio kept its colours in ``portfolio_rag``, which prune never reached."""
+    path = tmp_path / "history.sqlite"
+    first = portfolio_context().result
+    second = portfolio_context(snapshots=[next_week_snapshot()], now=LATER).result
+    with ReleasedStore(path) as old:
+        old.record_run(first)
+        old.record_run(second)
+    if released != "0001":
+        engine = sa.create_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            cfg = migrations._config(conn)
+            command.stamp(cfg, "0001")
+            command.upgrade(cfg, released)
+        engine.dispose()
+    colours = {"schedule": "green", "scope": "none", "risk": "red", "compliance": "amber", "freshness": "green",
+               "overall": "red"}
+    db = sqlite3.connect(path)
+    db.execute(LEGACY_TABLE)
+    db.executemany("INSERT INTO portfolio_rag VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        ("test", stored_time(first.started), "project", "acme", "WEB", 2, json.dumps(colours)),
+        ("test", stored_time(second.started), "epic", "acme", "WEB-1", 4, json.dumps(colours)),
+        ("test", "2020-01-01T00:00:00.000000+00:00", "epic", "acme", "WEB-9", 1, "{}")])  # of no recorded run
+    db.commit()
+    db.close()
+    with HistoryStore(path) as store:
+        assert store.migrated_from == released
+        assert rag_rows(store, "test", first.started) == {("project", "acme", "WEB"): RowState(2, colours)}
+        assert rag_rows(store, "test", second.started) == {("epic", "acme", "WEB-1"): RowState(4, colours)}
+        assert "portfolio_rag" not in {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert store.prune(LATER) == 1
+        assert rag_rows(store, "test", first.started) == {}
+        assert store.query("SELECT COUNT(*) FROM run_facts")[0][0] == 1

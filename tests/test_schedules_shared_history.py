@@ -61,7 +61,8 @@ def test_kubernetes_one_sync_job_per_site_sharing_the_history_secret():
         assert tokens == [f"PMO_JIRA_TOKEN_{_site(c['command']).upper()}"]  # a job sees its own site's token
         assert c["command"][:3] == ["pmo-jira", "sync", "--apply"]
     report = _container(jobs["pmo-jira-portfolio"])
-    assert report["command"][1:3] == ["report", "portfolio"]
+    assert report["command"][1:4] == ["report", "portfolio", "--from-history"]
+    assert not [e for e in report["env"] if e["name"].startswith("PMO_JIRA_TOKEN_")]  # reads no Jira
     at = {n: tuple(int(x) for x in j["spec"]["schedule"].split()[1::-1]) for n, j in jobs.items()}
     assert all(at["pmo-jira-portfolio"] > at[n] for n in syncs)  # the roll-up after the site jobs
     assert all(at["pmo-jira-history-migrate"] < at[n] for n in syncs)
@@ -77,4 +78,5 @@ def test_compose_postgres_two_runners_then_the_report():
         assert s["environment"]["PMO_JIRA_HISTORY_PASSWORD"] == "${PMO_JIRA_HISTORY_PASSWORD}"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert set(services["report"]["depends_on"]) == set(runners)
-    assert services["report"]["command"][1:3] == ["report", "portfolio"]
+    assert services["report"]["command"][1:4] == ["report", "portfolio", "--from-history"]
+    assert not [v for v in services["report"]["environment"] if v.startswith("PMO_JIRA_TOKEN_")]

@@ -1,8 +1,10 @@
 """scripts/topology.py runs: two site runners at once into one PostgreSQL history, which then
-agrees with Jira (skips like the other PostgreSQL tests where the server's binaries are missing)."""
+agrees with Jira, and so does the portfolio report rendered from it (skips like the other
+PostgreSQL tests where the server's binaries are missing)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,4 +23,6 @@ def test_two_site_runners_share_one_postgresql_history():
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Created history postgresql://pmo@127.0.0.1:")
     assert {ln.split(":")[0] for ln in lines[1:3]} == {"runner cloud", "runner dc"}
-    assert lines[-1] == "the open findings of every site in the shared history equal those read from Jira"
+    assert lines[-2] == "the open findings of every site in the shared history equal those read from Jira"
+    assert re.fullmatch(r"the portfolio report from the shared history \(2 sites, [1-9]\d* projects\) equals "
+                        r"the one read from Jira \(json, csv\)", lines[-1]), lines[-1]

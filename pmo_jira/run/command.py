@@ -336,12 +336,7 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
             context = ReportContext(result=audited.result, snapshots=audited.snapshots,
                                     mapping=audited.primary_mapping, now=run.now, history=history,
                                     options=dict(options))
-            for fmt in formats:
-                written = render_report(report, context, fmt, output=output, out_dir=out_dir)
-                if isinstance(written, Path):
-                    events.written(written)
-                else:
-                    events.output(written)
+            _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
         run.record(audited, kind="audit")
         code = 2 if audited.result.site_errors else 0
         return Done(code, run.finish(audited.result, exit_code=code), audited)
@@ -371,13 +366,19 @@ def run_report_from_history(settings: Settings, request: RunRequest, *, report: 
         with history:
             context = HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites),
                                      now=run.now, options=dict(options))
-            for fmt in formats:
-                written = render_report(report, context, fmt, output=output, out_dir=out_dir)
-                if isinstance(written, Path):
-                    events.written(written)
-                else:
-                    events.output(written)
+            _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
         run.summary = RunSummary(command=request.command, sites=[s.name for s in sites],
                                  duration_s=time.monotonic() - run.started, started_at=run.now)
         emit_summary(run.summary, settings.summary_json)
         return run.summary
+
+
+def _render_formats(report: Report, context: ReportContext | HistoryContext, formats: list[str], *,
+                    output: Path | None, out_dir: Path | None, events: RunEvents) -> None:
+    """Each format to its file (``events.written``), or its text to ``events.output``."""
+    for fmt in formats:
+        written = render_report(report, context, fmt, output=output, out_dir=out_dir)
+        if isinstance(written, Path):
+            events.written(written)
+        else:
+            events.output(written)
