@@ -189,3 +189,18 @@ def test_the_portfolios_own_table_of_every_released_schema_becomes_run_facts_pru
         assert store.prune(LATER) == 1
         assert rag_rows(store, "test", first.started) == {}
         assert store.query("SELECT COUNT(*) FROM run_facts")[0][0] == 1
+
+
+def test_every_format_rendered_from_one_context_shares_one_roll_up(monkeypatch):
+    """`report portfolio --format all` builds the roll-up once, not once per format."""
+    from pmo_jira_portfolio import rollup
+    from pmo_jira_portfolio.report import PortfolioReport
+
+    built = []
+    real = rollup.roll_up
+    monkeypatch.setattr(rollup, "roll_up", lambda *a, **kw: built.append(1) or real(*a, **kw))
+    ctx, report = portfolio_context(), PortfolioReport()
+    rendered = {fmt: report.render(ctx, fmt) for fmt in report.formats}
+    assert len(built) == 1 and all(rendered.values())
+    report.render(portfolio_context(), "json")  # another run, another roll-up
+    assert len(built) == 2
