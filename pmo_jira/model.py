@@ -7,7 +7,7 @@ write-back, reports) works on these objects and can be tested without HTTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -94,6 +94,42 @@ class Change:
     author: User | None
     created: datetime
     items: tuple[FieldChange, ...]
+
+
+class FieldValues(Mapping[str, Any]):
+    """An issue's logical fields as a read-only mapping that holds only the values.
+
+    The names and their positions (``index``) are shared by every issue of one read, so a site's
+    issues do not each carry a dict of the same dozen keys. Compares equal to a dict of the same
+    items.
+    """
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: tuple[Any, ...]) -> None:
+        if len(index) != len(values):
+            raise ValueError(f"{len(values)} values for {len(index)} fields")
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[self._index[name]]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        at = self._index.get(name)
+        return default if at is None else self._values[at]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True, slots=True)

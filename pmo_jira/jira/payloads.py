@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from pmo_jira.errors import JiraApiError
 from pmo_jira.jira.richtext import adf_to_text, wiki_to_text
-from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Project, User
+from pmo_jira.model import Change, Comment, FieldChange, FieldValues, Flavour, Issue, IssueLink, Project, User
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -27,16 +28,23 @@ class _Malformed(ValueError):
     pass
 
 
+_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})$")
+
+
 def parse_datetime(value: str | None) -> datetime | None:
     """Jira timestamps: ``2025-11-10T15:47:42.072+0100`` (offset without a colon) and variants."""
     if value is None or value == "":
         return None
     if not isinstance(value, str):
         raise _Malformed(f"not a timestamp: {value!r}")
+    try:  # Python 3.11 reads Jira's form as it comes; the rewriting below is for 3.10 and variants
+        return datetime.fromisoformat(value)
+    except ValueError:
+        pass
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
-    m = re.match(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})$", text)
+    m = _OFFSET.match(text)
     if m:
         text = f"{m.group(1)}{m.group(2)}:{m.group(3)}"
     try:
@@ -79,6 +87,13 @@ def _rich_text(value: Any, flavour: Flavour) -> str:
     return ""
 
 
+_SHARED_MAX = 64  # option values, names and keys up to this length repeat across issues: one copy each
+
+
+def _shared(text: str) -> str:
+    return sys.intern(text) if len(text) <= _SHARED_MAX else text
+
+
 def normalise_value(value: Any, flavour: Flavour) -> Any:
     """A custom/system field value in the model's vocabulary, decided by the value's shape."""
     if value is None or value == "" or value == []:
@@ -92,7 +107,7 @@ def normalise_value(value: Any, flavour: Flavour) -> Any:
             return parse_date(value)
         if _DATETIME.match(value):
             return parse_datetime(value)
-        return wiki_to_text(value) if flavour is Flavour.DC and _looks_wiki(value) else value
+        return wiki_to_text(value) if flavour is Flavour.DC and _looks_wiki(value) else _shared(value)
     if isinstance(value, list):
         return tuple(v for v in (normalise_value(item, flavour) for item in value) if v is not None)
     if isinstance(value, dict):
@@ -102,7 +117,7 @@ def normalise_value(value: Any, flavour: Flavour) -> Any:
             return parse_user(value)
         for key in ("value", "name", "key"):
             if key in value and isinstance(value[key], str):
-                return value[key]
+                return _shared(value[key])
         return dict(value)
     return value
 
@@ -121,7 +136,7 @@ def _hierarchy_level(issuetype: Mapping[str, Any]) -> int:
     return -1 if issuetype.get("subtask") else 0
 
 
-def _links(raw_links: Any) -> tuple[IssueLink, ...]:
+def _links(raw_links: Any, share: Callable[[str], str] = str) -> tuple[IssueLink, ...]:
     links: list[IssueLink] = []
     for link in raw_links or ():
         ltype = link.get("type") or {}
@@ -130,9 +145,9 @@ def _links(raw_links: Any) -> tuple[IssueLink, ...]:
             if not other:
                 continue
             other_type = ((other.get("fields") or {}).get("issuetype") or {}).get("name")
-            links.append(IssueLink(type_name=str(ltype.get("name", "")), direction=direction,
-                                   label=str(ltype.get(direction, "")), other_key=str(other["key"]),
-                                   other_type=other_type))
+            links.append(IssueLink(type_name=_shared(str(ltype.get("name", ""))), direction=direction,
+                                   label=_shared(str(ltype.get(direction, ""))), other_key=share(str(other["key"])),
+                                   other_type=_shared(other_type) if isinstance(other_type, str) else other_type))
     return tuple(links)
 
 
@@ -147,48 +162,101 @@ def _parent_key(fields: Mapping[str, Any], flavour: Flavour, fieldmap: Mapping[s
     return None
 
 
+_NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
+
+
+class IssueParser:
+    """Turns the raw issues of one read into ``Issue`` objects, compactly.
+
+    What is the same for every issue of the read is worked out once: the logical field names
+    (each issue holds only its values, in a ``FieldValues`` sharing one index), the browse URL
+    prefix, which issue types keep their description. Names, option values and people repeat
+    across issues and are shared. ``description_types``: the issue types whose description is
+    kept (flattened); None keeps every issue's. Standards judge epics and projects only, so a
+    read keeps the epics' and spares flattening and holding every child's text.
+    """
+
+    def __init__(self, *, site: str, base_url: str, flavour: Flavour, fieldmap: Mapping[str, str],
+                 description_types: Collection[str] | None = None) -> None:
+        self.site, self.flavour = site, flavour
+        self.browse = f"{base_url.rstrip('/')}/browse/"
+        self.path = f"/rest/api/{flavour.api_version}/issue/"
+        self.index = {name: i for i, name in enumerate(fieldmap)}  # shared by the issues, never changed
+        self.field_ids = tuple(fieldmap.values())
+        self.fieldmap = dict(fieldmap)
+        self.describe = None if description_types is None else frozenset(t.casefold() for t in description_types)
+        self.description_at = self.index.get("description") if fieldmap.get("description") == "description" else None
+        self.keys: dict[str, str] = {}  # one string per issue key, whether the issue, a parent or a link names it
+
+    def key(self, key: str) -> str:
+        return self.keys.setdefault(key, key)
+
+    def __call__(self, raw: Mapping[str, Any]) -> Issue:
+        """One issue from a search page or ``GET /issue``; raises ``JiraApiError`` when malformed."""
+        flavour = self.flavour
+        try:
+            if not isinstance(raw, Mapping) or not raw.get("key") or not isinstance(raw.get("fields"), Mapping):
+                raise _Malformed("an issue needs 'key' and 'fields'")
+            f = raw["fields"]
+            issuetype = f.get("issuetype") or {}
+            status = f.get("status") or {}
+            if not issuetype.get("name") or not status.get("name"):
+                raise _Malformed("'issuetype' and 'status' are required fields")
+            created, updated = parse_datetime(f.get("created")), parse_datetime(f.get("updated"))
+            if created is None or updated is None:
+                raise _Malformed("'created' and 'updated' are required fields")
+            key = self.key(str(raw["key"]))
+            project = f.get("project") or {}
+            issue_type = sys.intern(str(issuetype["name"]))
+            describe = self.describe is None or issue_type.casefold() in self.describe
+            description = _rich_text(f.get("description"), flavour) if describe else ""
+            values = [normalise_value(f.get(field_id), flavour) if i != self.description_at
+                      else self._description(f.get(field_id), description, describe)
+                      for i, field_id in enumerate(self.field_ids)]
+            parent = _parent_key(f, flavour, self.fieldmap)
+            priority = (f.get("priority") or {}).get("name")
+            properties = raw.get("properties")
+            return Issue(
+                site=self.site, key=key, id=str(raw.get("id", "")),
+                # the few distinct names of projects, types, statuses and labels are shared across issues
+                project_key=sys.intern(str(project.get("key") or key.rsplit("-", 1)[0])),
+                issue_type=issue_type, hierarchy_level=_hierarchy_level(issuetype),
+                summary=str(f.get("summary") or ""), status=sys.intern(str(status["name"])),
+                status_category=sys.intern(str((status.get("statusCategory") or {}).get("key") or "undefined")),
+                created=created, updated=updated,
+                labels=tuple(sys.intern(label) if isinstance(label, str) else label for label in f.get("labels") or ()),
+                assignee=parse_user(f.get("assignee")), reporter=parse_user(f.get("reporter")),
+                priority=_shared(priority) if isinstance(priority, str) else priority,
+                description=description,
+                due=parse_date(f.get("duedate")), resolved=parse_datetime(f.get("resolutiondate")),
+                status_category_changed=parse_datetime(f.get("statuscategorychangedate")),
+                parent_key=self.key(parent) if isinstance(parent, str) else parent,
+                links=_links(f.get("issuelinks"), self.key),
+                fields=FieldValues(self.index, tuple(values)),
+                properties=dict(properties) if properties else _NO_PROPERTIES,
+                url=self.browse + key,
+                comments=_inline_comments(f.get("comment"), flavour) if "comment" in f else None,
+            )
+        except (_Malformed, KeyError, TypeError, AttributeError, ValueError) as exc:
+            name = (raw.get("key") or raw.get("id") or "?") if isinstance(raw, Mapping) else "?"
+            raise JiraApiError(f"malformed response body for issue {name}: {exc}", method="GET",
+                               url=f"{self.path}{name}") from None
+
+
+    def _description(self, value: Any, text: str, kept: bool) -> Any:
+        """The ``description`` logical field: the same flattened text as ``Issue.description``
+        (one copy), None where the issue's type keeps no description."""
+        if not kept:
+            return None
+        if isinstance(value, dict):  # ADF: normalise_value would flatten it the same way
+            return text or None
+        return normalise_value(value, self.flavour)
+
+
 def parse_issue(raw: Mapping[str, Any], *, site: str, base_url: str, flavour: Flavour,
                 fieldmap: Mapping[str, str]) -> Issue:
     """One issue from a search page or ``GET /issue``; raises ``JiraApiError`` when malformed."""
-    name = (raw.get("key") or raw.get("id") or "?") if isinstance(raw, Mapping) else "?"
-    path = f"/rest/api/{flavour.api_version}/issue/{name}"
-    try:
-        if not isinstance(raw, Mapping) or not raw.get("key") or not isinstance(raw.get("fields"), Mapping):
-            raise _Malformed("an issue needs 'key' and 'fields'")
-        f = raw["fields"]
-        issuetype = f.get("issuetype") or {}
-        status = f.get("status") or {}
-        if not issuetype.get("name") or not status.get("name"):
-            raise _Malformed("'issuetype' and 'status' are required fields")
-        created, updated = parse_datetime(f.get("created")), parse_datetime(f.get("updated"))
-        if created is None or updated is None:
-            raise _Malformed("'created' and 'updated' are required fields")
-        key = str(raw["key"])
-        project = f.get("project") or {}
-        logical = {logical_name: normalise_value(f.get(field_id), flavour)
-                   for logical_name, field_id in fieldmap.items()}
-        return Issue(
-            site=site, key=key, id=str(raw.get("id", "")),
-            # the few distinct names of projects, types, statuses and labels are shared across issues
-            project_key=sys.intern(str(project.get("key") or key.rsplit("-", 1)[0])),
-            issue_type=sys.intern(str(issuetype["name"])), hierarchy_level=_hierarchy_level(issuetype),
-            summary=str(f.get("summary") or ""), status=sys.intern(str(status["name"])),
-            status_category=sys.intern(str((status.get("statusCategory") or {}).get("key") or "undefined")),
-            created=created, updated=updated,
-            labels=tuple(sys.intern(label) if isinstance(label, str) else label for label in f.get("labels") or ()),
-            assignee=parse_user(f.get("assignee")), reporter=parse_user(f.get("reporter")),
-            priority=(f.get("priority") or {}).get("name"),
-            description=_rich_text(f.get("description"), flavour),
-            due=parse_date(f.get("duedate")), resolved=parse_datetime(f.get("resolutiondate")),
-            status_category_changed=parse_datetime(f.get("statuscategorychangedate")),
-            parent_key=_parent_key(f, flavour, fieldmap), links=_links(f.get("issuelinks")),
-            fields=logical, properties=dict(raw.get("properties") or {}),
-            url=f"{base_url.rstrip('/')}/browse/{key}",
-            comments=_inline_comments(f.get("comment"), flavour) if "comment" in f else None,
-        )
-    except (_Malformed, KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise JiraApiError(f"malformed response body for issue {name}: {exc}", method="GET",
-                           url=path) from None
+    return IssueParser(site=site, base_url=base_url, flavour=flavour, fieldmap=fieldmap)(raw)
 
 
 def parse_project(raw: Mapping[str, Any], *, site: str, base_url: str) -> Project:
@@ -223,7 +291,8 @@ def _inline_comments(value: Any, flavour: Flavour) -> tuple[Comment, ...]:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A changelog value; the short ones (statuses, options, ids) repeat across entries: shared."""
+    return None if value is None else _shared(str(value))
 
 
 def parse_changes(histories: Any, *, logical_by_id: Mapping[str, str], logical_by_name: Mapping[str, str],
@@ -250,7 +319,7 @@ def parse_changes(histories: Any, *, logical_by_id: Mapping[str, str], logical_b
                 field_id, name = item.get("fieldId"), str(item.get("field") or "")
                 logical = logical_by_id.get(str(field_id)) if field_id else None
                 logical = logical or logical_by_name.get(name.casefold()) or name
-                items.append(FieldChange(field=logical, from_value=_text(item.get("from")),
+                items.append(FieldChange(field=_shared(logical), from_value=_text(item.get("from")),
                                          from_string=_text(item.get("fromString")),
                                          to_value=_text(item.get("to")), to_string=_text(item.get("toString"))))
             out.append(Change(id=str(raw.get("id", "")), author=parse_user(raw.get("author")), created=created,
@@ -258,5 +327,10 @@ def parse_changes(histories: Any, *, logical_by_id: Mapping[str, str], logical_b
     except (_Malformed, KeyError, TypeError, AttributeError, ValueError, OverflowError) as exc:
         raise JiraApiError(f"malformed changelog for issue {issue}: {exc}", method="GET",
                            url=f"/rest/api/{flavour.api_version}/issue/{issue}/changelog") from None
-    out.sort(key=lambda c: (c.created, int(c.id) if c.id.isdigit() else 0))
+    out.sort(key=change_order)
     return tuple(out)
+
+
+def change_order(change: Change) -> tuple[datetime, int]:
+    """Changelog entries oldest first; entries of the same instant by id."""
+    return change.created, int(change.id) if change.id.isdigit() else 0

@@ -19,8 +19,8 @@ from typing import Any
 
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
 from pmo_jira.jira.client import CHANGELOG_MAX_FIELDS, JiraClient, jql_quote
-from pmo_jira.jira.payloads import parse_changes, parse_issue, parse_project
-from pmo_jira.model import Flavour, Issue, Project, ReadPlan, Snapshot
+from pmo_jira.jira.payloads import IssueParser, change_order, parse_changes, parse_project
+from pmo_jira.model import Change, Flavour, Issue, Project, ReadPlan, Snapshot
 from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.suggest import did_you_mean
 
@@ -131,13 +131,14 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set())
                         | ({"comment"} if plan.comments else set()))
         jql = scope_jql(mapping, [p.key for p in projects], plan.issue_types)
+        parse = IssueParser(site=client.site.name, base_url=client.site.url, flavour=client.flavour,
+                            fieldmap=fieldmap, description_types=mapping.issue_types.epic)
         try:
             for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
                 if not cloud:
                     _add_state(client, page, mapping.writeback.label_prefix)
                 for raw in page:
-                    issues.append(parse_issue(raw, site=client.site.name, base_url=client.site.url,
-                                              flavour=client.flavour, fieldmap=fieldmap))
+                    issues.append(parse(raw))
                     if plan.comments and _comments_cut(raw):
                         cut.add(issues[-1].key)
                 # The issues read so far live as long as the run: exempt them from the collector, which
@@ -245,23 +246,36 @@ def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldma
     logical_by_name = {names[jira_id].casefold(): logical for jira_id, logical in logical_by_id.items()
                        if names.get(jira_id)}
     wanted = sorted({fieldmap[n] for n in history if n in fieldmap} | ({"status"} & set(history)))
-    raw_by_id: dict[str, list] = {}
+    key_of = {e.id: e.key for e in epics}
+    # Each answer is parsed as it arrives and dropped: the raw changelogs of every epic at once
+    # would be the run's peak of memory.
+    changes_by_id: dict[str, list[Change]] = {}
+
+    def add(issue_id: str, histories: Any) -> None:
+        if issue_id not in key_of:  # not an epic this run read
+            return
+        changes = parse_changes(histories, logical_by_id=logical_by_id, logical_by_name=logical_by_name,
+                                issue=key_of[issue_id], flavour=client.flavour)
+        changes_by_id.setdefault(issue_id, []).extend(changes)
+
     if client.flavour is Flavour.CLOUD:
         field_ids = wanted if len(wanted) <= CHANGELOG_MAX_FIELDS else []
         for issue_id, histories in client.bulk_changelogs([e.id for e in epics], field_ids):
-            raw_by_id.setdefault(issue_id, []).extend(histories)
+            add(issue_id, histories)
     else:
         types = ", ".join(jql_quote(t) for t in mapping.issue_types.epic)
         jql = (f"project in ({', '.join(jql_quote(k) for k in project_keys)}) AND issuetype in ({types})"
                + (f" AND ({mapping.scope.jql.strip()})" if mapping.scope.jql.strip() else "") + " ORDER BY key ASC")
         for page in client.search_pages(jql, ["key"], expand="changelog"):
             for raw in page:
-                raw_by_id[str(raw.get("id"))] = list(((raw.get("changelog") or {}).get("histories")) or [])
+                changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
+                add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])
     out = []
     for issue in issues:
         if issue.issue_type.casefold() in epic_types:
-            changes = parse_changes(raw_by_id.get(issue.id, []), logical_by_id=logical_by_id,
-                                    logical_by_name=logical_by_name, issue=issue.key, flavour=client.flavour)
-            issue = dataclasses.replace(issue, changelog=changes)
+            changes = changes_by_id.get(issue.id, [])
+            if len(changes) > 1:  # answers in several parts: in order as a whole, as parse_changes orders one
+                changes.sort(key=change_order)
+            issue = dataclasses.replace(issue, changelog=tuple(changes))
         out.append(issue)
     return out
