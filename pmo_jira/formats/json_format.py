@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pmo_jira import __version__
@@ -19,6 +20,57 @@ from pmo_jira.model import ClassifiedItem
 
 SCHEMA_ID = "pmo-jira/audit-result"
 SCHEMA_VERSION = 1
+
+
+_string = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return _string(key)
+    if isinstance(key, (bool, int, float)) or key is None:
+        return _string(_scalar(key))
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
+
+
+def indented(value: Any, level: int = 0) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)`` for plain data (dicts, lists, tuples,
+    strings, numbers, booleans, None) at nesting ``level``, with the C escaper for every string."""
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = "\n" + "  " * (level + 1)
+        return ("{" + inner + ("," + inner).join(f"{_key(k)}: {indented(v, level + 1)}" for k, v in value.items())
+                + "\n" + "  " * level + "}")
+    if isinstance(value, (list, tuple)):
+        return _indented_list(value, level)
+    return _scalar(value)
+
+
+def _indented_list(values: Iterable[Any], level: int) -> str:
+    inner = "\n" + "  " * (level + 1)
+    body = ("," + inner).join(indented(v, level + 1) for v in values)
+    return "[" + inner + body + "\n" + "  " * level + "]" if body else "[]"
 
 
 def load_schema() -> dict[str, Any]:
@@ -31,6 +83,15 @@ def load_schema() -> dict[str, Any]:
 
 def result_to_dict(result: AuditResult, *, now: datetime) -> dict[str, Any]:
     """The report as plain data (what ``render`` serialises), for callers that embed it."""
+    return {
+        **_head(result, now=now),
+        "findings": [_finding(f) for f in sorted_findings(result)],
+        "items": [_item(i) for i in sorted_items(result)],
+    }
+
+
+def _head(result: AuditResult, *, now: datetime) -> dict[str, Any]:
+    """Everything of the report before the findings and items."""
     s = summarize(result)
     return {
         "schema": SCHEMA_ID,
@@ -57,8 +118,6 @@ def result_to_dict(result: AuditResult, *, now: datetime) -> dict[str, Any]:
             "unmapped": s.unmapped,
             "items_by_phase": s.items_by_phase,
         },
-        "findings": [_finding(f) for f in sorted_findings(result)],
-        "items": [_item(i) for i in sorted_items(result)],
     }
 
 
@@ -101,7 +160,13 @@ class JsonFormat:
     extension: str = "json"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
-        return json.dumps(result_to_dict(result, now=now), indent=2, ensure_ascii=False) + "\n"
+        """``json.dumps(result_to_dict(...), indent=2, ensure_ascii=False)`` byte for byte, built one
+        finding at a time: the whole report as one tree of dicts, then as the standard encoder's
+        pieces, was the peak of a large audit's memory."""
+        head = indented(_head(result, now=now))
+        findings = _indented_list((_finding(f) for f in sorted_findings(result)), 1)
+        items = _indented_list((_item(i) for i in sorted_items(result)), 1)
+        return f'{head[:-2]},\n  "findings": {findings},\n  "items": {items}\n}}\n'
 
 
 FORMAT = JsonFormat()
