@@ -142,3 +142,18 @@ def test_summary_json_file_for_monitoring(tmp_path, stream):
     write_summary_json(target, RunSummary(command="audit"))  # replaced whole, never half-written
     assert json.loads(target.read_text())["command"] == "audit"
     assert [p.name for p in target.parent.iterdir()] == ["last-run.json"]
+
+
+@pytest.mark.parametrize("text, leaked", [
+    ("PASSWORD=hunter22", "hunter22"),
+    ("pa\u017fsword: hunter22", "hunter22"),  # a long s: case-insensitive matching reads it as an s
+    ("Authorı\u017eation: Token abc", None),  # not the word: left alone
+    ("AUTHORIZATION: Token abc123", "abc123"),
+    ("authorızation: Token abc123", "abc123"),  # a dotless i counts as an i
+])
+def test_redaction_reads_every_spelling_the_patterns_match(text, leaked):
+    masked = redact(("line of a large report\n" * 2000) + text)
+    if leaked is None:
+        assert masked.endswith(text)
+    else:
+        assert leaked not in masked and masked.endswith("***")
