@@ -7,10 +7,10 @@ Consumers key on ``schema`` and ``version``; a change that is not backward compa
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from pmo_jira import __version__

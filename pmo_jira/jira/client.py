@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 
 from pmo_jira.errors import ConfigError, JiraApiError, NotifyRefused
@@ -310,7 +311,7 @@ class JiraClient:
             if not resp.content.strip():
                 return None
             try:
-                return resp.json()
+                return _decode(resp)
             except ValueError:
                 raise JiraApiError("malformed response body (not JSON)", method=method, url=path,
                                    status=status) from None
@@ -762,6 +763,18 @@ def _notify(notify: bool) -> dict[str, str]:
 
 def _seg(value: str) -> str:
     return quote(str(value), safe="")
+
+
+def _decode(resp: requests.Response) -> Any:
+    """The body's JSON: orjson reads UTF-8 bytes (what Jira sends) directly, in half the time of
+    ``resp.json()``, which a large read pays once per page. What orjson refuses and the standard
+    decoder accepts (NaN, integers beyond 64 bits, a declared non-UTF-8 charset) goes to ``resp.json()``."""
+    if (resp.encoding or "utf-8").lower().replace("_", "-") in ("utf-8", "utf8"):
+        try:
+            return orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            pass
+    return resp.json()
 
 
 def _try_json(resp: requests.Response) -> Any:
