@@ -6,9 +6,10 @@ select option spelled differently makes a phase rule never match, and a field th
 turns the standards that read it into "not applicable" on every item. This asks the site:
 
 * errors (a run fails or reads the wrong thing): fields, issue types, projects and categories
-  in scope that the site lacks, and JQL (scope, waivers) the site refuses;
+  in scope that the site lacks, categories named by project phase rules, and JQL (scope,
+  waivers) the site refuses;
 * warnings (a rule that can never match here): statuses and select options named by phase rules
-  and by standards' options, projects and categories named by project phase rules;
+  and by standards' options, projects named by project phase rules;
 * the standards that will be "not applicable" on this site, and why.
 
 Names not found come with the site's nearest names. Users only appear in a mapping's JQL,
@@ -104,7 +105,7 @@ class _Prover:
                               for k in (getattr(when, "projects", None) or {})], keys, "projects", error=False)
             self.check_names([(("phases", "project", i, "when", "category"), c)
                               for c in (getattr(when, "category", None) or {})], categories, "categories",
-                             error=False)
+                             error=True)  # a rule on a category no project has classifies nothing
 
     def statuses(self) -> None:
         have = [str(s.get("name")) for s in self.client.statuses()]
@@ -173,3 +174,45 @@ def prove_mapping(mapping: Mapping, client: Any, active: Sequence[ActiveStandard
     prover.queries()
     prover.not_applicable(active)
     return proof
+
+
+def check_bound_fields(mapping: Mapping, client: Any) -> None:
+    """Every field the mapping binds exists on the site, or the site's run stops (ConfigError).
+
+    A field an admin renamed or deleted would turn every check reading it into "not applicable",
+    and the next sync would tell the epics their findings are fixed and remove their labels. The
+    error names the field, its mapping line and the site's nearest field name. No request: the
+    run has read ``/field`` already.
+    """
+    problems = [ConfigError(error.message.replace("no field on the site matches", f"{client.base_url} has no field", 1)
+                            + " (renamed or deleted?); the run stops so that the checks reading it cannot pass "
+                            "by default", file=error.file, line=error.line, key=error.key, hint=error.hint)
+                for error in field_report(mapping, client.fields(), client.resolve_field).errors]
+    _raise_first(problems)
+
+
+def check_site_jql(mapping: Mapping, client: Any) -> None:
+    """The site accepts the mapping's JQL (scope, waivers), or the site's run stops (ConfigError).
+
+    One ``/jql/parse`` on Cloud, a zero-result search per query on Data Center; nothing when the
+    mapping has no JQL.
+    """
+    asked: dict[str, tuple[str | int, ...]] = {}
+    if mapping.scope.jql.strip():
+        asked[mapping.scope.jql.strip()] = ("scope", "jql")
+    for i, waiver in enumerate(mapping.waivers):
+        if waiver.jql:
+            asked.setdefault(waiver.jql, ("waivers", i, "jql"))
+    problems = [ConfigError(f"{client.base_url} refuses this JQL: {'; '.join(messages)}", file=mapping.source_file,
+                            line=mapping.line_of(*asked[jql]), key=format_path(asked[jql]),
+                            hint="fix the JQL so the site accepts it")
+                for jql, messages in client.jql_errors(list(asked)).items() if messages]
+    _raise_first(problems)
+
+
+def _raise_first(problems: Sequence[ConfigError]) -> None:
+    """The first problem as the site's one error line, saying how many more there are."""
+    if problems:
+        first = problems[0]
+        more = f"; {len(problems) - 1} more: `pmo-jira mappings check --site` lists them all" if len(problems) > 1 else ""
+        raise ConfigError(first.message, file=first.file, line=first.line, key=first.key, hint=f"{first.hint}{more}")

@@ -181,3 +181,35 @@ def test_field_report_resolves_lists_in_order_and_suggests_site_names(tmp_path: 
         "(did you mean {schema: com.atlassian.jpo:jpo-custom-field-baseline-end} ('Target end')?)",
         f"{path}:7: fields.objective: no field on the site matches 'Strat date' (did you mean 'Start date'?)",
     ]
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as out:  # 40 MB of valid-looking YAML
+        out.write(b"version: 1\nname: huge\nwaivers:\n")
+        out.write(b"  - {standard: PMO-GOV-001, item: WEB-1, owner: a, reason: r, expires: 2099-01-01}\n" * 500_000)
+    errors = validate_mapping(path)
+    assert [str(e) for e in errors] == [
+        f"{path}:1: the file is {path.stat().st_size / 1024 / 1024:.1f} MiB, more than a mapping's limit of 2 MiB "
+        "(is this the right file? a mapping is a few kilobytes of YAML)"]
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, "{a: " * 100_000 + "}" * 100_000,
+                                  "\n  " + "- " * 5_000 + "x"], ids=["flow lists", "flow mappings", "block lists"])
+def test_deep_nesting_is_one_error_line_not_a_recursion_error(tmp_path: Path, body: str) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("version: 1\nname: deep\ndescription: " + body + "\n")
+    (error,) = validate_mapping(path)
+    assert str(error).startswith(f"{path}:")
+    assert "the YAML nests more than 40 levels deep" in str(error)
+
+
+def test_expired_waivers_are_errors_only_when_asked_relative_to_a_given_day(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("version: 1\nname: x\nstandards: [{code: PMO-GOV-001}]\nwaivers:\n"
+                    "  - {standard: PMO-GOV-001, item: WEB-1, owner: a, reason: r, expires: 2026-01-31}\n")
+    assert validate_mapping(path) == []  # a run only warns: a waiver running out never stops it
+    assert validate_mapping(path, today=date(2026, 1, 31)) == []  # active up to and including that day
+    (error,) = validate_mapping(path, today=date(2026, 2, 1))
+    assert str(error) == (f"{path}:5: waivers[0].expires: the waiver expired on 2026-01-31, so it waives nothing "
+                          "(renew it with a later date, or delete it)")

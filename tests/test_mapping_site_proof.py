@@ -11,10 +11,11 @@ from click.testing import CliRunner
 
 from pmo_jira.cli.main import cli
 
+from cli_fixtures import PINNED_NOW
 from ops_fixtures import write_config
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
-TOKEN = {"PMO_JIRA_TOKEN_JIRA": "sandbox-token"}
+TOKEN = {"PMO_JIRA_TOKEN_JIRA": "sandbox-token", "PMO_JIRA_NOW": PINNED_NOW}  # waivers expire relative to it
 
 
 def _config(folder: Path, site, mapping: Path) -> Path:

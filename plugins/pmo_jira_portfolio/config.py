@@ -6,28 +6,57 @@ pmo-jira validates it like its own sections (unknown keys, file:line errors) thr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import PlainValidator, field_validator, model_validator
 
-from pmo_jira.mapping import ConsistencyIssue, MappingSection, ProjectKey, Strict, Text, choice, choice_hint, problem
+from pmo_jira.mapping import (
+    ConsistencyIssue,
+    MappingSection,
+    ProjectKey,
+    Strict,
+    Text,
+    choice,
+    choice_hint,
+    describe,
+    problem,
+)
 
 RAG_DIMENSIONS: tuple[str, ...] = ("schedule", "scope", "risk", "compliance", "freshness")
 RAG_COLOURS: tuple[str, ...] = ("green", "amber", "red")
 
 
+def _measure(value: Any) -> Any:
+    """A threshold is a plain, finite, non-negative number (never true/false, text or .nan)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise problem(f"expected a number, got {describe(value)}", "e.g. amber: 7")
+    if not math.isfinite(value):
+        raise problem(f"{value} is not a usable threshold", "write a number, e.g. amber: 7")
+    if value < 0:
+        raise problem(f"a threshold cannot be negative ({value:g}): every measure is 0 or more",
+                      "use 0 to flag any amount")
+    return float(value)
+
+
+Measure = Annotated[float, PlainValidator(_measure)]
+
+
 class Threshold(Strict):
     """A dimension is amber when its measure is >= ``amber`` and red when it is >= ``red``."""
 
-    amber: float
-    red: float
+    amber: Measure
+    red: Measure
 
     @model_validator(mode="after")
     def _ordered(self) -> Threshold:
         if self.red < self.amber:
             raise problem(f"red ({self.red:g}) is below amber ({self.amber:g})",
-                          "a worse measure is a higher number: red must be >= amber")
+                          "a worse measure is a higher number: red must be above amber")
+        if self.red == self.amber:
+            raise problem(f"amber and red are both {self.red:g}, so nothing can ever be amber",
+                          "a worse measure is a higher number: red must be above amber")
         return self
 
 

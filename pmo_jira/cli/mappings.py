@@ -13,6 +13,7 @@ from pmo_jira.cli.options import config_option
 from pmo_jira.errors import ConfigError
 from pmo_jira.mapping import load_mapping, validate_mapping
 from pmo_jira.mapping.fields import field_report
+from pmo_jira.run import run_now
 from pmo_jira.site_proof import prove_mapping
 from pmo_jira.standards.registry import configure, plugin_registry
 
@@ -44,7 +45,8 @@ def check(file: str, site_name: str | None, site_url: str | None, config: Path |
         if site_name and site_url:
             raise ConfigError("give --site or --site-url, not both")
         registry = plugin_registry()  # plugin standards' codes are known too
-        errors = validate_mapping(file, {cls.code for cls in registry})
+        today = run_now().date()  # PMO_JIRA_NOW pins it, as for runs
+        errors = validate_mapping(file, {cls.code for cls in registry}, today=today)
         mapping = None
         active = []
         if not errors:

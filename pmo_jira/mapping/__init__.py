@@ -21,10 +21,11 @@ from pmo_jira.mapping.schema import (
                                      WaiverConfig,
                                      choice,
                                      choice_hint,
+                                     describe,
                                      problem,
 )
 
 __all__ = [
     "KNOWN_FIELDS", "ConsistencyIssue", "Mapping", "MappingSection", "ProjectKey", "StandardConfig", "Strict",
-    "Text", "WaiverConfig", "choice", "choice_hint", "classify", "load_mapping", "problem", "validate_mapping",
+    "Text", "WaiverConfig", "choice", "choice_hint", "classify", "describe", "load_mapping", "problem", "validate_mapping",
 ]

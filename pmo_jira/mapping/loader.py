@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 import typing
+import unicodedata
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,16 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping.schema import Mapping, consistency_issues, describe, format_path, mapping_sections, nearest_line
+from pmo_jira.mapping.schema import (
+    Mapping,
+    consistency_issues,
+    describe,
+    expired_waivers,
+    format_path,
+    mapping_sections,
+    nearest_line,
+    plain_error,
+)
 from pmo_jira.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
@@ -30,12 +41,51 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
-_MAX_DEPTH = 40
-_MAX_NODES = 200_000
+MAX_BYTES = 2 * 1024 * 1024
+"""Largest mapping file read (2 MiB; the biggest real mappings, with hundreds of waivers, are a
+tenth of that). A larger file is refused before it is read, so a wrong path answers at once."""
+MAX_DEPTH = 40
+"""Deepest nesting of lists and mappings (a real mapping nests 6 deep)."""
+MAX_NODES = 50_000
+"""Most values a file may expand to, anchors counted each time they are used (a "billion
+laughs" file stops here instead of filling the memory)."""
+
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                        "\u2066-\u2069\ufeff]")
+"""Characters that never belong in a mapping: control characters (terminal escape codes, NUL,
+bell), and the invisible ones that reorder or hide text (bidirectional overrides, zero-width)."""
+
+
+def invisible_character(text: str) -> str | None:
+    """``U+001B (ESC)`` style name of the first control or invisible character in ``text``, else None."""
+    found = _INVISIBLE.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    names = {"\x00": "NUL", "\x1b": "ESC, a terminal escape code", "\x07": "BEL", "\u202e": "RIGHT-TO-LEFT OVERRIDE",
+             "\u202d": "LEFT-TO-RIGHT OVERRIDE", "\u200b": "ZERO WIDTH SPACE", "\ufeff": "BYTE ORDER MARK"}
+    name = names.get(char) or unicodedata.name(char, "control character")
+    return f"U+{ord(char):04X} ({name})"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans (true/false only) and no implicit timestamps."""
+    """SafeLoader with YAML 1.2 booleans (true/false only), no implicit timestamps, and a nesting
+    limit checked while composing (PyYAML composes recursively: deep input would otherwise end in
+    a RecursionError after a long time)."""
+
+    file = ""
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise ConfigError(f"the YAML nests more than {MAX_DEPTH} levels deep", file=self.file,
+                                  line=mark.line + 1, hint="a mapping nests a few levels; check the brackets")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -62,10 +112,16 @@ class _Source:
 
     def build(self, loader: _Loader, node: yaml.Node, path: Path_) -> Any:
         self.nodes += 1
-        if len(path) > _MAX_DEPTH or self.nodes > _MAX_NODES:
+        if len(path) > MAX_DEPTH or self.nodes > MAX_NODES:
             raise ConfigError("the YAML nests or repeats too much (a recursive or exploding anchor?)",
                               file=self.file, line=node.start_mark.line + 1, key=format_path(path[:3]) or None,
                               hint="write the values out instead of using anchors")
+        if isinstance(node, yaml.ScalarNode):
+            odd = invisible_character(node.value)
+            if odd:
+                raise ConfigError(f"the value contains the invisible character {odd}", file=self.file,
+                                  line=node.start_mark.line + 1, key=format_path(path) or None,
+                                  hint="retype it without escape codes or invisible characters")
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP:
                 raise self.error(path, f"unsupported YAML tag {node.tag}", "remove the tag")
@@ -111,6 +167,11 @@ def _parse(path: str) -> tuple[Any, _Source, str]:
     """Read and parse the file; raises ConfigError for anything that is not a usable YAML mapping."""
     file = Path(path)
     try:
+        size = file.stat().st_size
+        if size > MAX_BYTES and file.is_file():
+            raise ConfigError(f"the file is {size / 1024 / 1024:.1f} MiB, more than a mapping's limit of "
+                              f"{MAX_BYTES // 1024 // 1024} MiB", file=path, line=1,
+                              hint="is this the right file? a mapping is a few kilobytes of YAML")
         raw = file.read_bytes()
     except FileNotFoundError:
         raise ConfigError("mapping file not found", file=path, hint="check the path; presets live in mappings/") from None
@@ -119,13 +180,23 @@ def _parse(path: str) -> tuple[Any, _Source, str]:
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
     digest = hashlib.sha256(raw).hexdigest()[:12]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError("the file is UTF-16 text", file=path, line=1, hint="save it as UTF-8")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError("the file is not UTF-8 text", file=path, line=line, hint="save it as UTF-8") from None
+        raise ConfigError("the file is not UTF-8 text", file=path, line=line,
+                          hint="save it as UTF-8") from None
+    found = _INVISIBLE.search(text)
+    if found:
+        line = text.count("\n", 0, found.start()) + 1
+        raise ConfigError(f"the file contains the invisible character {invisible_character(found.group())}",
+                          file=path, line=line,
+                          hint="retype the line without escape codes or invisible characters")
     source = _Source(path)
     loader = _Loader(text)
+    loader.file = path
     try:
         node = loader.get_single_node()
         data = None if node is None else source.build(loader, node, ())
@@ -210,22 +281,6 @@ def _allowed_keys(path: Path_) -> list[str]:
     return []
 
 
-_EXPECTED = {
-    "list_type": "a list",
-    "dict_type": "a mapping of keys",
-    "model_type": "a mapping of keys",
-    "model_attributes_type": "a mapping of keys",
-    "string_type": "text",
-    "bool_type": "true or false",
-    "bool_parsing": "true or false",
-    "int_type": "a whole number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "float_type": "a number",
-    "float_parsing": "a number",
-}
-
-
 def _translate(err: dict[str, Any], data: dict[str, Any], source: _Source) -> ConfigError:
     kind = err["type"]
     path = _data_path(data, tuple(err["loc"]), missing=kind == "missing")
@@ -242,22 +297,13 @@ def _translate(err: dict[str, Any], data: dict[str, Any], source: _Source) -> Co
     elif kind == "missing":
         message = "required key missing"
         hint = f"add '{path[-1]}:'" if path else None
-    elif kind in _EXPECTED:
-        message = f"expected {_EXPECTED[kind]}, got {describe(value)}"
-        if kind == "list_type" and isinstance(value, (str, int, float)):
-            hint = f"write [{value}]"
-        elif kind == "string_type" and isinstance(value, (bool, int, float)):
-            hint = "quote it"
-    elif kind == "string_too_short":
-        message = "must not be empty"
-    elif kind == "greater_than":
-        message = f"must be greater than {ctx.get('gt')}, got {describe(value)}"
     else:
-        message = err["msg"]
+        message, hint = plain_error(kind, value, ctx) or (err["msg"], None)
     return source.error(path, message, hint)
 
 
-def _errors(path: str, known_codes: Iterable[str] | None) -> tuple[Mapping | None, list[ConfigError]]:
+def _errors(path: str, known_codes: Iterable[str] | None,
+            today: date | None = None) -> tuple[Mapping | None, list[ConfigError]]:
     data, source, digest = _parse(path)
     try:
         mapping = Mapping.model_validate(data, context={"defer_consistency": True})
@@ -270,7 +316,8 @@ def _errors(path: str, known_codes: Iterable[str] | None) -> tuple[Mapping | Non
                 errors.append(error)
         return None, sorted(errors, key=lambda e: e.line or 0)
     codes = None if known_codes is None else frozenset(known_codes)
-    errors = [source.error(p, text, hint) for p, text, hint in consistency_issues(mapping, codes)]
+    issues = consistency_issues(mapping, codes) + (expired_waivers(mapping, today) if today else [])
+    errors = [source.error(p, text, hint) for p, text, hint in issues]
     if errors:
         return None, sorted(errors, key=lambda e: e.line or 0)
     mapping._source_file = path
@@ -279,10 +326,14 @@ def _errors(path: str, known_codes: Iterable[str] | None) -> tuple[Mapping | Non
     return mapping, []
 
 
-def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None) -> list[ConfigError]:
-    """Every problem of a mapping file, in file order (a YAML-level problem stops at the first)."""
+def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None, *,
+                     today: date | None = None) -> list[ConfigError]:
+    """Every problem of a mapping file, in file order (a YAML-level problem stops at the first).
+
+    ``today``: also report waivers that expired before it (``mappings check`` does; a run only
+    warns, so a waiver running out never stops the nightly sync)."""
     try:
-        return _errors(str(path), known_codes)[1]
+        return _errors(str(path), known_codes, today)[1]
     except ConfigError as exc:
         return [exc]
 

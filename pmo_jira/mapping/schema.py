@@ -18,6 +18,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,6 +26,8 @@ from pydantic import (
     ModelWrapValidatorHandler,
     PlainValidator,
     PrivateAttr,
+    StrictBool,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -34,6 +37,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
 from pmo_jira.findings import Severity, Waiver
+from pmo_jira.mapping.jql import jql_problem
 from pmo_jira.model import PHASES
 from pmo_jira.suggest import closest
 
@@ -116,7 +120,56 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-Phase = Annotated[str, BeforeValidator(choice("a PMO phase", PHASES))]
+_EXPECTED = {
+    "list_type": "a list",
+    "dict_type": "a mapping of keys",
+    "model_type": "a mapping of keys",
+    "model_attributes_type": "a mapping of keys",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "finite_number": "a finite number",
+}
+
+
+_BOUNDS = {"greater_than": ("gt", "greater than"), "greater_than_equal": ("ge", "at least"),
+           "less_than": ("lt", "less than"), "less_than_equal": ("le", "at most")}
+
+
+def plain_error(kind: str, value: Any, ctx: dict[str, Any]) -> tuple[str, str | None] | None:
+    """A pydantic error type as words for people: ``(problem, fix)``, or None for types not covered."""
+    if kind in _EXPECTED:
+        hint = None
+        if kind == "list_type" and isinstance(value, (str, int, float)):
+            hint = f"write [{value}]"
+        elif kind == "string_type" and isinstance(value, (bool, int, float)):
+            hint = "quote it"
+        elif kind.startswith(("int", "float")) and isinstance(value, bool):
+            hint = "true and false are not numbers; write a number"
+        elif kind.startswith(("int", "float")) and isinstance(value, str):
+            hint = "write the number without quotes"
+        elif kind.startswith("bool") and not isinstance(value, bool):
+            hint = "write true or false"
+        return f"expected {_EXPECTED[kind]}, got {describe(value)}", hint
+    if kind == "string_too_short":
+        return "must not be empty", None
+    if kind == "too_short":
+        return f"expected at least {ctx.get('min_length')} items", None
+    if kind in _BOUNDS:
+        bound, words = _BOUNDS[kind]
+        return f"must be {words} {ctx.get(bound)}, got {describe(value)}", None
+    return None
+
+
+_PHASE_WORDS = {"closure": "closing", "close": "closing", "closed": "closing", "initiating": "initiation",
+                "initiate": "initiation", "plan": "planning", "executing": "execution", "delivery": "execution",
+                "monitoring": "execution", "build": "execution"}
+Phase = Annotated[str, BeforeValidator(choice("a PMO phase", PHASES, aliases=_PHASE_WORDS))]
 SeverityName = Annotated[Severity, BeforeValidator(choice("a severity", SEVERITIES, Severity))]
 StatusCategory = Annotated[str, BeforeValidator(choice(
     "a status category key", STATUS_CATEGORY_KEYS,
@@ -134,6 +187,20 @@ def _project_key(value: Any) -> Any:
 
 ProjectKey = Annotated[str, BeforeValidator(_project_key)]
 Scalar = str | float | bool
+
+
+def _jql(value: Any) -> Any:
+    if isinstance(value, str):
+        found = jql_problem(value)
+        if found:
+            raise problem(*found)
+    return value
+
+
+Jql = Annotated[str, AfterValidator(_jql)]
+"""JQL a person wrote: balanced, without ORDER BY (see ``pmo_jira.mapping.jql``)."""
+WholeNumber = StrictInt
+"""A whole number, never a YAML ``true`` or ``1.0`` or ``"7"`` read as one."""
 
 
 class Strict(BaseModel):
@@ -166,8 +233,8 @@ class Scope(Strict):
     """Project category names (portfolios); a project must have one of them."""
     exclude_projects: list[ProjectKey] = []
     """Project keys never read, even when selected by ``projects`` or ``categories``."""
-    jql: str = ""
-    """Extra JQL, ANDed to the generated query (e.g. ``labels != archived``)."""
+    jql: Jql = ""
+    """Extra JQL, ANDed to the generated query in parentheses (e.g. ``labels != archived``)."""
 
 
 class IssueTypes(Strict):
@@ -318,7 +385,7 @@ class WaiverConfig(Strict):
 
     standard: Text
     item: Text | None = None
-    jql: Text | None = None
+    jql: Annotated[Jql, Field(min_length=1)] | None = None
     owner: Text
     reason: Text
     expires: date
@@ -363,15 +430,15 @@ class Writeback(Strict):
 
     label_prefix: Annotated[str, BeforeValidator(_label_prefix)] = "pmo-"
     """Prefix of every label pmo-jira owns; ending it with '-' or ':' keeps labels readable."""
-    comment: bool = True
+    comment: StrictBool = True
     """Keep one owned comment per item that summarises its open findings."""
-    notify: bool = False
+    notify: StrictBool = False
     """Send Jira notifications for the edits (needs no admin right when true)."""
     on_notify_refused: Literal["fail", "notify"] = "fail"
     """When Jira refuses ``notify: false`` (the account lacks the right): stop, or write with notifications."""
     severities: list[SeverityName] = [Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
     """Severities written back; lower ones stay in reports only."""
-    max_writes: Annotated[int, Field(gt=0)] = 1000
+    max_writes: Annotated[WholeNumber, Field(gt=0)] = 1000
     """Blast-radius cap: a plan with more write operations is refused."""
 
     @field_validator("on_notify_refused", mode="before")
@@ -432,7 +499,7 @@ _KNOWN_ERROR_TYPES = frozenset(typing.get_args(ErrorType))
 
 
 def _version(value: Any) -> Any:
-    if value == 1 and not isinstance(value, bool):
+    if type(value) is int and value == 1:
         return 1
     raise problem(f"unsupported mapping version {value if isinstance(value, (int, float, str)) else describe(value)}",
                   "this pmo-jira reads version: 1")
@@ -589,12 +656,110 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
             guess = closest(std.code, known_codes, cutoff=0.8)
             out.append((("standards", i, "code"), f"unknown standard '{std.code}'",
                         f"did you mean '{guess}'?" if guess else "see `pmo-jira standards list`"))
+    out += _rule_issues(mapping)
+    out += _scope_issues(mapping)
+    seen_waivers: dict[tuple[str, str, str], int] = {}
     for i, waiver in enumerate(mapping.waivers):
+        same = (waiver.standard, "item" if waiver.item else "jql", " ".join((waiver.item or waiver.jql or "").split()).casefold())
+        if same in seen_waivers:
+            out.append((("waivers", i), f"duplicate waiver: waivers[{seen_waivers[same]}] already waives "
+                        f"{waiver.standard} on {waiver.item or 'the same JQL'}", "keep one of them"))
+        seen_waivers.setdefault(same, i)
         # An empty standards: list enables every registered standard.
         enabled = list(first) if first else (list(known_codes) if known_codes is not None else None)
         if enabled is not None and waiver.standard not in enabled:
             hint = choice_hint(waiver.standard, enabled) if enabled else "enable the standard under standards: first"
             out.append((("waivers", i, "standard"), f"waiver for '{waiver.standard}', which this mapping does not enable", hint))
+    return out
+
+
+def expired_waivers(mapping: Mapping, today: date) -> list[ConsistencyIssue]:
+    """Waivers whose last day is before ``today``: they waive nothing any more."""
+    return [(("waivers", i, "expires"), f"the waiver expired on {w.expires.isoformat()}, so it waives nothing",
+             "renew it with a later date, or delete it") for i, w in enumerate(mapping.waivers) if w.expires < today]
+
+
+_CODE_LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-[0-9]{3}$")
+
+
+def own_label(prefix: str, label: str) -> bool:
+    """Whether ``label`` is one pmo-jira itself writes under the label prefix (its phase labels,
+    the non-compliant label, a standard's code label)."""
+    prefix, label = prefix.strip().lower(), label.strip().lower()
+    if not prefix or not label.startswith(prefix):
+        return False
+    rest = label[len(prefix):]
+    return rest.startswith("phase-") or rest == "noncompliant" or bool(_CODE_LABEL.match(rest))
+
+
+def _when_values(when: EpicWhen | ProjectWhen) -> tuple[str, frozenset[str]]:
+    """(kind of condition, the values any of which makes it match), for comparing rules."""
+    if isinstance(when, EpicWhen):
+        if when.label is not None:
+            return "label", frozenset(when.labels)
+        if when.status is not None:
+            return "status", frozenset(s.casefold() for s in when.status)
+        if when.status_category is not None:
+            return "status_category", frozenset(when.status_category)
+        wanted = [when.equals] if when.in_ is None else when.in_
+        return f"field {when.field}", frozenset(str(v).casefold() for v in wanted)
+    if when.property is not None:
+        return f"property {when.property}", frozenset({"*"})
+    if when.category is not None:
+        return "category", frozenset(c.casefold() for c in when.category)
+    if when.projects is not None:
+        return "projects", frozenset(when.projects)
+    return "epics", frozenset({"*"})
+
+
+def _rule_issues(mapping: Mapping) -> list[ConsistencyIssue]:
+    """Phase rules that can never decide: empty conditions, conditions an earlier rule already
+    takes, rules after one that always matches, and rules reading pmo-jira's own labels."""
+    out: list[ConsistencyIssue] = []
+    prefix = mapping.writeback.label_prefix
+    for kind in ("epic", "project"):
+        rules: list[Any] = list(getattr(mapping.phases, kind))
+        earlier: list[tuple[int, str, frozenset[str]]] = []
+        for i, rule in enumerate(rules):
+            path: tuple[str | int, ...] = ("phases", kind, i, "when")
+            what, values = _when_values(rule.when)
+            if not values:
+                out.append((path, f"the {what} condition lists nothing, so the rule never matches",
+                            "list at least one value, or delete the rule"))
+                continue
+            if kind == "epic" and what == "label":
+                for label in sorted(values):
+                    if own_label(prefix, label):
+                        out.append((path + ("label",), f"'{label}' is a label pmo-jira writes itself (under "
+                                    f"writeback.label_prefix '{prefix}'): the rule would read pmo-jira's last "
+                                    "answer as its input", "read a label people set (e.g. 'phase:execution'), "
+                                    "a status or a field"))
+            covering = next((j for j, w, v in earlier if w == what and values <= v), None)
+            if covering is None:
+                covering = next((j for j, w, _ in earlier if w == "always"), None)
+            if covering is not None:
+                out.append((path, f"rule {i + 1} can never match: rule {covering + 1} above already takes "
+                            "every item it would", "delete it, or move it above that rule"))
+            elif what == "status_category" and values >= set(STATUS_CATEGORY_KEYS):
+                earlier.append((i, "always", values))
+                continue
+            earlier.append((i, what, values))
+    return out
+
+
+def _scope_issues(mapping: Mapping) -> list[ConsistencyIssue]:
+    out: list[ConsistencyIssue] = []
+    scope = mapping.scope
+    for i, key in enumerate(scope.exclude_projects):
+        if key in scope.projects:
+            out.append((("scope", "exclude_projects", i), f"project {key} is both in scope.projects and excluded",
+                        "remove it from one of the two lists"))
+    if not mapping.issue_types.epic:
+        out.append((("issue_types", "epic"), "no epic issue type: no epic would be checked",
+                    "name the site's epic issue type, e.g. [Epic]"))
+    if not mapping.writeback.severities:
+        out.append((("writeback", "severities"), "no severity is written back, so sync would remove every "
+                    "label and comment it wrote", "list the severities to write, e.g. [medium, high, critical]"))
     return out
 
 

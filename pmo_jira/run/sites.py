@@ -17,16 +17,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pmo_jira.errors import PmoError
+from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.jira.source import matching_keys, read_site
 from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.mapping import Mapping, load_mapping
+from pmo_jira.mapping.jql import jql_problem
+from pmo_jira.mapping.schema import expired_waivers, format_path
 from pmo_jira.model import Snapshot
 from pmo_jira.run.audit import read_plan, run_audit
 from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
+from pmo_jira.site_proof import check_bound_fields, check_site_jql
 from pmo_jira.standards.registry import Registry
 
 log = logging.getLogger("pmo_jira.run")
@@ -93,10 +96,16 @@ def audit_sites(
     known = [s.code for s in registry] if registry is not None else None
     cache = PropertyCache(settings.state_cache) if settings.state_cache else None  # thread-safe
     paths: dict[str, Path] = {}
+    if scope.jql:
+        found = jql_problem(scope.jql)
+        if found:
+            raise ConfigError(f"--jql: {found[0]}", hint=found[1])
     for site in sites:  # a broken mapping stops the run before any site is read
         path = Path(mapping_path or settings.mapping_for(site))
         if path not in mappings:
             mappings[path] = narrow(load_mapping(path, known_codes=known), scope)
+            for key, text, hint in expired_waivers(mappings[path], now.date()):
+                log.warning("%s:%s: %s: %s (%s)", path, mappings[path].line_of(*key), format_path(key), text, hint)
         mapping = mappings[path]
         if site.projects and not scope.projects:
             mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
@@ -106,10 +115,12 @@ def audit_sites(
         mapping = site_mapping[site.name]
         client = client_factory(site)
         client.property_cache = cache
+        check_site_jql(mapping, client)  # JQL the site refuses stops this site before it is read
         plan = read_plan(mapping, registry)
         if read_comments:
             plan = dataclasses.replace(plan, comments=True)
         snapshot = read_site(client, mapping, plan, now=now)
+        check_bound_fields(mapping, client)  # a renamed field stops this site before anything is written
         matched = matching_keys(client, mapping, snapshot.projects, scope.jql) if scope.jql else None
         return client, snapshot, matched
 

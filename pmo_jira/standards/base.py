@@ -59,9 +59,10 @@ def keys_preview(keys: list[str], limit: int = 5) -> str:
 
 
 class StandardOptions(BaseModel):
-    """Base of every standard's ``Options``: unknown keys are errors, every option has a default."""
+    """Base of every standard's ``Options``: unknown keys are errors, every option has a default,
+    and values keep their YAML type (strict): ``max_days: true`` or ``"14"`` is an error, never 1 or 14."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 _YAML_BLOCK = re.compile(r"```ya?ml\n(.*?)```", re.DOTALL)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from pmo_jira.errors import ConfigError, PluginError
 from pmo_jira.findings import Severity
-from pmo_jira.mapping.schema import format_path
+from pmo_jira.mapping.schema import format_path, plain_error
 from pmo_jira.model import PHASES
 from pmo_jira.standards.base import APPLIES_TO, Standard, StandardOptions
 from pmo_jira.suggest import did_you_mean
@@ -152,7 +152,10 @@ def _options_error(err: ValidationError, cls: type[Standard], path: tuple[str | 
         known = list(cls.Options.model_fields)
         return where.error((*path, *loc), f"{cls.code} has no option '{option}'",
                            did_you_mean(option, known) or f"its options: {', '.join(known) or 'none'}")
-    return where.error((*path, *loc), f"{cls.code} option '{option}': {first['msg']}")
+    plain = plain_error(first["type"], first.get("input"), dict(first.get("ctx") or {}))
+    if plain is None:
+        return where.error((*path, *loc), f"{cls.code} option '{option}': {first['msg']}")
+    return where.error((*path, *loc), f"{cls.code} option '{option}': {plain[0]}", plain[1])
 
 
 def configure(mapping: Any, registry: Registry | None = None) -> list[ActiveStandard]:
