@@ -105,14 +105,3 @@ def test_a_renamed_bound_field_stops_the_next_sync_before_any_write(pmo, sb):
     assert again.exit_code == 0, again.output
     assert writes(sb) == []
 
-
-def test_a_category_the_site_lacks_is_an_error_in_check_and_in_a_run(pmo, sb, tmp_path):
-    path = mapping_with(tmp_path, "categories: []", "categories: [Digtal]")
-    line = line_of(path, "Digtal")
-    sb.log.clear()
-    result = pmo.run(["sync", "--apply"], sb=sb, env={"PMO_JIRA_MAPPING": str(path)})
-    assert result.exit_code == 2, result.output  # not "no project in scope" and exit 0
-    error = one_error_line(result)
-    assert f"{path}:{line}: scope.categories[0]: project category 'Digtal' does not exist on {sb.url}" in error
-    assert "did you mean 'Digital'?" in error
-    assert writes(sb) == []

@@ -127,3 +127,16 @@ def test_a_run_stops_the_site_before_any_write(clean_env, memory_keyring, sandbo
     assert {r.method for r in site.log} == {"GET"}  # not one write
     searches = [r for r in site.log if r.path.endswith(("/api/2/search", "/search/jql"))]
     assert searches and {r.status for r in searches} == {400}
+
+
+def test_a_category_the_site_lacks_is_an_error_not_a_warning(clean_env, memory_keyring, sandbox):
+    site = sandbox("dc")
+    mapping = clean_env / "m.yaml"
+    mapping.write_text("version: 1\nname: m\nscope: {categories: [Digital]}\n"
+                       "phases:\n  project:\n    - {when: {category: {Digtal: execution}}}\n")
+    config = _config(clean_env, site, mapping)
+    code, out = _run("mappings", "check", str(mapping), "--site", "jira", "--config", str(config))
+    assert code == 2, out
+    (line,) = [x for x in out.splitlines() if "Digtal" in x]
+    assert line == (f"{mapping}:6: phases.project[0].when.category: category 'Digtal' does not exist on "
+                    f"{site.url} (did you mean 'Digital'?)")

@@ -74,16 +74,6 @@ def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
                 f"in {mapping.source_file}) and that the account has Browse Projects there"
             )
     selected = [by_key[k] for k in wanted] if wanted else visible
-    have = sorted({p.category for p in visible if p.category})
-    for index, category in enumerate(scope.categories):
-        if category.casefold() not in {c.casefold() for c in have}:
-            # "nothing in scope" would read as "all compliant": a category that selects nothing is an error
-            guess = did_you_mean(category, have) or ("the site's categories: " + ", ".join(have) if have
-                                                      else "no project the account can browse has a category")
-            raise ConfigError(f"project category '{category}' does not exist on {client.site.url}, or no "
-                              "project in it is visible to the account",
-                              file=mapping.source_file, line=mapping.line_of("scope", "categories", index),
-                              key=f"scope.categories[{index}]", hint=guess)
     if scope.categories:
         cats = {c.lower() for c in scope.categories}
         selected = [p for p in selected if (p.category or "").lower() in cats]
