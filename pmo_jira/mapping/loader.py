@@ -25,11 +25,11 @@ from pmo_jira.mapping.schema import (
     Mapping,
     consistency_issues,
     describe,
-    expired_waivers,
     format_path,
     mapping_sections,
     nearest_line,
     plain_error,
+    waiver_issues,
 )
 from pmo_jira.suggest import did_you_mean
 
@@ -316,7 +316,7 @@ def _errors(path: str, known_codes: Iterable[str] | None,
                 errors.append(error)
         return None, sorted(errors, key=lambda e: e.line or 0)
     codes = None if known_codes is None else frozenset(known_codes)
-    issues = consistency_issues(mapping, codes) + (expired_waivers(mapping, today) if today else [])
+    issues = consistency_issues(mapping, codes) + (waiver_issues(mapping, today) if today else [])
     errors = [source.error(p, text, hint) for p, text, hint in issues]
     if errors:
         return None, sorted(errors, key=lambda e: e.line or 0)
@@ -330,8 +330,8 @@ def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None,
                      today: date | None = None) -> list[ConfigError]:
     """Every problem of a mapping file, in file order (a YAML-level problem stops at the first).
 
-    ``today``: also report waivers that expired before it (``mappings check`` does; a run only
-    warns, so a waiver running out never stops the nightly sync)."""
+    ``today``: also report waivers that expired before it and live duplicates (``mappings check``
+    does; a run only warns about expired ones, so a waiver running out never stops the nightly sync)."""
     try:
         return _errors(str(path), known_codes, today)[1]
     except ConfigError as exc:

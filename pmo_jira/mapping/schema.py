@@ -658,13 +658,7 @@ def consistency_issues(mapping: Mapping, known_codes: set[str] | frozenset[str] 
                         f"did you mean '{guess}'?" if guess else "see `pmo-jira standards list`"))
     out += _rule_issues(mapping)
     out += _scope_issues(mapping)
-    seen_waivers: dict[tuple[str, str, str], int] = {}
     for i, waiver in enumerate(mapping.waivers):
-        same = (waiver.standard, "item" if waiver.item else "jql", " ".join((waiver.item or waiver.jql or "").split()).casefold())
-        if same in seen_waivers:
-            out.append((("waivers", i), f"duplicate waiver: waivers[{seen_waivers[same]}] already waives "
-                        f"{waiver.standard} on {waiver.item or 'the same JQL'}", "keep one of them"))
-        seen_waivers.setdefault(same, i)
         # An empty standards: list enables every registered standard.
         enabled = list(first) if first else (list(known_codes) if known_codes is not None else None)
         if enabled is not None and waiver.standard not in enabled:
@@ -677,6 +671,23 @@ def expired_waivers(mapping: Mapping, today: date) -> list[ConsistencyIssue]:
     """Waivers whose last day is before ``today``: they waive nothing any more."""
     return [(("waivers", i, "expires"), f"the waiver expired on {w.expires.isoformat()}, so it waives nothing",
              "renew it with a later date, or delete it") for i, w in enumerate(mapping.waivers) if w.expires < today]
+
+
+def waiver_issues(mapping: Mapping, today: date) -> list[ConsistencyIssue]:
+    """What ``mappings check`` says about waivers on ``today``: expired ones, and live ones
+    waiving the same standard on the same item or JQL twice. (A run reads a renewed waiver next
+    to its expired predecessor fine: the live one wins.)"""
+    out = expired_waivers(mapping, today)
+    first: dict[tuple[str, str], int] = {}
+    for i, waiver in enumerate(mapping.waivers):
+        if waiver.expires < today:
+            continue
+        same = (waiver.standard, " ".join((waiver.item or waiver.jql or "").split()).casefold())
+        if same in first:
+            out.append((("waivers", i), f"duplicate waiver: waivers[{first[same]}] already waives "
+                        f"{waiver.standard} on {waiver.item or 'the same JQL'}", "keep one of them"))
+        first.setdefault(same, i)
+    return out
 
 
 _CODE_LABEL = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*-[0-9]{3}$")

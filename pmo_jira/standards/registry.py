@@ -143,6 +143,10 @@ class _Where:
         return ConfigError(message, file=self.file, line=line, key=format_path(path), hint=hint)
 
 
+_TYPE_ERRORS = ("_type", "_parsing", "_from_float")
+"""Pydantic's errors for a value of the wrong type, told as "expected X, got Y"."""
+
+
 def _options_error(err: ValidationError, cls: type[Standard], path: tuple[str | int, ...],
                    where: _Where) -> ConfigError:
     first = err.errors()[0]
@@ -152,7 +156,7 @@ def _options_error(err: ValidationError, cls: type[Standard], path: tuple[str | 
         known = list(cls.Options.model_fields)
         return where.error((*path, *loc), f"{cls.code} has no option '{option}'",
                            did_you_mean(option, known) or f"its options: {', '.join(known) or 'none'}")
-    plain = plain_error(first["type"], first.get("input"), dict(first.get("ctx") or {}))
+    plain = plain_error(first["type"], first.get("input"), {}) if first["type"].endswith(_TYPE_ERRORS) else None
     if plain is None:
         return where.error((*path, *loc), f"{cls.code} option '{option}': {first['msg']}")
     return where.error((*path, *loc), f"{cls.code} option '{option}': {plain[0]}", plain[1])

@@ -170,7 +170,7 @@ class SponsorAcceptance(_ApprovalRecorded):
         options:
           method: comment
           approver_fields: [sponsor]
-          comment_pattern: "(?i)\\baccepted\\b"
+          comment_pattern: '(?i)\\baccepted\\b'    # single quotes: in "..." YAML reads \\b as a backspace
     ```
     """
 
