@@ -52,6 +52,7 @@ from common import (
     child,
     child_entry,
     cli_kind,
+    compile_bytecode,
     machine,
     mib,
     sandbox,
@@ -318,6 +319,7 @@ def main() -> int:
                         help="Fresh `pmo-jira --version` processes timed (0 skips the check).")
     args = parser.parse_args()
     stop_on_sigterm()
+    compile_bytecode()
     flavours = ["cloud", "dc"] if args.flavour == "both" else [args.flavour]
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
     rows = []

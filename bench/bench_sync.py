@@ -36,6 +36,7 @@ from common import (
     child,
     child_entry,
     cli_kind,
+    compile_bytecode,
     machine,
     mib,
     sandbox,
@@ -107,6 +108,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this file.")
     args = parser.parse_args()
     stop_on_sigterm()
+    compile_bytecode()
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="pmo-bench-sync-") as tmp, \
             sandbox(args.flavour, args.issues, seed=args.seed, now="current") as sb:

@@ -105,3 +105,32 @@ def test_a_query_is_parsed_once_and_still_checked_against_the_site(app: SandboxA
     with pytest.raises(HttpError) as err:
         app.parse_jql("project = VAULT", cloud_search=True)
     assert "does not exist for the field" in err.value.body["errorMessages"][0]
+
+
+
+WINDOWS = [  # Data Center's key windows: (the scope query) AND projects done AND after the last key read
+    ("project in (WEB, DIG, MOB) AND issuetype in (Epic, Story)", 'project not in ("DIG")'),
+    ("issuetype in (Epic, Story, Bug)", 'project not in (DIG, "WEB") AND key > "MOB-3"'),
+    ("issuetype = Story", 'key > "web-10"'),
+    ("issuetype = Story", 'project not in (WEB) AND key > "WEB-10"'),
+    ("issuetype = Story", 'project not in ("Mobile App", 10002)'),
+    ("issuetype = Story", 'key > "NOPE-1"'),
+    ("(issuetype = Story) AND project not in (DIG)", 'key > "WEB-2"'),
+]
+
+
+@pytest.mark.parametrize("scope, window", WINDOWS)
+def test_a_key_window_is_cut_from_its_scope_query_and_finds_what_a_full_scan_finds(app: SandboxApp, scope: str,
+                                                                                    window: str, monkeypatch):
+    evaluated: list[jqlmod.Query] = []
+    evaluate = app._evaluate
+    monkeypatch.setattr(app, "_evaluate", lambda query, stale: evaluated.append(query) or evaluate(query, stale))
+    text = f"({scope}) AND {window} ORDER BY key ASC"
+    _, found = app.matches(text, app.parse_jql(text, cloud_search=False))
+    assert [r.key for r in found] == _scan(app, text)
+    # at most the scope query itself is evaluated (once per site: an earlier window may have done it)
+    assert [q.where for q in evaluated] in ([], [jqlmod.parse(scope).where])
+    done = len(evaluated)
+    other = f"({scope}) AND project not in (OPS) ORDER BY key ASC"
+    assert [r.key for r in app.matches(other, app.parse_jql(other, cloud_search=False))[1]] == _scan(app, other)
+    assert len(evaluated) == done  # the next window is cut from the same result

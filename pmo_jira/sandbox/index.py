@@ -55,8 +55,8 @@ class SearchIndex:
             by_type.setdefault(rec.type.lower(), []).append(rec)
         numbers: dict[str, list[int]] = {}
         for key, recs in by_project.items():
-            recs.sort(key=_number)
-            numbers[key] = [_number(r) for r in recs]
+            recs.sort(key=key_number)
+            numbers[key] = [key_number(r) for r in recs]
         projects: dict[str, dict[str, None]] = {}
         for p in store.projects.values():
             for ref in (p.key.lower(), p.name.lower(), p.id):
@@ -70,6 +70,10 @@ class SearchIndex:
         """A project by key, name or id (case-insensitive), as JQL and the project endpoints accept."""
         keys = self._current().projects.get(ref.lower())
         return self.store.projects[keys[0]] if keys else None
+
+    def project_keys(self, ref: str) -> tuple[str, ...]:
+        """Keys of the projects a JQL project value names (key, name or id, case-insensitive)."""
+        return self._current().projects.get(ref.lower(), ())
 
     def candidates(self, query: jqlmod.Query) -> list[IssueRec]:
         """The issues ``query`` may match, in creation order (every issue when nothing narrows it)."""
@@ -150,7 +154,8 @@ def _flatten(node: jqlmod.And) -> Iterable[jqlmod.Node]:
             yield item
 
 
-def _number(rec: IssueRec) -> int:
+def key_number(rec: IssueRec) -> int:
+    """The number of an issue's key (APOLLO-120 -> 120)."""
     tail = rec.key.rpartition("-")[2]
     return int(tail) if tail.isdigit() else 0
 

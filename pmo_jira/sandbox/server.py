@@ -16,6 +16,8 @@ comment edits answers 403 unless the bot is an admin; issue property writes adva
 from __future__ import annotations
 
 import base64
+import bisect
+import gc
 import hashlib
 import ipaddress
 import json
@@ -38,7 +40,7 @@ from pmo_jira.model import Flavour
 from pmo_jira.sandbox import jql as jqlmod
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
-from pmo_jira.sandbox.index import SearchIndex
+from pmo_jira.sandbox.index import SearchIndex, key_number
 from pmo_jira.sandbox.shapes import Shapes, adf_to_wiki, fmt_datetime, rank_of, select_fields, sprint_of
 from pmo_jira.sandbox.store import (
     ISSUE_TYPES,
@@ -230,6 +232,7 @@ class SandboxApp:
         self.base_url = ""
         self._cache: OrderedDict[tuple[str, str], list[IssueRec]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._runs: dict[int, tuple[list[IssueRec], list[tuple[str, int, int]]]] = {}  # see _segments
         lag = os.environ.get(SEARCH_LAG_ENV, "0") if search_lag is None else search_lag
         try:
             self.search_lag = int(lag)
@@ -514,30 +517,92 @@ class SandboxApp:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return snapshot, self._cache[key]
-            pred = query.predicate(store.clock().astimezone(store.time_zone))
-            acc = _Accessor(self)
-            hidden = {k for k, p in store.projects.items() if not self.can_browse(p)}
-            found = []
-            for rec in self.index.candidates(query):
-                if rec.project in hidden:
-                    continue
-                if stale:
-                    rec = stale.get(rec.id, rec)
-                acc.rec = rec
-                if pred(acc):
-                    found.append(rec)
-            if query.order_by:
-                def sort_key(rec: IssueRec) -> tuple:
-                    acc.rec = rec
-                    return query.sort_key(acc) + (-rec.id,)
-                found.sort(key=sort_key)
-            else:
-                found.reverse()  # Jira's default: newest first
+            window = self._key_window(query, stale)
+            found = window if window is not None else self._evaluate(query, stale)
         with self._cache_lock:
             self._cache[key] = found
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
         return snapshot, found
+
+    def _evaluate(self, query: jqlmod.Query, stale: dict[int, IssueRec] | None) -> list[IssueRec]:
+        store = self.store
+        pred = query.predicate(store.clock().astimezone(store.time_zone))
+        acc = _Accessor(self)
+        hidden = {k for k, p in store.projects.items() if not self.can_browse(p)}
+        found = []
+        for rec in self.index.candidates(query):
+            if rec.project in hidden:
+                continue
+            if stale:
+                rec = stale.get(rec.id, rec)
+            acc.rec = rec
+            if pred(acc):
+                found.append(rec)
+        if query.order_by:
+            def sort_key(rec: IssueRec) -> tuple:
+                acc.rec = rec
+                return query.sort_key(acc) + (-rec.id,)
+            found.sort(key=sort_key)
+        else:
+            found.reverse()  # Jira's default: newest first
+        return found
+
+    def _key_window(self, query: jqlmod.Query, stale: dict[int, IssueRec] | None) -> list[IssueRec] | None:
+        """A Data Center key window, ``(BASE) AND project not in (...) [AND key > "P-n"] ORDER BY key
+        ASC``, cut from BASE's result in key order (evaluated once, cached), where a project's issues
+        lie together and by number; None for any other query.
+
+        Evaluated on its own, each window looked at every issue of the projects left: a read of N
+        issues cost N x windows, so its pages grew dearer with the site.
+        """
+        where = query.where
+        if query.order_by != [("key", "ASC")] or not isinstance(where, jqlmod.And) or len(where.items) < 2:
+            return None
+        base, *extras = where.items
+        excluded: set[str] = set()
+        after: tuple[str, int] | None = None
+        for c in extras:
+            if not isinstance(c, jqlmod.Clause) or not c.values or any(v.kind != "lit" for v in c.values):
+                return None
+            if c.field == "project" and c.op == "not in":
+                for v in c.values:
+                    excluded.update(self.index.project_keys(v.text.strip()))
+            elif c.field == "key" and c.op == ">" and len(c.values) == 1 and after is None:
+                project, sep, num = c.values[0].text.strip().rpartition("-")
+                if not sep or not num.isdigit():
+                    return None
+                after = (project.upper(), int(num))
+            else:
+                return None
+        _, ordered = self.matches(f"{base!r} ORDER BY key ASC", jqlmod.Query(base, [("key", "ASC")], query.spellings),
+                                  stale)
+        out: list[IssueRec] = []
+        for project, lo, hi in self._segments(ordered):
+            if project in excluded or (after is not None and project != after[0]):
+                continue
+            if after is not None:
+                lo = bisect.bisect_right(ordered, after[1], lo, hi, key=key_number)
+            out.extend(ordered[lo:hi])
+        return out
+
+    def _segments(self, ordered: list[IssueRec]) -> list[tuple[str, int, int]]:
+        """(project, start, end) of each project's run of issues in a result in key order (kept per result)."""
+        with self._cache_lock:
+            known = self._runs.get(id(ordered))
+            if known is not None and known[0] is ordered:
+                return known[1]
+        runs: list[tuple[str, int, int]] = []
+        start = 0
+        for n in range(1, len(ordered) + 1):
+            if n == len(ordered) or ordered[n].project != ordered[start].project:
+                runs.append((ordered[start].project, start, n))
+                start = n
+        with self._cache_lock:
+            self._runs[id(ordered)] = (ordered, runs)
+            while len(self._runs) > 8:
+                self._runs.pop(next(iter(self._runs)))
+        return runs
 
     def cached(self, text: str, snapshot: str) -> list[IssueRec] | None:
         with self._cache_lock:
@@ -1302,6 +1367,10 @@ class SandboxServer:
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the CLI)."""
         httpd = self._httpd or self.bind()
+        # The generated site lives as long as this process: exempt it from the collector, whose full
+        # collections would otherwise rescan every issue record, making pages dearer on bigger sites.
+        gc.collect()
+        gc.freeze()
         try:
             httpd.serve_forever(poll_interval=0.2)
         finally:
