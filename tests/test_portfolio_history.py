@@ -197,10 +197,30 @@ def test_every_format_rendered_from_one_context_shares_one_roll_up(monkeypatch):
     from pmo_jira_portfolio.report import PortfolioReport
 
     built = []
-    real = rollup.roll_up
-    monkeypatch.setattr(rollup, "roll_up", lambda *a, **kw: built.append(1) or real(*a, **kw))
+    real = rollup._roll_up
+    monkeypatch.setattr(rollup, "_roll_up", lambda *a, **kw: built.append(1) or real(*a, **kw))
     ctx, report = portfolio_context(), PortfolioReport()
     rendered = {fmt: report.render(ctx, fmt) for fmt in report.formats}
     assert len(built) == 1 and all(rendered.values())
     report.render(portfolio_context(), "json")  # another run, another roll-up
     assert len(built) == 2
+
+
+def test_a_report_rendered_then_recorded_rates_its_run_once(store, monkeypatch):
+    """`pmo-jira report` renders, then records: the kept rows are the rendered ones, not rated again."""
+    from pmo_jira_portfolio import rollup
+
+    rated = []
+    real = rollup._levels
+    monkeypatch.setattr(rollup, "_levels", lambda *a, **kw: rated.append(1) or real(*a, **kw))
+    first = portfolio_context(store)
+    record(store, first)  # nothing rendered: the hook rates the run itself
+    assert len(rated) == 1
+    second = portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER)
+    shown = build_rollup(second)
+    record(store, second)
+    assert len(rated) == 2
+    web = shown.projects.set_index("project").loc["WEB"]
+    assert rag_rows(store, "test", LATER)[("project", "acme", "WEB")] == RowState(
+        int(web["open_children"]), {**{d: web[f"rag_{d}"] for d in ("schedule", "scope", "risk", "compliance",
+                                                                     "freshness")}, "overall": web["rag_overall"]})

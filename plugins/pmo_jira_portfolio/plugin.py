@@ -36,8 +36,11 @@ def pmo_jira_run_facts(result, snapshots, mapping, now, history):
     if mapping is None or not all(installed(m) for m in EXTRA):
         return {}
     from pmo_jira_portfolio.inputs import NAME, gather, per_site
-    from pmo_jira_portfolio.rollup import rag_rows_of_run
+    from pmo_jira_portfolio.rollup import rag_rows_of_run, rated
     from pmo_jira_portfolio.runs import kept
 
-    inp = gather(result, snapshots, mapping, now)
-    return {REPORT_NAME: kept(rag_rows_of_run(inp, mapping, history)), NAME: per_site(inp)}
+    done = rated(result) if history is not None else None  # `report` rolled this run up already
+    if done is None:
+        inp = gather(result, snapshots, mapping, now)
+        done = inp, rag_rows_of_run(inp, mapping, history)
+    return {REPORT_NAME: kept(done[1]), NAME: per_site(done[0])}

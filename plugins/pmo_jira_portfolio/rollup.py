@@ -18,6 +18,7 @@ Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_D
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -193,13 +194,36 @@ def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
+# What the last run rolled up before it was recorded keeps (its input and RAG rows), so the run
+# facts hook of the same run keeps exactly what was rendered without rolling it up again:
+# `pmo-jira report` renders, then records. Held by a weak reference to that run's result.
+_rated: tuple[weakref.ref[AuditResult], RollupInput, dict[RowId, RowState]] | None = None
+
+
 def build_rollup(ctx: ReportContext) -> Rollup:
     """Roll the audit up; with a run history, compare with the previous run. Reads, never writes."""
-    return roll_up(gather(ctx.result, ctx.snapshots, ctx.mapping, ctx.now), ctx.mapping, ctx.now, ctx.history)
+    global _rated
+    inp = gather(ctx.result, ctx.snapshots, ctx.mapping, ctx.now)
+    rollup, rows = _roll_up(inp, ctx.mapping, ctx.now, ctx.history)
+    if ctx.history is not None and rollup.changes.run_id is None:  # rated against the run before it
+        _rated = (weakref.ref(ctx.result), inp, rows)
+    return rollup
+
+
+def rated(result: AuditResult) -> tuple[RollupInput, dict[RowId, RowState]] | None:
+    """The input and RAG rows ``build_rollup`` made of ``result`` before it was recorded, if it did."""
+    if _rated is None or _rated[0]() is not result:
+        return None
+    return _rated[1], _rated[2]
 
 
 def roll_up(inp: RollupInput, mapping: MappingFile, now: datetime, history: HistoryStore | None) -> Rollup:
     """The roll-up of ``inp`` (gathered from a run, or loaded from the history)."""
+    return _roll_up(inp, mapping, now, history)[0]
+
+
+def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
+             history: HistoryStore | None) -> tuple[Rollup, dict[RowId, RowState]]:
     result = inp.result
     hist = changes(history, result)
     port, proj, epics, portfolio_of = _levels(inp, mapping, hist)
@@ -220,7 +244,7 @@ def roll_up(inp: RollupInput, mapping: MappingFile, now: datetime, history: Hist
         portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
         open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
         findings=findings, summary=summary,
-    )
+    ), rows
 
 
 def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
