@@ -93,6 +93,7 @@ class WritebackSettings(_Strict):
     """Overrides of the mapping's write-back block; None keeps the mapping's value."""
 
     max_writes: int | None = Field(default=None, gt=0)
+    max_resolved_share: float | None = Field(default=None, gt=0, le=1)
     notify: bool | None = None
     concurrency: int | None = Field(default=None, ge=1, le=32)
 
@@ -199,6 +200,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "SITES_AT_ONCE": ("sites_at_once",),
     "SUMMARY_JSON": ("summary_json",),
     "MAX_WRITES": ("writeback", "max_writes"),
+    "MAX_RESOLVED_SHARE": ("writeback", "max_resolved_share"),
     "NOTIFY": ("writeback", "notify"),
     "CONCURRENCY": ("writeback", "concurrency"),
 }

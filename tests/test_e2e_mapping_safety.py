@@ -7,6 +7,7 @@ line, JQL the site refuses, and a bound field an admin renamed between two runs.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,33 @@ def test_a_renamed_bound_field_stops_the_next_sync_before_any_write(pmo, sb):
     assert again.exit_code == 0, again.output
     assert writes(sb) == []
 
+
+
+def test_the_resolution_guard_holds_a_site_back_until_told_once(pmo, sb, tmp_path):
+    first = pmo.run(["sync", "--apply"], sb=sb)
+    assert first.exit_code == 0, first.output
+    before = {r.key: sorted(r.labels or ()) for r in sb.store.issues}
+    # a careless edit: only critical findings written from now on, so most open ones would "resolve"
+    path = mapping_with(tmp_path, "severities: [medium, high, critical]", "severities: [critical]")
+    env = {"PMO_JIRA_MAPPING": str(path)}
+
+    dry = pmo.run(["sync"], sb=sb, env=env)
+    assert dry.exit_code == 0, dry.output
+    (warning,) = [ln for ln in dry.stdout.splitlines() if ln.startswith("warning: ")]
+    assert re.fullmatch(r"warning: jira: \d+ of \d+ open findings \(\d+%\) would be marked fixed in one run, "
+                        r"more than writeback\.max_resolved_share \(50%\); if that is real, apply it once with "
+                        r"`pmo-jira sync --apply --allow-mass-resolve`", warning), warning
+
+    sb.log.clear()
+    held = pmo.run(["sync", "--apply"], sb=sb, env=env)
+    assert held.exit_code == 2, held.output
+    (line,) = [ln for ln in held.stderr.splitlines() if "max_resolved_share" in ln]
+    assert "not written:" in line and "--allow-mass-resolve" in line
+    assert writes(sb) == []
+    assert {r.key: sorted(r.labels or ()) for r in sb.store.issues} == before
+
+    allowed = pmo.run(["sync", "--apply", "--allow-mass-resolve"], sb=sb, env=env)
+    assert allowed.exit_code == 0, allowed.output
+    assert writes(sb)  # told once: the fixed findings are cleared
+    again = pmo.run(["sync", "--apply"], sb=sb, env=env)
+    assert again.exit_code == 0 and "warning:" not in again.stdout  # and the next night is ordinary

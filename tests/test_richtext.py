@@ -113,3 +113,15 @@ def test_wiki_to_text_strips_markup():
             "[Docs|https://x.example] [~jdoe] !diagram.png|thumbnail! {{code}} -gone- a-b &#123;")
     assert wiki_to_text(wiki) == "Plan\nKeep this and that\n a b\n 1 2\nDocs @jdoe  code gone a-b {"
     assert wiki_to_text(None) == "" and wiki_to_text("") == ""
+
+
+def test_emoticons_and_invisible_characters_stay_plain_text_in_both_flavours():
+    doc = Doc((Paragraph((Text("Great :) ;) :( :P :D R&) \\) \u202eevil\u200b\x1b[2J\x00 done"),)),))
+    wiki = to_wiki(doc)
+    # Data Center's renderer would draw :) and ;) as emoticon images; entities keep the characters
+    for emoticon in (":)", ";)", ":(", ":P", ":D"):  # also after the entities of & and \\
+        assert emoticon not in wiki
+    for invisible in "\u202e\u200b\x1b\x00":  # right-to-left override, zero-width space, ESC, NUL
+        assert invisible not in wiki
+        assert invisible not in json.dumps(to_adf(doc), ensure_ascii=False)
+    assert wiki_to_text(wiki) == adf_to_text(to_adf(doc)) == "Great :) ;) :( :P :D R&) \\) evil[2J done"

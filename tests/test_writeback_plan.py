@@ -252,3 +252,43 @@ def test_state_remembers_when_people_last_touched_the_issue_across_our_own_write
     third = plan_writeback(result([finding("ABC-1"), finding("ABC-1", "PMO-EXE-001")]), issues(theirs),
                            mapping(), now=later)
     assert third.issues[0].new_state.seen == (NOW + timedelta(hours=5)).isoformat()
+
+
+def _night_after_fixes(fixed: int, total: int = 20, **writeback):
+    """The second night's plan after ``fixed`` of ``total`` epics with one open finding each were fixed."""
+    keys = [f"ABC-{n}" for n in range(1, total + 1)]
+    before = issues(*(issue(k) for k in keys))
+    first = plan_writeback(result([finding(k) for k in keys]), before, mapping(**writeback), now=NOW)
+    return plan_writeback(result([finding(k) for k in keys[fixed:]]), after(first, before), mapping(**writeback),
+                          now=NOW + timedelta(days=1))
+
+
+def test_resolution_guard_warns_when_more_than_the_share_would_resolve_at_once():
+    ordinary = _night_after_fixes(10)  # half of them: the default share, not more
+    assert (ordinary.open_before, ordinary.resolving, ordinary.warnings) == (20, 10, ())
+    mass = _night_after_fixes(11)
+    assert mass.warnings == (
+        "jira: 11 of 20 open findings (55%) would be marked fixed in one run, more than "
+        "writeback.max_resolved_share (50%); if that is real, apply it once with "
+        "`pmo-jira sync --apply --allow-mass-resolve`",)
+    assert mass.describe().splitlines()[-1] == "warning: " + mass.warnings[0]
+    assert mass.to_json()["warnings"] == list(mass.warnings)
+    assert _night_after_fixes(11, max_resolved_share=0.6).warnings == ()  # the mapping's own share
+    assert _night_after_fixes(20, total=9).warnings == ()  # a small site fixing its last findings
+
+
+def test_resolution_guard_can_be_overridden_for_one_run():
+    keys = [f"ABC-{n}" for n in range(1, 21)]
+    before = issues(*(issue(k) for k in keys))
+    first = plan_writeback(result([finding(k) for k in keys]), before, mapping(), now=NOW)
+    allowed = plan_writeback(result([]), after(first, before), mapping(), now=NOW, max_resolved_share=1.0)
+    assert allowed.resolving == 20 and allowed.warnings == ()
+
+
+def test_dry_run_plan_shows_site_text_escaped_so_it_cannot_forge_lines():
+    forged = "Budget\n0 issues to write (0 writes)\x00\x1b[2J\u202eyrammus"
+    plan = plan_writeback(result([finding("ABC-1")]), issues(issue("ABC-1", summary=forged)), mapping(), now=NOW)
+    text = plan.describe(comments=True)
+    assert text.splitlines()[0] == "jira:ABC-1  Budget\\n0 issues to write (0 writes)\\x00\\x1b[2J\\u202eyrammus"
+    assert not any(c in text for c in "\x00\x1b\u202e")
+    assert len([ln for ln in text.splitlines() if "issues to write" in ln]) == 2  # the forged one is on ABC-1's line

@@ -1,7 +1,8 @@
 """`pmo-jira sync`: plan the write-back of findings (dry run), then `--apply` it.
 
 Exit codes: 0 the plan was printed (dry run) or fully applied; 1 applied, but some issues failed
-(each named); 2 could not run (config, auth, a site down, the blast-radius cap, a refused notify).
+(each named); 2 could not run (config, auth, a site down, the blast-radius cap, a refused notify,
+a site held back by the resolution guard).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class SyncPrinter(Printer):
 @click.option("--jql", default="", help="Only issues this JQL also matches.")
 @click.option("--max-writes", type=click.IntRange(min=1), default=None,
               help="Refuse a plan with more writes than this (default: the mapping's writeback.max_writes).")
+@click.option("--allow-mass-resolve", is_flag=True,
+              help="Apply even where more than writeback.max_resolved_share of a site's open findings "
+                   "would be marked fixed at once (this run only).")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=None,
               help="Issues written at once (default 4; slows down on 429 by itself).")
 @click.option("--plan-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -63,14 +67,15 @@ class SyncPrinter(Printer):
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @click.pass_context
 def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Path | None,
-         projects: tuple[str, ...], jql: str, max_writes: int | None, concurrency: int | None,
-         plan_json: Path | None, no_history: bool) -> None:
+         projects: tuple[str, ...], jql: str, max_writes: int | None, allow_mass_resolve: bool,
+         concurrency: int | None, plan_json: Path | None, no_history: bool) -> None:
     """Write findings back to Jira as labels and one owned comment per issue.
 
     Without --apply this prints the plan and writes nothing. A second run with nothing changed
     plans zero writes.
     """
-    settings = common.load(max_writes=max_writes, concurrency=concurrency)
+    settings = common.load(max_writes=max_writes, concurrency=concurrency,
+                           max_resolved_share=1.0 if allow_mass_resolve else None)
     request = common.request("sync", mapping=mapping, projects=projects, jql=jql,
                              record=not no_history)
     done = run_sync_command(settings, request, apply=do_apply, events=SyncPrinter(plan_json))

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pmo_jira.model import BulletList, Doc, Heading, Paragraph, Text
+from pmo_jira.printable import without_invisible
 
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -44,7 +45,7 @@ def _adf_inline(runs: Iterable[Text]) -> list[dict[str, Any]]:
         href = _safe_href(run.href)
         if href:
             marks.append({"type": "link", "attrs": {"href": href}})
-        for i, part in enumerate(_NEWLINE.split(run.text)):
+        for i, part in enumerate(_NEWLINE.split(without_invisible(run.text))):
             if i:
                 nodes.append({"type": "hardBreak"})
             if part:  # Jira rejects empty text nodes
@@ -134,10 +135,17 @@ _WIKI_ENTITIES = {"\\": "&#92;", "&": "&amp;"}
 _WIKI_LINE_START = re.compile(r"^(\s*)(h)([1-6]\.)|^(\s*)(b)(q\.)", re.MULTILINE)
 
 
+# Data Center's renderer turns :) :( :P :D ;) into emoticon images. A backslash keeps the
+# parenthesis literal (also after an entity such as &amp; whose ';' would otherwise wink), an
+# entity the colon before a letter.
+_WIKI_EMOTICON = re.compile(r"(?<=[:;])(?=[()])|:(?=[PpDd])")
+
+
 def _wiki_escape(text: str) -> str:
     text = _WIKI_SPECIAL.sub(
         lambda m: m.group() if m.group("keep") else _WIKI_ENTITIES.get(m.group(), "\\" + m.group()),
-        _NEWLINE.sub("\n", text))
+        _NEWLINE.sub("\n", without_invisible(text)))
+    text = _WIKI_EMOTICON.sub(lambda m: "&#58;" if m.group() else "\\", text)
     return _WIKI_LINE_START.sub(
         lambda m: (m.group(1) or m.group(4) or "") + f"&#{ord(m.group(2) or m.group(5))};"
         + (m.group(3) or m.group(6)), text)

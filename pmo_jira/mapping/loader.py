@@ -31,6 +31,7 @@ from pmo_jira.mapping.schema import (
     plain_error,
     waiver_issues,
 )
+from pmo_jira.printable import INVISIBLE
 from pmo_jira.suggest import did_you_mean
 
 Path_ = tuple[str | int, ...]
@@ -50,15 +51,9 @@ MAX_NODES = 50_000
 """Most values a file may expand to, anchors counted each time they are used (a "billion
 laughs" file stops here instead of filling the memory)."""
 
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-                        "\u2066-\u2069\ufeff]")
-"""Characters that never belong in a mapping: control characters (terminal escape codes, NUL,
-bell), and the invisible ones that reorder or hide text (bidirectional overrides, zero-width)."""
-
-
 def invisible_character(text: str) -> str | None:
     """``U+001B (ESC)`` style name of the first control or invisible character in ``text``, else None."""
-    found = _INVISIBLE.search(text)
+    found = INVISIBLE.search(text)
     if found is None:
         return None
     char = found.group()
@@ -188,7 +183,7 @@ def _parse(path: str) -> tuple[Any, _Source, str]:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError("the file is not UTF-8 text", file=path, line=line,
                           hint="save it as UTF-8") from None
-    found = _INVISIBLE.search(text)
+    found = INVISIBLE.search(text)
     if found:
         line = text.count("\n", 0, found.start()) + 1
         raise ConfigError(f"the file contains the invisible character {invisible_character(found.group())}",

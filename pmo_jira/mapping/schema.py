@@ -27,6 +27,7 @@ from pydantic import (
     PlainValidator,
     PrivateAttr,
     StrictBool,
+    StrictFloat,
     StrictInt,
     ValidationError,
     ValidationInfo,
@@ -162,7 +163,9 @@ def plain_error(kind: str, value: Any, ctx: dict[str, Any]) -> tuple[str, str | 
         return f"expected at least {ctx.get('min_length')} items", None
     if kind in _BOUNDS:
         bound, words = _BOUNDS[kind]
-        return f"must be {words} {ctx.get(bound)}, got {describe(value)}", None
+        share = kind == "less_than_equal" and ctx.get(bound) == 1
+        return (f"must be {words} {ctx.get(bound)}, got {describe(value)}",
+                "a share is written between 0 and 1, e.g. 0.5 for half" if share else None)
     return None
 
 
@@ -440,6 +443,9 @@ class Writeback(Strict):
     """Severities written back; lower ones stay in reports only."""
     max_writes: Annotated[WholeNumber, Field(gt=0)] = 1000
     """Blast-radius cap: a plan with more write operations is refused."""
+    max_resolved_share: Annotated[StrictFloat, Field(gt=0, le=1)] = 0.5
+    """Resolution guard: a site whose plan marks more than this share of its open findings fixed
+    at once (with at least 10 open) is not written; 1 switches the guard off."""
 
     @field_validator("on_notify_refused", mode="before")
     @classmethod

@@ -28,7 +28,7 @@ from pmo_jira.reports import HistoryContext, Report, ReportContext, render_repor
 from pmo_jira.run.connect import client_for
 from pmo_jira.run.facts import collect_run_facts
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
-from pmo_jira.run.writeback import apply_sites, merge_plans, plan_sites
+from pmo_jira.run.writeback import apply_sites, hold_mass_resolutions, merge_plans, plan_sites
 from pmo_jira.runlock import RunLock
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import Registry, plugin_registry
@@ -165,7 +165,8 @@ class Run:
 
     def plan(self, audited: AuditedSites) -> dict[str, Plan]:
         """One write-back plan per site read (nothing is written)."""
-        return plan_sites(audited, now=self.now, known_codes=[s.code for s in self._registry()])
+        return plan_sites(audited, now=self.now, known_codes=[s.code for s in self._registry()],
+                          max_resolved_share=self.settings.writeback.max_resolved_share)
 
     def _registry(self) -> Registry:
         if self.registry is None:
@@ -309,6 +310,8 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
             planned = total.totals.issues_touched if total else 0
             report = ApplyReport()
             if apply:
+                plans, held = hold_mass_resolutions(plans, audited)  # the resolution guard, per site
+                events.site_errors(held)
                 report = run.apply(plans, audited)
             elif total is not None and not total.empty:
                 events.dry_run(total)

@@ -19,8 +19,9 @@ from pmo_jira.writeback.plan import Plan, plan_writeback
 from pmo_jira.writeback.render import normalise_prefix
 
 
-def plan_sites(outcome: AuditedSites, *, now: datetime, known_codes: Iterable[str] = ()) -> dict[str, Plan]:
-    """One plan per site that was read.
+def plan_sites(outcome: AuditedSites, *, now: datetime, known_codes: Iterable[str] = (),
+               max_resolved_share: float | None = None) -> dict[str, Plan]:
+    """One plan per site that was read (``max_resolved_share`` overrides the mappings').
 
     When the run read comments (``Issue.comments``) of the issues pmo-jira wrote to (a state
     property or a label with the prefix), the plan knows which are the bot's: a deleted owned
@@ -45,8 +46,22 @@ def plan_sites(outcome: AuditedSites, *, now: datetime, known_codes: Iterable[st
         # only this site's findings: another site's issues are not "items that are not issues"
         own = dataclasses.replace(outcome.result, findings=tuple(
             f for f in outcome.result.findings if f.site == site))
-        plans[site] = plan_writeback(own, issues, mapping, now=now, comments=comments, known_codes=codes)
+        plans[site] = plan_writeback(own, issues, mapping, now=now, comments=comments, known_codes=codes,
+                                     max_resolved_share=max_resolved_share)
     return plans
+
+
+def hold_mass_resolutions(plans: Mapping[str, Plan], outcome: AuditedSites) -> tuple[dict[str, Plan], dict[str, str]]:
+    """(the plans that may be applied, site -> why its plan is held back).
+
+    A site whose plan trips the resolution guard is not written at all, and counts as a site
+    that failed (exit 2): its findings stay as they were in Jira until someone looks.
+    """
+    held = {site: f"not written: {plan.warnings[0].split(': ', 1)[1]}"
+            for site, plan in plans.items() if plan.warnings}
+    if held:
+        outcome.result = dataclasses.replace(outcome.result, site_errors={**outcome.result.site_errors, **held})
+    return {site: plan for site, plan in plans.items() if site not in held}, held
 
 
 def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
@@ -56,7 +71,10 @@ def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
     return dataclasses.replace(
         first, issues=tuple(i for p in plans.values() for i in p.issues),
         unchanged=sum(p.unchanged for p in plans.values()),
-        not_written=tuple(k for p in plans.values() for k in p.not_written))
+        not_written=tuple(k for p in plans.values() for k in p.not_written),
+        open_before=sum(p.open_before for p in plans.values()),
+        resolving=sum(p.resolving for p in plans.values()),
+        warnings=tuple(w for p in plans.values() for w in p.warnings))
 
 
 def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: bool | None = None,

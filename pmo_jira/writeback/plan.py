@@ -36,6 +36,7 @@ from pmo_jira.errors import WriteBackError
 from pmo_jira.findings import AuditResult, by_item
 from pmo_jira.jira.richtext import adf_to_text, to_adf
 from pmo_jira.model import Doc, Issue, natural_key
+from pmo_jira.printable import visible
 from pmo_jira.state import STATE_PROPERTY, IssueState, parse_state, people_updated, state_for
 from pmo_jira.writeback.ownership import MAX_DELETES_PER_RUN, CommentCheck
 from pmo_jira.writeback.render import desired_labels, normalise_prefix, render_comment, vocabulary, written_findings
@@ -48,6 +49,10 @@ def _code_label_shape(prefix: str, label: str) -> bool:
     """A label a standard code gives ('pmo-old-042'): a retired standard's label recorded in the
     state is still removed, while a person's 'pmo-budget-approved' never is, whatever it says."""
     return label.startswith(prefix) and bool(_CODE_LABEL.match(label[len(prefix):]))
+
+GUARD_MIN_OPEN = 10
+"""The resolution guard looks at sites with at least this many open findings: on a smaller one a
+team fixing its last few findings is no sign of a broken mapping."""
 
 PLAN_FORMAT = "pmo-jira/writeback-plan"
 PLAN_VERSION = 1
@@ -109,6 +114,9 @@ class Plan:
     label_prefix: str
     unchanged: int = 0  # issues in scope that need nothing
     not_written: tuple[tuple[str, str], ...] = ()  # (site, key) with findings but no issue: projects
+    open_before: int = 0  # findings the issues' states record as written and open
+    resolving: int = 0  # of those, the ones this plan would mark fixed
+    warnings: tuple[str, ...] = ()  # "site: ..." per site whose plan resolves more than its share
 
     @property
     def totals(self) -> PlanTotals:
@@ -163,6 +171,8 @@ class Plan:
                 "writes": p.writes,
             } for p in self.issues],
             "not_written": [{"site": s, "key": k} for s, k in self.not_written],
+            "resolving": {"open_before": self.open_before, "resolving": self.resolving},
+            "warnings": list(self.warnings),
         }
 
     def describe(self, *, comments: bool = False) -> str:
@@ -189,11 +199,11 @@ class Plan:
                 changes.append("fixed " + ", ".join(c for c, _, _ in p.fixed))
             if p.new_state is not None and not changes:
                 changes.append("record state only")
-            site = f"{p.site}:" if p.site else ""
-            lines.append(f"{site}{p.key}  {p.summary[:60]}\n    " + "; ".join(changes))
+            site = f"{visible(p.site)}:" if p.site else ""
+            lines.append(f"{site}{visible(p.key)}  {visible(p.summary[:60])}\n    " + "; ".join(changes))
             if comments and p.comment_body is not None:
                 body = adf_to_text(to_adf(p.comment_body))
-                lines += ["      | " + line for line in body.splitlines()]
+                lines += ["      | " + visible(line) for line in body.splitlines()]
         t = self.totals
         lines.append(
             f"{t.issues_touched} issues to write ({t.writes} writes): {t.label_adds} labels added, "
@@ -203,6 +213,7 @@ class Plan:
         if self.not_written:
             lines.append(f"{len(self.not_written)} items with findings are not issues (projects) and "
                          "appear only in reports.")
+        lines += [f"warning: {visible(w)}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -214,6 +225,19 @@ def check_blast_radius(plan: Plan, max_writes: int) -> None:
             f"write-back would make {t.writes} writes to {t.issues_touched} issues, more than the cap "
             f"of {max_writes} (writeback.max_writes); review the plan printed by a `pmo-jira sync` "
             f"dry run, then allow it with `--max-writes {t.writes}`")
+
+
+def resolution_warning(site: str, open_before: int, resolving: int, max_share: float) -> str | None:
+    """Why a site's plan would mark suspiciously many open findings fixed at once, or None.
+
+    A renamed field, a mapping edit or a site answering oddly looks exactly like a portfolio that
+    fixed everything overnight; more than ``max_share`` of at least ``GUARD_MIN_OPEN`` open
+    findings resolving in one run is held back until someone says it is real."""
+    if open_before < GUARD_MIN_OPEN or resolving <= max_share * open_before:
+        return None
+    return (f"{site}: {resolving} of {open_before} open findings ({resolving / open_before:.0%}) would be marked "
+            f"fixed in one run, more than writeback.max_resolved_share ({max_share:.0%}); if that is real, "
+            "apply it once with `pmo-jira sync --apply --allow-mass-resolve`")
 
 
 def _key_order(site_key: tuple[str, str]) -> tuple[Any, ...]:
@@ -236,13 +260,14 @@ def _fixed(state: IssueState | None, current: Iterable[str]) -> tuple[tuple[str,
 
 def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue], mapping: Any, *,
                    now: datetime, comments: Mapping[tuple[str, str], CommentCheck] | None = None,
-                   known_codes: Iterable[str] = ()) -> Plan:
+                   known_codes: Iterable[str] = (), max_resolved_share: float | None = None) -> Plan:
     """Diff the audit against what Jira holds now; no I/O. See the module docstring for the rules.
 
     ``comments``: per issue, which of its comments are the bot's, from this run's read (an
     issue missing from it is planned from its state alone, and checked again when applied).
     ``known_codes``: every installed standard's code, so labels of a standard the mapping no
-    longer runs are still recognised as pmo-jira's own.
+    longer runs are still recognised as pmo-jira's own. ``max_resolved_share`` overrides the
+    mapping's ``writeback.max_resolved_share`` (see ``resolution_warning``).
     """
     wb = mapping.writeback
     prefix = normalise_prefix(wb.label_prefix)
@@ -253,6 +278,8 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
     broken_sites = set(result.site_errors)
     planned: list[IssuePlan] = []
     unchanged = 0
+    open_before: Counter[str] = Counter()  # per site
+    resolving: Counter[str] = Counter()
 
     for site_key in sorted(issues, key=_key_order):
         site, key = site_key
@@ -278,6 +305,10 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
             else:  # a person deleted the owned comment
                 state = dataclasses.replace(state, comment_id=None)
         written = written_findings(grouped.get(site_key, ()), wb.severities)
+        if state is not None:
+            still_open = {f.fingerprint for f in written}
+            open_before[site] += len(state.findings)
+            resolving[site] += sum(1 for fp, _ in state.findings if fp not in still_open)
         phase = phases.get(site_key)
         desired = desired_labels(prefix, phase, written)
         vocab = vocabulary(prefix, codes)
@@ -324,9 +355,13 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
 
     not_written = tuple(sorted((k for k in grouped if k not in issues and k[0] not in broken_sites
                                 and written_findings(grouped[k], wb.severities)), key=_key_order))
+    share = wb.max_resolved_share if max_resolved_share is None else max_resolved_share
+    warnings = tuple(w for site in sorted(open_before)
+                     if (w := resolution_warning(site, open_before[site], resolving[site], share)))
     return Plan(issues=tuple(planned), generated=now, mapping_name=result.mapping_name,
                 mapping_hash=result.mapping_hash, label_prefix=prefix, unchanged=unchanged,
-                not_written=not_written)
+                not_written=not_written, open_before=sum(open_before.values()),
+                resolving=sum(resolving.values()), warnings=warnings)
 
 
 def _n(count: int, noun: str) -> str:
