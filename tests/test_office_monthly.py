@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from io import BytesIO
 
 import pytest
 from pmo_jira_office.monthly import build_monthly, parse_month
@@ -12,10 +13,12 @@ from pmo_jira_office.reports import REPORTS
 
 from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore
+from pmo_jira.model import IssueLink
 from pmo_jira.reports import ReportContext
 from pmo_jira.run.facts import collect_run_facts
 
 from office_fixtures import audit_all, office_mapping, snapshots
+from standards_fixtures import issue
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 RUNS = [datetime(2026, m, d, 6, 0, tzinfo=timezone.utc) for m, d in ((6, 1), (7, 1), (8, 3), (9, 1), (10, 1), (11, 2))]
@@ -31,6 +34,28 @@ def swapped_scores(snaps):
     return out
 
 
+def as_planned(snaps, when):
+    """The plans as they were at ``when``: WEB-2's target end moved from 2026-12-15 in October with no
+    change request; OPS-1's from 2026-12-18 in September, with OPS-90 approved that month."""
+    def plan(i):
+        if i.key == "WEB-2" and when < RUNS[4]:
+            return replace(i, fields={**i.fields, "target_end": date(2026, 12, 15)})
+        if i.key == "OPS-1":
+            i = replace(i, links=(*i.links, IssueLink("Relates", "inward", "is changed by", "OPS-90", "Change Request")))
+            if when < RUNS[3]:
+                return replace(i, fields={**i.fields, "target_end": date(2026, 12, 18)})
+        return i
+
+    cr = replace(change_request("OPS-90", "Approved" if when >= RUNS[3] else "In Review"), site="beta")
+    return [replace(snap, issues=(*(plan(i) for i in snap.issues), *((cr,) if snap.site.name == "beta" else ())))
+            for snap in snaps]
+
+
+def change_request(key, status):
+    return replace(issue(key, "Change Request", links=(IssueLink("Relates", "outward", "changes", "OPS-1", "Epic"),)),
+                   status=status, status_category="done" if status == "Approved" else "indeterminate")
+
+
 @pytest.fixture
 def history(tmp_path):
     m = office_mapping([{"code": "PMO-GOV-001"}, {"code": "PMO-RES-001", "options": {"max_unassigned": 1}},
@@ -40,13 +65,14 @@ def history(tmp_path):
             snaps = swapped_scores(snapshots()) if when.month < 11 else snapshots()
             if i < 2:  # WEB-1 had no unassigned work in June and July
                 snaps[0] = replace(snaps[0], issues=tuple(i for i in snaps[0].issues if i.key not in ("WEB-13", "WEB-14")))
+            snaps = as_planned(snaps, when)
             result, snaps, _ = audit_all(m, snaps, now=when)
             store.record_run(result, facts=collect_run_facts(result, snaps, m, when))
         yield store, m
 
 
 def pack(store, m, month=None, now=NOW):
-    result, snaps, _ = audit_all(m, now=now)
+    result, snaps, _ = audit_all(m, as_planned(snapshots(), now), now=now)
     ctx = ReportContext(result=result, snapshots=snaps, mapping=m, now=now, history=store,
                         options={"month": month} if month else {})
     return build_monthly(ctx), ctx
@@ -101,3 +127,52 @@ def test_every_format_renders_the_pack_and_unknown_options_are_refused(history):
     resources = next(r for r in REPORTS if r.name == "resources")
     with pytest.raises(PmoError, match="has no option 'month'"):
         resources.render(replace(ctx, options={"month": "2026-11"}), "html")
+
+
+def test_a_moved_target_end_shows_in_the_month_it_moved_with_or_without_approval(history):
+    store, m = history
+    moved = {mo: {(b.key, b.days, b.approved) for b in pack(store, m, month=mo)[0].change.baselines}
+             for mo in ("2026-08", "2026-09", "2026-10", "2026-11")}
+    assert moved["2026-08"] == {("WEB-1", 0, False)}  # its date did not move; its scope grew by WEB-13 and WEB-14
+    assert moved["2026-09"] == {("OPS-1", 42, True)}  # 2026-12-18 -> 2027-01-29, OPS-90 approved in September
+    assert moved["2026-10"] == {("WEB-2", 40, False)}  # 2026-12-15 -> 2027-01-24, no change request
+    assert moved["2026-11"] == set()
+    aug = pack(store, m, month="2026-08")[0].change.baselines[0]
+    assert (aug.children_before, aug.children_after, aug.scope) == (2, 4, 2)
+    oct_pack, _ = pack(store, m, month="2026-10")
+    assert any(topic == "Baselines moved without approval" and "WEB-2" in text for topic, text in oct_pack.decisions)
+    assert not any(topic == "Baselines moved without approval" for topic, _ in pack(store, m, month="2026-09")[0].decisions)
+
+
+def test_baselines_moved_in_the_pack_html_and_workbook(history):
+    from openpyxl import load_workbook
+
+    store, m = history
+    _, ctx = pack(store, m, month="2026-10")
+    monthly = next(r for r in REPORTS if r.name == "monthly")
+    html = monthly.render(ctx, "html")
+    section = html[html.index("Baselines moved</"):]
+    assert "WEB-2" in section and "2026-12-15" in section and "2027-01-24" in section and "+40" in section
+    sheet = load_workbook(BytesIO(monthly.render(ctx, "xlsx")))["baselines"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert rows[0][:6] == ["Epic", "Summary", "Site", "Target end before", "Target end after", "Moved (days)"]
+    (web2,) = rows[1:]
+    assert web2[0] == "WEB-2" and web2[5] == 40 and web2[9] == "none"
+    assert web2[3].date() == date(2026, 12, 15) and web2[4].date() == date(2027, 1, 24)
+    data = json.loads(next(r for r in REPORTS if r.name == "monthly").render(
+        replace(ctx, options={"month": "2026-09"}), "json"))
+    assert data["baselines"][0]["Change request"] == "approved: OPS-90"
+    assert {r["What"]: r["Count"] for r in data["changes"]}["Baselines moved (target end or scope)"] == 1
+
+
+def test_baselines_moved_are_unknown_when_the_month_start_kept_no_plans(tmp_path):
+    m = office_mapping()
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        result, snaps, _ = audit_all(m, now=RUNS[4])
+        facts = collect_run_facts(result, snaps, m, RUNS[4])
+        del facts["office"]["plans"]  # as a run recorded before plans were kept
+        store.record_run(result, facts=facts)
+        p, ctx = pack(store, m)
+    assert not p.change.baselines_known and any("Baselines moved are unknown" in n for n in p.notes)
+    data = json.loads(next(r for r in REPORTS if r.name == "monthly").render(ctx, "json"))
+    assert {r["What"]: r["Count"] for r in data["changes"]}["Baselines moved (target end or scope)"] is None

@@ -11,6 +11,9 @@ without re-reading Jira. KPI definitions (also printed in the pack):
 - slippage days: mean days past target end of the open epics that are late (0 when none);
 - open high risks: open risk issues whose ``risk_impact`` is one of PMO-RSK-002's high values;
 - over-allocated people: people whose load exceeds capacity in a month of the horizon.
+
+With them, each epic's plan (target end, scope, approved change requests; see
+``pmo_jira_office.baselines``), from which the pack shows the baselines moved in a month.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def kpis(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: 
 
 
 def run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: datetime) -> dict[str, Any]:
+    from pmo_jira_office.baselines import FACTS_KEY, plans_facts, plans_of
     from pmo_jira_office.resources import build_resources
     from pmo_jira_office.strategy import rank_order
 
@@ -78,6 +82,7 @@ def run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, 
     return {
         "kpi": kpis(result, snapshots, mapping, now, people_over=int(view.people["over"].sum())),
         "ranks": [f"{site}\t{key}" for site, key in rank_order(snapshots, mapping)],
+        FACTS_KEY: plans_facts(plans_of(snapshots, mapping)),
     }
 
 

@@ -4,15 +4,16 @@ resource and strategy views, built from the run history and this run.
 The month is compared end against start: its *start* is the last run recorded before the month
 began, its *end* the last run inside it (this run, when the month is the current one). KPIs per
 month are those of the month's last run (kept with every run, see ``pmo_jira_office.facts``);
-time to fix is the median over findings resolved in that month. The resource and strategy views
-are always as of this run.
+time to fix is the median over findings resolved in that month. Baselines moved compare each
+epic's plan kept with the start and end runs (``pmo_jira_office.baselines``). The resource and
+strategy views are always as of this run.
 """
 
 from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -20,6 +21,7 @@ from pmo_jira.errors import PmoError
 from pmo_jira.history import FindingRef, RunRecord
 from pmo_jira.model import PHASES
 from pmo_jira.reports import ReportContext
+from pmo_jira_office.baselines import BaselineMove, baseline_moves, plans_from, plans_of
 from pmo_jira_office.facts import KPI_KEYS, NAME, kpis, ranks_of
 from pmo_jira_office.resources import ResourceView, build_resources
 from pmo_jira_office.strategy import StrategyView, build_strategy
@@ -67,6 +69,8 @@ class Change:
     rag_moves: tuple[tuple[str, str, str, str, str], ...] = ()  # (level, site, key, before, after)
     risks_opened: int = 0
     risks_closed: int = 0
+    baselines: tuple[BaselineMove, ...] = ()  # epics whose target end or scope moved in the month
+    baselines_known: bool = False  # both ends of the month kept the epics' plans
 
 
 @dataclass(frozen=True)
@@ -138,14 +142,19 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
         end = None if current else (inside[-1] if inside else None)
         trend_runs = _end_of_month_runs(store, name, first, TREND_MONTHS)
         fixes = _fixes_by_month(store, name)
-        previous_ranks = ranks_of(store.run_facts(start.id, NAME)) if start else None
+        start_facts = store.run_facts(start.id, NAME) if start else None
+        previous_ranks = ranks_of(start_facts)
         change = _change(store, name, first, start, end, result if current else None, fixes, ctx,
                          rag_end=tuple(inside))
+        change = _with_baselines(change, store, start_facts, end, ctx, live=current)
         if start is None:
             notes.append(f"No run was recorded before {first.isoformat()}: the month's changes count from "
                          "its first run, and rank changes are unknown.")
         if not current and end is None:
             notes.append(f"No run was recorded in {first.strftime('%Y-%m')}.")
+        elif start is not None and not change.baselines_known:
+            notes.append("Baselines moved are unknown for this month: the runs at its start and end did not both "
+                         "keep the epics' plans (kept from this version on).")
     else:
         notes.append("No run history is kept: changes, trend and rank changes need one (see docs/monthly.md).")
     if not current:
@@ -171,7 +180,7 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
     return MonthlyPack(
         month=first, now=now, mapping_name=name, current=current, start_run=start, end_run=end,
         history_kept=store is not None, change=change, trend=tuple(trend),
-        decisions=tuple(_decisions(resources, strategy, kpi_now)), resources=resources, strategy=strategy,
+        decisions=tuple(_decisions(resources, strategy, kpi_now, change)), resources=resources, strategy=strategy,
         notes=tuple(notes),
     )
 
@@ -226,14 +235,42 @@ def _change(store: Any, name: str, first: date, start: RunRecord | None, end: Ru
                   gates=tuple(gates), rag_moves=tuple(moves), risks_opened=opened, risks_closed=closed)
 
 
+def _with_baselines(change: Change, store: Any, start_facts: dict[str, Any] | None, end: RunRecord | None,
+                    ctx: ReportContext, *, live: bool) -> Change:
+    """``change`` with the epics whose plan moved between the month's start and end (this run when ``live``)."""
+    before = plans_from(start_facts)
+    if live:
+        after = plans_of(ctx.snapshots, ctx.mapping)
+        sites = set(ctx.result.sites) - set(ctx.result.site_errors)
+    elif end is not None:
+        after, sites = plans_from(store.run_facts(end.id, NAME)), end.checked_sites
+    else:
+        return change
+    if before is None or after is None:
+        return change
+    moves = baseline_moves(before, after, sites)
+    wanted = {(m.site, m.key) for m in moves}
+    shown = {(s.site.name, i.key): i for s in ctx.snapshots for i in s.issues if (s.site.name, i.key) in wanted}
+    moves = [replace(m, summary=i.summary, url=i.url) if (i := shown.get((m.site, m.key))) else m for m in moves]
+    return replace(change, baselines=tuple(moves), baselines_known=True)
+
+
 def _keys(rows: Any, limit: int = 5) -> str:
     keys = [f"{r.key} (rank {r.rank})" for r in rows.head(limit).itertuples()]
     return ", ".join(keys) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def _decisions(resources: ResourceView, strategy: StrategyView, kpi: dict[str, Any]) -> list[tuple[str, str]]:
+def _decisions(resources: ResourceView, strategy: StrategyView, kpi: dict[str, Any],
+               change: Change) -> list[tuple[str, str]]:
     """What the review has to decide, most strategic first; long lists are summarised in one line."""
     out = []
+    unapproved = [m for m in change.baselines if not m.approved]
+    if unapproved:
+        shown = ", ".join(m.key for m in unapproved[:5]) + (f" and {len(unapproved) - 5} more"
+                                                             if len(unapproved) > 5 else "")
+        out.append(("Baselines moved without approval",
+                    f"{len(unapproved)} epics moved their target end or scope this month without a change request "
+                    f"approved in the month ({shown}): approve the new plan or restore the baseline"))
     for r in strategy.starved.itertuples():
         out.append((f"{r.key} (rank {r.rank})", f"top-ranked and in execution with {r.people} people on its open "
                                                 f"work: staff it or lower its rank"))

@@ -158,6 +158,23 @@ def _kpi_text(key: str, value: Any) -> str:
     return f"{value:.1f}%" if key.endswith("_pct") else f"{value:g}"
 
 
+def _baselines_detail(c: Any) -> str:
+    if not c.baselines_known:
+        return "unknown (the month's start or end run kept no plans)"
+    if not c.baselines:
+        return ""
+    unapproved = sum(not m.approved for m in c.baselines)
+    return f"{unapproved} without a change request approved in the month" if unapproved else "all approved"
+
+
+def _approval(move: Any) -> str:
+    if move.approved_in_month:
+        return "approved: " + ", ".join(move.approved_in_month)
+    if move.approved_before:
+        return "none in the month (approved before: " + ", ".join(move.approved_before) + ")"
+    return "none"
+
+
 def monthly_document(pack: MonthlyPack) -> Document:
     c = pack.change
     months = tuple(label for label, _ in pack.trend)
@@ -184,11 +201,25 @@ def monthly_document(pack: MonthlyPack) -> Document:
         [("New findings", len(c.new), ""), ("Resolved findings", len(c.resolved),
                                             f"median time to fix {ttf[len(ttf) // 2]:.1f} days" if ttf else ""),
          ("Gates passed (phase moved forward)", len(c.gates), ""), ("RAG moves (projects, portfolios)", len(c.rag_moves), ""),
+         ("Baselines moved (target end or scope)", len(c.baselines) if c.baselines_known else None,
+          _baselines_detail(c)),
          ("Risks opened", c.risks_opened, ""), ("Risks closed", c.risks_closed, "")],
         note=f"From {start} (before the month) to {end}."))
     blocks.append(table("rag", "RAG moves", [("Level", "text"), ("Site", "text"), ("Item", "text"), ("Before", "text"),
                                              ("After", "text")], list(c.rag_moves),
                         empty="none (the portfolio report keeps the colours; run it nightly)"))
+    blocks.append(table(
+        "baselines", "Baselines moved",
+        [("Epic", "text"), ("Summary", "text"), ("Site", "text"), ("Target end before", "text"),
+         ("Target end after", "text"), ("Moved (days)", "signed"), ("Children before", "int"),
+         ("Children after", "int"), ("Scope change", "signed"), ("Change request", "text")],
+        [(m.key, m.summary, m.site, m.end_before, m.end_after, m.days, m.children_before, m.children_after,
+          m.scope, _approval(m)) for m in c.baselines],
+        links=[_url(m.url) for m in c.baselines], classes=["" if m.approved else "over" for m in c.baselines],
+        empty="none" if c.baselines_known else "unknown: the runs at the month's start and end did not both keep "
+                                               "the epics' plans",
+        note="Target end and scope (children, done ones included) of each epic at the month's end against its "
+             "start. Approved: a change request linked to the epic was approved in the month."))
     blocks.append(table("gates", "Gates passed", [("Site", "text"), ("Item", "text"), ("From", "text"), ("To", "text")],
                         list(c.gates)))
     blocks.append(table("new", "New findings", [("Site", "text"), ("Item", "text"), ("Standard", "text"),
