@@ -112,6 +112,10 @@ def test_month_option_is_checked():
             parse_month(bad, NOW)
     with pytest.raises(PmoError, match="has not started"):
         parse_month("2027-01", NOW)
+    with pytest.raises(PmoError, match="from 1900 on"):
+        parse_month("0000-01", NOW)
+    assert parse_month("previous", NOW) == date(2026, 10, 1)  # what the first working day's pack reports on
+    assert parse_month("previous", datetime(2027, 1, 4, tzinfo=timezone.utc)) == date(2026, 12, 1)
 
 
 def test_every_format_renders_the_pack_and_unknown_options_are_refused(history):

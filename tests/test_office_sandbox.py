@@ -91,9 +91,20 @@ def test_the_monthly_pack_shows_the_ranking_and_its_change_since_last_month(sb, 
     months = [k for k in trend["Compliance %"] if k != "KPI"]
     assert len(months) == 6 and trend["Compliance %"][months[-2]] != "-"  # last month's run is in the trend
 
+    # On the first working day the schedule asks for the month just ended: it ends with last month's run.
+    previous = pmo.run(["report", "monthly", "--month", "previous", "--format", "json", "--no-history"],
+                       sb=sb, env=office_env)
+    assert previous.exit_code == 0, previous.stderr
+    data = json.loads(previous.stdout)
+    assert f"Monthly PMO pack {months[-2]} " in data["title"]
+    assert [k for k in data["kpis"][0] if k != "KPI"][-1] == months[-2]
+
 
 def test_month_option_errors_are_one_line(sb, pmo, office_env):
-    bad = pmo.run(["report", "monthly", "--month", "2026-13"], sb=sb, env=office_env)
-    assert bad.exit_code == 2 and "expected YYYY-MM" in bad.stderr
+    for month, says in (("2026-13", "expected YYYY-MM"), ("last", "expected YYYY-MM"),
+                        ("0000-01", "from 1900 on"), ("2999-01", "has not started yet")):
+        bad = pmo.run(["report", "monthly", "--month", month, "--no-history"], sb=sb, env=office_env)
+        assert bad.exit_code == 2 and says in bad.stderr, month
+        assert "Traceback" not in bad.stderr and bad.stderr.count("Error:") == 1, bad.stderr
     other = pmo.run(["report", "resources", "--month", "2026-01"], sb=sb, env=office_env)
     assert other.exit_code == 2 and "takes no --month" in other.stderr

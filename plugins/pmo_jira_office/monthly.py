@@ -39,12 +39,17 @@ KPI_BETTER = {"compliance_pct": "up", "on_time_pct": "up", "slippage_days": "dow
 
 
 def parse_month(text: str | None, now: datetime) -> date:
-    """The first day of ``YYYY-MM`` (default: the month of ``now``); a later month than now is an error."""
+    """The first day of ``YYYY-MM`` (default: the month of ``now``; ``previous``: the month before it,
+    what a pack scheduled on the first working day reports on); a later month than now is an error."""
     if not text:
         return now.date().replace(day=1)
+    if text.strip() == "previous":
+        return add_months(now.date().replace(day=1), -1)
     m = _MONTH.match(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise PmoError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-11")
+        raise PmoError(f"--month {text!r}: expected YYYY-MM, e.g. 2026-11, or 'previous'")
+    if int(m.group(1)) < 1900:
+        raise PmoError(f"--month {text}: expected a month from 1900 on")
     first = date(int(m.group(1)), int(m.group(2)), 1)
     if first > now.date():
         raise PmoError(f"--month {text}: the month has not started yet (today is {now.date().isoformat()})")
@@ -225,9 +230,11 @@ def _change(store: Any, name: str, first: date, start: RunRecord | None, end: Ru
                 moves.append((row_id[0], row_id[1], row_id[2], a, b))
     opened = closed = 0
     lo, hi = _at(first), _at(add_months(first, 1))
+    risk_types = {t for t in {i.issue_type for s in ctx.snapshots for i in s.issues}
+                  if ctx.mapping.issue_types.kind_of(t) == "risk"}
     for snap in ctx.snapshots:
         for issue in snap.issues:
-            if ctx.mapping.issue_types.kind_of(issue.issue_type) != "risk":
+            if issue.issue_type not in risk_types:
                 continue
             opened += int(lo <= issue.created < hi)
             closed += int(issue.resolved is not None and lo <= issue.resolved < hi)

@@ -43,6 +43,12 @@ def _e(text: object) -> str:
     return escape(one_line(str(text)), quote=True)
 
 
+def _short(text: object, limit: int) -> str:
+    """A chart label cut to ``limit`` characters (before escaping, so no entity is cut in half)."""
+    text = one_line(str(text))
+    return _e(text if len(text) <= limit else text[:limit - 1] + "…")
+
+
 def _svg(chart: Chart, width: int, height: int, body: str) -> str:
     return (f'<svg id="{_e(chart.id)}" class="chart" role="img" aria-label="{_e(chart.title)}" width="{width}" '
             f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{body}</svg>')
@@ -87,7 +93,7 @@ def hbars(chart: Chart) -> str:
     for i, (label, v) in enumerate(zip(chart.labels, values)):
         y = 4 + i * row_h
         w = bar_w * (v or 0) / peak
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{_e(label)[:34]}</text>'
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{_short(label, 34)}</text>'
                      f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{SERIES[0]}">'
                      f'<title>{_e(label)}: {v or 0:.1f}</title></rect>'
                      f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{v or 0:.0f}</text>')
@@ -95,7 +101,7 @@ def hbars(chart: Chart) -> str:
 
 
 def lines(chart: Chart) -> str:
-    width, height, left, right, top, bottom = 300, 150, 40, 12, 12, 30
+    width, height, left, right, top, bottom = 300, 150, 40, 24, 12, 30
     plot_w, plot_h = width - left - right, height - top - bottom
     values = chart.series[0][1]
     known = [v for v in values if v is not None]
@@ -145,7 +151,7 @@ def _heat_fill(pct: float | None) -> str:
 
 
 def heat(chart: Chart) -> str:
-    label_w, cell_w, cell_h, head = 170, 64, 20, 20
+    label_w, cell_w, cell_h, head = 200, 64, 20, 20
     rows = chart.series
     width = label_w + cell_w * len(chart.labels) + 4
     height = head + cell_h * max(len(rows), 1) + 4
@@ -153,7 +159,7 @@ def heat(chart: Chart) -> str:
              for i, m in enumerate(chart.labels)]
     for r, (name, values) in enumerate(rows):
         y = head + r * cell_h
-        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{_e(name)[:26]}</text>')
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{_short(name, 30)}</text>')
         for i, v in enumerate(values):
             x = label_w + cell_w * i
             shown = "-" if v is None else f"{v:.0f}%"

@@ -129,7 +129,21 @@ def _pct(load: float, capacity: float) -> float | None:
     return round(100.0 * load / capacity, 1) if capacity > 0 else None
 
 
+_last: list[tuple[tuple[Any, ...], ResourceView]] = []  # the latest view and what it was built from
+
+
 def build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, today: date) -> ResourceView:
+    """The resource view of a run. A run asks for it several times (its reports, the facts kept with
+    it), so the latest one is kept and returned again for the same (immutable) inputs."""
+    key = (result, *snapshots, mapping, today)
+    if _last and len(_last[0][0]) == len(key) and all(a is b for a, b in zip(_last[0][0], key)):
+        return _last[0][1]
+    view = _build_resources(result, snapshots, mapping, today)
+    _last[:] = [(key, view)]
+    return view
+
+
+def _build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, today: date) -> ResourceView:
     conf = resources_of(mapping)
     directory = Directory(conf, snapshots)
     phases = {(i.site, i.key): i.phase for i in result.items if i.kind == "epic"}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from pmo_jira_office.document import Block, Chart, Document, Figures, Heading, Table, Text, table
 from pmo_jira_office.monthly import KPI_BETTER, KPI_TITLES, MonthlyPack
 from pmo_jira_office.resources import ResourceView
@@ -35,9 +37,9 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
               unit=unit),
     ]
     ranked = view.people.sort_values(["peak_pct", "name"], ascending=[False, True], na_position="last")
-    heat_people = [p for p in ranked["person"] if (view.people.set_index("person").loc[p, "issues"] > 0)][:HEAT_PEOPLE]
-    by = load.set_index(["person", "month"])["pct"]
-    names = view.people.set_index("person")["name"]
+    heat_people = list(ranked.loc[ranked["issues"] > 0, "person"].head(HEAT_PEOPLE))
+    by = dict(zip(zip(load["person"], load["month"]), load["pct"]))
+    names = dict(zip(view.people["person"], view.people["name"]))
     blocks.append(Chart(f"{prefix}chart-utilisation", f"Utilisation by person and month (% of capacity; the "
                         f"{min(len(heat_people), HEAT_PEOPLE)} most loaded)", "heat", tuple(months),
                         tuple((names[p], tuple(by.get((p, m)) for m in months)) for p in heat_people),
@@ -57,14 +59,16 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
         note=f"Open work per person across every site, assigned ({unit}, spread from today to each issue's due "
              f"date) and owned (the open work of the epics they own). Capacity over the {len(months)}-month "
              f"horizon from the mapping's resources section."))
-    wide = load.pivot_table(index=["person", "name"], columns="month", values="load", sort=False).reindex(columns=months)
-    cap = load.pivot_table(index=["person", "name"], columns="month", values="capacity", sort=False).reindex(columns=months)
-    order = sorted(wide.index, key=lambda i: i[1].casefold())
+    cells: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
+    for pid, name, month, used, capacity in zip(load["person"], load["name"], load["month"], load["load"],
+                                                 load["capacity"]):
+        cells.setdefault((pid, name), {})[month] = (used, capacity)
+    order = sorted(cells, key=lambda i: i[1].casefold())
     blocks.append(table(
         f"{prefix}months", f"Load / capacity per month ({unit})", [("Person", "text"), *((m, "text") for m in months)],
-        [(name, *(f"{wide.loc[(pid, name), m]:.1f} / {cap.loc[(pid, name), m]:.1f}" for m in months))
+        [(name, *(f"{cells[(pid, name)][m][0]:.1f} / {cells[(pid, name)][m][1]:.1f}" for m in months))
          for pid, name in order],
-        classes=["over" if any(wide.loc[i, m] > cap.loc[i, m] + 1e-9 for m in months) else "" for i in order]))
+        classes=["over" if any(u > c + 1e-9 for u, c in cells[i].values()) else "" for i in order]))
     if len(view.teams):
         blocks.append(table(f"{prefix}teams", "Teams", [("Team", "text"), ("Month", "text"), ("Members", "int"),
                                                      (f"Load ({unit})", "num"), (f"Capacity ({unit})", "num"),
@@ -120,7 +124,7 @@ def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None =
         f"{prefix}ranking", "Ranked portfolio" + (f" (top {limit})" if limit and len(r) > limit else ""),
         [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), ("Summary", "text"), ("Phase", "text"),
          ("Objectives", "text"), ("Score", "num"), ("People", "int"), ("Open work", "num")],
-        [(x.rank, "new" if x.previous_rank is None and view.baseline_known else x.change, x.key, x.summary, x.phase,
+        [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, x.summary, x.phase,
           x.objectives, x.score, x.people, x.open_estimate) for x in shown.itertuples()],
         links=[_url(x.url) for x in shown.itertuples()],
         note=f"Score: {method}; highest first, unscored last. Change: places moved since {view.baseline}."))
@@ -128,7 +132,7 @@ def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None =
         blocks.append(table(
             f"{prefix}ranking-all", "Full ranking", [("Rank", "int"), ("Change", "signed"), ("Epic", "text"),
                                                      ("Summary", "text"), ("Phase", "text"), ("Score", "num")],
-            [(x.rank, "new" if x.previous_rank is None and view.baseline_known else x.change, x.key, x.summary,
+            [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, x.summary,
               x.phase, x.score) for x in r.itertuples()]))
     blocks.append(table(
         f"{prefix}starved", "Ranking against execution: top-ranked epics starved of people",

@@ -50,7 +50,8 @@ def commands(run_options: Callable[..., Any]) -> list[click.Command]:
     @click.option("--dry-run", is_flag=True, help="Print the page body (storage format) instead of publishing it.")
     @click.option("--report", "report_name", default="portfolio", show_default=True, metavar="NAME",
                   help="The report to publish: portfolio, or another report that offers a page (e.g. monthly).")
-    @click.option("--month", default=None, metavar="YYYY-MM", help="With --report monthly: the month (default: this one).")
+    @click.option("--month", default=None, metavar="YYYY-MM",
+                  help="With --report monthly: the month (default: this one; 'previous': the month before).")
     def publish_confluence(common: Any, space: str, title: str | None, parent_id: str | None,
                            confluence_url: str | None, credentials_site: str | None, mapping: Path | None,
                            projects: tuple[str, ...], no_history: bool, dry_run: bool, report_name: str,

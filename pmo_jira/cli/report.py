@@ -33,7 +33,8 @@ class ReportPrinter(Printer):
 @click.option("--project", "projects", multiple=True, metavar="KEY", help="Only this project (repeatable).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A report option (repeatable).")
 @click.option("--month", default=None, metavar="YYYY-MM",
-              help="The month, for reports that take one (e.g. monthly; default: this month).")
+              help="The month, for reports that take one (e.g. monthly; default: this month; "
+                   "'previous': the month before this one).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @click.option("--from-history", is_flag=True,
               help="Roll up the newest full run of each site from the run history; Jira is not read.")
@@ -53,8 +54,8 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
             raise PmoError(f"--option {item!r}: expected KEY=VALUE")
         opts[key] = value
     if month is not None:
-        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-            raise PmoError(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11")
+        if month != "previous" and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise PmoError(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11, or 'previous'")
         if "month" not in getattr(chosen, "options", ()):
             raise PmoError(f"report '{name}' takes no --month")
         opts["month"] = month
