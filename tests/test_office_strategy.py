@@ -9,6 +9,7 @@ import pytest
 from pmo_jira_office.config import Objectives, Strategy
 from pmo_jira_office.resources import build_resources
 from pmo_jira_office.strategy import build_strategy, objectives_of, rank_order
+from pmo_jira_office.views import strategy_blocks
 
 from office_fixtures import STRATEGY, TODAY, audit_all, office_mapping, snapshots
 from standards_fixtures import epic
@@ -52,6 +53,9 @@ def test_rank_changes_against_the_previous_ranking():
     assert r.loc["WEB-2", "change"] == -2  # from 1 to 3
     assert r.loc["OPS-1", "change"] == 0
     assert pd.isna(r.loc["WEB-1", "previous_rank"])  # not ranked last month: new
+    table = next(b for b in strategy_blocks(view(previous={("acme", "WEB-2"): 1, ("beta", "OPS-1"): 2}))
+                 if getattr(b, "id", "") == "ranking")
+    assert [(row[2], row[1]) for row in table.rows] == [("WEB-1", "new"), ("OPS-1", 0), ("WEB-2", -2)]
     assert rank_order(snapshots(), office_mapping()) == [("acme", "WEB-1"), ("beta", "OPS-1"), ("acme", "WEB-2")]
 
 
