@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from pmo_jira_office.config import Resources
+from pmo_jira_office.document import Text
 from pmo_jira_office.resources import build_resources
+from pmo_jira_office.views import resources_document
 
 from pmo_jira.errors import ConfigError
 
-from office_fixtures import ANN, TODAY, audit_all, office_mapping
+from office_fixtures import ANN, RESOURCES, TODAY, audit_all, office_mapping
 from standards_fixtures import load, mapping_data
 
 
@@ -32,6 +34,19 @@ def test_one_person_on_two_sites_is_one_row_with_work_from_both():
     assert ann["sites"] == "acme, beta"
     assert ann["issues"] == 3 and ann["estimate"] == 28.0  # WEB-11, WEB-12 (acme) and OPS-11 (beta)
     assert ann["epics_owned"] == 1 and ann["owned_estimate"] == 25.0  # WEB-1's open work: 20 + 3 + 2 + 0
+
+
+def test_an_account_on_a_site_the_run_did_not_read_is_named_not_silently_dropped():
+    people = [{"name": "Ann Lee", "accounts": {"acme": "acc-ann", "betaa": "JIRAUSER1"}, "team": "Core"}]
+    m = office_mapping(resources={**RESOURCES, "people": people})
+    result, snaps, m = audit_all(m)
+    v = build_resources(result, snaps, m, TODAY)
+    assert person(v, "Ann Lee")["issues"] == 2  # OPS-11 on beta is JIRAUSER1's, not Ann's, under this mapping
+    (note,) = v.notes
+    assert "Ann Lee on 'betaa'" in note and "sites read: acme, beta" in note
+    doc = resources_document(v, "test")
+    assert doc.blocks[0] == Text(note, "warn")
+    assert view().notes == ()
 
 
 def test_unmapped_accounts_sharing_a_display_name_are_shown_with_their_site():

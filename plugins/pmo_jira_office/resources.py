@@ -45,6 +45,7 @@ class ResourceView:
     work: pd.DataFrame  # one row per open work item (for the standards and the monthly pack)
     max_epics: int
     undated: int  # open assigned work without any date
+    notes: tuple[str, ...] = ()  # what the reader should know about the figures (e.g. accounts not counted)
 
     @property
     def over_allocated(self) -> pd.DataFrame:
@@ -203,10 +204,15 @@ def _build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping
         "epics_active", "capacity", "load", "peak_pct", "over", "over_months"])
     load = pd.DataFrame(load_rows, columns=["person", "name", "team", "month", "load", "capacity", "pct"])
     teams = _teams(load, conf, months)
+    read = {snap.site.name for snap in snapshots}
+    elsewhere = sorted(f"{p.name} on '{site}'" for p in conf.people for site in p.accounts if site not in read)
+    notes = (f"Accounts on sites this run did not read are not counted: {', '.join(elsewhere)} (sites read: "
+             f"{', '.join(sorted(read)) or 'none'}; check the site names under resources.people, or the "
+             f"run was narrowed with --site).",) if elsewhere else ()
     return ResourceView(
         today=today, unit=conf.unit, months=months, people=people, load=load, teams=teams,
         unassigned=_unassigned(work, epics, directory), spread_thin=people[people["epics_active"] > conf.max_epics],
-        work=work, max_epics=conf.max_epics, undated=int(assigned["end"].isna().sum()),
+        work=work, max_epics=conf.max_epics, undated=int(assigned["end"].isna().sum()), notes=notes,
     )
 
 

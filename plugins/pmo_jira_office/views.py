@@ -26,6 +26,7 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
     over = view.over_allocated
     totals = load.groupby("month", sort=False)[["load", "capacity"]].sum().reindex(months).fillna(0)
     blocks: list[Block] = [
+        *(Text(note, "warn") for note in view.notes),
         Figures((("People with work", str(int((view.people["issues"] > 0).sum())), ""),
                  ("Over-allocated", str(len(over)), "bad" if len(over) else "good"),
                  ("Unassigned in execution", str(int(view.unassigned["unassigned"].sum()) if len(view.unassigned) else 0),
