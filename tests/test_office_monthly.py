@@ -180,3 +180,18 @@ def test_baselines_moved_are_unknown_when_the_month_start_kept_no_plans(tmp_path
     assert not p.change.baselines_known and any("Baselines moved are unknown" in n for n in p.notes)
     data = json.loads(next(r for r in REPORTS if r.name == "monthly").render(ctx, "json"))
     assert {r["What"]: r["Count"] for r in data["changes"]}["Baselines moved (target end or scope)"] is None
+
+
+def test_ranked_tables_link_the_epic_key_not_the_rank(history):
+    from openpyxl import load_workbook
+
+    store, m = history
+    _, ctx = pack(store, m)
+    monthly = next(r for r in REPORTS if r.name == "monthly")
+    html = monthly.render(ctx, "html")
+    ranking = html[html.index('id="table-strategy-ranking"'):]
+    ranking = ranking[:ranking.index("</table>")]
+    assert 'rel="noopener noreferrer">WEB-1</a>' in ranking and ">1</a>" not in ranking
+    sheet = load_workbook(BytesIO(monthly.render(ctx, "xlsx")))["s-ranking"]
+    assert sheet["C2"].value == "WEB-1" and sheet["C2"].hyperlink.target.endswith("/browse/WEB-1")
+    assert sheet["A2"].hyperlink is None

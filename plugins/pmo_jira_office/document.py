@@ -27,9 +27,14 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple[Any, ...], ...]
     note: str = ""
-    links: tuple[str | None, ...] = ()  # per row: the URL the first column links to
+    links: tuple[str | None, ...] = ()  # per row: the URL the link column links to
     classes: tuple[str, ...] = ()  # per row: a CSS class (e.g. "over")
     empty: str = "none"
+
+    @property
+    def link_column(self) -> int:
+        """The column a row's link sits on: its issue key ("Epic") when it has one, else the first."""
+        return next((j for j, c in enumerate(self.columns) if c.header == "Epic"), 0)
 
 
 @dataclass(frozen=True)

@@ -177,11 +177,12 @@ DRAW = {"bars": bars, "hbars": hbars, "lines": lines, "heat": heat}
 def _table(t: Table) -> str:
     head = "".join(f'<th scope="col">{_e(c.header)}</th>' for c in t.columns)
     body = []
+    linked = t.link_column
     for i, row in enumerate(t.rows):
         cells = []
         for j, (c, v) in enumerate(zip(t.columns, row)):
             text = _e(text_of(v, c.kind))
-            if j == 0 and i < len(t.links) and t.links[i]:
+            if j == linked and i < len(t.links) and t.links[i]:
                 text = f'<a href="{escape(t.links[i], quote=True)}" rel="noopener noreferrer">{text}</a>'
             css = ' class="num"' if c.kind in ("int", "num", "pct", "signed") else (
                 ' class="text"' if c.header in ("Summary", "Decision", "Objectives") else "")

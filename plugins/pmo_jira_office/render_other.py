@@ -117,7 +117,8 @@ def render_storage(doc: Document, now: datetime) -> str:
             for i, r in enumerate(tab.rows):
                 cells = [t(text_of(v, c.kind)) for c, v in zip(tab.columns, r)]
                 if i < len(tab.links) and tab.links[i]:
-                    cells[0] = f'<a href="{escape(tab.links[i], quote=True)}">{cells[0]}</a>'
+                    j = tab.link_column
+                    cells[j] = f'<a href="{escape(tab.links[i], quote=True)}">{cells[j]}</a>'
                 rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
             parts.append(f"<table><tbody><tr>{head}</tr>{''.join(rows)}</tbody></table>")
     return "".join(parts)
@@ -152,7 +153,7 @@ def render_xlsx(doc: Document, now: datetime) -> bytes:
         for i, row in enumerate(tab.rows):
             sheet.append([defuse_cell(one_line(v)) if isinstance(v, str) else v for v in row])
             if i < len(tab.links) and tab.links[i]:
-                sheet.cell(sheet.max_row, 1).hyperlink = tab.links[i]
+                sheet.cell(sheet.max_row, tab.link_column + 1).hyperlink = tab.links[i]
             if i < len(tab.classes) and tab.classes[i] == "over":
                 for c in sheet[sheet.max_row]:
                     c.fill = over
