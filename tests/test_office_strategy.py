@@ -28,6 +28,19 @@ def test_objectives_come_from_a_link_type_a_field_or_the_parent():
     assert objectives_of(e, Objectives(source="link", link_type="Supports")) == ()
 
 
+def test_objectives_table_shows_keys_only_when_they_differ_from_the_names():
+    def headers(v):
+        return [c.header for c in next(b for b in strategy_blocks(v) if getattr(b, "id", "") == "objectives").columns]
+
+    assert headers(view())[:2] == ["Objective", "Key"]  # OBJ-1 is "Grow digital sales"
+    unnamed = {**STRATEGY, "objectives": {**STRATEGY["objectives"], "names": {}}}
+    assert headers(view(unnamed))[:2] == ["Objective", "Epics"]  # no names: the key is the name shown
+    with_field = view(snaps=[replace(s, issues=tuple(replace(i, fields={**i.fields, "objective": "Run cheaper"})
+                                                     for i in s.issues)) for s in snapshots()],
+                      strategy={**STRATEGY, "objectives": {"source": "field", "field": "objective"}})
+    assert headers(with_field)[:2] == ["Objective", "Epics"]
+
+
 def test_wsjf_ranks_open_epics_highest_first_and_names_their_objectives():
     r = view().ranking
     assert list(r["key"]) == ["WEB-1", "OPS-1", "WEB-2"]

@@ -116,11 +116,14 @@ def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None =
         blocks.append(Chart(f"{prefix}chart-objectives", "Open work by objective", "hbars",
                             tuple(view.objectives["objective"]),
                             (("open work", tuple(float(v) for v in view.objectives["open_estimate"])),)))
+    objectives = view.objectives
+    if (objectives["key"] == objectives["objective"]).all():  # a field's values are their own names
+        objectives = objectives.drop(columns=["key"])
     blocks.append(table(
-        f"{prefix}objectives", "Objectives", [("Objective", "text"), ("Key", "text"), ("Epics", "int"),
-                                              ("In execution", "int"), ("Open work", "num"), ("People", "int"),
-                                              ("Best rank", "int")],
-        [tuple(x) for x in view.objectives.itertuples(index=False)]))
+        f"{prefix}objectives", "Objectives", [("Objective", "text"), *((("Key", "text"),) if "key" in objectives else ()),
+                                              ("Epics", "int"), ("In execution", "int"), ("Open work", "num"),
+                                              ("People", "int"), ("Best rank", "int")],
+        [tuple(x) for x in objectives.itertuples(index=False)]))
     blocks.append(table(
         f"{prefix}ranking", "Ranked portfolio" + (f" (top {limit})" if limit and len(r) > limit else ""),
         [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), ("Summary", "text"), ("Phase", "text"),
