@@ -196,7 +196,9 @@ def main() -> int:
             for name, cli in RUNS.items():
                 shutil.copyfile(history, work / "history.sqlite")
                 figures[name].append(measured(cli, env, work))
-                print(f"{name}: {figures[name][-1]['wall_s']:.1f}s", flush=True)
+                last = figures[name][-1]
+                print(f"{name}: wall {last['wall_s']:.1f}s, CPU {last['cpu_s']:.1f}s, "
+                      f"peak RSS {mib(last['maxrss_kib'])} MiB", flush=True)
         problems = check_pack(work, args.months)
 
     def median(name: str, key: str) -> float:
