@@ -38,11 +38,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox import jql as jqlmod
+from pmo_jira.sandbox.errors import HttpError
 from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.index import SearchIndex, key_number
+from pmo_jira.sandbox.issue_routes import IssueRoutes
 from pmo_jira.sandbox.shapes import Shapes, adf_to_wiki, fmt_datetime, rank_of, select_fields, sprint_of
 from pmo_jira.sandbox.store import (
+    ADMIN_GROUPS,
+    ADMIN_ROLES,
+    BOT_GROUPS,
+    BOT_ROLES,
     ISSUE_TYPES,
     LINK_TYPES,
     PRIORITIES,
@@ -101,16 +107,6 @@ SEARCH_LAG_ENV = "PMO_SANDBOX_SEARCH_LAG"
 BULK_CHANGELOG_ISSUES = 1000
 BULK_CHANGELOG_FIELDS = 10
 BULK_CHANGELOG_MAX = 10_000
-
-
-class HttpError(Exception):
-    """An answer other than success, with Jira's ``{"errorMessages": [...], "errors": {...}}`` body."""
-
-    def __init__(self, status: int, messages: Iterable[str] = (), errors: dict | None = None,
-                 headers: dict[str, str] | None = None):
-        super().__init__(status)
-        self.status, self.headers = status, headers or {}
-        self.body = {"errorMessages": list(messages), "errors": dict(errors or {})}
 
 
 def _is_loopback(host: str) -> bool:
@@ -229,6 +225,8 @@ class SandboxApp:
         self.deny_permissions = set(deny_permissions)
         self.notify_needs_admin = notify_needs_admin
         self.bot_is_admin = bot_is_admin
+        store.bot_groups = BOT_GROUPS | (ADMIN_GROUPS if bot_is_admin else frozenset())
+        store.bot_roles = BOT_ROLES | (ADMIN_ROLES if bot_is_admin else frozenset())
         self.base_url = ""
         self._cache: OrderedDict[tuple[str, str], list[IssueRec]] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -297,12 +295,12 @@ class SandboxApp:
                     getters.setdefault(clause.lower(), getter)  # a shared name searches the oldest field
         return getters
 
-    @staticmethod
-    def _all_text(rec: IssueRec) -> str:
-        """What ``text ~`` searches: summary, description and comments (Jira adds environment and
-        text custom fields, which the generated issues leave empty)."""
+    def _all_text(self, rec: IssueRec) -> str:
+        """What ``text ~`` searches: summary, description and the comments the account may see
+        (Jira adds environment and text custom fields, which the generated issues leave empty)."""
         parts = [rec.summary, rec.description or ""]
-        parts += [c.body if isinstance(c.body, str) else adf_to_wiki(c.body) for c in rec.comments or ()]
+        parts += [c.body if isinstance(c.body, str) else adf_to_wiki(c.body) for c in rec.comments or ()
+                  if self.store.can_see(c)]
         return "\n".join(parts)
 
     def _value_names(self, name: str, raw_id: str | None, text: str | None) -> frozenset[str]:
@@ -750,7 +748,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()
 
 
-class Router:
+class Router(IssueRoutes):
     """Maps one request to a Jira answer: ``(status, json payload or None, headers)``."""
 
     def __init__(self, app: SandboxApp, base_url: str):
@@ -798,6 +796,8 @@ class Router:
             ("GET", "mypermissions", 1): self.my_permissions,
             ("GET", "search", 1): self.legacy_search,
             ("POST", "search", 1): self.legacy_search,
+            ("POST", "issue", 1): self.create_issue,
+            ("GET", "user", 2): self.user_search if second == "search" else None,
         }
         if self.cloud:
             table.update({
@@ -829,6 +829,11 @@ class Router:
                     ("GET", "issue", 4): lambda: self.get_comment(key, rest[3]),
                     ("PUT", "issue", 4): lambda: self.edit_comment(key, rest[3]),
                     ("DELETE", "issue", 4): lambda: self.delete_comment(key, rest[3]),
+                })
+            elif sub == "transitions":
+                table.update({
+                    ("GET", "issue", 3): lambda: self.get_transitions(key),
+                    ("POST", "issue", 3): lambda: self.do_transition(key),
                 })
             elif sub == "changelog" and self.cloud:
                 table[("GET", "issue", 3)] = lambda: self.issue_changelog(key)
@@ -1185,40 +1190,40 @@ class Router:
         newest_first = (self.param("orderBy") or "").startswith("-")
         return 200, self.shapes.comment_page(rec, start, limit, newest_first), {}
 
-    def _comment_body(self) -> Any:
-        body = self.body.get("body") if isinstance(self.body, dict) else None
-        if self.v == "3":
-            if not (isinstance(body, dict) and body.get("type") == "doc" and isinstance(body.get("content"), list)):
-                raise HttpError(400, [], {"comment": "Comment body is not valid!"})
-        elif not isinstance(body, str):
-            raise HttpError(400, ["Operation value must be a string"])
-        return body
-
     def add_comment(self, key: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
         self.app.require("ADD_COMMENTS", "You do not have the permission to comment on this issue.")
+        body, visibility = self._comment_body(), self._visibility()
         self.app.note_write(rec)
-        comment = self.store.add_comment(rec.key, self._comment_body())
+        comment = self.store.add_comment(rec.key, body, visibility=visibility)
         return 201, self.shapes.comment(rec, comment), {}
+
+    def _visible_comment(self, rec: IssueRec, comment_id: str) -> Any:
+        comment = self.store.comment(rec, comment_id)
+        if not self.store.can_see(comment):
+            raise HttpError(404, [f"Can not find a comment for the id: {comment_id}."])
+        return comment
 
     def get_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
-        return 200, self.shapes.comment(rec, self.store.comment(rec, comment_id)), {}
+        return 200, self.shapes.comment(rec, self._visible_comment(rec, comment_id)), {}
 
     def edit_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
-        existing = self.store.comment(rec, comment_id)
+        existing = self._visible_comment(rec, comment_id)
         own = existing.author == self.store.bot.account_id
         if not (self.app.has("EDIT_ALL_COMMENTS") or (own and self.app.has("EDIT_OWN_COMMENTS"))):
             raise HttpError(403, ["You do not have the permission to edit this comment."])
         self.app.check_notify(self.q)
+        body = self._comment_body()
+        visibility = self._visibility() if isinstance(self.body, dict) and "visibility" in self.body else False
         self.app.note_write(rec)
-        comment = self.store.edit_comment(rec.key, comment_id, self._comment_body())
+        comment = self.store.edit_comment(rec.key, comment_id, body, visibility=visibility)
         return 200, self.shapes.comment(rec, comment), {}
 
     def delete_comment(self, key: str, comment_id: str) -> tuple[int, Any, dict]:
         rec = self._issue(key)
-        existing = self.store.comment(rec, comment_id)
+        existing = self._visible_comment(rec, comment_id)
         own = existing.author == self.store.bot.account_id
         if not (self.app.has("DELETE_ALL_COMMENTS") or (own and self.app.has("DELETE_OWN_COMMENTS"))):
             raise HttpError(403, ["You do not have the permission to delete this comment."])

@@ -15,10 +15,12 @@ from typing import Any
 
 from pmo_jira.model import Flavour
 from pmo_jira.sandbox.store import (
+    GROUPS,
     ISSUE_TYPES,
     LINK_TYPES,
     PRIORITIES,
     RESOLUTIONS,
+    ROLES,
     STATUS_CATEGORIES,
     STATUSES,
     USER_ATTRS,
@@ -300,12 +302,18 @@ class Shapes:
         out = {"self": f"{self.api}/issue/{rec.id}/comment/{c.id}", "id": str(c.id), "author": self.user(c.author),
                "body": self.body(c.body), "updateAuthor": self.user(c.update_author or c.author),
                "created": self.dt(c.created), "updated": self.dt(c.updated)}
+        if c.visibility is not None:
+            kind, name = c.visibility
+            out["visibility"] = {"type": kind, "value": name}
+            if self.cloud:
+                out["visibility"]["identifier"] = GROUPS[name] if kind == "group" else str(ROLES[name])
         if self.cloud:
             out["jsdPublic"] = True
         return out
 
     def comment_page(self, rec: IssueRec, start: int = 0, limit: int = 5000, newest_first: bool = False) -> dict:
-        comments = list(rec.comments or ())
+        """The comments the account may see (restricted ones only for members, as in Jira)."""
+        comments = [c for c in rec.comments or () if self.store.can_see(c)]
         if newest_first:
             comments.reverse()
         page = comments[start:start + limit]

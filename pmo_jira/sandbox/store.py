@@ -130,6 +130,19 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
 
 PRIORITIES: dict[str, int] = {"Highest": 1, "High": 2, "Medium": 3, "Low": 4, "Lowest": 5}
 
+GROUPS: dict[str, str] = {
+    # name -> group id (Cloud's ``identifier``)
+    "jira-software-users": "5d1b1ab2-58c3-4b3c-9a7e-000000000001",
+    "jira-administrators": "5d1b1ab2-58c3-4b3c-9a7e-000000000002",
+    "pmo-office": "5d1b1ab2-58c3-4b3c-9a7e-000000000003",
+    "executives": "5d1b1ab2-58c3-4b3c-9a7e-000000000004",
+}
+ROLES: dict[str, int] = {"Administrators": 10002, "Developers": 10001, "Users": 10000}
+"""Project roles (the same in every project here); a role's id is Cloud's ``identifier``."""
+BOT_GROUPS, BOT_ROLES = frozenset({"jira-software-users"}), frozenset({"Users", "Developers"})
+ADMIN_GROUPS, ADMIN_ROLES = frozenset({"jira-administrators"}), frozenset({"Administrators"})
+"""What the bot belongs to; an admin bot also belongs to the admin group and role."""
+
 LINK_TYPES: dict[str, tuple[int, str, str]] = {
     # name -> (id, inward, outward)
     "Relates": (10003, "relates to", "relates to"),
@@ -326,6 +339,7 @@ class CommentRec:
     created: datetime
     updated: datetime
     update_author: str = ""
+    visibility: tuple[str, str] | None = None  # ("group" | "role", name): only members see it
 
 
 @dataclass(slots=True)
@@ -484,6 +498,7 @@ class Store:
         self.time_zone: tzinfo = timezone.utc
         """The zone timestamps are rendered in and JQL dates read in (the searching user's, in Jira)."""
         self.locale = "en_US"
+        self.bot_groups, self.bot_roles = BOT_GROUPS, BOT_ROLES
         self.bot = UserRec("557058:pmo-bot-0000-4000-8000-000000000001", "pmo-bot", "JIRAUSER10000",
                            "PMO Bot", "pmo-bot@example.com", "Etc/UTC")
         self.add_user(self.bot)
@@ -602,6 +617,22 @@ class Store:
         if comment is None:
             raise StoreError(404, [f"Can not find a comment for the id: {comment_id}."])
         return comment
+
+    def can_see(self, comment: CommentRec) -> bool:
+        """Whether the bot sees a comment: unrestricted, or restricted to a group or role it is in."""
+        if comment.visibility is None:
+            return True
+        kind, name = comment.visibility
+        return name in (self.bot_groups if kind == "group" else self.bot_roles)
+
+    def workflow(self, rec: IssueRec) -> tuple[str, ...]:
+        """The statuses of the issue type's workflow on this site, its first the initial one."""
+        from pmo_jira.sandbox.history import ENDINGS, WORKFLOWS
+
+        mapped = self.profile.status_map
+        path = WORKFLOWS.get(rec.type, ("To Do", "In Progress"))
+        names = [mapped.get(x, x) for x in (*path, *sorted(ENDINGS))]
+        return tuple(x for x in dict.fromkeys(names) if x in self.statuses)
 
     def category_of(self, project_key: str) -> CategoryRec | None:
         cid = self.projects[project_key].category_id
@@ -725,24 +756,29 @@ class Store:
             return value
         raise bad
 
-    def add_comment(self, key: str, body: Any, author: str | None = None) -> CommentRec:
+    def add_comment(self, key: str, body: Any, author: str | None = None,
+                    visibility: tuple[str, str] | None = None) -> CommentRec:
         _check_body(body)
         with self.lock:
             rec = self._must(key)
             stamp = self._stamp()
             who = author or self.bot.account_id
-            comment = CommentRec(self.new_comment_id(), who, body, stamp, stamp, who)
+            comment = CommentRec(self.new_comment_id(), who, body, stamp, stamp, who, visibility)
             rec.comments = (rec.comments or []) + [comment]
             rec.updated = stamp
             return comment
 
-    def edit_comment(self, key: str, comment_id: str | int, body: Any, author: str | None = None) -> CommentRec:
+    def edit_comment(self, key: str, comment_id: str | int, body: Any, author: str | None = None,
+                     visibility: tuple[str, str] | None | bool = False) -> CommentRec:
+        """Replace a comment's body; ``visibility`` False keeps it, None lifts the restriction."""
         _check_body(body)
         with self.lock:
             rec = self._must(key)
             comment = self.comment(rec, comment_id)
             stamp = self._stamp()
             comment.body, comment.updated = body, stamp
+            if visibility is not False:
+                comment.visibility = visibility  # type: ignore[assignment]
             comment.update_author = author or self.bot.account_id
             rec.updated = stamp
             return comment
@@ -832,12 +868,41 @@ class Store:
             self.record_change(rec, author.account_id if author else None, stamp, logged)
             return rec
 
-    def add_comment_as(self, user: str, key: str, text: str) -> CommentRec:
-        """A person (account id, DC name or key) comments in wiki text."""
+    def add_comment_as(self, user: str, key: str, text: str, visibility: tuple[str, str] | None = None) -> CommentRec:
+        """A person (account id, DC name or key) comments in wiki text, for everyone or only for a
+        ``("group", name)`` or ``("role", name)``."""
         author = self.user(user)
         if author is None:
             raise KeyError(f"no such user {user!r}")
-        return self.add_comment(key, text, author.account_id)
+        return self.add_comment(key, text, author.account_id, visibility)
+
+    def create_issue(self, project: str, itype: str, summary: str, author: str, values: dict[str, Any]) -> IssueRec:
+        """POST /issue after validation: a new issue in the type's initial status, reported by ``author``."""
+        with self.lock:
+            stamp = self._stamp()
+            number = 1 + max((int(r.key.rsplit("-", 1)[1]) for r in self.issues if r.project == project), default=0)
+            rec = IssueRec(id=1 + max(self.by_id, default=10000), key=f"{project}-{number}", project=project,
+                           type=itype, summary=summary, status="", created=stamp, updated=stamp,
+                           status_changed=stamp, reporter=author, history=[])
+            rec.status = self.workflow(rec)[0]
+            for attr, value in values.items():
+                setattr(rec, attr, value)
+            return self.add_issue(rec)
+
+    def transition(self, key: str, status: str, author: str | None = None) -> IssueRec:
+        """Move an issue to ``status`` (POST /issue/{key}/transitions), logged in its changelog; a
+        done status resolves it, leaving one unresolves it."""
+        with self.lock:
+            rec = self._must(key)
+            self.history(rec)
+            before_status, before_resolution = rec.status, rec.resolution
+            stamp = self._stamp()
+            rec.status, rec.status_changed, rec.updated = status, stamp, stamp
+            done = STATUSES[status][1] == "done"
+            rec.resolved = stamp if done else None
+            self.record_change(rec, author or self.bot.account_id, stamp,
+                               [("status", before_status, status), ("resolution", before_resolution, rec.resolution)])
+            return rec
 
     def add_label(self, key: str, label: str) -> IssueRec:
         return self.edit_issue(key, update={"labels": [{"add": label}]})
