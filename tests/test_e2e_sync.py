@@ -299,6 +299,25 @@ def test_a_killed_sync_converges_without_duplicate_comments(pmo, flavour, tmp_pa
     assert all(len(comments) == 1 for _, comments, _ in final.values() if comments)
 
 
+def test_lost_answers_to_writes_converge_without_duplicate_comments(pmo, no_sleep, flavour):
+    # half the writes land but their answer is lost (comment posts among them): the run cannot
+    # know whether they happened, so it must look before writing again
+    lost = Faults(rate_drop_after_apply=0.5, only_paths=r"/issue/", only_methods=frozenset({"PUT", "POST"}), seed=3)
+    with SandboxServer(flavour, issues=ISSUES, seed=SEED, faults=lost) as sb:
+        first = pmo.run(["sync", "--apply"], sb=sb)
+        assert "Traceback" not in first.output
+        assert sb.log.count(method="POST", path=r"/comment$", status=0) > 0
+        assert sb.log.count(method="PUT", status=0) > 0
+        assert all(len(comments) <= 1 for _, comments, _ in end_state(sb).values())
+        sb.faults = Faults()
+        sync(pmo, sb, "--apply")
+        final = end_state(sb)
+        again = sync(pmo, sb)  # a dry run: nothing left to do
+    assert final == _fresh_end_state(pmo, flavour)
+    assert all(len(comments) == 1 for _, comments, _ in final.values() if comments)
+    assert "0 issues to write (0 writes)" in again.output
+
+
 def test_rate_limits_and_outages_end_in_the_same_state(pmo, no_sleep, flavour):
     with SandboxServer(flavour, issues=ISSUES, seed=SEED) as sb:
         sb.faults = Faults(rate_429=0.2, rate_503=0.05, retry_after=1, seed=11)

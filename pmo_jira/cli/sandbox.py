@@ -11,6 +11,7 @@ import click
 from pmo_jira.cli.errors import fail
 from pmo_jira.mapping.presets import preset
 from pmo_jira.sandbox.faults import Faults, parse_schedule
+from pmo_jira.sandbox.ratelimit import RateLimits
 from pmo_jira.sandbox.server import PERMISSIONS, SANDBOX_EMAIL, SANDBOX_TOKEN, SandboxServer
 from pmo_jira.sandbox.store import PROFILES
 
@@ -45,6 +46,14 @@ def sandbox() -> None:
 @click.option("--fault-drop-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of requests whose connection is closed without an answer.")
 @click.option("--fault-slow-rate", type=click.FloatRange(0, 1), default=0.0, help="Share of requests delayed.")
+@click.option("--fault-drop-after-apply-rate", type=click.FloatRange(0, 1), default=0.0,
+              help="Share of requests applied whose answer is then lost (the connection closes).")
+@click.option("--rate-limit-burst", type=click.FloatRange(0, min_open=True), default=None, metavar="PER-SECOND",
+              help="Cloud: Jira's burst limit, this many requests a second per endpoint and method (a bucket of "
+                   "ten seconds' worth); past it 429 with RateLimit-Reason: jira-burst-based.")
+@click.option("--rate-limit-per-issue", is_flag=True,
+              help="Cloud: Jira's per-issue write limit (20 writes in 2 s, 100 in 30 s); past it 429 with "
+                   "RateLimit-Reason: jira-per-issue-on-write.")
 @click.option("--slow-seconds", type=click.FloatRange(0), default=0.5, show_default=True, help="Delay of a slow request.")
 @click.option("--retry-after", type=click.IntRange(0), default=1, show_default=True,
               help="Retry-After seconds on 429/503 answers.")
@@ -71,7 +80,8 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
           fault_429_rate: float, fault_503_rate: float, fault_drop_rate: float, fault_slow_rate: float,
           slow_seconds: float, retry_after: int, fault_schedule: str, fault_seed: int, deny: tuple[str, ...],
           bot_admin: bool, search_lag: int | None, profile: str, time_zone: str | None,
-          locale: str | None) -> None:
+          locale: str | None, fault_drop_after_apply_rate: float, rate_limit_burst: float | None,
+          rate_limit_per_issue: bool) -> None:
     """Serve a generated Jira site on http://HOST:PORT until Ctrl-C."""
     try:
         now = datetime.fromisoformat(now_text) if now_text else datetime.now(timezone.utc).replace(microsecond=0)
@@ -81,11 +91,13 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
         now = now.replace(tzinfo=timezone.utc)
     try:
         faults = Faults(rate_429=fault_429_rate, rate_503=fault_503_rate, rate_drop=fault_drop_rate,
-                        rate_slow=fault_slow_rate, slow_seconds=slow_seconds, retry_after=retry_after,
+                        rate_slow=fault_slow_rate, rate_drop_after_apply=fault_drop_after_apply_rate,
+                        slow_seconds=slow_seconds, retry_after=retry_after,
                         schedule=parse_schedule(fault_schedule), seed=fault_seed)
         server = SandboxServer(flavour, issues, seed, now=now, host=host, port=port, faults=faults,
                                deny_permissions=deny, bot_is_admin=bot_admin, profile=profile,
-                               search_lag=search_lag, time_zone=time_zone, locale=locale)
+                               search_lag=search_lag, time_zone=time_zone, locale=locale,
+                               rate_limits=RateLimits(burst_rate=rate_limit_burst, per_issue=rate_limit_per_issue))
         server.bind()
     except ValueError as err:
         fail(str(err))

@@ -3,6 +3,10 @@
 Faults come by rate (a seeded RNG, so a run is reproducible) or by schedule (request number ->
 fault, e.g. "requests 3 and 4 answer 429"). Request numbers count every request the server
 received, from 1, including faulted ones. Everything here is safe to change while the server runs.
+
+``drop`` closes the connection before the request is applied; ``drop-after-apply`` applies it
+(the write lands) and then closes the connection, so the answer is lost: the client cannot tell
+whether its write happened.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-FAULT_KINDS = ("429", "503", "drop", "slow")
+FAULT_KINDS = ("429", "503", "drop", "slow", "drop-after-apply")
 
 
 class Fault(NamedTuple):
@@ -27,29 +31,32 @@ class Faults:
     """What to break. Rates are probabilities per request; ``schedule`` wins over rates.
 
     ``only_paths``: a regex; when set, only matching request paths are faulted (numbering still
-    counts every request). ``retry_after`` is sent on 429 (and on 503 when ``retry_after_on_503``).
+    counts every request); ``only_methods`` likewise limits faults to those HTTP methods.
+    ``retry_after`` is sent on 429 (and on 503 when ``retry_after_on_503``).
     """
 
     rate_429: float = 0.0
     rate_503: float = 0.0
     rate_drop: float = 0.0
     rate_slow: float = 0.0
+    rate_drop_after_apply: float = 0.0
     slow_seconds: float = 0.5
     retry_after: int = 1
     retry_after_on_503: bool = True
     schedule: dict[int, Fault] = field(default_factory=dict)
     only_paths: str | None = None
+    only_methods: frozenset[str] | None = None
     seed: int = 0
     _rng: random.Random = field(init=False, repr=False)
     _count: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("rate_429", "rate_503", "rate_drop", "rate_slow"):
+        for name in ("rate_429", "rate_503", "rate_drop", "rate_slow", "rate_drop_after_apply"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.rate_429 + self.rate_503 + self.rate_drop + self.rate_slow > 1.0:
+        if self.rate_429 + self.rate_503 + self.rate_drop + self.rate_slow + self.rate_drop_after_apply > 1.0:
             raise ValueError("fault rates add up to more than 1")
         self._rng = random.Random(self.seed)
 
@@ -65,21 +72,23 @@ class Faults:
     def clear(self) -> None:
         """No more faults (rates to zero, schedule emptied); the request counter keeps going."""
         with self._lock:
-            self.rate_429 = self.rate_503 = self.rate_drop = self.rate_slow = 0.0
+            self.rate_429 = self.rate_503 = self.rate_drop = self.rate_slow = self.rate_drop_after_apply = 0.0
             self.schedule.clear()
 
-    def next(self, path: str) -> Fault | None:
+    def next(self, path: str, method: str = "GET") -> Fault | None:
         """Count one request and say which fault (if any) it gets."""
         with self._lock:
             self._count += 1
             n = self._count
             if self.only_paths and not re.search(self.only_paths, path):
                 return None
+            if self.only_methods and method.upper() not in self.only_methods:
+                return None
             if n in self.schedule:
                 return self.schedule[n]
             x = self._rng.random()
             for kind, rate in (("429", self.rate_429), ("503", self.rate_503), ("drop", self.rate_drop),
-                               ("slow", self.rate_slow)):
+                               ("slow", self.rate_slow), ("drop-after-apply", self.rate_drop_after_apply)):
                 if x < rate:
                     return Fault(kind, self.slow_seconds if kind == "slow" else 0.0)
                 x -= rate

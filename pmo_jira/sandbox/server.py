@@ -43,6 +43,7 @@ from pmo_jira.sandbox.faults import Fault, Faults, Request, RequestLog
 from pmo_jira.sandbox.generator import REFERENCE_NOW, generate
 from pmo_jira.sandbox.index import SearchIndex, key_number
 from pmo_jira.sandbox.issue_routes import IssueRoutes
+from pmo_jira.sandbox.ratelimit import RateLimits
 from pmo_jira.sandbox.shapes import Shapes, adf_to_wiki, fmt_datetime, rank_of, select_fields, sprint_of
 from pmo_jira.sandbox.store import (
     ADMIN_GROUPS,
@@ -214,10 +215,14 @@ class SandboxApp:
 
     def __init__(self, store: Store, *, faults: Faults | None = None, log: RequestLog | None = None,
                  deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True, bot_is_admin: bool = False,
-                 search_lag: int | None = None):
+                 search_lag: int | None = None, rate_limits: RateLimits | None = None):
         self.store = store
         self.flavour = store.flavour
         self.faults = faults or Faults()
+        self.rate_limits = rate_limits or RateLimits()
+        if self.rate_limits.active and self.flavour is not Flavour.CLOUD:
+            raise ValueError("the burst and per-issue rate limits are Jira Cloud's; Data Center's admin-set "
+                             "limits are the 429 fault")
         self.log = log or RequestLog()
         unknown = set(deny_permissions) - set(PERMISSIONS)
         if unknown:
@@ -661,14 +666,17 @@ class _Handler(BaseHTTPRequestHandler):
         path, raw_query = parts.path, parts.query
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length) if length else b""
-        fault = self.app.faults.next(path)
+        fault = self.app.faults.next(path, method)
         if fault is not None and self._fault(fault, method, path, raw_query):
             return
         try:
             login = self._authenticate(path)
+            limits = self.app.rate_limits.check(method, path, self._issue_id) if self.app.rate_limits.active else None
+            if limits is not None and limits.refused:
+                raise HttpError(429, ["Rate limit exceeded."], headers=limits.headers)
             query = parse_qs(raw_query, keep_blank_values=True)
             status, payload, headers = Router(self.app, self.base_url).dispatch(method, path, query, raw_body)
-            headers = {**headers, **login}
+            headers = {**headers, **login, **(limits.headers if limits else {})}
         except HttpError as err:
             status, payload, headers = err.status, err.body, err.headers
         except StoreError as err:
@@ -676,6 +684,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as err:  # an unexpected bug answers 500 like Jira, with the reason for the tester
             status, payload, headers = 500, {"errorMessages": [f"Internal server error: {type(err).__name__}: {err}"],
                                              "errors": {}}, {}
+        if fault is not None and fault.kind == "drop-after-apply":  # the write landed; its answer is lost
+            self._drop(method, path, raw_query)
+            return
         self.app.log.append(Request(method, path, raw_query, status))  # before answering: no race for readers
         self._send(status, payload, headers)
 
@@ -683,18 +694,27 @@ class _Handler(BaseHTTPRequestHandler):
     def base_url(self) -> str:
         return self.app.base_url
 
+    def _issue_id(self, ref: str) -> str | None:
+        rec = self.app.store.issue(unquote(ref))
+        return None if rec is None else str(rec.id)
+
+    def _drop(self, method: str, path: str, raw_query: str) -> None:
+        self.app.log.append(Request(method, path, raw_query, 0))
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
     def _fault(self, fault: Fault, method: str, path: str, raw_query: str) -> bool:
         """Apply a fault; True when the request is fully answered (or dropped) by it."""
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return False
+        if fault.kind == "drop-after-apply":
+            return False  # applied first, dropped in _handle
         if fault.kind == "drop":
-            self.app.log.append(Request(method, path, raw_query, 0))
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            self._drop(method, path, raw_query)
             return True
         retry = str(self.app.faults.retry_after)
         if fault.kind == "429":
@@ -1280,6 +1300,7 @@ class SandboxServer:
     the site (see :data:`pmo_jira.sandbox.store.PROFILES`). The bot is not an admin unless
     ``bot_is_admin``, like most real bot accounts. ``time_zone`` (an IANA name; default UTC) is the
     zone timestamps are written in and JQL dates read in; ``locale`` the site's ``defaultLocale``.
+    ``rate_limits`` (Cloud): Jira Cloud's burst and per-issue write limits (off by default).
     ``search_lag`` (default: $PMO_SANDBOX_SEARCH_LAG,
     else 0): Cloud's search sees an issue as it was before a REST write until that many more writes
     happened, unless the search names it in ``reconcileIssues``.
@@ -1289,7 +1310,7 @@ class SandboxServer:
                  now: datetime = REFERENCE_NOW, host: str = "127.0.0.1", port: int = 0, store: Store | None = None,
                  faults: Faults | None = None, deny_permissions: Iterable[str] = (), notify_needs_admin: bool = True,
                  bot_is_admin: bool = False, profile: str = "pmo-ready", search_lag: int | None = None,
-                 time_zone: str | None = None, locale: str | None = None):
+                 time_zone: str | None = None, locale: str | None = None, rate_limits: RateLimits | None = None):
         if not _is_loopback(host):
             raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
         self.store = store if store is not None else generate(flavour, issues, seed, now=now, profile=profile)
@@ -1306,7 +1327,7 @@ class SandboxServer:
         self.flavour = self.store.flavour
         self.app = SandboxApp(self.store, faults=faults, deny_permissions=deny_permissions,
                               notify_needs_admin=notify_needs_admin, bot_is_admin=bot_is_admin,
-                              search_lag=search_lag)
+                              search_lag=search_lag, rate_limits=rate_limits)
         self.host, self.port = host, port
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
