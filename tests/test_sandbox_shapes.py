@@ -32,6 +32,23 @@ for _name, _props in NULLABLE.items():
 # The getServerInfo example answers `"defaultLocale": {"locale": "en_AU"}`, which the schema lacks.
 SPEC["components"]["schemas"]["ServerInformation"]["properties"]["defaultLocale"] = {
     "type": "object", "properties": {"locale": {"type": "string"}}, "additionalProperties": False}
+
+
+def _open_unions(node):
+    """The spec puts ``additionalProperties: false`` beside ``anyOf``/``oneOf`` with no ``properties``
+    of its own (e.g. ``JqlQueryClause``), which JSON Schema reads as "no property at all"; the
+    parse example answers clauses with properties, so the union's members decide."""
+    if isinstance(node, dict):
+        if ("anyOf" in node or "oneOf" in node) and "properties" not in node:
+            node.pop("additionalProperties", None)
+        for value in node.values():
+            _open_unions(value)
+    elif isinstance(node, list):
+        for value in node:
+            _open_unions(value)
+
+
+_open_unions(SPEC)
 REGISTRY = Registry().with_resource("spec", Resource.opaque(SPEC))
 
 
