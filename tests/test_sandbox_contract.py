@@ -18,7 +18,7 @@ from pmo_jira.sandbox.server import SandboxServer, _Handler
 from pmo_jira.writeback import STATE_PROPERTY
 
 from cli_fixtures import MAPPING
-from test_sandbox_shapes import validate
+from openapi_fixtures import validate
 
 ID = r"[^/]+"
 CONTRACT: dict[tuple[str, str], str | None] = {
