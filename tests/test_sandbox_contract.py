@@ -27,8 +27,6 @@ CONTRACT: dict[tuple[str, str], str | None] = {
     ("GET", "/myself"): "User",
     ("GET", "/field"): "[FieldDetails]",
     ("GET", "/project/search"): "PageBeanProject",
-    ("GET", "/projectCategory"): "[ProjectCategory]",
-    ("GET", "/statuscategory"): "[StatusCategory]",
     ("GET", "/status"): "[StatusDetails]",
     ("GET", "/issuetype"): "[IssueTypeDetails]",
     ("GET", "/mypermissions"): "Permissions",
@@ -104,7 +102,6 @@ def test_every_cloud_endpoint_pmo_jira_calls_matches_its_schema(pmo, answers, tm
         client = JiraClient(sb.url, sb.credentials)
         sb.store.set_project_property("DIG", "pmo.phase", {"phase": "Execution"})
         assert client.server_info()["deploymentType"] == "Cloud"
-        assert client.project_categories() and client.status_categories()
         assert client.project_property("DIG", "pmo.phase") == {"phase": "Execution"}
         assert client.issue(owner.key, ["summary", "comment"], properties=[STATE_PROPERTY])["key"] == owner.key
         assert client.get_property(owner.key, STATE_PROPERTY)
