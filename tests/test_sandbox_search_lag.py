@@ -65,3 +65,25 @@ def test_the_client_reads_its_own_writes_back(sandbox, monkeypatch):
     assert [i["key"] for i in client.search("labels = pmo-fresh", ["labels"])] == ["DIG-1"]
     searches = [r for r in site.log if r.path.endswith("/search/jql")]
     assert f"reconcileIssues={site.store.by_key['DIG-1'].id}" in searches[-1].query
+
+
+def test_a_sync_reconciles_its_own_writes_when_it_reads_them_back(pmo, monkeypatch):
+    from urllib.parse import parse_qs
+
+    from pmo_jira.sandbox.server import SandboxServer
+
+    monkeypatch.setattr(client_module, "_OWN_WRITES", {})
+    with SandboxServer("cloud", issues=150, seed=7, search_lag=10_000) as sb:  # nothing catches up by itself
+        assert pmo.run(["sync", "--apply"], sb=sb).exit_code == 0
+        written = {sb.store.by_key[r.path.split("/")[5]].id for r in sb.log
+                   if r.method in ("PUT", "POST") and "/issue/" in r.path}
+        assert written
+        sb.log.clear()
+        again = pmo.run(["sync"], sb=sb)
+        assert again.exit_code == 0 and "0 issues to write (0 writes)" in again.output
+        searches = [r for r in sb.log if r.path.endswith("/search/jql")]
+        assert searches and all(written <= {int(i) for i in parse_qs(r.query)["reconcileIssues"]} for r in searches)
+        # the control: a process that did not write (nothing to reconcile) still sees the old issues
+        monkeypatch.setattr(client_module, "_OWN_WRITES", {})
+        stale = pmo.run(["sync"], sb=sb)
+        assert stale.exit_code == 0 and "0 issues to write (0 writes)" not in stale.output
