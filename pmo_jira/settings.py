@@ -13,11 +13,12 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -48,6 +49,17 @@ def token_env_name(site_name: str) -> str:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_a_bool(value: Any) -> Any:
+    """TOML ``true`` is not 1: a number setting refuses it (env text such as "500" still converts)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_not_a_bool)]
+Share = Annotated[float, BeforeValidator(_not_a_bool)]
 
 
 class SiteSettings(_Strict):
@@ -92,10 +104,10 @@ class SiteSettings(_Strict):
 class WritebackSettings(_Strict):
     """Overrides of the mapping's write-back block; None keeps the mapping's value."""
 
-    max_writes: int | None = Field(default=None, gt=0)
-    max_resolved_share: float | None = Field(default=None, gt=0, le=1)
+    max_writes: Count | None = Field(default=None, gt=0)
+    max_resolved_share: Share | None = Field(default=None, gt=0, le=1)
     notify: bool | None = None
-    concurrency: int | None = Field(default=None, ge=1, le=32)
+    concurrency: Count | None = Field(default=None, ge=1, le=32)
 
 
 def _data_home(env: Mapping[str, str]) -> Path:
@@ -112,7 +124,7 @@ class Settings(_Strict):
     lock: Path | None = None  # run lock file; load_settings defaults it to pmo-jira.lock next to the history
     state_cache: Path | None = None  # Data Center sync state cache; defaults to pmo-jira-state.sqlite next to the history
     writeback: WritebackSettings = WritebackSettings()
-    sites_at_once: int = Field(default=4, ge=1, le=32)  # sites read concurrently in one run
+    sites_at_once: Count = Field(default=4, ge=1, le=32)  # sites read concurrently in one run
     log_format: Literal["text", "json"] = "text"
     summary_json: Path | None = None
     _config_file: Path | None = PrivateAttr(default=None)

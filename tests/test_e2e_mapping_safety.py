@@ -136,3 +136,14 @@ def test_the_resolution_guard_holds_a_site_back_until_told_once(pmo, sb, tmp_pat
     assert writes(sb)  # told once: the fixed findings are cleared
     again = pmo.run(["sync", "--apply"], sb=sb, env=env)
     assert again.exit_code == 0 and "warning:" not in again.stdout  # and the next night is ordinary
+
+
+def test_an_expired_waiver_warns_in_a_run_and_its_finding_is_open_again(pmo, sb, tmp_path):
+    path = mapping_with(tmp_path, "waivers: []", "waivers:\n  - {standard: PMO-GOV-001, item: DIG-1, owner: ann, "
+                                                 "reason: handover, expires: 2026-01-01}")
+    result = pmo.run(["audit", "--fail-on", "never", "--no-history"], sb=sb, env={"PMO_JIRA_MAPPING": str(path)})
+    assert result.exit_code == 0, result.output  # a waiver running out never stops the nightly run
+    assert (f"{path}:{line_of(path, 'expires: 2026-01-01')}: waivers[0].expires: the waiver expired on 2026-01-01, "
+            "so it waives nothing (renew it with a later date, or delete it)") in result.stderr
+    check = pmo.run(["mappings", "check", str(path)])  # the same "now" (PMO_JIRA_NOW): an error there
+    assert check.exit_code == 2 and "waivers[0].expires: the waiver expired on 2026-01-01" in check.stderr

@@ -202,3 +202,19 @@ def test_duplicate_site_names(clean_env):
 def test_toml_syntax_error_has_the_line(clean_env):
     msg = _error(clean_env, '[sites.dc]\nurl = "https://x\n')
     assert msg.startswith("pmo-jira.toml:2: invalid TOML")
+
+
+@pytest.mark.parametrize("key, value", [("max_writes", "true"), ("concurrency", "false"),
+                                        ("max_resolved_share", "true")])
+def test_true_or_false_is_not_a_number_in_the_config(clean_env, tmp_path, key, value):
+    cfg = write_config(tmp_path, TWO_SITES.replace("max_writes = 500", f"{key} = {value}"))
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={})
+    line = cfg.read_text().splitlines().index(f"{key} = {value}") + 1
+    assert str(err.value) == f"{cfg}:{line}: writeback.{key}: expected a number, got {value}"
+
+
+def test_numbers_from_the_environment_still_convert(clean_env, tmp_path):
+    cfg = write_config(tmp_path, TWO_SITES)
+    s = load_settings(cfg, env={"PMO_JIRA_MAX_WRITES": "700", "PMO_JIRA_MAX_RESOLVED_SHARE": "0.8"})
+    assert (s.writeback.max_writes, s.writeback.max_resolved_share) == (700, 0.8)

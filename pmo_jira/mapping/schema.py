@@ -152,6 +152,8 @@ def plain_error(kind: str, value: Any, ctx: dict[str, Any]) -> tuple[str, str | 
             hint = "quote it"
         elif kind.startswith(("int", "float")) and isinstance(value, bool):
             hint = "true and false are not numbers; write a number"
+        elif kind.startswith("int") and isinstance(value, float):
+            hint = "write it without a decimal point"
         elif kind.startswith(("int", "float")) and isinstance(value, str):
             hint = "write the number without quotes"
         elif kind.startswith("bool") and not isinstance(value, bool):
