@@ -69,6 +69,10 @@ def test_rank_changes_against_the_previous_ranking():
     table = next(b for b in strategy_blocks(view(previous={("acme", "WEB-2"): 1, ("beta", "OPS-1"): 2}))
                  if getattr(b, "id", "") == "ranking")
     assert [(row[2], row[1]) for row in table.rows] == [("WEB-1", "new"), ("OPS-1", 0), ("WEB-2", -2)]
+    assert [c.header for c in table.columns][2:4] == ["Epic", "Site"]  # two sites may share a key
+    assert [row[3] for row in table.rows] == ["acme", "beta", "acme"]
+    one_site = next(b for b in strategy_blocks(view(snaps=snapshots()[:1])) if getattr(b, "id", "") == "ranking")
+    assert "Site" not in [c.header for c in one_site.columns]
     assert rank_order(snapshots(), office_mapping()) == [("acme", "WEB-1"), ("beta", "OPS-1"), ("acme", "WEB-2")]
 
 

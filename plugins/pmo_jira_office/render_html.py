@@ -141,13 +141,16 @@ def _month(label: str) -> str:
 
 
 def _heat_fill(pct: float | None) -> str:
+    """Red over capacity, amber nearly full, green well used, pale green lightly used, grey idle."""
     if pct is None:
         return "#eeeeee"
     if pct > 100:
         return "#f8696b"
     if pct >= 85:
         return "#ffcc4d"
-    return "#63be7b" if pct > 0 else "#e8f5e9"
+    if pct >= 50:
+        return "#63be7b"
+    return "#c6efce" if pct > 0 else "#f4f4f4"
 
 
 def heat(chart: Chart) -> str:

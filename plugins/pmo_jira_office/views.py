@@ -105,6 +105,11 @@ def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None =
     method = "WSJF (business value + time criticality + risk reduction) / job size" if view.method == "wsjf" \
         else "weighted score (" + ", ".join(view.score_fields) + ")"
     shown = r if limit is None else r.head(limit)
+    many = r["site"].nunique() > 1  # the same key on two sites: say which
+    site = (("Site", "text"),) if many else ()
+
+    def at(x: Any) -> tuple[Any, ...]:
+        return (x.site,) if many else ()
     blocks: list[Block] = [
         Figures((("Ranked epics", str(int(r["score"].notna().sum())), ""),
                  ("Unscored", str(int(r["score"].isna().sum())), "warn" if r["score"].isna().any() else "good"),
@@ -126,27 +131,28 @@ def strategy_blocks(view: StrategyView, *, prefix: str = "", limit: int | None =
         [tuple(x) for x in objectives.itertuples(index=False)]))
     blocks.append(table(
         f"{prefix}ranking", "Ranked portfolio" + (f" (top {limit})" if limit and len(r) > limit else ""),
-        [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), ("Summary", "text"), ("Phase", "text"),
+        [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), *site, ("Summary", "text"), ("Phase", "text"),
          ("Objectives", "text"), ("Score", "num"), ("People", "int"), ("Open work", "num")],
-        [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, x.summary, x.phase,
-          x.objectives, x.score, x.people, x.open_estimate) for x in shown.itertuples()],
+        [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, *at(x), x.summary,
+          x.phase, x.objectives, x.score, x.people, x.open_estimate) for x in shown.itertuples()],
         links=[_url(x.url) for x in shown.itertuples()],
         note=f"Score: {method}; highest first, unscored last. Change: places moved since {view.baseline}."))
     if limit is not None and len(r) > limit:
         blocks.append(table(
-            f"{prefix}ranking-all", "Full ranking", [("Rank", "int"), ("Change", "signed"), ("Epic", "text"),
+            f"{prefix}ranking-all", "Full ranking", [("Rank", "int"), ("Change", "signed"), ("Epic", "text"), *site,
                                                      ("Summary", "text"), ("Phase", "text"), ("Score", "num")],
-            [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, x.summary,
-              x.phase, x.score) for x in r.itertuples()]))
+            [(x.rank, "new" if pd.isna(x.previous_rank) and view.baseline_known else x.change, x.key, *at(x),
+              x.summary, x.phase, x.score) for x in r.itertuples()],
+            links=[_url(x.url) for x in r.itertuples()]))
     blocks.append(table(
         f"{prefix}starved", "Ranking against execution: top-ranked epics starved of people",
-        [("Rank", "int"), ("Epic", "text"), ("Summary", "text"), ("People", "int"), ("Open work", "num")],
-        [(x.rank, x.key, x.summary, x.people, x.open_estimate) for x in view.starved.itertuples()],
+        [("Rank", "int"), ("Epic", "text"), *site, ("Summary", "text"), ("People", "int"), ("Open work", "num")],
+        [(x.rank, x.key, *at(x), x.summary, x.people, x.open_estimate) for x in view.starved.itertuples()],
         links=[_url(x.url) for x in view.starved.itertuples()]))
     blocks.append(table(
         f"{prefix}busy", "Ranking against execution: low-ranked epics that are busy",
-        [("Rank", "int"), ("Epic", "text"), ("Summary", "text"), ("People", "int"), ("Open work", "num")],
-        [(x.rank, x.key, x.summary, x.people, x.open_estimate) for x in view.busy.itertuples()],
+        [("Rank", "int"), ("Epic", "text"), *site, ("Summary", "text"), ("People", "int"), ("Open work", "num")],
+        [(x.rank, x.key, *at(x), x.summary, x.people, x.open_estimate) for x in view.busy.itertuples()],
         links=[_url(x.url) for x in view.busy.itertuples()]))
     blocks.append(table(
         f"{prefix}unaligned", "Open epics past initiation serving no objective",
