@@ -35,12 +35,24 @@ def test_a_run_narrowed_by_project_or_jql_stays_out_of_the_history(pmo, site):
     assert [(r["kind"], r["resolved"]) for r in runs] == [("audit", 0)]
 
 
-def test_a_scope_that_selects_no_project_says_nothing_was_checked(pmo, site):
+def test_a_scope_category_the_site_lacks_stops_the_site_naming_the_nearest(pmo, site):
+    # it would check nothing, and an empty audit reads as "all compliant"
     typo = pmo.home / "typo.yaml"
     typo.write_text(MAPPING.read_text().replace("  categories: []", "  categories: [Digitl]"))
     result = pmo.run(["audit", "--no-history"], sb=site, env={"PMO_JIRA_MAPPING": str(typo)})
+    assert result.exit_code == 2
+    assert f"{typo}:11: scope.categories[0]: no project the account can see on jira is in category 'Digitl'" \
+        in result.stderr
+    assert "did you mean 'Digital'?" in result.stderr
+
+
+def test_a_scope_that_selects_no_project_says_nothing_was_checked(pmo, site):
+    empty = pmo.home / "empty.yaml"
+    empty.write_text(MAPPING.read_text().replace("  categories: []", "  categories: [Ideas]")
+                     .replace("  exclude_projects: []", "  exclude_projects: [IDEA]"))
+    result = pmo.run(["audit", "--no-history"], sb=site, env={"PMO_JIRA_MAPPING": str(empty)})
     assert "0 items checked" in result.stdout
-    assert "site jira: no project is in scope, nothing was checked (projects: any; categories: Digitl;" in result.stderr
+    assert "site jira: no project is in scope, nothing was checked (projects: any; categories: Ideas;" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [

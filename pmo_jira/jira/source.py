@@ -75,10 +75,27 @@ def projects_in_scope(client: JiraClient, mapping: Any) -> list[Project]:
             )
     selected = [by_key[k] for k in wanted] if wanted else visible
     if scope.categories:
+        _check_categories(client, mapping, visible)
         cats = {c.lower() for c in scope.categories}
         selected = [p for p in selected if (p.category or "").lower() in cats]
     excluded = set(scope.exclude_projects)
     return sorted((p for p in selected if p.key not in excluded), key=lambda p: p.key)
+
+
+def _check_categories(client: JiraClient, mapping: Any, visible: Sequence[Project]) -> None:
+    """A scope category no visible project has stops the site: it would check nothing, and an
+    empty audit reads as "all compliant"."""
+    known = {(p.category or "").lower(): p.category for p in visible if p.category}
+    for i, name in enumerate(mapping.scope.categories):
+        if name.lower() not in known:
+            guess = did_you_mean(name, list(known.values()))
+            choices = ", ".join(sorted(known.values())) or "none"
+            raise ConfigError(
+                f"no project the account can see on {client.site.name} is in category '{name}'",
+                file=mapping.source_file, line=mapping.line_of("scope", "categories", i),
+                key=f"scope.categories[{i}]",
+                hint=f"{guess + ' ' if guess else ''}categories there: {choices}",
+            )
 
 
 def scope_jql(mapping: Any, project_keys: Sequence[str], extra_types: Sequence[str] = ()) -> str:
