@@ -47,6 +47,43 @@ def token_env_name(site_name: str) -> str:
     return f"{ENV_PREFIX}TOKEN_" + re.sub(r"[^A-Za-z0-9]", "_", site_name).upper()
 
 
+_URL_EXAMPLE = "e.g. https://your-site.atlassian.net or https://jira.example.com/jira"
+
+
+def check_site_url(text: str) -> str:
+    """A Jira site's base URL, checked the way the HTTP client will read it; ``ValueError`` says
+    what is wrong in words (a bad port or an unclosed ``[`` would otherwise only fail on the first
+    request, as a puzzle)."""
+    v = text.strip()
+    if not v or any(c.isspace() or ord(c) < 32 for c in v):
+        raise ValueError(f"not a web address: {text!r} (it is empty or holds spaces or control "
+                         f"characters; {_URL_EXAMPLE})")
+    if re.match(r"^[^:/]*://[^/?#]*@", v):  # before anything that would echo the URL
+        raise ValueError("a user name or password in the URL is refused (remove 'user:...@'; the "
+                         "account's email goes in `email`, its token in the environment or keyring)")
+    if "://" not in v:
+        raise ValueError(f"not an http(s) URL: {text!r} (the scheme is missing: https://{v.lstrip('/')})")
+    try:
+        parts = urlsplit(v)
+        port = parts.port
+    except ValueError as exc:
+        reason = str(exc)
+        if "IPv6" in reason:
+            reason = "an IPv6 address must be closed by ']', e.g. http://[::1]:8080"
+        elif "Port" in reason:
+            reason = "the port must be a number from 1 to 65535"
+        raise ValueError(f"not a valid URL: {text!r} ({reason})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"not an http(s) URL: {text!r} ({_URL_EXAMPLE})")
+    if not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {text!r} (it names no host; {_URL_EXAMPLE})")
+    if port == 0:
+        raise ValueError(f"not a valid URL: {text!r} (the port must be a number from 1 to 65535)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"not a Jira base URL: {text!r} (remove the '?...' or '#...' part; {_URL_EXAMPLE})")
+    return v.rstrip("/")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,9 +121,7 @@ class SiteSettings(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", v):
-            raise ValueError(f"not an http(s) URL: {v!r}")
-        return v.rstrip("/")
+        return check_site_url(v)
 
     @field_validator("token_env")
     @classmethod
@@ -444,13 +479,23 @@ def _allowed_keys(loc: Loc) -> list[str]:
     return list(model.model_fields)
 
 
+_ENV_SITE_KEYS = {"url": "URL", "email": "EMAIL", "flavour": "FLAVOUR", "name": "SITE"}
+
+
+def _env_name(loc: Loc) -> str:
+    """How an error names a setting that came from the environment (the site's own variables by name)."""
+    if len(loc) == 3 and loc[0] == "sites" and loc[2] in _ENV_SITE_KEYS:
+        return ENV_PREFIX + _ENV_SITE_KEYS[loc[2]]
+    return "env " + _dotted(loc)
+
+
 def _config_error(exc: ValidationError, file: str | None, locate: Any,
                   site_keys: list[str]) -> ConfigError:
     err = exc.errors(include_url=False)[0]
     loc: Loc = tuple(err["loc"])
     more = len(exc.errors()) - 1
     toml_loc = getattr(locate, "toml_loc", lambda x: x)(loc)
-    key = _dotted(toml_loc) if file else "env " + _dotted(loc)
+    key = _dotted(toml_loc) if file else _env_name(loc)
     line = locate(loc)
     hint = None
     if err["type"] == "extra_forbidden":

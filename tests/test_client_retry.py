@@ -190,3 +190,99 @@ def test_attempt_cap_is_reported(rsps):
         client.myself()
     assert client.requests_made == 3 and "gave up after 3 attempts" in str(info.value)
     assert info.value.status == 503 and "Jira is unavailable" in str(info.value)
+
+
+# --- 429/503 and transport failures are counted apart; time, not count, bounds them -------------
+
+
+def test_two_429_then_a_dropped_connection_is_retried_not_the_end_of_the_site(rsps):
+    t = FakeTime()
+    url = f"{CLOUD_URL}/rest/api/3/myself"
+    rsps.get(url, status=429, headers={"Retry-After": "1"})
+    rsps.get(url, status=429, headers={"Retry-After": "1"})
+    rsps.get(url, body=requests.ConnectionError("connection reset by peer"))
+    rsps.get(url, json=payload("cloud", "myself"))
+    client = make_client(Flavour.CLOUD, time=t)
+    assert client.myself()["accountId"] == payload("cloud", "myself")["accountId"]
+    assert client.requests_made == 4
+
+
+def test_three_transport_failures_end_a_request_even_between_429s(rsps):
+    t = FakeTime()
+    url = f"{DC_URL}/rest/api/2/myself"
+    for body in ("drop", 429, "drop", 429, "drop"):
+        if body == 429:
+            rsps.get(url, status=429, headers={"Retry-After": "1"})
+        else:
+            rsps.get(url, body=requests.ConnectionError("connection reset by peer"))
+    client = make_client(Flavour.DC, time=t)
+    with pytest.raises(JiraApiError) as info:
+        client.myself()
+    assert client.requests_made == 5
+    assert "cannot reach jira.acme.internal: connection failed" in str(info.value)
+    assert "gave up after 5 attempts" in str(info.value)
+
+
+def test_a_site_answering_429_is_retried_until_the_time_budget_not_a_count(rsps):
+    t = FakeTime()
+    rsps.get(f"{DC_URL}/rest/api/2/myself", status=429, headers={"Retry-After": "1"})
+    client = make_client(Flavour.DC, time=t, max_wait=60)
+    with pytest.raises(JiraApiError) as info:
+        client.myself()
+    assert client.requests_made > 30  # far past any count cap: every answer was a 429 and time was left
+    assert sum(t.sleeps) <= 60
+    assert f"exhausted after {client.requests_made} attempts and {sum(t.sleeps):.1f}s" in str(info.value)
+
+
+class _Silent(requests.Session):
+    """A server that accepts the connection and never answers: each attempt costs the timeout."""
+
+    def __init__(self, t: FakeTime):
+        super().__init__()
+        self.t = t
+
+    def request(self, method, url, **kwargs):
+        self.t.now += kwargs["timeout"]
+        raise requests.ReadTimeout("read timed out")
+
+
+def test_a_silent_server_error_reports_the_true_time_spent():
+    t = FakeTime()
+    client = make_client(Flavour.DC, time=t, session=_Silent(t), timeout=30)
+    started = t.now
+    with pytest.raises(JiraApiError) as info:
+        client.myself()
+    took = t.now - started
+    assert took > 90  # three timeouts of 30 s and the waits between them
+    assert client.requests_made == 3
+    assert f"gave up after 3 attempts and {took:.1f}s" in str(info.value)
+    assert "no answer from jira.acme.internal within 30s (timeout)" in str(info.value)
+
+
+def test_timed_out_attempts_count_against_the_time_budget():
+    t = FakeTime()
+    client = make_client(Flavour.DC, time=t, session=_Silent(t), timeout=30, max_wait=45)
+    with pytest.raises(JiraApiError) as info:
+        client.myself()
+    assert client.requests_made == 2  # 30 s + a wait + 30 s: a third try would pass 45 s
+    assert "retry wait budget of 45s exhausted after 2 attempts" in str(info.value)
+
+
+def test_a_wait_longer_than_the_budget_stops_at_once_saying_so(rsps):
+    t = FakeTime()
+    rsps.get(f"{CLOUD_URL}/rest/api/3/myself", status=429, headers={"Retry-After": "1847"},
+             json={"errorMessages": ["Rate limit exceeded."]})
+    client = make_client(Flavour.CLOUD, time=t)
+    with pytest.raises(JiraApiError) as info:
+        client.myself()
+    assert t.sleeps == [] and client.requests_made == 1
+    assert "Jira asked to wait 1847s, more than the retry budget of 300s" in str(info.value)
+    assert info.value.status == 429
+
+
+def test_ratelimit_reset_in_seconds_is_honoured(rsps):
+    t = FakeTime()
+    rsps.get(f"{CLOUD_URL}/rest/api/3/myself", status=429, headers={"RateLimit-Reset": "12"})
+    rsps.get(f"{CLOUD_URL}/rest/api/3/myself", json=payload("cloud", "myself"))
+    make_client(Flavour.CLOUD, time=t).myself()
+    assert 12 <= t.sleeps[0] <= 13.2

@@ -30,6 +30,7 @@ from pmo_jira.history import migrate
 from pmo_jira.history.database import HistoryTarget, advisory_lock_id, database_errors, make_engine, parse_target
 from pmo_jira.history.models import Delta, FindingRef, Fix, PerSite, PhaseMove, RunRecord, TimeToFix, TrendPoint, sorted_refs, stored_time
 from pmo_jira.history.schema import FINDING_ATTRS, ITEM_ATTRS, finding_events, item_events, run_counts, run_facts, runs, site_facts
+from pmo_jira.private_files import create_private
 from pmo_jira.settings import load_settings
 
 _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
@@ -73,6 +74,11 @@ class HistoryStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise PmoError(f"history database {self.path}: cannot create its folder: "
+                               f"{exc.strerror or exc}") from None
+            try:
+                create_private(self.path)  # it holds site data: owner-only, like its -wal/-shm files
+            except OSError as exc:
+                raise PmoError(f"history database {self.path}: cannot create it: "
                                f"{exc.strerror or exc}") from None
         self._engine = make_engine(self.target, timeout=timeout)
         try:

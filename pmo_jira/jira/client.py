@@ -173,11 +173,17 @@ class JiraClient:
                  clock: Callable[[], float] = time.monotonic, page_size: int | None = None,
                  concurrency: int = 4, rng: random.Random | None = None,
                  gate: RateGate | None = None):
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError as exc:  # an unclosed IPv6 "[", a port out of range or not a number
+            raise ConfigError(f"not a valid URL: {url!r} ({exc})", key="url",
+                              hint="e.g. https://your-site.atlassian.net") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"not a web address: {url!r}", key="url",
                               hint="e.g. https://your-site.atlassian.net")
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        netloc = host + (f":{port}" if port else "")
         self.base_url = f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"  # no user:pass@
         self.host = netloc
         self._session = session or requests.Session()
@@ -188,7 +194,7 @@ class JiraClient:
         self.page_size = page_size or CLOUD_PAGE_SIZE
         self.site_name = site_name
         self.gate = gate or RateGate(concurrency=concurrency, clock=clock, sleep=sleep)
-        self.retry = RetryPolicy(max_wait=max_wait, sleep=sleep, rng=rng or random.Random())
+        self.retry = RetryPolicy(max_wait=max_wait, sleep=sleep, rng=rng or random.Random(), clock=clock)
         self.requests_made = 0
         self._count_lock = threading.Lock()  # the write-back shares one client across threads
         self._flavour = Flavour(flavour) if flavour is not None else None

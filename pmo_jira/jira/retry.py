@@ -7,18 +7,23 @@ library retries run under it. If the ``jira`` package is ever used, construct it
 leave ``backoff_and_retry=False``, so that only this module retries.
 
 Rules (see docs on Jira rate limiting):
-- 429 and 503 are retried. ``Retry-After`` (seconds or an HTTP-date) and ``X-RateLimit-Reset``
-  (ISO-8601) are honoured as a *minimum* wait; ``Retry-After: 0`` (Jira Data Center sends it on
-  429) counts as 1 s. Without a header we back off exponentially with jitter from an injectable RNG.
+- 429 and 503 are retried. ``Retry-After`` (seconds or an HTTP-date), ``X-RateLimit-Reset``
+  (ISO-8601) and ``RateLimit-Reset`` (seconds) are honoured as a *minimum* wait; ``Retry-After: 0``
+  (Jira Data Center sends it on 429) counts as 1 s. Without a header we back off exponentially
+  with jitter from an injectable RNG.
 - Connection errors and timeouts are retried only for idempotent requests (GET, PUT, DELETE and
   search POSTs). A comment-create POST may have reached Jira before the connection broke, and a
   blind retry would post the comment twice, so it is never retried on a transport error: the
   caller re-reads the issue's comments and decides. A 429 is retried for every method because
   Jira refused the request before doing anything; a 503 on a non-idempotent request only when it
   carries ``Retry-After`` (the server asked for it).
-- Transport errors get at most ``max_transport_attempts`` tries: a site that is down fails fast.
-- The total time spent waiting is capped (``max_wait``); when the next wait would exceed it we stop
-  and raise ``JiraApiError`` naming the status and the exhausted budget.
+- The two kinds are counted apart: transport errors get at most ``max_transport_attempts``
+  failures (a site that is down fails fast), while 429/503 answers are bounded by time only
+  (a busy site that answers is not down), so ``429, 429, drop`` is one transport failure.
+- Time is the bound: one request may spend ``max_wait`` seconds in all, counting the waits
+  *and* the attempts that failed (a timed-out attempt costs its whole timeout). When the next
+  wait would go past it (a server asking for more than the budget ends it at once) we stop and
+  raise with the true time spent, as the clock measured it.
 """
 
 from __future__ import annotations
@@ -71,23 +76,48 @@ def _seconds_until(when: datetime, now: datetime, *, floor: float) -> float:
     return max((when - now).total_seconds(), floor)
 
 
+def _parse_delta_or_reset(value: str | None, now: datetime) -> float | None:
+    """``RateLimit-Reset``: delta-seconds (the IETF draft), or an ISO-8601 instant like ``X-...``."""
+    if value is not None and value.strip().isdigit():
+        return float(value.strip())
+    return _parse_reset(value, now)
+
+
 def server_delay(headers: Mapping[str, str], now: datetime) -> float | None:
     """The minimum wait the server asked for, or None when it did not say."""
     delays = [d for d in (_parse_retry_after(headers.get("Retry-After"), now),
-                          _parse_reset(headers.get("X-RateLimit-Reset"), now)) if d is not None]
+                          _parse_reset(headers.get("X-RateLimit-Reset"), now),
+                          _parse_delta_or_reset(headers.get("RateLimit-Reset"), now)) if d is not None]
     return max(delays) if delays else None
 
 
 class WaitBudgetExhausted(Exception):
-    """Raised inside the retry loop; the client turns it into a ``JiraApiError``."""
+    """Raised inside the retry loop; the client turns it into a ``JiraApiError``.
 
-    def __init__(self, last: requests.Response | BaseException, waited: float, budget: float,
-                 attempts: int | None = None):
-        self.last, self.waited, self.budget = last, waited, budget
-        if attempts is not None:
-            super().__init__(f"gave up after {attempts} attempts and {waited:.1f}s of waiting")
+    ``spent`` is the true time the request took, first attempt to giving up (waits plus the
+    attempts themselves, a timeout's full length included), not only the waits between them."""
+
+    def __init__(self, last: requests.Response | BaseException, spent: float, budget: float,
+                 attempts: int, *, capped: bool = False, asked: float | None = None):
+        self.last, self.spent, self.budget, self.attempts = last, spent, budget, attempts
+        tries = f"{attempts} attempt{'' if attempts == 1 else 's'}"
+        if capped:
+            text = f"gave up after {tries} and {spent:.1f}s"
+        elif asked is not None and asked > budget:
+            text = (f"Jira asked to wait {asked:.0f}s, more than the retry budget of {budget:g}s; "
+                    f"gave up after {tries} and {spent:.1f}s")
         else:
-            super().__init__(f"retry wait budget of {budget:g}s exhausted after waiting {waited:.1f}s")
+            text = f"retry wait budget of {budget:g}s exhausted after {tries} and {spent:.1f}s"
+        super().__init__(text)
+
+
+@dataclass
+class _Attempts:
+    """What one request's attempts cost so far (the retry loop's own bookkeeping)."""
+
+    transport_failures: int = 0
+    busy_answers: int = 0  # 429 / 503
+    in_attempts: float = 0.0  # seconds spent inside attempts that failed
 
 
 @dataclass
@@ -95,7 +125,7 @@ class RetryPolicy:
     """How long and how often to retry. All time sources are injectable for tests."""
 
     max_wait: float = 300.0
-    max_attempts: int = 10
+    max_attempts: int | None = None  # optional cap on 429/503 answers; by default time alone bounds them
     # A refused or broken connection rarely heals within minutes, unlike a 429: a few quick tries,
     # so a site that is down fails in seconds and the run goes on with the others.
     max_transport_attempts: int = 3
@@ -104,6 +134,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
     utcnow: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], float] = time.monotonic
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff (1, 2, 4 ... s) with a 0.7-1.3 jitter multiplier."""
@@ -123,8 +154,22 @@ class RetryPolicy:
 
         Returns the last response (which may still be a 4xx/5xx for the caller to report);
         transport exceptions propagate when they are not retried. Raises ``WaitBudgetExhausted``
-        when the wait budget or the attempt cap (``max_attempts``) runs out.
+        when the time budget, the transport failures or the optional ``max_attempts`` run out.
         """
+        spent = _Attempts()
+
+        def timed() -> requests.Response:
+            started = self.clock()
+            try:
+                resp = send()
+            except (requests.ConnectionError, requests.Timeout):
+                spent.transport_failures += 1
+                spent.in_attempts += self.clock() - started
+                raise
+            if resp.status_code in (429, 503):
+                spent.busy_answers += 1
+                spent.in_attempts += self.clock() - started
+            return resp
 
         def should_retry(rs: tenacity.RetryCallState) -> bool:
             outcome = rs.outcome
@@ -144,17 +189,18 @@ class RetryPolicy:
         def wait(rs: tenacity.RetryCallState) -> float:
             return self.delay_for(last_of(rs), rs.attempt_number)
 
-        def attempts_cap(rs: tenacity.RetryCallState) -> int:
-            return self.max_transport_attempts if rs.outcome.failed else self.max_attempts
+        def capped() -> bool:
+            return spent.transport_failures >= self.max_transport_attempts or (
+                self.max_attempts is not None and spent.busy_answers >= self.max_attempts)
 
         def stop(rs: tenacity.RetryCallState) -> bool:
-            return (rs.idle_for + rs.upcoming_sleep > self.max_wait
-                    or rs.attempt_number >= attempts_cap(rs))
+            return capped() or rs.idle_for + spent.in_attempts + rs.upcoming_sleep > self.max_wait
 
         def give_up(rs: tenacity.RetryCallState) -> requests.Response:
-            capped = rs.attempt_number >= attempts_cap(rs)
-            raise WaitBudgetExhausted(last_of(rs), rs.idle_for, self.max_wait,
-                                      rs.attempt_number if capped else None)
+            last = last_of(rs)
+            asked = server_delay(last.headers, self.utcnow()) if isinstance(last, requests.Response) else None
+            raise WaitBudgetExhausted(last, rs.idle_for + spent.in_attempts, self.max_wait, rs.attempt_number,
+                                      capped=capped(), asked=asked)
 
         def before_sleep(rs: tenacity.RetryCallState) -> None:
             if on_retry is not None:
@@ -163,7 +209,7 @@ class RetryPolicy:
         retrying = tenacity.Retrying(retry=should_retry, wait=wait, stop=stop, sleep=self.sleep,
                                      before_sleep=before_sleep, retry_error_callback=give_up,
                                      reraise=True)
-        return retrying(send)
+        return retrying(timed)
 
 
 class RateGate:

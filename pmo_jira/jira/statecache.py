@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pmo_jira.private_files import create_private
+
 log = logging.getLogger("pmo_jira.jira")
 
 _ABSENT = "\0absent"  # stored for "the issue has no such property" (a 404), which is worth keeping too
@@ -51,6 +53,7 @@ class PropertyCache:
         if self._db is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                create_private(self.path)  # it holds site data
                 db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=OFF")  # a cache: a lost write costs one request later
