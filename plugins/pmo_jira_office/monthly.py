@@ -194,22 +194,22 @@ def _change(store: Any, name: str, first: date, start: RunRecord | None, end: Ru
             live: Any, fixes: dict[str, list[float]], ctx: ReportContext, *, rag_end: tuple[RunRecord, ...]) -> Change:
     """The month's end against its start. RAG moves compare the portfolio's colours kept with the
     start run and with the month's last run that has them (the portfolio report keeps them)."""
-    before = store.open_findings(start.id) if start else {}
+    before = store.known_findings(start.id) if start else {}
     if live is not None:  # the current month ends with this run, not yet recorded
         after = {f.fingerprint: FindingRef(f.fingerprint, f.code, f.site, f.project_key, f.item_key,
                                            f.severity.value, f.outcome.value, f.phase) for f in live.open_findings()}
         checked = set(live.sites) - set(live.site_errors)
         phases_after = {(i.site, i.key): (i.kind, i.phase) for i in live.items}
     elif end is not None:
-        after, checked = store.open_findings(end.id), end.checked_sites
-        phases_after = store.item_phases(end.id)
+        after, checked = store.known_findings(end.id), end.checked_sites
+        phases_after = store.known_phases(end.id)
     else:
         return Change()
     new = tuple(sorted((f for fp, f in after.items() if fp not in before),
                        key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
     resolved = tuple(sorted((f for fp, f in before.items() if fp not in after and f.site in checked),
                             key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
-    phases_before = store.item_phases(start.id) if start else {}
+    phases_before = store.known_phases(start.id) if start else {}
     gates = []
     for (site, key), (kind, phase) in sorted(phases_after.items()):
         was = phases_before.get((site, key), (kind, None))[1]

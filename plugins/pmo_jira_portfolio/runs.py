@@ -96,7 +96,7 @@ def changes(store: HistoryStore | None, result: AuditResult, *, trend_limit: int
         return Changes(kept=False, run_id=None, trend=(current_point(result),))
     name = result.mapping_name
     started = _utc(result.started)
-    earlier = [r for r in store.runs(None, mapping=name) if _utc(r.started) <= started]
+    earlier = [r for r in store.runs(None, mapping=name, compared=True) if _utc(r.started) <= started]
     this = next((r for r in earlier if _utc(r.started) == started
                  and r.mapping_hash == result.mapping_hash), None)
     trend = store.compliance_trend(trend_limit, mapping=name)
@@ -161,12 +161,13 @@ def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResul
     now_open = _refs(result)
     if previous is None:
         return sorted_refs(now_open.values()), (), ()
-    # The store's own reader of a run's open findings, so both cases count alike.
-    before = store.open_findings(previous.id)
+    # The store's own reader of what was open, so both cases count alike: every site as its own
+    # latest audit left it (a run of one site, or with one down, leaves the others as they were).
+    before = store.known_findings(previous.id)
     checked = set(result.sites) - set(result.site_errors)
     new = sorted_refs(f for fp, f in now_open.items() if fp not in before)
     resolved = sorted_refs(f for fp, f in before.items() if fp not in now_open and f.site in checked)
-    was = store.item_phases(previous.id)
+    was = store.known_phases(previous.id)
     moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
                   for i in sorted(result.items, key=lambda i: (i.site, i.key))
                   if (i.site, i.key) in was and was[(i.site, i.key)][1] != i.phase)

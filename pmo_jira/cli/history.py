@@ -27,7 +27,8 @@ def _run_dict(run: RunRecord) -> dict[str, Any]:
             "findings": {"total": run.findings_total, "open": run.findings_open},
             "items_checked": run.items_checked, "unmapped": run.unmapped,
             "writes": {"planned": run.writes_planned, "applied": run.writes_applied,
-                       "errors": run.errors}}
+                       "errors": run.errors},
+            "compared": run.compared, "narrowed": run.narrowed, "interrupted": run.interrupted}
 
 
 def _ref_dict(ref: FindingRef) -> dict[str, Any]:
@@ -43,13 +44,18 @@ def _ref_dict(ref: FindingRef) -> dict[str, Any]:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many runs to list, newest first.")
 @click.option("--mapping", metavar="NAME", help="Only runs of this mapping.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list narrowed (--project/--jql) and interrupted runs, which are never compared.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.pass_context
 @cli_errors()
 def history(ctx: click.Context, config: str | None, db: str | None, limit: int, mapping: str | None,
-            fmt: str) -> None:
-    """List recorded runs: open findings, new and resolved since the run before, writes."""
+            show_all: bool, fmt: str) -> None:
+    """List recorded runs: open findings, new and resolved since the run before, writes.
+
+    Only full, finished runs are compared and listed; --all adds the narrowed and interrupted ones.
+    """
     if db is None and config is not None:
         db = load_settings(config).history
     ctx.obj = {"db": db, "fmt": fmt}
@@ -59,20 +65,24 @@ def history(ctx: click.Context, config: str | None, db: str | None, limit: int, 
     rows: list[tuple[RunRecord, Delta]] = []
     recorded: set[str] = set()  # mapping names with runs, to say why a --mapping filter found none
     fixing: TimeToFix | None = None
+    hidden = 0  # narrowed or interrupted runs left out of the list
     if store is not None:
         with store:
-            listed = store.runs(limit, mapping=mapping)
+            listed = store.runs(limit, mapping=mapping, compared=not show_all)
             rows = list(zip(listed, store.deltas(listed)))
             if mapping and not rows:
                 recorded = {run.mapping_name for run in store.runs(None)}
+            if not show_all:
+                hidden = len(store.runs(None, mapping=mapping)) - len(store.runs(None, mapping=mapping, compared=True))
             fixing = store.time_to_fix(mapping=mapping)
     if fmt == "json":
         runs = [{**_run_dict(run), "new": len(d.new), "resolved": len(d.resolved),
                  "previous": d.previous.id if d.previous else None} for run, d in rows]
+        not_listed = {"not_listed": hidden} if hidden else {}
         ttf = None if fixing is None else {"resolved": fixing.count, "still_open": fixing.still_open,
                                            "median_days": fixing.median_days, "mean_days": fixing.mean_days}
         click.echo(json.dumps({"schema": "pmo-jira/history-runs", "version": 1, "runs": runs,
-                               "time_to_fix": ttf}, indent=2))
+                               "time_to_fix": ttf, **not_listed}, indent=2))
         return
     if not rows:
         if recorded:
@@ -80,16 +90,22 @@ def history(ctx: click.Context, config: str | None, db: str | None, limit: int, 
                        f"(recorded mappings: {', '.join(sorted(recorded))}).")
         else:
             click.echo(f"No runs recorded yet in {history_target(db)}.")
+        _say_hidden(hidden)
         return
     table = [("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES")]
     for run, d in rows:
         sites = ",".join(s + ("!" if s in run.site_errors else "") for s in run.sites)
         writes = f"{run.writes_applied}/{run.writes_planned}" if run.kind == "sync" else "-"
-        table.append((str(run.id), iso(run.started), run.kind, run.mapping_name, sites,
-                      str(run.findings_open), str(len(d.new)), str(len(d.resolved)), writes))
+        kind = run.kind if run.compared else f"{run.kind} ({'interrupted' if run.interrupted else 'narrowed'})"
+        new, resolved = (str(len(d.new)), str(len(d.resolved))) if run.compared else ("-", "-")
+        table.append((str(run.id), iso(run.started), kind, run.mapping_name, sites,
+                      str(run.findings_open), new, resolved, writes))
     _echo_table(table, numeric={0, 5, 6, 7, 8})
     if any(run.site_errors for run, _ in rows):
         click.echo("! = site could not be audited in that run")
+    if any(not run.compared for run, _ in rows):
+        click.echo("narrowed (--project/--jql) and interrupted runs are kept, never compared")
+    _say_hidden(hidden)
     if fixing is not None and fixing.count:
         click.echo(f"Time to fix: {fixing.count} findings resolved, median {fixing.median_days:.1f} days, "
                    f"mean {fixing.mean_days:.1f} days; {fixing.still_open} still open.")
@@ -123,6 +139,10 @@ def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> N
     run = d.run
     click.echo(f"Run {run.id} · {iso(run.started)} · {run.kind} · mapping {run.mapping_name} · "
                f"sites {', '.join(run.sites) or 'none'} · {run.findings_open} open")
+    if not d.compared:
+        why = (f"interrupted by {run.interrupted}" if run.interrupted else f"narrowed by {run.narrowed}")
+        click.echo(f"This run was {why}: it is kept for the record and never compared with other runs.")
+        return
     if d.previous is None:
         click.echo("First run of this mapping: every open finding is new.")
     else:
@@ -192,6 +212,12 @@ def prune(obj: dict[str, Any], keep: str, dry_run: bool, db: str | None) -> None
     verb = "Would delete" if dry_run else "Deleted"
     click.echo(f"{verb} {count} run{'s' if count != 1 else ''} that started before {iso(cutoff)} "
                f"(keeping {age.days} days) from {store}.")
+
+
+def _say_hidden(hidden: int) -> None:
+    if hidden:
+        click.echo(f"{hidden} narrowed or interrupted run{'s' if hidden > 1 else ''} not listed "
+                   "(never compared; --all lists them).")
 
 
 def _echo_table(rows: list[tuple[str, ...]], *, numeric: set[int]) -> None:

@@ -34,10 +34,23 @@ class RunRecord:
     writes_planned: int
     writes_applied: int
     errors: int
+    narrowed: str | None = None  # e.g. "--project DIG": only part of the portfolio was checked
+    interrupted: str | None = None  # e.g. "SIGTERM": the run was stopped before it finished
+
+    @property
+    def compared(self) -> bool:
+        """A full, finished run: the only kind that feeds new / resolved / persisting.
+
+        A run of some sites (``--site``) is a full run of those sites; narrowed and interrupted
+        runs are kept for the record but never compared, nor compared against."""
+        return self.narrowed is None and self.interrupted is None
 
     @property
     def checked_sites(self) -> frozenset[str]:
-        """Sites this run actually audited (listed and without a site error)."""
+        """Sites this run audited in full (listed and without a site error); none when the run
+        is not ``compared``, so it never stands for a site's state."""
+        if not self.compared:
+            return frozenset()
         return frozenset(self.sites) - set(self.site_errors)
 
 
@@ -66,7 +79,8 @@ class PhaseMove:
 
 @dataclass(frozen=True)
 class Delta:
-    """One run against the previous run of the same mapping (``previous`` None: the first)."""
+    """One run against the previous compared run of the same mapping (``previous`` None: the
+    first, or a run that is not compared itself)."""
 
     run: RunRecord
     previous: RunRecord | None
@@ -75,6 +89,11 @@ class Delta:
     persisting: tuple[FindingRef, ...]  # as they are now
     unchecked: tuple[FindingRef, ...]  # open before, on a site this run could not audit
     phase_moves: tuple[PhaseMove, ...]
+
+    @property
+    def compared(self) -> bool:
+        """False for a narrowed or interrupted run: it has no changes of its own."""
+        return self.run.compared
 
     @property
     def mapping_changed(self) -> bool:

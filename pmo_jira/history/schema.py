@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 4  # meta.schema_version; an older pmo-jira refuses a newer file by it
+SCHEMA_VERSION = 5  # meta.schema_version; an older pmo-jira refuses a newer file by it
 
 metadata = sa.MetaData()
 
@@ -48,6 +48,9 @@ runs = sa.Table(
     sa.Column("writes_planned", sa.Integer, nullable=False),
     sa.Column("writes_applied", sa.Integer, nullable=False),
     sa.Column("errors", sa.Integer, nullable=False),
+    # a run recorded but never compared: how it was narrowed (--project/--jql), the signal that stopped it
+    sa.Column("narrowed", sa.Text),
+    sa.Column("interrupted", sa.Text),
 )
 
 run_counts = sa.Table(

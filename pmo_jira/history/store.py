@@ -8,6 +8,11 @@ Only *open* findings (outcome fail or error) take part in new / resolved / persi
 that gets waived counts as resolved, one whose waiver expires as new. A finding on a site a run
 could not audit is neither resolved nor persisting but ``unchecked``, so a Jira outage never
 looks like a clean-up; when the site is back, its findings are compared with its last audit.
+
+Only full, finished runs are compared. A run of some sites (``--site``, one job per site) is a
+full run of those sites and leaves the others as they were. A run narrowed by ``--project`` or
+``--jql``, or stopped by a signal, is recorded with its totals and marked so (``narrowed``,
+``interrupted``), but leaves no events: it is never compared, nor compared against.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from pmo_jira.private_files import create_private
 from pmo_jira.settings import load_settings
 
 _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
+_COMPARED = sa.and_(runs.c.narrowed.is_(None), runs.c.interrupted.is_(None))  # see RunRecord.compared
 
 
 def history_target(target: str | Path | None = None) -> HistoryTarget:
@@ -149,14 +155,17 @@ class HistoryStore:
 
     def record_run(self, result: AuditResult, *, kind: Literal["audit", "sync"] = "audit",
                    writes_planned: int = 0, writes_applied: int = 0, errors: int = 0,
-                   facts: dict[str, Any] | None = None) -> int:
+                   facts: dict[str, Any] | None = None, narrowed: str | None = None,
+                   interrupted: str | None = None) -> int:
         """Store one run and return its id. The run's time is ``result.started``. ``facts``:
         plugin name -> JSON-able figures kept with the run (read back with ``run_facts``), or a
         ``PerSite`` of them, kept for the newest run of each site only (``latest_site_facts``).
 
         Only what changed on each audited site since its previous audit is written. A run that
         started before runs already recorded (a late upload) slots in by its start time: the next
-        audit of each of its sites is re-based onto it.
+        audit of each of its sites is re-based onto it. A run ``narrowed`` (how: ``--project
+        DIG``) or ``interrupted`` (by which signal) is kept with its totals only: it leaves no
+        events, so no other run is ever compared with it.
         """
         if kind not in ("audit", "sync"):
             raise ValueError(f"kind must be 'audit' or 'sync', not {kind!r}")
@@ -178,7 +187,8 @@ class HistoryStore:
                 issues_read=result.issues_read, requests=result.requests, findings_total=len(findings),
                 findings_open=sum(f.counts for f in findings.values()), items_checked=len(items),
                 unmapped=sum(i.phase is None for i in items.values()), writes_planned=writes_planned,
-                writes_applied=writes_applied, errors=errors)).inserted_primary_key[0])
+                writes_applied=writes_applied, errors=errors, narrowed=narrowed,
+                interrupted=interrupted)).inserted_primary_key[0])
             counts: dict[str, int] = {}
             for f in findings.values():
                 if f.counts:
@@ -190,6 +200,8 @@ class HistoryStore:
             if per_run:
                 conn.execute(run_facts.insert(), [
                     {"run_id": run_id, "name": name, "data": _json(data)} for name, data in sorted(per_run.items())])
+            if narrowed is not None or interrupted is not None:
+                return run_id  # kept for the record: no events, and no per-site facts a roll-up would take
             for name, data in sorted((facts or {}).items()):
                 if isinstance(data, PerSite):
                     self._keep_site_facts(conn, run_id, result.mapping_name, started, name,
@@ -279,25 +291,30 @@ class HistoryStore:
 
     # --- reading ----------------------------------------------------------------------------------
 
-    def runs(self, limit: int | None = 20, *, mapping: str | None = None) -> list[RunRecord]:
-        """The most recent runs, newest first."""
+    def runs(self, limit: int | None = 20, *, mapping: str | None = None,
+             compared: bool = False) -> list[RunRecord]:
+        """The most recent runs, newest first; ``compared``: only full, finished runs."""
         stmt = sa.select(runs).order_by(runs.c.started.desc(), runs.c.id.desc())
         if mapping:
             stmt = stmt.where(runs.c.mapping_name == mapping)
+        if compared:
+            stmt = stmt.where(_COMPARED)
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_record(r) for r in self.query(stmt)]
 
     def runs_between(self, since: datetime, until: datetime, *, mapping: str) -> list[RunRecord]:
-        """Runs of ``mapping`` that started in [since, until), oldest first."""
+        """Full, finished runs of ``mapping`` that started in [since, until), oldest first."""
         rows = self.query(sa.select(runs).where(
-            runs.c.mapping_name == mapping, runs.c.started >= stored_time(since), runs.c.started < stored_time(until))
+            runs.c.mapping_name == mapping, runs.c.started >= stored_time(since), runs.c.started < stored_time(until),
+            _COMPARED)
             .order_by(runs.c.started, runs.c.id))
         return [_record(r) for r in rows]
 
     def last_run_before(self, moment: datetime, *, mapping: str) -> RunRecord | None:
-        """The latest run of ``mapping`` that started before ``moment``."""
-        rows = self.query(sa.select(runs).where(runs.c.mapping_name == mapping, runs.c.started < stored_time(moment))
+        """The latest full, finished run of ``mapping`` that started before ``moment``."""
+        rows = self.query(sa.select(runs).where(runs.c.mapping_name == mapping, runs.c.started < stored_time(moment),
+                                                _COMPARED)
                           .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(1))
         return _record(rows[0]) if rows else None
 
@@ -313,10 +330,10 @@ class HistoryStore:
         return _record(rows[0])
 
     def previous(self, run: RunRecord) -> RunRecord | None:
-        """The run of the same mapping just before ``run``."""
+        """The full, finished run of the same mapping just before ``run``."""
         t = stored_time(run.started)
         rows = self.query(sa.select(runs).where(
-            runs.c.mapping_name == run.mapping_name,
+            runs.c.mapping_name == run.mapping_name, _COMPARED,
             sa.or_(runs.c.started < t, sa.and_(runs.c.started == t, runs.c.id < run.id)))
             .order_by(runs.c.started.desc(), runs.c.id.desc()).limit(1))
         return _record(rows[0]) if rows else None
@@ -363,8 +380,9 @@ class HistoryStore:
         return TimeToFix(tuple(fixes), still_open)
 
     def compliance_trend(self, limit: int = 20, *, mapping: str | None = None) -> list[TrendPoint]:
-        """Open findings per severity and items checked, for the last ``limit`` runs, oldest first."""
-        recent = list(reversed(self.runs(limit, mapping=mapping)))
+        """Open findings per severity and items checked, for the last ``limit`` full, finished
+        runs, oldest first (a narrowed run's counts would read as a sudden improvement)."""
+        recent = list(reversed(self.runs(limit, mapping=mapping, compared=True)))
         if not recent:
             return []
         counts: dict[int, dict[str, int]] = {r.id: dict.fromkeys(_SEVERITIES, 0) for r in recent}
@@ -374,7 +392,7 @@ class HistoryStore:
                 for r in recent]
 
     def open_findings(self, run_id: int) -> dict[str, FindingRef]:
-        """The open (fail or error) findings of a run, by fingerprint."""
+        """The open (fail or error) findings of a run on the sites it audited, by fingerprint."""
         run = self.run(run_id)
         found = self._state_at(finding_events, run)
         return {k[1]: _ref(k, a) for k, a in sorted(found.items())
@@ -390,12 +408,26 @@ class HistoryStore:
         """site -> (the run, the figures) plugin ``name`` kept per site (``PerSite``) for runs of ``mapping``."""
         sf = site_facts.c
         rows = self.query(sa.select(runs, sf.site, sf.data).join(site_facts, sf.run_id == runs.c.id)
-                          .where(runs.c.mapping_name == mapping, sf.name == name).order_by(sf.site))
+                          .where(runs.c.mapping_name == mapping, sf.name == name, _COMPARED).order_by(sf.site))
         return {row._mapping["site"]: (_record(row), json.loads(zlib.decompress(row._mapping["data"])))
                 for row in rows}
 
+    def known_findings(self, run_id: int) -> dict[str, FindingRef]:
+        """The open findings the history knew when a run ended, by fingerprint: every site as its
+        own latest audit up to that run left it. The baseline to compare a later run with: per-site
+        jobs (``--site``) record into one history, and a run of site A (or one where site B was
+        down) leaves B's findings as B's last audit found them; a baseline of A's alone would make
+        all of B's look new."""
+        found = self._state_at(finding_events, self.run(run_id))
+        return {k[1]: _ref(k, a) for k, a in sorted(found.items()) if ev.is_open(a)}
+
+    def known_phases(self, run_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(site, key) -> (kind, phase) of every item the history knew when a run ended (as
+        ``known_findings``)."""
+        return {k: (a[0], a[2]) for k, a in sorted(self._state_at(item_events, self.run(run_id)).items())}
+
     def latest_full_runs(self, mapping: str | None = None) -> dict[str, RunRecord]:
-        """site -> the newest run that audited it (with ``mapping``, if given)."""
+        """site -> the newest full, finished run that audited it (with ``mapping``, if given)."""
         latest: dict[str, RunRecord] = {}
         for run in self.runs(None, mapping=mapping):
             for site in run.checked_sites:
@@ -461,7 +493,8 @@ class HistoryStore:
                     return
             ev.apply(found, ((k, a) for k, _, a in f_changes), findings=True)
             ev.apply(classified, ((k, a) for k, _, a in i_changes), findings=False)
-            previous = run
+            if run.compared:
+                previous = run
 
 
 def _events_by_run(conn: Connection, table: sa.Table, mapping: str,
@@ -478,6 +511,8 @@ def _events_by_run(conn: Connection, table: sa.Table, mapping: str,
 def _delta(run: RunRecord, previous: RunRecord | None, found: ev.State, changes: list[ev.Event],
            classified: ev.State, item_changes: list[ev.Event]) -> Delta:
     """The delta of ``run`` from the state before it (``found``/``classified``) and its events."""
+    if not run.compared:  # kept for the record only: nothing new, resolved or persisting
+        return Delta(run=run, previous=None, new=(), resolved=(), persisting=(), unchecked=(), phase_moves=())
     checked = run.checked_sites
     after = {k: a for k, _, a in changes}
     new = [_ref(k, a) for k, name, a in changes if name == "opened"]
@@ -533,5 +568,5 @@ def _record(row: Row) -> RunRecord:
         findings_total=m["findings_total"], findings_open=m["findings_open"],
         items_checked=m["items_checked"], unmapped=m["unmapped"],
         writes_planned=m["writes_planned"], writes_applied=m["writes_applied"],
-        errors=m["errors"],
+        errors=m["errors"], narrowed=m["narrowed"], interrupted=m["interrupted"],
     )

@@ -9,6 +9,7 @@ prints; it never runs anything itself.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -72,6 +73,17 @@ class RunRequest:
         return bool(self.projects or self.jql)
 
     @property
+    def narrowing(self) -> str | None:
+        """How the run was narrowed, as the history keeps it (``--project DIG --jql "..."``)."""
+        if not self.narrowed:
+            return None
+        parts = [f"--project {','.join(p.upper() for p in self.projects)}"] if self.projects else []
+        if self.jql:
+            jql = " ".join(self.jql.split())
+            parts.append("--jql " + json.dumps(jql if len(jql) <= 200 else jql[:199] + "…", ensure_ascii=False))
+        return " ".join(parts)
+
+    @property
     def scope(self) -> Scope:
         return Scope(projects=tuple(p.upper() for p in self.projects), jql=self.jql or "")
 
@@ -128,6 +140,7 @@ class Run:
         self.client_factory = client_factory
         self.started = time.monotonic()
         self.summary: RunSummary | None = None
+        self.recorded: int | None = None  # the run's id in the history, once recorded
         self._caches: list[Any] = []  # the sites' state caches, closed with the run (not left to the GC)
 
     def __enter__(self) -> Run:
@@ -209,25 +222,30 @@ class Run:
         return HistoryStore(self.settings.history)
 
     def record(self, audited: AuditedSites, *, kind: str = "audit", writes_planned: int = 0,
-               writes_applied: int = 0, errors: int = 0) -> int | None:
-        """Record the run in the history, unless asked not to, nothing was read, or it was narrowed.
+               writes_applied: int = 0, errors: int = 0, interrupted: str | None = None) -> int | None:
+        """Record the run in the history, unless asked not to or nothing was read.
 
-        A run narrowed by ``--project``/``--jql`` is not recorded: compared with a full run of the
-        same mapping, every finding outside the narrowed part would count as resolved (and as new
-        again on the next full run). Plugins keep their figures with the run (``pmo_jira_run_facts``).
+        A run narrowed by ``--project``/``--jql`` is recorded as narrowed, and one stopped by a
+        signal as ``interrupted``: neither is compared with any other run (against a full run,
+        every finding outside the narrowed part would count as resolved, and as new again on the
+        next full run). Plugins keep their figures with a full run (``pmo_jira_run_facts``).
         """
-        if not self.request.record or not audited.snapshots:
-            return None
-        if self.request.narrowed:
-            log.info("run history: not recorded, --project/--jql checked only part of the portfolio")
-            return None
+        if not self.request.record or not audited.snapshots or self.recorded is not None:
+            return self.recorded
         from pmo_jira.history import HistoryStore
 
+        narrowing = self.request.narrowing
+        if narrowing is not None:
+            log.info("run history: recorded as narrowed (%s), not compared with other runs", narrowing)
+        full = narrowing is None and interrupted is None
         with HistoryStore(self.settings.history) as store:
-            facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now, store)
-            return store.record_run(audited.result, kind=kind,  # type: ignore[arg-type]
-                                    writes_planned=writes_planned, writes_applied=writes_applied,
-                                    errors=errors, facts=facts)
+            facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now,
+                                      store) if full else None
+            self.recorded = store.record_run(
+                audited.result, kind=kind,  # type: ignore[arg-type]
+                writes_planned=writes_planned, writes_applied=writes_applied, errors=errors, facts=facts,
+                narrowed=narrowing, interrupted=interrupted)
+        return self.recorded
 
     def finish(self, result: AuditResult, *, exit_code: int, writes_planned: int = 0,
                writes_applied: int = 0, errors: int = 0) -> RunSummary:
