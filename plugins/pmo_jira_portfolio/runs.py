@@ -85,7 +85,8 @@ def previous_rows(store: HistoryStore | None, result: AuditResult) -> Changes:
     if store is None:
         return Changes(kept=False, run_id=None)
     started = _utc(result.started)
-    previous = next((r for r in store.runs(None, mapping=result.mapping_name) if _utc(r.started) <= started), None)
+    previous = next((r for r in store.runs(None, mapping=result.mapping_name, compared=True)
+                     if _utc(r.started) <= started), None)
     return Changes(True, None, previous,
                    previous_rows=rag_rows(store, result.mapping_name, previous.started) if previous else {})
 
