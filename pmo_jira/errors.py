@@ -62,6 +62,10 @@ class NotifyRefused(JiraApiError):
     and the account's permissions, never by the message, which Jira words in the site's language."""
 
 
+class WritesStopped(JiraApiError):
+    """The site's write breaker is open: too many writes in a row got no answer. Nothing was sent."""
+
+
 class PluginError(PmoError):
     """A plugin failed to load or broke the plugin contract."""
 

@@ -29,6 +29,7 @@ class Interrupted(BaseException):
     """A stop signal arrived. A ``BaseException``, so no ``except Exception`` swallows it."""
 
     report: object = None  # the apply report so far, when the signal came while writing
+    detail: str | None = None  # the one line to end with, when the run knows more than the signal
 
     def __init__(self, signum: int = signal.SIGINT):
         self.signum = signum

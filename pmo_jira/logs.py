@@ -120,6 +120,7 @@ class RunSummary:
     site_errors: dict[str, str] = field(default_factory=dict)  # site -> one-line reason it failed
     started_at: datetime | None = None
     stopped: str | None = None  # why a run stopped early (cap, refused notify ...); in the JSON only
+    interrupted: str | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
 
     def line(self) -> str:
         """One human line, e.g. ``sync: 2 sites (1 failed: dc), 1,204 issues read, ...``."""

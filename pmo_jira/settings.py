@@ -143,6 +143,7 @@ class WritebackSettings(_Strict):
     max_resolved_share: Share | None = Field(default=None, gt=0, le=1)
     notify: bool | None = None
     concurrency: Count | None = Field(default=None, ge=1, le=32)
+    max_write_timeouts: Count = Field(default=3, ge=1, le=1000)  # writes in a row without an answer that stop a site
 
 
 def _data_home(env: Mapping[str, str]) -> Path:
@@ -250,6 +251,7 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
     "MAX_RESOLVED_SHARE": ("writeback", "max_resolved_share"),
     "NOTIFY": ("writeback", "notify"),
     "CONCURRENCY": ("writeback", "concurrency"),
+    "MAX_WRITE_TIMEOUTS": ("writeback", "max_write_timeouts"),
 }
 OVERRIDE_KEYS: frozenset[str] = frozenset(path[-1] for path in _ENV_KEYS.values())
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from pmo_jira.errors import JiraApiError
+from pmo_jira.errors import JiraApiError, WritesStopped
 from pmo_jira.jira.retry import RateGate, RetryPolicy, server_delay
 from pmo_jira.model import Doc, Flavour, Paragraph, Text
 
@@ -286,3 +286,36 @@ def test_ratelimit_reset_in_seconds_is_honoured(rsps):
     rsps.get(f"{CLOUD_URL}/rest/api/3/myself", json=payload("cloud", "myself"))
     make_client(Flavour.CLOUD, time=t).myself()
     assert 12 <= t.sleeps[0] <= 13.2
+
+
+# --- the write breaker ------------------------------------------------------------------------------
+
+
+def test_three_write_timeouts_in_a_row_stop_writes_not_reads(rsps):
+    t = FakeTime()
+    rsps.put(f"{DC_URL}/rest/api/2/issue/PM-1/properties/pmo.sync", body=requests.ReadTimeout("read timed out"))
+    rsps.get(f"{DC_URL}/rest/api/2/field", json=payload("dc", "field"))
+    client = make_client(Flavour.DC, time=t, timeout=30)
+    with pytest.raises(JiraApiError) as info:
+        client.set_property("PM-1", "pmo.sync", {"n": 1})  # three attempts, three timeouts
+    assert "no answer from jira.acme.internal within 30s" in str(info.value)
+    assert client.breaker.open and client.requests_made == 3
+    with pytest.raises(WritesStopped) as stopped:
+        client.set_property("PM-2", "pmo.sync", {"n": 2})
+    assert client.requests_made == 3  # refused before it was sent
+    assert "3 writes in a row got no answer within 30s (writeback.max_write_timeouts = 3)" in str(stopped.value)
+    assert client.fields()  # reads still go
+
+
+def test_an_answer_resets_the_count_of_write_timeouts(rsps):
+    url = f"{DC_URL}/rest/api/2/issue/PM-1/properties/pmo.sync"
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.put(url, status=200, body="")
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.put(url, body=requests.ReadTimeout("read timed out"))
+    rsps.put(url, status=200, body="")
+    client = make_client(Flavour.DC)
+    client.set_property("PM-1", "pmo.sync", {"n": 1})
+    client.set_property("PM-1", "pmo.sync", {"n": 2})
+    assert not client.breaker.open and client.requests_made == 6

@@ -17,7 +17,6 @@ from pmo_jira.history import HistoryStore
 from pmo_jira.history import migrate as migrations
 from pmo_jira.history.database import find_password, parse_target
 
-from pg_fixtures import history_url, postgres  # noqa: F401 - fixtures
 from reports_fixtures import STARTED, finding, item, result
 
 A1 = finding("PMO-GOV-001", "DIG-1", site="cloud")
@@ -37,7 +36,7 @@ def fps(refs) -> list[str]:
 
 
 @pytest.mark.parametrize("marker", [{"narrowed": "--project DIG"}, {"interrupted": "SIGTERM"}])
-def test_a_narrowed_or_interrupted_run_is_kept_but_never_compared(history_url, marker):  # noqa: F811
+def test_a_narrowed_or_interrupted_run_is_kept_but_never_compared(history_url, marker):
     with HistoryStore(history_url) as store:
         first = store.record_run(result([A1, A2, B1], ITEMS))
         # only DIG-1 was looked at: against a full run, A2 and B1 would count as resolved
@@ -59,7 +58,7 @@ def test_a_narrowed_or_interrupted_run_is_kept_but_never_compared(history_url, m
         assert store.last_run_before(day(2), mapping="sandbox").id == first
 
 
-def test_a_partial_run_recorded_late_changes_no_later_comparison(history_url):  # noqa: F811
+def test_a_partial_run_recorded_late_changes_no_later_comparison(history_url):
     with HistoryStore(history_url) as store:
         store.record_run(result([A1, A2], ITEMS))
         later = store.record_run(result([A1], ITEMS, started=day(2)))
@@ -69,7 +68,7 @@ def test_a_partial_run_recorded_late_changes_no_later_comparison(history_url):  
         assert fps(before.resolved) == fps([A2])
 
 
-def test_a_run_of_one_site_is_a_full_run_of_that_site_only(history_url):  # noqa: F811
+def test_a_run_of_one_site_is_a_full_run_of_that_site_only(history_url):
     """`sync --site cloud` between two full runs: nothing of dc looks new or resolved."""
     with HistoryStore(history_url) as store:
         first = store.record_run(result([A1, B1, B2], ITEMS))
@@ -127,7 +126,7 @@ RUN_ROW = ("INSERT INTO runs (started, finished, kind, mapping_name, mapping_has
 
 
 @pytest.mark.parametrize("revision", ["0001", "0002", "0003", "0004"])
-def test_every_released_schema_upgrades_to_runs_that_are_compared(history_url, revision):  # noqa: F811
+def test_every_released_schema_upgrades_to_runs_that_are_compared(history_url, revision):
     target = parse_target(history_url)
     url = (sa.engine.URL.create("sqlite+pysqlite", database=str(target.path)) if target.path
            else target.url.set(password=find_password(target)))

@@ -14,7 +14,6 @@ from pmo_jira.history import HistoryStore
 from pmo_jira.jira.statecache import PropertyCache
 
 from cli_fixtures import one_error_line
-from sandbox_fixtures import sandbox  # noqa: F401 - fixture
 
 
 def mode(path: Path) -> int:
@@ -53,7 +52,7 @@ def test_state_cache_is_owner_only(tmp_path, open_umask):
     assert mode(tmp_path / "state.sqlite") == 0o600
 
 
-def test_sync_leaves_history_and_summary_owner_only(pmo, sandbox, open_umask):  # noqa: F811
+def test_sync_leaves_history_and_summary_owner_only(pmo, sandbox, open_umask):
     sb = sandbox("dc", issues=40)
     summary = pmo.home / "out" / "summary.json"
     result = pmo.run(["sync", "--summary-json", str(summary)], sb=sb)
@@ -67,7 +66,7 @@ def test_sync_leaves_history_and_summary_owner_only(pmo, sandbox, open_umask):  
             assert mode(extra) == 0o600
 
 
-def test_a_history_that_cannot_be_created_is_one_line(pmo, sandbox):  # noqa: F811
+def test_a_history_that_cannot_be_created_is_one_line(pmo, sandbox):
     if os.geteuid() == 0:
         pytest.skip("root may write anywhere")
     sb = sandbox("dc", issues=40)

@@ -60,4 +60,8 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pmo-jira")
 def cli() -> None:
-    """PMO governance for Jira: audit, sync findings back, report the portfolio."""
+    """PMO governance for Jira: audit, sync findings back, report the portfolio.
+
+    SIGTERM or Ctrl-C stops any command with one line and exit code 2, after writing the run
+    summary (--summary-json) and a history record marked interrupted.
+    """

@@ -16,6 +16,7 @@ from typing import NoReturn
 import click
 
 from pmo_jira.errors import PmoError
+from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
 from pmo_jira.logs import redact
 
 EXIT_CANNOT_RUN = 2
@@ -65,6 +66,9 @@ def cli_errors(verbosity: int = 0, *, log_format: str | None = None) -> Iterator
     except KeyboardInterrupt:
         # click would say "Aborted!" and exit 1, which a scheduler reads as "findings found"
         fail("interrupted (Ctrl-C)")
+    except Interrupted as exc:  # SIGTERM/SIGINT: the run layer has written the summary and history
+        error_line(getattr(exc, "detail", None) or str(exc))
+        raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
     except PmoError as exc:
         if verbosity >= 2:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)

@@ -9,16 +9,25 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from pmo_jira import __version__
+from pmo_jira import __version__, interrupt
 
 
 def main() -> None:
+    """The ``pmo-jira`` program. SIGTERM and SIGINT end it with one line and exit 2 at any point,
+    also while the commands load (the handlers come first, before any import of weight)."""
+    interrupt.install()
     if sys.argv[1:] == ["--version"]:
         print(f"pmo-jira, version {__version__}")  # click's version_option says exactly this
         return
-    from pmo_jira.cli.app import cli
+    try:
+        from pmo_jira.cli.app import cli
 
-    cli(prog_name="pmo-jira")
+        cli(prog_name="pmo-jira")
+    except interrupt.Interrupted as exc:  # before a command ran (start-up, parsing, loading it)
+        from pmo_jira.cli.errors import error_line
+
+        error_line(f"{exc} while starting; nothing was read or written")
+        sys.exit(interrupt.EXIT_INTERRUPTED)
 
 
 def __getattr__(name: str) -> Any:

@@ -73,6 +73,11 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
 
     Without --apply this prints the plan and writes nothing. A second run with nothing changed
     plans zero writes.
+
+    Exit codes: 0 planned, or applied in full; 1 some issues failed or were not attempted; 2 could
+    not run or finish: config, a site that could not be read or whose writes stopped (3 writes in a
+    row without an answer), the run lock, SIGTERM or Ctrl-C (the summary and the history record
+    are still written; the next run finishes the writes).
     """
     settings = common.load(max_writes=max_writes, concurrency=concurrency,
                            max_resolved_share=1.0 if allow_mass_resolve else None)

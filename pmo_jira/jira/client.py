@@ -28,9 +28,10 @@ from urllib.parse import quote, urlsplit
 import orjson
 import requests
 
-from pmo_jira.errors import ConfigError, JiraApiError, NotifyRefused
+from pmo_jira import interrupt
+from pmo_jira.errors import ConfigError, JiraApiError, NotifyRefused, WritesStopped
 from pmo_jira.jira.prefetch import prefetched
-from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, server_delay
+from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, WriteBreaker, server_delay
 from pmo_jira.jira.richtext import to_adf, to_wiki
 from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.model import Doc, Flavour, Site
@@ -169,7 +170,7 @@ class JiraClient:
 
     def __init__(self, url: str, credentials: Credentials, *, flavour: Flavour | None = None,
                  timeout: float = 30.0, max_wait: float = 300.0, site_name: str = "jira",
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+                 session: requests.Session | None = None, sleep: Callable[[float], None] = interrupt.sleep,
                  clock: Callable[[], float] = time.monotonic, page_size: int | None = None,
                  concurrency: int = 4, rng: random.Random | None = None,
                  gate: RateGate | None = None):
@@ -195,6 +196,7 @@ class JiraClient:
         self.site_name = site_name
         self.gate = gate or RateGate(concurrency=concurrency, clock=clock, sleep=sleep)
         self.retry = RetryPolicy(max_wait=max_wait, sleep=sleep, rng=rng or random.Random(), clock=clock)
+        self.breaker = WriteBreaker()
         self.requests_made = 0
         self._count_lock = threading.Lock()  # the write-back shares one client across threads
         self._flavour = Flavour(flavour) if flavour is not None else None
@@ -238,14 +240,26 @@ class JiraClient:
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
         url = self.base_url + path
+        write = method in ("PUT", "DELETE") or (method == "POST" and not idempotent)
 
         def send() -> requests.Response:
+            interrupt.check()  # a stop signal: no new request, in any thread
+            if write and self.breaker.reason is not None:
+                raise WritesStopped(f"not sent: writing to {self.site_name} stopped, {self.breaker.reason}",
+                                    method=method, url=path)
             self.gate.wait_turn(issue_key)
             with self._count_lock:
                 self.requests_made += 1
             started = time.monotonic()
-            resp = self._session.request(method, url, params=params, json=json, timeout=self.timeout,
-                                         allow_redirects=method == "GET")
+            try:
+                resp = self._session.request(method, url, params=params, json=json, timeout=self.timeout,
+                                             allow_redirects=method == "GET")
+            except requests.Timeout:
+                if write:
+                    self.breaker.timed_out(self.timeout)
+                raise
+            if write:
+                self.breaker.answered()
             log.debug("%s %s -> %s (%.2fs)", method, path, resp.status_code, time.monotonic() - started)
             return resp
 

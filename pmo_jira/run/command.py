@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
+from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
 from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary
 from pmo_jira.reports import HistoryContext, Report, ReportContext, render_report, renders_from_history, write_output
@@ -126,7 +127,9 @@ class Run:
             summary = run.finish(audited.result, exit_code=0)
 
     A ``PmoError`` that escapes the block still emits the summary line (exit 2, ``stopped``)
-    before it propagates.
+    before it propagates. So does a stop signal (``Interrupted``, exit 2), which also records the
+    run in the history, marked interrupted (never compared), and leaves on the exception the one
+    line the CLI prints (``detail``).
     """
 
     def __init__(self, settings: Settings, request: RunRequest, *, events: RunEvents | None = None,
@@ -141,6 +144,8 @@ class Run:
         self.started = time.monotonic()
         self.summary: RunSummary | None = None
         self.recorded: int | None = None  # the run's id in the history, once recorded
+        self.audited: AuditedSites | None = None  # what audit() read, once it has
+        self.writes_planned = 0  # issues the write-back plan touches, once planned
         self._caches: list[Any] = []  # the sites' state caches, closed with the run (not left to the GC)
 
     def __enter__(self) -> Run:
@@ -151,12 +156,62 @@ class Run:
                  tb: TracebackType | None) -> None:
         for cache in self._caches:
             cache.close()
-        if isinstance(exc, PmoError) and self.summary is None:
+        if isinstance(exc, Interrupted):
+            self._interrupted(exc)
+        elif isinstance(exc, PmoError) and self.summary is None:
             self.summary = RunSummary(
                 command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
                 duration_s=time.monotonic() - self.started, exit_code=2, started_at=self.now,
                 stopped=exc.one_line())
             emit_summary(self.summary, self.settings.summary_json)
+
+    def _interrupted(self, exc: Interrupted) -> None:
+        """A stop signal ended the run: record what is known (marked interrupted), then the summary."""
+        report = exc.report if isinstance(exc.report, ApplyReport) else ApplyReport()
+        audited = self.audited
+        if report.applied or report.failed:
+            where = (f"while writing: {report.applied} of {self.writes_planned} issues written, "
+                     f"{report.failed} cut off or failed, {report.not_attempted} not started; the next "
+                     "sync finishes them")
+        elif audited is None:
+            where = "while reading Jira; nothing was written"
+        else:
+            where = "before writing anything"
+        exc.detail = f"{exc} {where}"
+        if self.request.record and self.recorded is None:
+            try:
+                self._record_interrupted(exc.signal_name, report)
+            except PmoError as err:  # the summary and the error line still come
+                log.warning("run history: the interrupted run was not recorded: %s", err.one_line())
+        if self.summary is None:
+            result = audited.result if audited is not None else None
+            self.summary = RunSummary(
+                command=self.request.command,
+                sites=list(result.sites) if result else list(self.request.sites) or [s.name for s in self.settings.sites],
+                issues_read=result.issues_read if result else 0, writes_planned=self.writes_planned,
+                writes_applied=report.applied, errors=report.failed,
+                duration_s=time.monotonic() - self.started, exit_code=EXIT_INTERRUPTED, started_at=self.now,
+                stopped=exc.detail, interrupted=exc.signal_name)
+            emit_summary(self.summary, self.settings.summary_json)
+
+    def _record_interrupted(self, signal_name: str, report: ApplyReport) -> None:
+        """The history record of an interrupted run: what it read, or (stopped while reading) a
+        run of no site under its mapping's name, so the record says the run happened."""
+        kind: Literal["audit", "sync"] = "sync" if self.request.command == "sync" else "audit"
+        if self.audited is not None and self.audited.snapshots:
+            self.record(self.audited, kind=kind, writes_planned=self.writes_planned,
+                        writes_applied=report.applied, errors=report.failed, interrupted=signal_name)
+            return
+        from pmo_jira.history import HistoryStore
+        from pmo_jira.mapping import load_mapping
+
+        sites = self.settings.select_sites(self.request.sites)
+        mapping = load_mapping(self.request.mapping or self.settings.mapping_for(sites[0]))
+        nothing = AuditResult(findings=(), items=(), started=self.now, finished=run_now(),
+                              mapping_name=mapping.name, mapping_hash=mapping.content_hash, sites=())
+        with HistoryStore(self.settings.history) as store:
+            self.recorded = store.record_run(nothing, kind=kind, narrowed=self.request.narrowing,
+                                             interrupted=signal_name)
 
     # --- the steps ----------------------------------------------------------------------------
 
@@ -169,6 +224,7 @@ class Run:
             self.settings, now=self.now, site_names=self.request.sites, mapping_path=self.request.mapping,
             scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
             on_site=self.events.progress, read_comments=read_comments)
+        self.audited = audited
         self.events.site_errors(audited.result.site_errors)
         for client in audited.clients.values():
             cache = getattr(client, "property_cache", None)
@@ -196,7 +252,8 @@ class Run:
         if capped and primary is not None:
             check_blast_radius(total, self.settings.writeback.max_writes or primary.writeback.max_writes)
         return apply_sites(plans, audited, notify=self.settings.writeback.notify,
-                           concurrency=self.settings.writeback.concurrency or 4)
+                           concurrency=self.settings.writeback.concurrency or 4,
+                           max_write_timeouts=self.settings.writeback.max_write_timeouts)
 
     def lock(self) -> RunLock:
         """The run lock writing runs hold, so two never write the same site at once."""
@@ -248,8 +305,10 @@ class Run:
         return self.recorded
 
     def finish(self, result: AuditResult, *, exit_code: int, writes_planned: int = 0,
-               writes_applied: int = 0, errors: int = 0) -> RunSummary:
-        """The summary line (and ``--summary-json`` file) that ends every run."""
+               writes_applied: int = 0, errors: int = 0,
+               failed_sites: Mapping[str, str] | None = None) -> RunSummary:
+        """The summary line (and ``--summary-json`` file) that ends every run. ``failed_sites``:
+        sites that failed after they were read (writes stopped), listed with those that could not be."""
         by_severity: dict[str, int] = {}
         for finding in result.open_findings():
             by_severity[finding.severity.value] = by_severity.get(finding.severity.value, 0) + 1
@@ -257,7 +316,7 @@ class Run:
             command=self.request.command, sites=list(result.sites), issues_read=result.issues_read,
             findings_by_severity=by_severity, writes_planned=writes_planned, writes_applied=writes_applied,
             errors=errors + len(result.site_errors), duration_s=time.monotonic() - self.started,
-            exit_code=exit_code, site_errors=dict(result.site_errors), started_at=self.now)
+            exit_code=exit_code, site_errors={**result.site_errors, **(failed_sites or {})}, started_at=self.now)
         emit_summary(self.summary, self.settings.summary_json)
         return self.summary
 
@@ -313,7 +372,8 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
                      now: datetime | None = None, registry: Registry | None = None) -> Done:
     """``sync``: read, check, plan; with ``apply`` (under the run lock) write, then record, summarise.
 
-    Exit code 0: planned, or all applied; 1: some issues failed; 2: a site could not be read.
+    Exit code 0: planned, or all applied; 1: some issues failed; 2: a site could not be read, or
+    its writes were stopped (writes in a row without an answer), or a stop signal came.
     """
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
@@ -326,6 +386,7 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
             total = merge_plans(plans)
             events.planned(total)
             planned = total.totals.issues_touched if total else 0
+            run.writes_planned = planned
             report = ApplyReport()
             if apply:
                 plans, held = hold_mass_resolutions(plans, audited)  # the resolution guard, per site
@@ -337,9 +398,9 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
                        errors=report.failed)
         events.applied(report)
         result = audited.result
-        code = 2 if result.site_errors else (1 if not report.all_applied else 0)
+        code = 2 if result.site_errors or report.sites_stopped else (1 if not report.all_applied else 0)
         summary = run.finish(result, exit_code=code, writes_planned=planned, writes_applied=report.applied,
-                             errors=report.failed)
+                             errors=report.failed, failed_sites=report.sites_stopped)
         return Done(code, summary, audited, total, report)
 
 

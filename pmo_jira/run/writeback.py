@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from pmo_jira.errors import WriteBackError
+from pmo_jira.interrupt import Interrupted
 from pmo_jira.run.sites import AuditedSites
 from pmo_jira.state import STATE_PROPERTY, parse_state
 from pmo_jira.writeback.apply import ApplyReport, apply_plan
@@ -78,24 +79,29 @@ def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
 
 
 def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: bool | None = None,
-                concurrency: int = 4) -> ApplyReport:
+                concurrency: int = 4, max_write_timeouts: int | None = None) -> ApplyReport:
     """Apply each site's plan with its own client and mapping; the reports summed.
 
     ``notify`` overrides the mappings' ``writeback.notify`` when given. A refused notify under
-    ``on_notify_refused: fail`` raises ``WriteBackError`` with the summed report on ``.report``.
+    ``on_notify_refused: fail`` raises ``WriteBackError``, a stop signal ``Interrupted``, each
+    with the summed report so far on ``.report``. A site whose writes keep timing out is stopped
+    by its breaker (``max_write_timeouts`` in a row) and named in ``sites_stopped``; the other
+    sites are still written.
     """
     total = ApplyReport()
     for site, plan in plans.items():
         if plan.empty:
             continue
         wb = outcome.mappings[site].writeback
+        client = outcome.clients[site]
+        if max_write_timeouts is not None:
+            client.breaker.limit = max_write_timeouts
         try:
-            report = apply_plan(plan, {site: outcome.clients[site]},
-                                notify=wb.notify if notify is None else notify,
+            report = apply_plan(plan, {site: client}, notify=wb.notify if notify is None else notify,
                                 on_notify_refused=wb.on_notify_refused, concurrency=concurrency)
-        except WriteBackError as exc:
+        except (WriteBackError, Interrupted) as exc:
             _add(total, getattr(exc, "report", None) or ApplyReport())
-            exc.report = total  # type: ignore[attr-defined]
+            exc.report = total  # type: ignore[union-attr]
             raise
         _add(total, report)
     return total
@@ -103,4 +109,5 @@ def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: boo
 
 def _add(total: ApplyReport, report: ApplyReport) -> None:
     for f in dataclasses.fields(ApplyReport):
-        setattr(total, f.name, getattr(total, f.name) + getattr(report, f.name))
+        mine, theirs = getattr(total, f.name), getattr(report, f.name)
+        setattr(total, f.name, {**mine, **theirs} if isinstance(mine, dict) else mine + theirs)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
-from pmo_jira.errors import JiraApiError, NotifyRefused, WriteBackError
+from pmo_jira.errors import JiraApiError, NotifyRefused, WriteBackError, WritesStopped
+from pmo_jira.interrupt import Interrupted
 from pmo_jira.jira.client import note_own_write
 from pmo_jira.jira.retry import RateGate
 from pmo_jira.model import Flavour
@@ -69,6 +70,7 @@ class ApplyReport:
     properties_written: int = 0
     errors: list[IssueError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    sites_stopped: dict[str, str] = field(default_factory=dict)  # site -> why its writes were stopped
     seconds: float = 0.0
 
     @property
@@ -76,12 +78,13 @@ class ApplyReport:
         return self.failed == 0 and self.not_attempted == 0
 
     def to_json(self) -> dict[str, Any]:
-        """The counters above plus ``all_applied``, ``errors`` ({site, key, step, status, message})
-        and ``notices`` (strings)."""
-        out = {k: v for k, v in vars(self).items() if k not in ("errors", "notices")}
+        """The counters above plus ``all_applied``, ``errors`` ({site, key, step, status, message}),
+        ``notices`` (strings) and ``sites_stopped`` (site -> why writing to it stopped)."""
+        out = {k: v for k, v in vars(self).items() if k not in ("errors", "notices", "sites_stopped")}
         out["all_applied"] = self.all_applied
         out["errors"] = [vars(e) for e in self.errors]
         out["notices"] = list(self.notices)
+        out["sites_stopped"] = dict(self.sites_stopped)
         return out
 
 
@@ -205,7 +208,7 @@ class _Run:
             raw = self.write(p, lambda _n: client.add_comment(p.key, p.comment_body), notifies=False)
             comment_id = str(raw["id"])
         except JiraApiError as exc:
-            if exc.status is not None:
+            if exc.status is not None or isinstance(exc, WritesStopped):  # WritesStopped: never sent
                 raise
             # The connection broke: the comment may have landed. Look before anyone posts again.
             found = self.find_owned(p)
@@ -285,11 +288,16 @@ class _Run:
         except WriteBackError as exc:  # notifications refused and on_notify_refused is "fail"
             self.fail(p, step, 403, str(exc))
             raise
+        except Interrupted:
+            self.fail(p, step, None, f"interrupted before the {step} was written; the next run finishes it")
+            raise
         except JiraApiError as exc:
             self.fail(p, step, exc.status, _describe(exc, step))
-            if exc.status == 429:
+            breaker = getattr(client, "breaker", None)
+            if exc.status == 429 or isinstance(exc, WritesStopped) or (breaker is not None and breaker.open):
                 with self.lock:
-                    self.stopped_sites.setdefault(p.site, str(exc))
+                    self.stopped_sites.setdefault(p.site, breaker.reason if breaker is not None and breaker.open
+                                                  else str(exc))
             return False
         self.count(applied=1)
         return True
@@ -304,10 +312,15 @@ class _Run:
                 self.slots.wait()
             self.active[p.site] = self.active.get(p.site, 0) + 1
         try:
-            if self.stop.is_set() or p.site in self.stopped_sites:
+            breaker = getattr(self.clients[p.site], "breaker", None)
+            if self.stop.is_set() or p.site in self.stopped_sites or (breaker is not None and breaker.open):
                 self.count(not_attempted=1)
                 return
-            gate.wait_turn(None)  # after a 429 the gate stays closed for the server's wait
+            try:
+                gate.wait_turn(None)  # after a 429 the gate stays closed for the server's wait
+            except Interrupted:
+                self.count(not_attempted=1)
+                raise
             if self.issue(p):
                 gate.succeeded()  # a run of clean issues lets concurrency grow back
         finally:
@@ -343,7 +356,12 @@ def apply_plan(plan: Plan, clients: Mapping[str, Any], *, notify: bool, on_notif
                 crash = crash or exc
     for site, why in run.stopped_sites.items():
         run.report.notices.append(f"stopped writing to {site}: {why}")
+        breaker = getattr(clients.get(site), "breaker", None)
+        if breaker is not None and breaker.open:  # the site failed, not only some issues
+            run.report.sites_stopped[site] = f"writes stopped: {why}"
     run.report.seconds = clock() - started
+    if isinstance(crash, Interrupted):
+        crash.report = run.report
     if crash is not None:
         raise crash
     if run.fatal is not None:
