@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import click
 
 from pmo_jira.cli.errors import fail
+from pmo_jira.interrupt import Interrupted
 from pmo_jira.mapping.presets import preset
 from pmo_jira.sandbox.faults import Faults, parse_schedule
 from pmo_jira.sandbox.ratelimit import RateLimits
@@ -120,7 +121,7 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):  # Ctrl-C (pmo-jira's own handler: Interrupted) or kill
         click.echo("\nStopped.")
 
 
