@@ -9,10 +9,11 @@ from datetime import date, datetime
 import pytest
 
 from pmo_jira.findings import Outcome
-from pmo_jira.model import Change, Comment, FieldChange, Issue, IssueLink, User
-from pmo_jira.run.audit import read_plan
+from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Site, User
+from pmo_jira.run.audit import read_plan, run_audit
 
-from standards_fixtures import ALL_FIELDS, ANN, GONE, audit, child, day, days_ago, epic, issue, mapping, only, risk
+from standards_fixtures import (ALL_FIELDS, ANN, GONE, NOW, TODAY, audit, child, day, days_ago, epic, issue, mapping, only,
+                                risk, snapshot)
 
 BOB = User("acc-bob2", "Bob Planner")
 DANA = User("acc-dana", "Dana Sponsor")
@@ -334,3 +335,40 @@ def test_changelog_dates_in_a_localised_display_format():
     (f,) = run([e], "PMO-CHG-001")
     assert "from 2026-12-05 to 2027-01-24 (+50 days" in f.message
     assert isinstance(moved.created, datetime)
+
+
+# --- PMO-DEP-001 across sites -------------------------------------------------------------------
+
+OPS = Site("ops", "https://ops.example.org/jira", Flavour.DC)
+
+
+def _on_ops(i: Issue) -> Issue:
+    return replace(i, site="ops", url=f"{OPS.url}/browse/{i.key}")
+
+
+def test_work_on_another_site_of_the_run_blocks_an_epic_through_its_blocked_by_field():
+    """A remote issue link is read one issue at a time, so the blocked epic names its blockers on
+    other sites in a field; both sites are audited together, and the blockers are judged there."""
+    late = _on_ops(replace(issue("OPS-7", "Story"), due=day(-6), assignee=ANN))
+    healthy = _on_ops(replace(issue("OPS-8", "Story"), due=day(6), assignee=ANN))
+    unowned = _on_ops(replace(issue("OPS-9", "Story"), due=day(6), assignee=None))
+    e = epic(blocked_by=f"{OPS.url}/browse/OPS-7, ops:OPS-8\nOPS:ops-9 https://elsewhere.example.com/browse/X-1")
+    fields = FIELDS | {"blocked_by"}
+    result = run_audit([snapshot([e], fields=fields), snapshot([late, healthy, unowned], site=OPS, fields=fields)],
+                       only("PMO-DEP-001"), today=TODAY, now=NOW)
+    found = [(f.site, f.item_key, f.subject, f.message) for f in result.findings if f.code == "PMO-DEP-001"]
+    assert found == [
+        ("acme", "WEB-1", "ops:OPS-7", f"blocked by OPS-7 (OPS on ops), which is 6 days late ({day(-6)})"),
+        ("acme", "WEB-1", "ops:OPS-9", "blocked by OPS-9 (OPS on ops), which has no owner")]
+    alone = run_audit([snapshot([e], fields=fields)], only("PMO-DEP-001"), today=TODAY, now=NOW)
+    assert [f.outcome for f in alone.findings if f.code == "PMO-DEP-001"] == []  # the other site was not read
+
+
+def test_a_cross_site_blocker_in_the_same_project_key_still_counts():
+    """Two sites may both have a WEB project: 'other projects only' never hides another site's work."""
+    late = _on_ops(replace(issue("WEB-7", "Story"), due=day(-2), assignee=ANN))
+    e = epic(blocked_by=(f"{OPS.url}/browse/WEB-7",))
+    fields = FIELDS | {"blocked_by"}
+    result = run_audit([snapshot([e], fields=fields), snapshot([late], site=OPS, fields=fields)],
+                       only("PMO-DEP-001"), today=TODAY, now=NOW)
+    assert [f.subject for f in result.findings if f.code == "PMO-DEP-001"] == ["ops:WEB-7"]

@@ -59,6 +59,7 @@ KNOWN_FIELDS: dict[str, str] = {
     "baseline_end": "baseline end date, where the site keeps one (Advanced Roadmaps / Plans)",
     "gate_approval": "the execution-gate approval of an epic (an approver, a date or an option)",
     "sponsor_acceptance": "the sponsor's acceptance of an epic's deliverables at closing",
+    "blocked_by": "work on other Jira sites blocking an epic (browse URLs or SITE:KEY, a text or URL field)",
 }
 """Logical field names pmo-jira's built-in standards read. Other names are allowed (for plugins)."""
 

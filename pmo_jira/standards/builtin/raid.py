@@ -4,6 +4,7 @@ dependencies on other projects healthy, assumptions and decisions logged."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -253,13 +254,81 @@ def _late(issue: Issue, today: date) -> date | None:
     return end if isinstance(end, date) and end < today and not issue.is_done else None
 
 
+@dataclasses.dataclass(frozen=True)
+class Blocker:
+    """Work an epic waits for: on its own site (an issue link) or on another site of the run."""
+
+    issue: Issue
+    site: str  # the blocker's site
+    cross_site: bool
+
+
+_REF_SPLIT = re.compile(r"[\s,;]+")
+_BROWSE = re.compile(r"^(https?://.+?)/browse/([A-Z][A-Z0-9_]*-\d+)/?(?:[?#].*)?$", re.IGNORECASE)
+_SITE_KEY = re.compile(r"^([^:/\s]+):([A-Z][A-Z0-9_]*-\d+)$", re.IGNORECASE)
+
+
+def _sites(ctx: AuditContext) -> tuple[dict[str, dict[str, Issue]], dict[str, str]]:
+    """Every site of the run: name -> key -> issue, and base URL (casefolded) -> name; built once per run."""
+    memo = ctx.shared.get(_sites)
+    if memo is None:
+        issues = {s.site.name: {i.key: i for i in s.issues} for s in ctx.run_snapshots}
+        urls = {s.site.url.rstrip("/").casefold(): s.site.name for s in ctx.run_snapshots if s.site.url}
+        memo = ctx.shared[_sites] = (issues, urls)
+    return memo
+
+
+def cross_site_refs(value: object) -> list[str]:
+    """The references in a ``blocked_by`` field: browse URLs, ``SITE:KEY`` or keys, as text or a list."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    return [ref for item in items if isinstance(item, str) for ref in _REF_SPLIT.split(item.strip()) if ref]
+
+
+def resolve_ref(ctx: AuditContext, ref: str) -> tuple[str, str] | None:
+    """(site, key) of a reference to an issue on a site of the run; None when no site of the run holds it."""
+    issues, urls = _sites(ctx)
+    m = _BROWSE.match(ref)
+    if m:
+        site = urls.get(m.group(1).rstrip("/").casefold())
+        return (site, m.group(2).upper()) if site else None
+    m = _SITE_KEY.match(ref)
+    if m:
+        site = next((name for name in issues if name.casefold() == m.group(1).casefold()), None)
+        return (site, m.group(2).upper()) if site else None
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*-\d+", ref, re.IGNORECASE):
+        return ctx.site, ref.upper()
+    return None
+
+
+def blockers(ctx: AuditContext, epic: Issue, link_types: list[str]) -> list[Blocker]:
+    """Open work blocking ``epic``: its "is blocked by" links (of ``link_types``) on its site, and the
+    references in its ``blocked_by`` field to issues on any site of the run. Each blocker once."""
+    wanted = {t.casefold() for t in link_types}
+    found: dict[tuple[str, str], Blocker] = {}
+    for link in epic.links:
+        if link.type_name.casefold() in wanted and link.direction == "inward":
+            other = ctx.issues.get(link.other_key)
+            if other is not None:
+                found.setdefault((ctx.site, other.key), Blocker(other, ctx.site, False))
+    issues, _ = _sites(ctx)
+    for ref in cross_site_refs(epic.fields.get("blocked_by")):
+        where = resolve_ref(ctx, ref)
+        other = issues.get(where[0], {}).get(where[1]) if where else None
+        if where and other is not None:
+            found.setdefault(where, Blocker(other, where[0], where[0] != ctx.site))
+    return [b for b in found.values() if not b.issue.is_done]
+
+
 class DependenciesHealthy(Standard):
-    """An epic is not blocked by late, unowned or abandoned work in another project.
+    """An epic is not blocked by late, unowned or abandoned work in another project or on another site.
 
     Why: cross-project dependencies are where portfolios slip unseen: each team's plan looks
     fine while the work it waits for is late, has nobody on it, or sits under an epic already in
     closing that will never deliver it. Follows the epic's "is blocked by" links (link types are
-    an option) to issues of other projects read in the same run.
+    an option) to issues of other projects read in the same run. Work on another Jira site is
+    linked with a remote issue link, which Jira returns only one issue at a time; so a site names
+    it in a field instead (``blocked_by``: the blocker's browse URL, or ``SITE:KEY``), read with
+    the search at no extra request, and checked when both sites are in the run.
 
     Example:
 
@@ -274,49 +343,50 @@ class DependenciesHealthy(Standard):
     title = "Dependencies on other projects healthy"
     default_severity = Severity.HIGH
     default_phases = ("planning", "execution")
-    optional_fields = ("target_end", "due", "owner", "assignee")
+    optional_fields = ("target_end", "due", "owner", "assignee", "blocked_by")
 
     class Options(StandardOptions):
         link_types: list[str] = Field(default_factory=lambda: ["Blocks"], min_length=1,
                                       description="link type names whose inward side means 'is blocked by'")
-        other_projects_only: bool = Field(default=True, description="check only blockers in other projects")
+        other_projects_only: bool = Field(default=True, description="check only blockers in other projects "
+                                                                    "(work on another site always counts)")
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
-        wanted = {t.casefold() for t in options.link_types}
         flagged = False
-        for link in item.links:
-            if link.type_name.casefold() not in wanted or link.direction != "inward":
+        for b in blockers(ctx, item, options.link_types):
+            blocker = b.issue
+            if options.other_projects_only and not b.cross_site and blocker.project_key == item.project_key:
                 continue
-            blocker = ctx.issues.get(link.other_key)
-            if blocker is None or blocker.is_done:
-                continue
-            if options.other_projects_only and blocker.project_key == item.project_key:
-                continue
-            problems = dependency_problems(ctx, blocker)
+            problems = dependency_problems(ctx, b)
             if problems:
                 flagged = True
+                where = f"{blocker.project_key} on {b.site}" if b.cross_site else blocker.project_key
+                subject = f"{b.site}:{blocker.key}" if b.cross_site else blocker.key
                 yield Check.fail(
-                    f"blocked by {blocker.key} ({blocker.project_key}), which {' and '.join(problems)}",
+                    f"blocked by {blocker.key} ({where}), which {' and '.join(problems)}",
                     f"Agree with {blocker.project_key}'s lead a date and an owner for {blocker.key}, or re-plan "
                     f"{item.key} without it; record the dependency decision on both issues.",
-                    subject=blocker.key,
+                    subject=subject,
                 )
         if not flagged:
             yield Check.passed()
 
 
-def dependency_problems(ctx: AuditContext, blocker: Issue) -> list[str]:
+def dependency_problems(ctx: AuditContext, blocker: Blocker | Issue) -> list[str]:
     """Why a blocking issue endangers the work it blocks: late, unowned, under an epic in closing."""
+    b = blocker if isinstance(blocker, Blocker) else Blocker(blocker, ctx.site, False)
+    issue = b.issue
     out = []
-    late = _late(blocker, ctx.today)
+    late = _late(issue, ctx.today)
     if late:
         out.append(f"is {(ctx.today - late).days} days late ({late.isoformat()})")
-    if _owner(blocker) is None:
+    if _owner(issue) is None:
         out.append("has no owner")
-    parent = ctx.issues.get(blocker.parent_key) if blocker.parent_key else None
-    holder = blocker if blocker.hierarchy_level >= 1 else parent
+    site_issues = _sites(ctx)[0].get(b.site, ctx.issues)
+    parent = site_issues.get(issue.parent_key) if issue.parent_key else None
+    holder = issue if issue.hierarchy_level >= 1 else parent
     if holder is not None and ctx.phase_rules(holder) == "closing":
-        out.append(f"is open under {holder.key}, which is closing" if holder is not blocker else "is in closing")
+        out.append(f"is open under {holder.key}, which is closing" if holder is not issue else "is in closing")
     return out
 
 
