@@ -94,3 +94,34 @@ def test_a4_landscape_print_keeps_the_rag_columns(browser, demo_page, shots):
     (shots / "portfolio-a4.pdf").write_bytes(pdf)
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     page.close()
+
+
+@pytest.mark.parametrize("width, height", [(1440, 900), (390, 844)], ids=["desktop", "phone"])
+def test_heat_map_change_log_and_dependencies_follow_the_charts_and_fit(browser, demo_page, shots, width, height):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(demo_page.as_uri())
+    headings = page.locator("h2").all_inner_texts()
+    at = headings.index("Charts")
+    assert headings[at + 1:at + 4] == ["Risk heat map", "Change log", "Red dependencies"]
+    grid = page.locator("#table-heatmap")
+    box = grid.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width, "the heat map is whole on screen"
+    cells = grid.locator("td.heat")
+    colours = {cells.nth(i).get_attribute("class").split()[1] for i in range(cells.count())}
+    assert {"rag-red", "rag-amber", "rag-green"} <= colours
+    assert page.locator("#table-change-log tbody tr").count() > 0
+    assert page.locator("#table-dependencies tbody tr a").count() > 0
+    for section_id in ("risks", "change-log", "dependencies"):
+        page.locator(f"#{section_id}").screenshot(path=str(shots / f"portfolio-{section_id}-{width}.png"))
+    scroll_width, view_width = _page_width(page)
+    assert scroll_width <= view_width
+    page.close()
+
+
+def test_a4_print_keeps_the_heat_map_on_one_page(browser, demo_page):
+    page = browser.new_page(viewport={"width": A4_LANDSCAPE_PX, "height": 794})
+    page.goto(demo_page.as_uri())
+    page.emulate_media(media="print")
+    box = page.locator("#table-heatmap").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= A4_LANDSCAPE_PX and box["height"] < 794
+    page.close()

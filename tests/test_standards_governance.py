@@ -12,8 +12,7 @@ from pmo_jira.findings import Outcome
 from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Site, User
 from pmo_jira.run.audit import read_plan, run_audit
 
-from standards_fixtures import (ALL_FIELDS, ANN, GONE, NOW, TODAY, audit, child, day, days_ago, epic, issue, mapping, only,
-                                risk, snapshot)
+from standards_fixtures import ALL_FIELDS, ANN, GONE, NOW, TODAY, audit, child, day, days_ago, epic, issue, mapping, only, risk, snapshot
 
 BOB = User("acc-bob2", "Bob Planner")
 DANA = User("acc-dana", "Dana Sponsor")

@@ -22,6 +22,7 @@ from pmo_jira.model import ClassifiedItem, Snapshot
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio import REPORT_NAME
+from pmo_jira_portfolio.governance import Governance, build_governance
 
 NAME = f"{REPORT_NAME}-sites"  # the name the figures are kept under in the history (per site)
 FORMAT = 1  # of the kept figures; a newer one is refused with a line saying so
@@ -67,6 +68,7 @@ class RollupInput:
     result: AuditResult
     epics: Mapping[SiteKey, EpicFacts]
     projects: Mapping[SiteKey, ProjectFacts | None]
+    governance: Governance | None = None  # from a run's snapshots; not kept in the history
 
 
 # --- from a run ----------------------------------------------------------------------------------
@@ -107,7 +109,8 @@ def gather(result: AuditResult, snapshots: Sequence[Snapshot], mapping: MappingF
     projects = {k: ProjectFacts(p.name, p.lead.display_name if p.lead else "", p.url, p.category)
                 if (p := known.get(k)) else None for k in keys}
     rolled = tuple(f for f in result.findings if f.counts or f.outcome is Outcome.WAIVED)
-    return RollupInput(_with_findings(result, rolled), epics, projects)
+    return RollupInput(_with_findings(result, rolled), epics, projects,
+                       build_governance(result, snapshots, mapping, now))
 
 
 def _with_findings(result: AuditResult, findings: tuple[Finding, ...]) -> AuditResult:

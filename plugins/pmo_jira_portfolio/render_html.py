@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from importlib.resources import files
 from string import Template
 
-from pmo_jira_portfolio.html_sections import SECTIONS, e
+from pmo_jira_portfolio.html_governance import GOVERNANCE_SECTIONS
+from pmo_jira_portfolio.html_sections import SECTIONS, charts_section, e
 from pmo_jira_portfolio.rollup import Rollup
 
 
@@ -24,4 +25,6 @@ def page(title: str, sections: Iterable[str]) -> str:
 
 
 def render_html(rollup: Rollup) -> str:
-    return page(f"Portfolio report - {rollup.mapping_name}", (make(rollup) for make in SECTIONS))
+    at = SECTIONS.index(charts_section) + 1  # governance after the charts, before the detail
+    sections = (*SECTIONS[:at], *GOVERNANCE_SECTIONS, *SECTIONS[at:])
+    return page(f"Portfolio report - {rollup.mapping_name}", (make(rollup) for make in sections))

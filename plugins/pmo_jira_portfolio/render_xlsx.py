@@ -1,4 +1,5 @@
-"""The workbook: Portfolios, Projects, Epics, Definitions, Findings, Summary (where it opens), Changes.
+"""The workbook: Portfolios, Projects, Epics, Definitions, Findings, Summary (where it opens), Changes,
+and the governance sheets (Risks, Change log, Dependencies).
 
 Every table sheet has a frozen header row and an autofilter. Cells are typed: counts are
 integers, percentages are fractions shown as ``0.0%``, target ends and "since" are dates, RAG
@@ -189,6 +190,9 @@ def render_xlsx(rollup: Rollup) -> bytes:
     for line in change_lines(rollup):
         ws.append([defuse_cell(line.strip())])
     _finish(ws)
+    from pmo_jira_portfolio.xlsx_governance import governance_sheets  # it uses this module's cell helpers
+
+    governance_sheets(wb, rollup.governance)
     # Fixed document times keep the bytes of a re-render identical.
     stamp = rollup.now.astimezone(timezone.utc).replace(tzinfo=None) if rollup.now.tzinfo else rollup.now
     wb.properties.created = wb.properties.modified = stamp

@@ -32,6 +32,7 @@ from pmo_jira.history import HistoryStore
 from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import PHASES, phase_index
 from pmo_jira.reports import ReportContext
+from pmo_jira_portfolio.governance import Governance
 from pmo_jira_portfolio.inputs import EpicFacts, RollupInput, gather
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
 from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, previous_rows, red_since
@@ -82,6 +83,7 @@ class Rollup:
     rag_moves: tuple[RagMove, ...]
     findings: pd.DataFrame  # open and waived findings, worst first (FINDING_COLUMNS)
     summary: Summary
+    governance: Governance | None = None  # risk heat map, change log, red dependencies
 
     @property
     def open_total(self) -> int:
@@ -243,7 +245,7 @@ def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
         thresholds=thresholds_of(mapping), definitions=dict(mapping.portfolio.rag.definitions),
         portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
         open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
-        findings=findings, summary=summary,
+        findings=findings, summary=summary, governance=inp.governance,
     ), rows
 
 

@@ -1,0 +1,321 @@
+"""The portfolio's governance views: the risk heat map, the change log and the red dependencies.
+
+Each is computed with the same functions the standards judge with (the risk matrix of
+PMO-RSK-003, the baseline and change requests of PMO-CHG-001, the blockers of PMO-DEP-001), so
+the page never disagrees with the audit: an epic's change is "unapproved" exactly when the audit
+holds an open change-control finding on it, and a dependency is red exactly when PMO-DEP-001
+would name it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pmo_jira.findings import Outcome
+from pmo_jira.formats.base import natural_key
+from pmo_jira.model import Issue, User
+from pmo_jira.reports import ReportContext
+from pmo_jira.standards.builtin.change_control import (
+    ChangeControlOptions,
+    ScheduleChangeControlled,
+    ScopeChangeControlled,
+    change_requests,
+    epic_baseline,
+    replans,
+)
+from pmo_jira.standards.builtin.raid import (
+    DependenciesHealthy,
+    HighRisksReviewed,
+    RiskMatrixOptions,
+    RisksScored,
+    blockers,
+    dependency_problems,
+    risk_score,
+)
+from pmo_jira.standards.builtin.risk import risk_owner
+from pmo_jira.standards.context import AuditContext
+
+CHANGE_CODES = (ScheduleChangeControlled.code, ScopeChangeControlled.code)
+UNAPPROVED, APPROVED, TOLERATED, ON_BASELINE = "unapproved", "approved", "within tolerance", "on baseline"
+HOT_RISKS_SHOWN = 20
+
+
+def _options(mapping: Any, standards: Iterable[Any], model: type[Any]) -> Any:
+    """Options of the first of ``standards`` the mapping enables (the model's own fields only), else defaults."""
+    for standard in standards:
+        conf = mapping.standard(standard.code)
+        if conf is not None:
+            return model(**{k: v for k, v in (conf.options or {}).items() if k in model.model_fields})
+    return model()
+
+
+def _name(user: object) -> str:
+    return user.display_name if isinstance(user, User) else ""
+
+
+# --- risk heat map ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HotRisk:
+    site: str
+    project: str
+    key: str
+    summary: str
+    url: str
+    epic: str
+    owner: str
+    likelihood: str
+    impact: str
+    score: int
+    days_since_review: int
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """Open risks counted per (probability score, impact score) cell of the mapping's matrix."""
+
+    probability: tuple[tuple[int, str], ...]  # (score, its values), highest first: the map's rows
+    impact: tuple[tuple[int, str], ...]  # lowest first: the map's columns
+    counts: dict[tuple[int, int], int]
+    high_score: int
+    scored: int
+    unscored: int
+    hot: tuple[HotRisk, ...]  # open risks scoring high, highest first
+
+    def colour(self, probability: int, impact: int) -> str:
+        """Red from the matrix's high score, amber from half of it, green below."""
+        score = probability * impact
+        return "red" if score >= self.high_score else "amber" if score >= math.ceil(self.high_score / 2) else "green"
+
+
+def _axis(table: dict[str, int]) -> tuple[tuple[int, str], ...]:
+    by_score: dict[int, list[str]] = {}
+    for value, score in table.items():
+        by_score.setdefault(score, []).append(value)
+    return tuple((score, " / ".join(by_score[score])) for score in sorted(by_score))
+
+
+def heat_map(ctx: ReportContext, contexts: dict[str, AuditContext]) -> HeatMap:
+    options: RiskMatrixOptions = _options(ctx.mapping, (RisksScored, HighRisksReviewed), RiskMatrixOptions)
+    counts: dict[tuple[int, int], int] = {}
+    hot: list[HotRisk] = []
+    scored = unscored = 0
+    risk_types = {t.casefold() for t in ctx.mapping.issue_types.risk}
+    for site, actx in sorted(contexts.items()):
+        epic_of: dict[str, str] = {}
+        for item in ctx.result.items:
+            if item.kind == "epic" and item.site == site:
+                for r in actx.risks(item.key):
+                    epic_of.setdefault(r.key, item.key)
+        for risk in actx.issues.values():
+            if risk.issue_type.casefold() not in risk_types or risk.is_done:
+                continue
+            s = risk_score(risk, options)
+            if s.value is None or s.probability is None or s.impact is None:
+                unscored += 1
+                continue
+            scored += 1
+            counts[(s.probability, s.impact)] = counts.get((s.probability, s.impact), 0) + 1
+            if s.value >= options.high_score:
+                hot.append(HotRisk(site, risk.project_key, risk.key, risk.summary, risk.url,
+                                   epic_of.get(risk.key, ""), _name(risk_owner(actx, risk)),
+                                   str(risk.fields.get("risk_likelihood")), str(risk.fields.get("risk_impact")),
+                                   s.value, max((actx.now - actx.people_updated(risk)).days, 0)))
+    hot.sort(key=lambda r: (-r.score, -r.days_since_review, r.site, r.key))
+    return HeatMap(tuple(reversed(_axis(options.probability))), _axis(options.impact), counts,
+                   options.high_score, scored, unscored, tuple(hot))
+
+
+# --- change log ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpicChange:
+    """One baselined epic: its baseline against now."""
+
+    portfolio: str
+    site: str
+    project: str
+    key: str
+    summary: str
+    url: str
+    owner: str
+    baselined: date | None
+    source: str  # "gate" (from its history), "field" (the site's baseline field), "stored" (pmo-jira's record)
+    baseline_end: date | None
+    target_end: date | None
+    moved_days: int | None  # + later, - earlier; None without an end on either side
+    replans: int
+    last_move: date | None
+    last_by: str
+    scope_baseline: int | None
+    scope_now: int
+    approved: tuple[str, ...]  # approved change requests linked
+    pending: tuple[str, ...]
+    verdict: str  # UNAPPROVED | APPROVED | TOLERATED | ON_BASELINE
+
+    @property
+    def scope_added(self) -> int:
+        return max(self.scope_now - self.scope_baseline, 0) if self.scope_baseline is not None else 0
+
+    @property
+    def growth_pct(self) -> float | None:
+        if not self.scope_baseline:
+            return None
+        return round(100.0 * (self.scope_now - self.scope_baseline) / self.scope_baseline, 1)
+
+
+@dataclass(frozen=True)
+class ProjectChanges:
+    portfolio: str
+    site: str
+    project: str
+    epics: tuple[EpicChange, ...]
+
+    @property
+    def moved(self) -> int:
+        return sum(1 for e in self.epics if e.moved_days)
+
+    @property
+    def days_slipped(self) -> int:
+        return sum(e.moved_days for e in self.epics if e.moved_days and e.moved_days > 0)
+
+    @property
+    def replans(self) -> int:
+        return sum(e.replans for e in self.epics)
+
+    @property
+    def scope_added(self) -> int:
+        return sum(e.scope_added for e in self.epics)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for e in self.epics if e.verdict == verdict)
+
+
+def _epic_change(actx: AuditContext, epic: Issue, options: ChangeControlOptions, flagged: bool,
+                 portfolio: str) -> EpicChange | None:
+    base = epic_baseline(actx, epic)
+    if base is None:
+        return None
+    now_end = epic.fields.get("target_end")
+    now_end = now_end if isinstance(now_end, date) else None
+    moves = replans(epic, base)
+    last = moves[-1] if moves else None
+    scope_now = len(actx.children(epic.key))
+    approved, pending = change_requests(actx, epic, options)
+    moved = (now_end - base.end).days if now_end and base.end else None
+    changed = bool(moved) or bool(moves) or (base.children is not None and scope_now > base.children)
+    verdict = (UNAPPROVED if flagged else APPROVED if changed and approved else TOLERATED if changed
+               else ON_BASELINE)
+    owner = epic.fields.get("owner") or epic.assignee
+    return EpicChange(portfolio, epic.site, epic.project_key, epic.key, epic.summary, epic.url, _name(owner),
+                      base.at.date() if base.at else None, base.source, base.end, now_end, moved, len(moves),
+                      last.at.date() if last else None, last.who if last else "", base.children, scope_now,
+                      tuple(cr.key for cr in approved), tuple(cr.key for cr in pending), verdict)
+
+
+def change_log(ctx: ReportContext, contexts: dict[str, AuditContext],
+               portfolio_of: dict[tuple[str, str], str]) -> tuple[bool, tuple[ProjectChanges, ...]]:
+    """(whether any history was read, per project its baselined epics, worst first within a project)."""
+    options: ChangeControlOptions = _options(ctx.mapping, (ScheduleChangeControlled, ScopeChangeControlled),
+                                             ChangeControlOptions)
+    flagged = {(f.site, f.item_key) for f in ctx.result.findings
+               if f.code in CHANGE_CODES and f.counts and f.outcome is Outcome.FAIL}
+    read = False
+    by_project: dict[tuple[str, str], list[EpicChange]] = {}
+    rank = {UNAPPROVED: 0, APPROVED: 1, TOLERATED: 2, ON_BASELINE: 3}
+    for item in ctx.result.items:
+        actx = contexts.get(item.site)
+        epic = actx.issues.get(item.key) if actx and item.kind == "epic" else None
+        if epic is None:
+            continue
+        read = read or epic.changelog is not None
+        row = _epic_change(actx, epic, options, (item.site, item.key) in flagged,
+                           portfolio_of.get((item.site, item.project_key), ""))
+        if row is not None:
+            by_project.setdefault((item.site, item.project_key), []).append(row)
+    projects = tuple(
+        ProjectChanges(rows[0].portfolio, site, project,
+                       tuple(sorted(rows, key=lambda r: (rank[r.verdict], -(r.moved_days or 0), r.key))))
+        for (site, project), rows in sorted(by_project.items()))
+    return read, projects
+
+
+# --- red dependencies ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedDependency:
+    portfolio: str
+    site: str
+    project: str
+    key: str
+    summary: str
+    url: str
+    owner: str
+    target_end: date | None
+    blocker_site: str
+    blocker_project: str
+    blocker_key: str
+    blocker_summary: str
+    blocker_url: str
+    blocker_owner: str
+    why: str
+
+    @property
+    def cross_site(self) -> bool:
+        return self.blocker_site != self.site
+
+
+def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
+                     portfolio_of: dict[tuple[str, str], str]) -> tuple[RedDependency, ...]:
+    """Open epics blocked by late, unowned or closing work in another project or on another site."""
+    options = _options(ctx.mapping, (DependenciesHealthy,), DependenciesHealthy.Options)
+    out = []
+    for item in ctx.result.items:
+        actx = contexts.get(item.site)
+        epic = actx.issues.get(item.key) if actx and item.kind == "epic" else None
+        if epic is None or epic.is_done:
+            continue
+        for b in blockers(actx, epic, options.link_types):
+            if options.other_projects_only and not b.cross_site and b.issue.project_key == epic.project_key:
+                continue
+            problems = dependency_problems(actx, b)
+            if not problems:
+                continue
+            owner = epic.fields.get("owner") or epic.assignee
+            end = epic.fields.get("target_end")
+            blocker_owner = b.issue.fields.get("owner") or b.issue.assignee
+            out.append(RedDependency(
+                portfolio_of.get((item.site, item.project_key), ""), item.site, epic.project_key, epic.key,
+                epic.summary, epic.url, _name(owner), end if isinstance(end, date) else None, b.site,
+                b.issue.project_key, b.issue.key, b.issue.summary, b.issue.url, _name(blocker_owner),
+                "; ".join(problems)))
+    out.sort(key=lambda d: (d.site, natural_key(d.project), natural_key(d.key), d.blocker_site, natural_key(d.blocker_key)))
+    return tuple(out)
+
+
+# --- together -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Governance:
+    heat: HeatMap
+    history_read: bool
+    changes: tuple[ProjectChanges, ...]
+    dependencies: tuple[RedDependency, ...]
+
+
+def build_governance(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> Governance:
+    """The three views over every site of the run (dependencies are followed across sites)."""
+    shared: dict[Any, Any] = {}
+    snapshots = tuple(ctx.snapshots)
+    contexts = {s.site.name: AuditContext.build(s, ctx.mapping, today=ctx.now.date(), now=ctx.now,
+                                                run_snapshots=snapshots, shared=shared) for s in snapshots}
+    read, changes = change_log(ctx, contexts, portfolio_of)
+    return Governance(heat_map(ctx, contexts), read, changes, red_dependencies(ctx, contexts, portfolio_of))
