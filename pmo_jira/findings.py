@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from typing import Any
 
 from pmo_jira.model import ClassifiedItem
 
@@ -112,6 +113,9 @@ class AuditResult:
     issues_read: int = 0
     requests: int = 0
     site_errors: dict[str, str] = field(default_factory=dict)  # site name -> one-line error
+    baselines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(site, epic key) -> the baseline taken at its planning gate in this run, to be recorded in its
+    state (``pmo_jira.standards.timeline.baseline_record``); epics whose history was read only."""
 
     @property
     def unmapped(self) -> tuple[ClassifiedItem, ...]:

@@ -18,7 +18,13 @@ Stored value (version 1)::
      "findings": {"<finding fingerprint>": "<code>", ...},   # for "fixed since last check"
      "titles": {"<code>": "<standard title>", ...},
      "updated": "2026-11-25T18:00:00+00:00",   # when pmo-jira wrote (its run's clock)
-     "seen": "2026-11-02T09:14:00+00:00"}      # the issue's `updated` as people left it
+     "seen": "2026-11-02T09:14:00+00:00",      # the issue's `updated` as people left it
+     "baseline": {"at": "2026-03-02T10:00:00+00:00", "by": "Ann Lee", "start": "2026-03-01",
+                  "end": "2026-06-30", "children": 12, "points": 40.0}}   # epics past the planning gate
+
+``baseline`` is an epic's plan as it passed the planning gate (see ``pmo_jira.standards.timeline``),
+recorded once and kept from then on, so a later run judges slippage against it even when Jira's
+changelog no longer reaches back that far. Optional: a state without it is still valid.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pmo_jira.findings import Finding
@@ -71,6 +77,7 @@ class IssueState:
     titles: tuple[tuple[str, str], ...] = ()  # (code, title), sorted
     updated: str = ""
     seen: str = ""  # the issue's `updated` before pmo-jira's own writes: when people last touched it
+    baseline: Mapping[str, Any] | None = None  # the epic's recorded baseline (``parse_baseline`` shape)
 
     @property
     def has_findings(self) -> bool:
@@ -80,8 +87,8 @@ class IssueState:
         """Equal in everything that matters; ``updated``, ``seen`` and ``mapping`` alone never cause a write."""
         if other is None:
             return False
-        return (self.fingerprint, self.comment_id, self.labels, self.findings, self.titles) == (
-            other.fingerprint, other.comment_id, other.labels, other.findings, other.titles)
+        return (self.fingerprint, self.comment_id, self.labels, self.findings, self.titles, self.baseline) == (
+            other.fingerprint, other.comment_id, other.labels, other.findings, other.titles, other.baseline)
 
     def with_comment_id(self, comment_id: str | None) -> IssueState:
         return replace(self, comment_id=comment_id)
@@ -97,11 +104,13 @@ class IssueState:
             "titles": dict(self.titles),
             "updated": self.updated,
             "seen": self.seen,
+            **({"baseline": dict(self.baseline)} if self.baseline else {}),
         }
 
 
 def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: str,
-              labels: Iterable[str], updated: str, seen: str = "") -> IssueState:
+              labels: Iterable[str], updated: str, seen: str = "",
+              baseline: Mapping[str, Any] | None = None) -> IssueState:
     """The state describing ``findings`` as written (all written findings of one issue)."""
     findings = list(findings)
     remembered = sorted({(f.fingerprint, f.code) for f in findings})[:MAX_REMEMBERED_FINDINGS]
@@ -116,6 +125,7 @@ def state_for(findings: Iterable[Finding], *, comment_id: str | None, mapping: s
         titles=tuple(dict(titles).items()),
         updated=updated,
         seen=seen,
+        baseline=parse_baseline(baseline),
     )
 
 
@@ -159,7 +169,41 @@ def parse_state(value: Any) -> IssueState | None:
         titles=tuple(sorted(titles.items())),
         updated=updated,
         seen=seen,
+        baseline=parse_baseline(value.get("baseline")),
     )
+
+
+def _is_date(x: Any) -> bool:
+    if not isinstance(x, str) or len(x) != 10:
+        return False
+    try:
+        date.fromisoformat(x)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_baseline(value: Any) -> dict[str, Any] | None:
+    """A recorded baseline in its stored shape, or None when absent or malformed (never an error:
+    anyone who can edit the issue can edit the property)."""
+    if not isinstance(value, Mapping):
+        return None
+    at, by, start, end = value.get("at"), value.get("by", ""), value.get("start"), value.get("end")
+    children, points = value.get("children"), value.get("points")
+    try:
+        datetime.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        return None
+    if not isinstance(at, str) or not isinstance(by, str) or len(by) > 255:
+        return None
+    if not _is_date(end) or not (start is None or _is_date(start)):
+        return None
+    if children is not None and (isinstance(children, bool) or not isinstance(children, int) or children < 0):
+        return None
+    if points is not None and (isinstance(points, bool) or not isinstance(points, (int, float))):
+        return None
+    return {"at": at, "by": by, "start": start, "end": end, "children": children,
+            "points": None if points is None else float(points)}
 
 
 def people_updated(updated: datetime, state: IssueState | None) -> datetime:

@@ -16,6 +16,7 @@ from datetime import date
 import pytest
 
 from pmo_jira.sandbox.store import IssueRec
+from pmo_jira.state import STATE_PROPERTY
 
 SEED, ISSUES = 7, 300
 
@@ -70,6 +71,22 @@ def test_slippage_without_an_approved_cr_is_reported_with_how_much_when_and_who(
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_a_sync_records_the_baseline_and_later_runs_use_it_when_the_history_is_gone(pmo, sandbox, flavour):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    slip = next(f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["subject"] == "slip")
+    assert pmo.run(["sync", "--apply"], sb=sb).exit_code in (0, 1)
+    with sb.store.lock:
+        epic = sb.store.by_key[slip["item"]]
+        recorded = epic.properties[STATE_PROPERTY]["baseline"]
+        epic.history = []  # the changelog no longer reaches the gate (pruned, or past Cloud's limit)
+        sb.store.version += 1
+    assert recorded["end"] in slip["message"] and recorded["at"][:10] in slip["message"]
+    again = [f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["item"] == slip["item"]]
+    assert again and again[0]["message"].startswith(slip["message"].split("; last moved")[0])
+    assert [f for f in audit(pmo, sb) if f["code"] == "PMO-BSL-001" and f["item"] == slip["item"]] == []
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_execution_without_gate_approval_names_approvers_and_recording_it_clears_it(pmo, sandbox, flavour):
     sb = sandbox(flavour, issues=ISSUES, seed=SEED)
     gaps = [f for f in audit(pmo, sb) if f["code"] == "PMO-GAT-001"]
@@ -104,3 +121,18 @@ def test_the_demo_shows_the_governance_standards_firing(pmo, tmp_path):
     fired = {f["code"] for f in report["findings"] if f["open"] and f["outcome"] == "fail"}
     assert {"PMO-GOV-003", "PMO-GAT-001", "PMO-BSL-001", "PMO-CHG-001", "PMO-CHG-002", "PMO-CLS-002",
             "PMO-CLS-003", "PMO-RSK-004", "PMO-ISS-001", "PMO-DEP-001", "PMO-PLN-004"} <= fired
+
+
+def test_the_run_history_keeps_the_baselines_taken_in_a_run(pmo, sandbox, tmp_path):
+    from pmo_jira.history import HistoryStore
+
+    sb = sandbox("cloud", issues=ISSUES, seed=SEED)
+    db = tmp_path / "history.sqlite"
+    result = pmo.run(["audit", "--format", "json", "--fail-on", "never"], sb=sb, env={"PMO_JIRA_HISTORY": str(db)})
+    assert result.exit_code == 0, result.stderr
+    with HistoryStore(db) as store:
+        (run,) = store.runs(None)
+        kept = store.run_facts(run.id, "baselines")
+    slip = next(f for f in json.loads(result.stdout)["findings"] if f["code"] == "PMO-CHG-001" and f["open"])
+    record = kept[slip["site"]][slip["item"]]
+    assert record["end"] in slip["message"] and set(record) == {"at", "by", "start", "end", "children", "points"}

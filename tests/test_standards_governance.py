@@ -11,6 +11,7 @@ import pytest
 from pmo_jira.findings import Outcome
 from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Site, User
 from pmo_jira.run.audit import read_plan, run_audit
+from pmo_jira.state import STATE_PROPERTY, parse_state, state_for
 
 from standards_fixtures import ALL_FIELDS, ANN, GONE, NOW, TODAY, audit, child, day, days_ago, epic, issue, mapping, only, risk, snapshot
 
@@ -371,3 +372,53 @@ def test_a_cross_site_blocker_in_the_same_project_key_still_counts():
     result = run_audit([snapshot([e], fields=fields), snapshot([late], site=OPS, fields=fields)],
                        only("PMO-DEP-001"), today=TODAY, now=NOW)
     assert [f.subject for f in result.findings if f.code == "PMO-DEP-001"] == ["ops:WEB-7"]
+
+
+# --- baselines recorded in the issue state --------------------------------------------------------
+
+def _recorded(e: Issue, record: dict) -> Issue:
+    """The epic as a sync leaves it: its state property holds the baseline the audit took."""
+    state = state_for([], comment_id=None, mapping="h", labels=(), updated=NOW.isoformat(), baseline=record)
+    return replace(e, properties={**e.properties, STATE_PROPERTY: state.to_json()})
+
+
+def test_the_audit_takes_the_baseline_at_the_gate_for_the_state_to_record():
+    result = audit([slipped()], only("PMO-CHG-001"))
+    assert result.baselines == {("acme", "WEB-1"): {
+        "at": days_ago(40).isoformat(), "by": "Ann Lee", "start": day(-30).isoformat(), "end": day(20).isoformat(),
+        "children": 0, "points": 0}}
+    assert audit([slipped()], only("PMO-GOV-001"), fields=FIELDS).baselines  # whatever the standards, when history was read
+    assert audit([replace(slipped(), changelog=None)], only("PMO-CHG-001")).baselines == {}
+
+
+def test_a_later_run_judges_against_the_recorded_baseline_once_the_history_no_longer_reaches_the_gate():
+    (record,) = audit([slipped()], only("PMO-CHG-001")).baselines.values()
+    # Jira's changelog now holds only the last move; replayed, the gate would look like the epic's
+    # creation and the baseline like 45 days out
+    truncated = replace(slipped(), changelog=(ch(10, BOB, ("target_end", day(45).isoformat(), day(60).isoformat())),))
+    (recomputed,) = run([truncated], "PMO-CHG-001")
+    assert f"from {day(45)} to {day(60)} (+15 days" in recomputed.message
+    (f,) = run([_recorded(truncated, record)], "PMO-CHG-001")
+    assert f.message.startswith(f"target end moved from {day(20)} to {day(60)} (+40 days, 80% of the baselined 50 "
+                                f"days) since the baseline of {days_ago(40).date()}; last moved on "
+                                f"{days_ago(10).date()} by Bob Planner")
+    (gone,) = run([_recorded(replace(slipped(), changelog=()), record)], "PMO-CHG-001")
+    assert gone.message == (f"target end moved from {day(20)} to {day(60)} (+40 days, 80% of the baselined 50 days) "
+                            f"since the baseline of {days_ago(40).date()}; no approved Change Request linked")
+    assert audit([_recorded(slipped(), record)], only("PMO-CHG-001")).baselines == {}  # recorded once
+
+
+def test_a_recorded_baseline_does_not_hide_the_sites_own_baseline_field():
+    (record,) = audit([slipped()], only("PMO-CHG-001")).baselines.values()
+    e = _recorded(replace(slipped(), fields={**slipped().fields, "baseline_end": day(55)}), record)
+    assert run([e], "PMO-CHG-001", fields=FIELDS | {"baseline_end"}) == []  # 5 days past the field: tolerated
+
+
+@pytest.mark.parametrize("bad", [
+    {"at": "yesterday", "end": "2026-01-01"}, {"at": "2026-01-01T00:00:00+00:00", "end": "2026-13-01"},
+    {"at": "2026-01-01T00:00:00+00:00", "end": "2026-02-01", "children": -1}, "2026-02-01",
+    {"at": "2026-01-01T00:00:00+00:00", "end": "2026-02-01", "points": "many"}])
+def test_a_hand_edited_baseline_is_ignored_not_trusted(bad):
+    state = state_for([], comment_id=None, mapping="h", labels=(), updated=NOW.isoformat()).to_json()
+    parsed = parse_state({**state, "baseline": bad})
+    assert parsed is not None and parsed.baseline is None

@@ -15,11 +15,15 @@ from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.mapping.phases import classify
 from pmo_jira.model import ClassifiedItem, ReadPlan, Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
+from pmo_jira.standards.builtin.change_control import epic_baseline
 from pmo_jira.standards.context import AuditContext
 from pmo_jira.standards.registry import ActiveStandard, Registry, configure
+from pmo_jira.standards.timeline import baseline_record, stored_baseline
 from pmo_jira.waivers import apply_waivers
 
 log = logging.getLogger("pmo_jira.engine")
+
+GATED_PHASES = ("execution", "closing")  # past the planning gate: their baseline is recorded
 
 CRASH_FIX = ("The standard could not judge this item; rerun with -v for the traceback and report it "
              "to the standard's maintainer. The other standards ran.")
@@ -79,6 +83,7 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
     findings: list[Finding] = []
     items: list[ClassifiedItem] = []
     shared: dict[str, Any] = {}
+    baselines: dict[tuple[str, str], dict[str, Any]] = {}
     for snapshot in snapshots:
         classified = classify(snapshot, mapping)
         items.extend(classified)
@@ -86,6 +91,7 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
                                  shared=shared)
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
+        baselines.update(_baselines(ctx, classified))
     findings.sort(key=lambda f: (f.site, f.project_key, natural_key(f.item_key), f.code, natural_key(f.subject)))
     return AuditResult(
         findings=tuple(findings),
@@ -97,7 +103,22 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
         sites=tuple(s.site.name for s in snapshots),
         issues_read=sum(len(s.issues) for s in snapshots),
         requests=sum(s.requests for s in snapshots),
+        baselines=baselines,
     )
+
+
+def _baselines(ctx: AuditContext, classified: Sequence[ClassifiedItem]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Baselines of epics past the planning gate, replayed from the history this run read, to record."""
+    out = {}
+    for item in classified:
+        issue = ctx.issues.get(item.key) if item.kind == "epic" and item.phase in GATED_PHASES else None
+        if issue is None or issue.changelog is None or stored_baseline(issue) is not None:
+            continue
+        base = epic_baseline(ctx, issue)
+        record = baseline_record(base) if base is not None else None
+        if record is not None:
+            out[(ctx.site, item.key)] = record
+    return out
 
 
 def _phase_rule_fields(mapping: Any) -> set[str]:

@@ -209,4 +209,5 @@ def merge_results(results: Sequence[AuditResult], *, started: datetime, mapping:
         mapping_hash="+".join(r.mapping_hash for r in results),
         sites=sites, issues_read=sum(r.issues_read for r in results),
         requests=sum(r.requests for r in results), site_errors=site_errors,
+        baselines={k: v for r in results for k, v in r.baselines.items()},
     )

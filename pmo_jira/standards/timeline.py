@@ -4,7 +4,10 @@ Jira keeps every field change with its author and time, so nothing has to be rec
 time: the baseline is what the epic's dates and scope were at the moment it passed the planning
 gate (first entered execution or a later phase under the mapping's own phase rules), and every
 later move of the target end is a re-plan with an author. A site with baseline fields (Advanced
-Roadmaps / Plans) can bind ``baseline_start`` / ``baseline_end`` instead; those win.
+Roadmaps / Plans) can bind ``baseline_start`` / ``baseline_end`` instead; those win. Jira Cloud
+keeps a limited changelog and admins prune history, so a sync records the baseline in the issue
+state the first time it sees one (``baseline_record``), and later runs read it from there
+(``stored_baseline``) rather than replaying a history that may no longer reach the gate.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pmo_jira.model import Issue, User, phase_index
+from pmo_jira.state import STATE_PROPERTY, parse_state
 
 _DATE_FORMATS = ("%d/%b/%y", "%d/%b/%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d %H:%M:%S.%f")
 
@@ -132,7 +136,7 @@ def gate_passed(issue: Issue, phase: str, phase_of: Callable[[Issue], str | None
 class Baseline:
     """An epic's approved plan: dates and scope when it passed the planning gate (or a baseline field)."""
 
-    source: str  # "gate" (replayed from the changelog) or "field" (the site's baseline fields)
+    source: str  # "gate" (replayed from the changelog), "field" (the site's baseline fields), "stored" (recorded)
     at: datetime | None
     by: User | None
     start: date | None
@@ -157,3 +161,25 @@ def baseline(issue: Issue, gate: Gate | None, children: list[Issue], has_field: 
         return None
     return Baseline("gate", gate.at, gate.by, date_at(issue, "start", gate.at), date_at(issue, "target_end", gate.at),
                     count, points)
+
+
+def stored_baseline(issue: Issue) -> Baseline | None:
+    """The baseline pmo-jira recorded in the issue's state when the epic passed the gate, if any."""
+    state = parse_state(issue.properties.get(STATE_PROPERTY))
+    b = state.baseline if state else None
+    if not b:
+        return None
+    by = User("", b["by"]) if b["by"] else None
+    return Baseline("stored", datetime.fromisoformat(b["at"]), by,
+                    date.fromisoformat(b["start"]) if b["start"] else None, date.fromisoformat(b["end"]),
+                    b["children"], b["points"])
+
+
+def baseline_record(base: Baseline) -> dict[str, Any] | None:
+    """What the issue state keeps of a baseline taken at the gate (None for one that is not worth keeping:
+    from the site's own fields, or without a target end yet)."""
+    if base.source != "gate" or base.end is None or base.at is None:
+        return None
+    return {"at": base.at.isoformat(), "by": base.by.display_name if base.by else "",
+            "start": base.start.isoformat() if base.start else None, "end": base.end.isoformat(),
+            "children": base.children, "points": base.points}

@@ -327,9 +327,11 @@ def plan_writeback(result: AuditResult, issues: Mapping[tuple[str, str], Issue],
         comment_id = stated_id or (owned[0] if owned else None)
         delete = tuple(c for c in owned if c != comment_id)[:MAX_DELETES_PER_RUN] if comments_on else ()
         fps = [f.fingerprint for f in written]
+        # a baseline is recorded once, the first time the epic is seen past its planning gate, and kept
+        baseline = state.baseline if state is not None and state.baseline else result.baselines.get(site_key)
         new = state_for(written, comment_id=comment_id,
                         mapping=result.mapping_hash, labels=desired, updated=now.isoformat(),
-                        seen=seen.isoformat())
+                        seen=seen.isoformat(), baseline=baseline)
         op: CommentOp | None = None
         if comments_on:
             adopted = comment_id != stated_id  # found by author and marker: its text is unknown

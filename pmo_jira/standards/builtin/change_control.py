@@ -16,7 +16,7 @@ from pmo_jira.findings import Severity
 from pmo_jira.model import Issue, ReadPlan
 from pmo_jira.standards.base import Check, Standard, StandardOptions, keys_preview
 from pmo_jira.standards.context import AuditContext
-from pmo_jira.standards.timeline import Baseline, Move, baseline, moves
+from pmo_jira.standards.timeline import Baseline, Move, baseline, moves, stored_baseline
 
 GATE_PHASE = "execution"  # passing the planning gate = first reaching execution (or later)
 
@@ -56,7 +56,12 @@ def _cr_fix(epic: Issue, options: ChangeControlOptions, what: str) -> str:
 
 
 def epic_baseline(ctx: AuditContext, epic: Issue) -> Baseline | None:
-    """The epic's baseline; a target end first set after the gate becomes the baseline end from then on."""
+    """The epic's baseline: the site's baseline fields, else the one recorded in its state, else
+    replayed from its history; a target end first set after the gate becomes the baseline end."""
+    if not (ctx.has_field("baseline_end") and isinstance(epic.fields.get("baseline_end"), date)):
+        stored = stored_baseline(epic)
+        if stored is not None:
+            return stored
     base = baseline(epic, ctx.gate(epic, GATE_PHASE), ctx.children(epic.key), ctx.has_field)
     if base is None or base.end is not None or base.at is None:
         return base
@@ -245,17 +250,20 @@ class ScopeChangeControlled(Standard):
         return dataclasses.replace(super().reads(options), issue_types=tuple(options.change_request_types))
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
+        stored = stored_baseline(item)
         gate = ctx.gate(item, GATE_PHASE)
-        if gate is None:
+        at = stored.at if stored is not None else gate.at if gate is not None else None
+        if at is None:
             yield _history_na(item) or Check.not_applicable(
                 f"the history of {item.key} shows no move into {GATE_PHASE}")
             return
         children = ctx.children(item.key)
-        added = sorted((c for c in children if c.created > gate.at), key=lambda c: (c.created, c.key))
-        base_count = len(children) - len(added)
+        added = sorted((c for c in children if c.created > at), key=lambda c: (c.created, c.key))
+        base_count = stored.children if stored is not None and stored.children is not None \
+            else len(children) - len(added)
         if not base_count:
             yield Check.not_applicable(f"{item.key} had no children when it passed the planning gate on "
-                                       f"{gate.at.date().isoformat()}, so there is no scope baseline to grow from")
+                                       f"{at.date().isoformat()}, so there is no scope baseline to grow from")
             return
         growth = len(added) * 100 / base_count
         if not added or growth <= options.max_growth_percent:
@@ -273,6 +281,6 @@ class ScopeChangeControlled(Standard):
         more = f" (+{len(added) - 3} more)" if len(added) > 3 else ""
         yield Check.fail(
             f"scope grew by {len(added)} children ({share}{pts}) since the planning gate of "
-            f"{gate.at.date().isoformat()}: {shown}{more}; {_no_cr(pending, options)}",
+            f"{at.date().isoformat()}: {shown}{more}; {_no_cr(pending, options)}",
             _cr_fix(item, options, f"added scope ({keys_preview([c.key for c in added], 3)})"),
         )
