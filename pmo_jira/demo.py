@@ -26,7 +26,7 @@ from pmo_jira.mapping.presets import preset
 from pmo_jira.reports import ReportContext, available_reports, file_name, render_report, write_output
 from pmo_jira.run import Run, RunEvents, RunRequest
 from pmo_jira.run.writeback import merge_plans
-from pmo_jira.sandbox.generator import generate
+from pmo_jira.sandbox.generator import cross_site_blockers, generate
 from pmo_jira.sandbox.replay import as_of
 from pmo_jira.sandbox.server import SandboxServer
 from pmo_jira.settings import Settings, SiteSettings
@@ -102,6 +102,8 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
         }
         for name, sb in servers.items():
             progress(f"sandbox {name} ({sb.flavour.value}, {issues} issues) on {sb.url}")
+        # a few cloud epics wait for late or unowned work on the Data Center site
+        cross_site_blockers(servers["cloud-demo"].store, servers["dc-demo"].store, servers["dc-demo"].url)
         settings = Settings(
             sites=tuple(SiteSettings(name=name, url=sb.url, flavour=sb.flavour.value,
                                      email=sb.credentials.email) for name, sb in servers.items()),

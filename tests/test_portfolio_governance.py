@@ -114,7 +114,7 @@ def test_the_page_shows_the_heat_map_the_change_log_and_the_red_dependencies():
     assert "2 open risks cannot be placed" in page
     assert "1 changed without an approved change request, 1 with one" in page
     assert f'<a href="{OPS.url}/browse/OPS-7">OPS-7</a>' in page and "OPS (ops)" in page
-    assert "1 of them across sites" in page
+    assert "2 red links: 1 open epic waits" in page and "1 of the links cross sites" in page
 
 
 def test_the_workbook_has_the_risks_the_change_log_and_the_dependencies():

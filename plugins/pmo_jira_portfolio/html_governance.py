@@ -153,8 +153,10 @@ def dependencies_section(rollup: Rollup) -> str:
     more = len(deps) - DEPENDENCIES_SHOWN
     tail = f'<p class="meta">and {more} more (each is a PMO-DEP-001 finding).</p>' if more > 0 else ""
     cross = sum(d.cross_site for d in deps)
-    intro = (f"{len(deps)} open epics wait for work in another project that is late, has no owner or sits under "
-             f"an epic in closing" + (f"; {cross} of them across sites" if cross else "") + ".")
+    epics = len({(d.site, d.key) for d in deps})
+    wait = "open epic waits" if epics == 1 else "open epics wait"
+    intro = (f"{len(deps)} red links: {epics} {wait} for work in another project that is late, has no "
+             "owner or sits under an epic in closing" + (f"; {cross} of the links cross sites" if cross else "") + ".")
     return section("dependencies", "Red dependencies", table + tail, e(intro))
 
 

@@ -17,6 +17,7 @@ epics whose description lacks an "Objective" section.
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import date, datetime, timedelta, timezone
 
 from pmo_jira.model import Flavour
@@ -370,6 +371,10 @@ class _Builder:
                     and rng.random() < 0.5 * _governance_flaws(risk.project)):
                 risk.updated = max(risk.created, self.now - timedelta(days=rng.uniform(35, 90)))
                 risk.status_changed = min(risk.status_changed, risk.updated)
+        for risk in store.issues:  # a few open risks nobody scored (no likelihood): off the heat map
+            if (risk.type == "Risk" and risk.status_category != "done" and _governance_flaws(risk.project)
+                    and zlib.crc32(risk.key.encode()) % 8 == 0):
+                risk.likelihood = None  # decided by the key, so the generator's random sequence is unchanged
         well_run = [e for e in epics if e.status in EXECUTING and DISCIPLINE.get(e.project, 1.0) < 1]
         planned = [e for e in epics if e.status in PLANNED or e.status in EXECUTING]
         for n in range(budget if planned else 0):
@@ -398,6 +403,26 @@ class _Builder:
         text = rng.choice(("Status update: on track.", "Waiting for the vendor to confirm the date.",
                            "Moved to next sprint after refinement.", "h2. Decision\nWe go with option B."))
         rec.comments = (rec.comments or []) + [CommentRec(self.store.new_comment_id(), author, text, when, when, author)]
+
+
+def cross_site_blockers(store: Store, other: Store, other_url: str, count: int = 4) -> list[tuple[str, str]]:
+    """Name late or unowned open work of ``other`` (a second site at ``other_url``) in the
+    ``blocked_by`` field of up to ``count`` running epics of troubled projects of ``store``.
+
+    Chosen by key order, not at random, so the sites' generated data stay as they were; returns
+    the (epic, blocker) pairs."""
+    today = other.now.date()
+    blockers = sorted((r for r in other.issues if r.type in ("Story", "Task") and r.status_category != "done"
+                       and (r.assignee is None or (r.due is not None and r.due < today))), key=lambda r: r.id)
+    epics = sorted((r for r in store.issues if r.type == "Epic" and r.status in EXECUTING
+                    and _governance_flaws(r.project) > 1), key=lambda r: r.id)
+    pairs = []
+    for epic, blocker in zip(epics, blockers[::max(len(blockers) // max(count, 1), 1)]):
+        if len(pairs) == count:
+            break
+        epic.blocked_by = f"{other_url.rstrip('/')}/browse/{blocker.key}"
+        pairs.append((epic.key, blocker.key))
+    return pairs
 
 
 def _governance_flaws(project: str) -> float:

@@ -402,7 +402,7 @@ class Shapes:
         if attr in ("phase", "impact", "likelihood", "objective"):
             return True, self.option(attr, getattr(rec, attr))
         if attr in ("points", "epic_name", "epic_link", "business_value", "time_criticality", "risk_reduction",
-                    "job_size"):
+                    "job_size", "blocked_by"):
             return True, getattr(rec, attr)
         if attr == "target_start":
             return True, fmt_date(rec.start)

@@ -247,6 +247,8 @@ _CUSTOM: tuple[tuple[int | None, int | None, str, str, str, str, str | None, fro
      frozenset({"pmo-ready"})),
     (10106, 10306, "Sponsor acceptance", "sponsor_acceptance", "user", _CFT + "userpicker", None,
      frozenset({"pmo-ready"})),
+    # Work on another Jira site blocking an epic: browse URLs (a remote link is read one issue at a time)
+    (10107, 10307, "Blocked by (other sites)", "blocked_by", "string", _CFT + "url", None, frozenset({"pmo-ready"})),
     # Fields that share a name with one above, as apps and old migrations leave them on real sites:
     (10009, 10099, "Start date", "app_start", "date", "com.example.timesheets:start-date", None,
      frozenset({"pmo-ready"})),
@@ -407,6 +409,7 @@ class IssueRec:
     sponsor: str | None = None  # account ids, like assignee
     gate_approval: str | None = None
     sponsor_acceptance: str | None = None
+    blocked_by: str | None = None  # browse URLs of blocking issues on other sites
     links: list[LinkRec] | None = None
     comments: list[CommentRec] | None = None
     properties: dict[str, Any] | None = None
