@@ -51,10 +51,16 @@ REPLAYED_MONTHS = 5
 
 def demo_mapping(out_dir: Path) -> Path:
     """The sandbox preset with the office plugin's additions (objective and WSJF fields, its
-    standards, capacities and strategy), written to ``out_dir/mapping.yaml`` for people to read."""
+    standards, capacities and strategy) and the cross-site blockers' field, written to
+    ``out_dir/mapping.yaml`` for people to read."""
     base = yaml.safe_load(preset("sandbox").read_text(encoding="utf-8"))
     extra = yaml.safe_load((files("pmo_jira.sandbox") / "office-mapping.yaml").read_text(encoding="utf-8"))
     base["fields"] = {**base.get("fields", {}), **extra.pop("fields", {})}
+    # its Cloud site waits for work on its Data Center site, named in a field (see PMO-DEP-001)
+    base["fields"]["blocked_by"] = "Blocked by (other sites)"
+    for entry in base["standards"]:
+        if entry["code"] == "PMO-DEP-001":
+            entry["options"] = {**entry.get("options", {}), "cross_site_field": "blocked_by"}
     base["standards"] = [*base.get("standards", []), *extra.pop("standards", [])]
     base.update(extra)
     path = out_dir / "mapping.yaml"

@@ -128,6 +128,8 @@ def test_the_demo_shows_the_governance_standards_firing(pmo, tmp_path):
     assert any(m.endswith("is deactivated") for m in sponsors), sponsors  # a sponsor who left
     assert any(m.startswith("sponsor and owner are the same person") for m in sponsors)
     assert any("cannot be scored: no likelihood" in f["message"] for f in failing if f["code"] == "PMO-RSK-003")
+    across = [f for f in failing if f["code"] == "PMO-DEP-001" and f["subject"].startswith("dc-demo:")]
+    assert across and all(f["site"] == "cloud-demo" and "on dc-demo)" in f["message"] for f in across)
 
 
 def test_the_run_history_keeps_the_baselines_taken_in_a_run(pmo, sandbox, tmp_path):

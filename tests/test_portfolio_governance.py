@@ -26,7 +26,8 @@ FIELDS = ALL_FIELDS | {"blocked_by", "reporter"}
 MATRIX = {"probability": {"Low": 1, "Medium": 2, "High": 3}, "impact": {"Low": 1, "Medium": 2, "High": 3},
           "high_score": 6}
 STANDARDS = [{"code": "PMO-CHG-001", "options": {"slip_days": 10}}, {"code": "PMO-CHG-002"},
-             {"code": "PMO-RSK-003", "options": MATRIX}, {"code": "PMO-DEP-001"}]
+             {"code": "PMO-RSK-003", "options": MATRIX},
+             {"code": "PMO-DEP-001", "options": {"cross_site_field": "blocked_by"}}]
 
 
 def ch(ago: int, who: User | None, *items: tuple[str, str | None, str | None]) -> Change:
@@ -91,6 +92,7 @@ def test_change_log_compares_each_baselined_epic_with_now_and_agrees_with_the_au
     assert (slipped.baseline_end, slipped.target_end, slipped.moved_days, slipped.replans) == (day(20), day(60), 40, 1)
     assert (slipped.last_move, slipped.last_by, slipped.verdict) == (days_ago(20).date(), "Bob Planner", UNAPPROVED)
     assert (by_key["WEB-2"].verdict, by_key["WEB-2"].approved) == (APPROVED, ("WEB-9",))
+    assert (slipped.epic.owner, slipped.epic.url) == ("Ann Lee", "https://acme.example.net/browse/WEB-1")
     assert by_key["WEB-3"].verdict == ON_BASELINE
     flagged = {f.item_key for f in ctx.result.findings if f.code == "PMO-CHG-001" and f.outcome is Outcome.FAIL}
     assert flagged == {e.key for e in web.epics if e.verdict == UNAPPROVED}
@@ -99,7 +101,7 @@ def test_change_log_compares_each_baselined_epic_with_now_and_agrees_with_the_au
 
 def test_red_dependencies_include_late_work_in_another_project_and_on_another_site():
     deps = build_rollup(context()).governance.dependencies
-    assert [(d.key, d.blocker_site, d.blocker_key, d.why, d.cross_site) for d in deps] == [
+    assert [(d.epic.key, d.blocker_site, d.blocker_key, d.why, d.cross_site) for d in deps] == [
         ("WEB-4", "acme", "PAY-2", f"is 3 days late ({day(-3)})", False),
         ("WEB-4", "ops", "OPS-7", f"is 8 days late ({day(-8)})", True)]
 
@@ -140,3 +142,17 @@ def test_without_history_the_change_log_says_how_to_get_one():
     rollup = build_rollup(replace(ctx, snapshots=plain))
     assert rollup.governance.history_read is False
     assert "No epic history was read in this run" in render_html(rollup)
+
+
+def test_each_view_appears_only_when_the_mapping_runs_its_standards():
+    ctx = context()
+    hygiene = replace(ctx, mapping=mapping([{"code": "PMO-GOV-001"}, {"code": "PMO-RSK-004"}]))
+    rollup = build_rollup(hygiene)
+    gov = rollup.governance
+    assert gov.heat is not None and gov.changes is None and gov.dependencies is None
+    page = render_html(rollup)
+    assert "<h2>Risk heat map</h2>" in page and "<h2>Change log</h2>" not in page and "Red dependencies" not in page
+    wb = openpyxl.load_workbook(io.BytesIO(render_xlsx(rollup)))
+    assert wb.sheetnames[-2:] == ["Changes", "Risks"]
+    every = build_rollup(replace(ctx, mapping=mapping([]))).governance  # no list: every standard runs
+    assert every.heat is not None and every.changes is not None and every.dependencies is not None

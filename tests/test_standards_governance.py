@@ -340,6 +340,7 @@ def test_changelog_dates_in_a_localised_display_format():
 # --- PMO-DEP-001 across sites -------------------------------------------------------------------
 
 OPS = Site("ops", "https://ops.example.org/jira", Flavour.DC)
+CROSS_SITE = only("PMO-DEP-001", options={"cross_site_field": "blocked_by"})
 
 
 def _on_ops(i: Issue) -> Issue:
@@ -355,13 +356,17 @@ def test_work_on_another_site_of_the_run_blocks_an_epic_through_its_blocked_by_f
     e = epic(blocked_by=f"{OPS.url}/browse/OPS-7, ops:OPS-8\nOPS:ops-9 https://elsewhere.example.com/browse/X-1")
     fields = FIELDS | {"blocked_by"}
     result = run_audit([snapshot([e], fields=fields), snapshot([late, healthy, unowned], site=OPS, fields=fields)],
-                       only("PMO-DEP-001"), today=TODAY, now=NOW)
+                       CROSS_SITE, today=TODAY, now=NOW)
     found = [(f.site, f.item_key, f.subject, f.message) for f in result.findings if f.code == "PMO-DEP-001"]
     assert found == [
         ("acme", "WEB-1", "ops:OPS-7", f"blocked by OPS-7 (OPS on ops), which is 6 days late ({day(-6)})"),
         ("acme", "WEB-1", "ops:OPS-9", "blocked by OPS-9 (OPS on ops), which has no owner")]
-    alone = run_audit([snapshot([e], fields=fields)], only("PMO-DEP-001"), today=TODAY, now=NOW)
+    alone = run_audit([snapshot([e], fields=fields)], CROSS_SITE, today=TODAY, now=NOW)
     assert [f.outcome for f in alone.findings if f.code == "PMO-DEP-001"] == []  # the other site was not read
+    unset = run_audit([snapshot([e], fields=fields), snapshot([late, healthy, unowned], site=OPS, fields=fields)],
+                      only("PMO-DEP-001"), today=TODAY, now=NOW)
+    assert [f for f in unset.findings if f.code == "PMO-DEP-001"] == []  # no field named: links only
+    assert "blocked_by" in read_plan(CROSS_SITE).fields and "blocked_by" not in read_plan(only("PMO-DEP-001")).fields
 
 
 def test_a_cross_site_blocker_in_the_same_project_key_still_counts():
@@ -370,7 +375,7 @@ def test_a_cross_site_blocker_in_the_same_project_key_still_counts():
     e = epic(blocked_by=(f"{OPS.url}/browse/WEB-7",))
     fields = FIELDS | {"blocked_by"}
     result = run_audit([snapshot([e], fields=fields), snapshot([late], site=OPS, fields=fields)],
-                       only("PMO-DEP-001"), today=TODAY, now=NOW)
+                       CROSS_SITE, today=TODAY, now=NOW)
     assert [f.subject for f in result.findings if f.code == "PMO-DEP-001"] == ["ops:WEB-7"]
 
 

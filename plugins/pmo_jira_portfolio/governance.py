@@ -20,6 +20,7 @@ from pmo_jira.formats.base import natural_key
 from pmo_jira.model import Issue, User
 from pmo_jira.reports import ReportContext
 from pmo_jira.standards.builtin.change_control import (
+    BaselineSet,
     ChangeControlOptions,
     ScheduleChangeControlled,
     ScopeChangeControlled,
@@ -135,8 +136,8 @@ def heat_map(ctx: ReportContext, contexts: dict[str, AuditContext]) -> HeatMap:
 
 
 @dataclass(frozen=True)
-class EpicChange:
-    """One baselined epic: its baseline against now."""
+class EpicRef:
+    """An epic as the governance views name it."""
 
     portfolio: str
     site: str
@@ -145,6 +146,18 @@ class EpicChange:
     summary: str
     url: str
     owner: str
+
+
+def _epic_ref(epic: Issue, portfolio: str) -> EpicRef:
+    return EpicRef(portfolio, epic.site, epic.project_key, epic.key, epic.summary, epic.url,
+                   _name(epic.fields.get("owner") or epic.assignee))
+
+
+@dataclass(frozen=True)
+class EpicChange:
+    """One baselined epic: its baseline against now."""
+
+    epic: EpicRef
     baselined: date | None
     source: str  # "gate" (from its history), "field" (the site's baseline field), "stored" (pmo-jira's record)
     baseline_end: date | None
@@ -158,6 +171,10 @@ class EpicChange:
     approved: tuple[str, ...]  # approved change requests linked
     pending: tuple[str, ...]
     verdict: str  # UNAPPROVED | APPROVED | TOLERATED | ON_BASELINE
+
+    @property
+    def key(self) -> str:
+        return self.epic.key
 
     @property
     def scope_added(self) -> int:
@@ -212,9 +229,7 @@ def _epic_change(actx: AuditContext, epic: Issue, options: ChangeControlOptions,
     changed = bool(moved) or bool(moves) or (base.children is not None and scope_now > base.children)
     verdict = (UNAPPROVED if flagged else APPROVED if changed and approved else TOLERATED if changed
                else ON_BASELINE)
-    owner = epic.fields.get("owner") or epic.assignee
-    return EpicChange(portfolio, epic.site, epic.project_key, epic.key, epic.summary, epic.url, _name(owner),
-                      base.at.date() if base.at else None, base.source, base.end, now_end, moved, len(moves),
+    return EpicChange(_epic_ref(epic, portfolio), base.at.date() if base.at else None, base.source, base.end, now_end, moved, len(moves),
                       last.at.date() if last else None, last.who if last else "", base.children, scope_now,
                       tuple(cr.key for cr in approved), tuple(cr.key for cr in pending), verdict)
 
@@ -240,7 +255,7 @@ def change_log(ctx: ReportContext, contexts: dict[str, AuditContext],
         if row is not None:
             by_project.setdefault((item.site, item.project_key), []).append(row)
     projects = tuple(
-        ProjectChanges(rows[0].portfolio, site, project,
+        ProjectChanges(rows[0].epic.portfolio, site, project,
                        tuple(sorted(rows, key=lambda r: (rank[r.verdict], -(r.moved_days or 0), r.key))))
         for (site, project), rows in sorted(by_project.items()))
     return read, projects
@@ -251,13 +266,7 @@ def change_log(ctx: ReportContext, contexts: dict[str, AuditContext],
 
 @dataclass(frozen=True)
 class RedDependency:
-    portfolio: str
-    site: str
-    project: str
-    key: str
-    summary: str
-    url: str
-    owner: str
+    epic: EpicRef
     target_end: date | None
     blocker_site: str
     blocker_project: str
@@ -269,7 +278,7 @@ class RedDependency:
 
     @property
     def cross_site(self) -> bool:
-        return self.blocker_site != self.site
+        return self.blocker_site != self.epic.site
 
 
 def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
@@ -282,21 +291,21 @@ def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
         epic = actx.issues.get(item.key) if actx and item.kind == "epic" else None
         if epic is None or epic.is_done:
             continue
-        for b in blockers(actx, epic, options.link_types):
+        for b in blockers(actx, epic, options.link_types, options.cross_site_field):
             if options.other_projects_only and not b.cross_site and b.issue.project_key == epic.project_key:
                 continue
             problems = dependency_problems(actx, b)
             if not problems:
                 continue
-            owner = epic.fields.get("owner") or epic.assignee
             end = epic.fields.get("target_end")
             blocker_owner = b.issue.fields.get("owner") or b.issue.assignee
             out.append(RedDependency(
-                portfolio_of.get((item.site, item.project_key), ""), item.site, epic.project_key, epic.key,
-                epic.summary, epic.url, _name(owner), end if isinstance(end, date) else None, b.site,
+                _epic_ref(epic, portfolio_of.get((item.site, item.project_key), "")),
+                end if isinstance(end, date) else None, b.site,
                 b.issue.project_key, b.issue.key, b.issue.summary, b.issue.url, _name(blocker_owner),
                 "; ".join(problems)))
-    out.sort(key=lambda d: (d.site, natural_key(d.project), natural_key(d.key), d.blocker_site, natural_key(d.blocker_key)))
+    out.sort(key=lambda d: (d.epic.site, natural_key(d.epic.project), natural_key(d.epic.key), d.blocker_site,
+                            natural_key(d.blocker_key)))
     return tuple(out)
 
 
@@ -305,17 +314,28 @@ def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
 
 @dataclass(frozen=True)
 class Governance:
-    heat: HeatMap
+    """Each view is None when the mapping runs none of the standards behind it."""
+
+    heat: HeatMap | None
     history_read: bool
-    changes: tuple[ProjectChanges, ...]
-    dependencies: tuple[RedDependency, ...]
+    changes: tuple[ProjectChanges, ...] | None
+    dependencies: tuple[RedDependency, ...] | None
+
+
+def _runs(mapping: Any, *standards: Any) -> bool:
+    """Whether the mapping runs any of ``standards`` (an empty ``standards:`` list runs them all)."""
+    codes = set(mapping.standard_codes)
+    return not codes or any(s.code in codes for s in standards)
 
 
 def build_governance(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> Governance:
-    """The three views over every site of the run (dependencies are followed across sites)."""
+    """The views over every site of the run (dependencies are followed across sites)."""
     shared: dict[Any, Any] = {}
     snapshots = tuple(ctx.snapshots)
     contexts = {s.site.name: AuditContext.build(s, ctx.mapping, today=ctx.now.date(), now=ctx.now,
                                                 run_snapshots=snapshots, shared=shared) for s in snapshots}
-    read, changes = change_log(ctx, contexts, portfolio_of)
-    return Governance(heat_map(ctx, contexts), read, changes, red_dependencies(ctx, contexts, portfolio_of))
+    m = ctx.mapping
+    read, changes = (change_log(ctx, contexts, portfolio_of)
+                     if _runs(m, BaselineSet, ScheduleChangeControlled, ScopeChangeControlled) else (False, None))
+    return Governance(heat_map(ctx, contexts) if _runs(m, RisksScored, HighRisksReviewed) else None, read, changes,
+                      red_dependencies(ctx, contexts, portfolio_of) if _runs(m, DependenciesHealthy) else None)

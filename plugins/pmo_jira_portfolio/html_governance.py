@@ -52,10 +52,9 @@ def _heat_grid(heat: HeatMap) -> str:
 
 
 def risks_section(rollup: Rollup) -> str:
-    gov = rollup.governance
-    if gov is None:
+    heat = rollup.governance.heat if rollup.governance else None
+    if heat is None:
         return ""
-    heat = gov.heat
     sites = multi_site(rollup)
     rows = [[link(r.key, r.url), str(r.score), str(r.days_since_review), e(r.owner or "nobody"), e(r.summary),
              e(r.epic or "-"), *([e(r.site)] if sites else []), e(f"{r.likelihood} x {r.impact}")]
@@ -80,9 +79,9 @@ def _epic_change_row(c: EpicChange) -> list[str]:
     scope = (f"{c.scope_baseline} -> {c.scope_now}" + (f" ({c.growth_pct:+.0f}%)" if c.growth_pct else "")
              if c.scope_baseline is not None else f"{c.scope_now}")
     crs = ", ".join([*(f"{k} approved" for k in c.approved), *(f"{k} pending" for k in c.pending)]) or "none"
-    return [f"{link(c.key, c.url)} {e(c.summary)}", chip(_VERDICT_COLOUR[c.verdict], c.verdict),
+    return [f"{link(c.epic.key, c.epic.url)} {e(c.epic.summary)}", chip(_VERDICT_COLOUR[c.verdict], c.verdict),
             e(f"{_d(c.baseline_end)} -> {_d(c.target_end)}"), e(_signed(c.moved_days)), str(c.replans), e(last),
-            e(scope), e(crs), e(c.owner or "-")]
+            e(scope), e(crs), e(c.epic.owner or "-")]
 
 
 def _project_changes(p: ProjectChanges, sites: bool) -> str:
@@ -106,7 +105,7 @@ def _project_changes(p: ProjectChanges, sites: bool) -> str:
 
 def change_log_section(rollup: Rollup) -> str:
     gov = rollup.governance
-    if gov is None:
+    if gov is None or gov.changes is None:
         return ""
     if not gov.history_read:
         return section("change-log", "Change log", "<p>No epic history was read in this run, so there is no "
@@ -133,16 +132,16 @@ def change_log_section(rollup: Rollup) -> str:
 
 
 def dependencies_section(rollup: Rollup) -> str:
-    gov = rollup.governance
-    if gov is None:
+    deps = rollup.governance.dependencies if rollup.governance else None
+    if deps is None:
         return ""
-    deps = gov.dependencies
     sites = multi_site(rollup) or any(d.cross_site for d in deps)
 
     def where(project: str, site: str) -> str:
         return f"{project} ({site})" if sites else project
 
-    rows = [[f"{link(d.key, d.url)} {e(d.summary)}", e(where(d.project, d.site)), e(d.owner or "nobody"),
+    rows = [[f"{link(d.epic.key, d.epic.url)} {e(d.epic.summary)}", e(where(d.epic.project, d.epic.site)),
+             e(d.epic.owner or "nobody"),
              e(_d(d.target_end)), f"{link(d.blocker_key, d.blocker_url)} {e(d.blocker_summary)}",
              e(where(d.blocker_project, d.blocker_site)), e(d.blocker_owner or "nobody"), e(d.why)]
             for d in deps[:DEPENDENCIES_SHOWN]]
@@ -153,7 +152,7 @@ def dependencies_section(rollup: Rollup) -> str:
     more = len(deps) - DEPENDENCIES_SHOWN
     tail = f'<p class="meta">and {more} more (each is a PMO-DEP-001 finding).</p>' if more > 0 else ""
     cross = sum(d.cross_site for d in deps)
-    epics = len({(d.site, d.key) for d in deps})
+    epics = len({(d.epic.site, d.epic.key) for d in deps})
     wait = "open epic waits" if epics == 1 else "open epics wait"
     intro = (f"{len(deps)} red links: {epics} {wait} for work in another project that is late, has no "
              "owner or sits under an epic in closing" + (f"; {cross} of the links cross sites" if cross else "") + ".")

@@ -9,13 +9,12 @@ from __future__ import annotations
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, PatternFill
 
-from pmo_jira_portfolio.governance import APPROVED, UNAPPROVED, Governance
+from pmo_jira_portfolio.governance import APPROVED, UNAPPROVED, Governance, HeatMap, ProjectChanges, RedDependency
 from pmo_jira_portfolio.render_xlsx import _BOLD, DATE, FILLS, INTEGER, _finish, _link, _text
 
 
-def _risks_sheet(wb: Workbook, gov: Governance) -> None:
+def _risks_sheet(wb: Workbook, heat: HeatMap) -> None:
     ws = wb.create_sheet("Risks")
-    heat = gov.heat
     ws.append(["Likelihood / impact", *(f"{label} ({score})" for score, label in heat.impact)])
     for c in ws[1]:
         c.font = _BOLD
@@ -43,7 +42,7 @@ def _risks_sheet(wb: Workbook, gov: Governance) -> None:
         ws.column_dimensions[col].width = width
 
 
-def _change_sheet(wb: Workbook, gov: Governance) -> None:
+def _change_sheet(wb: Workbook, changes: tuple[ProjectChanges, ...]) -> None:
     ws = wb.create_sheet("Change log")
     headers = ["Portfolio", "Site", "Project", "Epic", "Summary", "Owner", "Verdict", "Baselined on", "Baseline from",
                "Baseline end", "Target end", "Moved (days)", "Re-plans", "Last move", "Last moved by",
@@ -51,13 +50,14 @@ def _change_sheet(wb: Workbook, gov: Governance) -> None:
     ws.append(headers)
     for c in ws[1]:
         c.font = _BOLD
-    for p in gov.changes:
+    for p in changes:
         for e in p.epics:
-            ws.append([_text(e.portfolio), e.site, e.project, e.key, _text(e.summary), e.owner, e.verdict, e.baselined,
-                       e.source, e.baseline_end, e.target_end, e.moved_days, e.replans, e.last_move, e.last_by,
+            ref = e.epic
+            ws.append([_text(ref.portfolio), ref.site, ref.project, ref.key, _text(ref.summary), ref.owner, e.verdict,
+                       e.baselined, e.source, e.baseline_end, e.target_end, e.moved_days, e.replans, e.last_move, e.last_by,
                        e.scope_baseline, e.scope_now, ", ".join(e.approved), ", ".join(e.pending)])
             row = ws[ws.max_row]
-            _link(row[3], e.url)
+            _link(row[3], ref.url)
             for i in (7, 9, 10, 13):
                 row[i].number_format = DATE
             if e.verdict in (UNAPPROVED, APPROVED):
@@ -65,25 +65,30 @@ def _change_sheet(wb: Workbook, gov: Governance) -> None:
     _finish(ws, wrap_columns=(5,))
 
 
-def _dependencies_sheet(wb: Workbook, gov: Governance) -> None:
+def _dependencies_sheet(wb: Workbook, deps: tuple[RedDependency, ...]) -> None:
     ws = wb.create_sheet("Dependencies")
     ws.append(["Site", "Project", "Epic", "Summary", "Owner", "Target end", "Blocked by", "Its site", "Its project",
                "Its summary", "Its owner", "Why it is red"])
     for c in ws[1]:
         c.font = _BOLD
-    for d in gov.dependencies:
-        ws.append([d.site, d.project, d.key, _text(d.summary), d.owner, d.target_end, d.blocker_key, d.blocker_site,
+    for d in deps:
+        ref = d.epic
+        ws.append([ref.site, ref.project, ref.key, _text(ref.summary), ref.owner, d.target_end, d.blocker_key, d.blocker_site,
                    d.blocker_project, _text(d.blocker_summary), d.blocker_owner, d.why])
         row = ws[ws.max_row]
-        _link(row[2], d.url)
+        _link(row[2], d.epic.url)
         _link(row[6], d.blocker_url)
         row[5].number_format = DATE
     _finish(ws, wrap_columns=(4, 10, 12))
 
 
 def governance_sheets(wb: Workbook, gov: Governance | None) -> None:
+    """The sheets of the views the mapping's standards call for (see ``Governance``)."""
     if gov is None:
         return
-    _risks_sheet(wb, gov)
-    _change_sheet(wb, gov)
-    _dependencies_sheet(wb, gov)
+    if gov.heat is not None:
+        _risks_sheet(wb, gov.heat)
+    if gov.changes is not None:
+        _change_sheet(wb, gov.changes)
+    if gov.dependencies is not None:
+        _dependencies_sheet(wb, gov.dependencies)

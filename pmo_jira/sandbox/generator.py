@@ -371,9 +371,9 @@ class _Builder:
                     and rng.random() < 0.5 * _governance_flaws(risk.project)):
                 risk.updated = max(risk.created, self.now - timedelta(days=rng.uniform(35, 90)))
                 risk.status_changed = min(risk.status_changed, risk.updated)
-        for risk in store.issues:  # a few open risks nobody scored (no likelihood): off the heat map
-            if (risk.type == "Risk" and risk.status_category != "done" and _governance_flaws(risk.project)
-                    and zlib.crc32(risk.key.encode()) % 8 == 0):
+        for risk in store.issues:  # troubled projects: a few open risks nobody scored, off the heat map
+            if (risk.type == "Risk" and risk.status_category != "done" and self.discipline.get(risk.project, 1) > 1
+                    and zlib.crc32(risk.key.encode()) % 6 == 0):
                 risk.likelihood = None  # decided by the key, so the generator's random sequence is unchanged
         well_run = [e for e in epics if e.status in EXECUTING and DISCIPLINE.get(e.project, 1.0) < 1]
         planned = [e for e in epics if e.status in PLANNED or e.status in EXECUTING]

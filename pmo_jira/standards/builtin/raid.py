@@ -300,9 +300,9 @@ def resolve_ref(ctx: AuditContext, ref: str) -> tuple[str, str] | None:
     return None
 
 
-def blockers(ctx: AuditContext, epic: Issue, link_types: list[str]) -> list[Blocker]:
+def blockers(ctx: AuditContext, epic: Issue, link_types: list[str], cross_site_field: str | None) -> list[Blocker]:
     """Open work blocking ``epic``: its "is blocked by" links (of ``link_types``) on its site, and the
-    references in its ``blocked_by`` field to issues on any site of the run. Each blocker once."""
+    references in its ``cross_site_field`` to issues on any site of the run. Each blocker once."""
     wanted = {t.casefold() for t in link_types}
     found: dict[tuple[str, str], Blocker] = {}
     for link in epic.links:
@@ -311,7 +311,7 @@ def blockers(ctx: AuditContext, epic: Issue, link_types: list[str]) -> list[Bloc
             if other is not None:
                 found.setdefault((ctx.site, other.key), Blocker(other, ctx.site, False))
     issues, _ = _sites(ctx)
-    for ref in cross_site_refs(epic.fields.get("blocked_by")):
+    for ref in cross_site_refs(epic.fields.get(cross_site_field) if cross_site_field else None):
         where = resolve_ref(ctx, ref)
         other = issues.get(where[0], {}).get(where[1]) if where else None
         if where and other is not None:
@@ -327,15 +327,16 @@ class DependenciesHealthy(Standard):
     closing that will never deliver it. Follows the epic's "is blocked by" links (link types are
     an option) to issues of other projects read in the same run. Work on another Jira site is
     linked with a remote issue link, which Jira returns only one issue at a time; so a site names
-    it in a field instead (``blocked_by``: the blocker's browse URL, or ``SITE:KEY``), read with
-    the search at no extra request, and checked when both sites are in the run.
+    it in a field instead (``cross_site_field``, e.g. ``blocked_by``: the blocker's browse URL, or
+    ``SITE:KEY``), read with the search at no extra request, and checked when both sites are in
+    the run.
 
     Example:
 
     ```yaml
     standards:
       - code: PMO-DEP-001
-        options: {link_types: [Blocks], other_projects_only: true}
+        options: {link_types: [Blocks], other_projects_only: true, cross_site_field: blocked_by}
     ```
     """
 
@@ -343,17 +344,25 @@ class DependenciesHealthy(Standard):
     title = "Dependencies on other projects healthy"
     default_severity = Severity.HIGH
     default_phases = ("planning", "execution")
-    optional_fields = ("target_end", "due", "owner", "assignee", "blocked_by")
+    optional_fields = ("target_end", "due", "owner", "assignee")
 
     class Options(StandardOptions):
         link_types: list[str] = Field(default_factory=lambda: ["Blocks"], min_length=1,
                                       description="link type names whose inward side means 'is blocked by'")
         other_projects_only: bool = Field(default=True, description="check only blockers in other projects "
                                                                     "(work on another site always counts)")
+        cross_site_field: str | None = Field(default=None, description="logical field listing blockers on other "
+                                                                       "sites (browse URLs or SITE:KEY; null: none)")
+
+    def reads(self, options: Options) -> ReadPlan:
+        plan = super().reads(options)
+        if options.cross_site_field:
+            return dataclasses.replace(plan, fields=plan.fields | {options.cross_site_field})
+        return plan
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
         flagged = False
-        for b in blockers(ctx, item, options.link_types):
+        for b in blockers(ctx, item, options.link_types, options.cross_site_field):
             blocker = b.issue
             if options.other_projects_only and not b.cross_site and blocker.project_key == item.project_key:
                 continue
