@@ -5,6 +5,7 @@ page and the workbook, agreeing with the audit's own findings."""
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 
 import openpyxl
@@ -13,7 +14,7 @@ from pmo_jira.findings import Outcome
 from pmo_jira.model import Change, FieldChange, Flavour, Issue, IssueLink, Site, User
 from pmo_jira.reports import ReportContext
 from pmo_jira.run.audit import run_audit
-from pmo_jira_portfolio.governance import APPROVED, ON_BASELINE, UNAPPROVED
+from pmo_jira_portfolio.governance import APPROVED, ON_BASELINE, UNAPPROVED, from_parts, site_part
 from pmo_jira_portfolio.render_html import render_html
 from pmo_jira_portfolio.render_xlsx import render_xlsx
 from pmo_jira_portfolio.rollup import build_rollup
@@ -156,3 +157,13 @@ def test_each_view_appears_only_when_the_mapping_runs_its_standards():
     assert wb.sheetnames[-2:] == ["Changes", "Risks"]
     every = build_rollup(replace(ctx, mapping=mapping([]))).governance  # no list: every standard runs
     assert every.heat is not None and every.changes is not None and every.dependencies is not None
+
+
+def test_the_views_kept_per_site_in_the_history_merge_back_to_the_same_views():
+    """``report portfolio --from-history`` renders from what each site's run kept: the same rows."""
+    ctx = context()
+    gov = build_rollup(ctx).governance
+    parts = {site: json.loads(json.dumps(site_part(gov, site))) for site in ("acme", "ops")}
+    assert from_parts(parts, ctx.mapping) == gov
+    assert from_parts({"acme": parts["acme"]}, ctx.mapping).dependencies == tuple(
+        d for d in gov.dependencies if d.epic.site == "acme")

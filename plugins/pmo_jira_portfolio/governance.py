@@ -10,15 +10,14 @@ would name it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
 from typing import Any
 
-from pmo_jira.findings import Outcome
+from pmo_jira.findings import AuditResult, Outcome
 from pmo_jira.formats.base import natural_key
-from pmo_jira.model import Issue, User
-from pmo_jira.reports import ReportContext
+from pmo_jira.model import Issue, Snapshot, User
 from pmo_jira.standards.builtin.change_control import (
     BaselineSet,
     ChangeControlOptions,
@@ -82,16 +81,42 @@ class HeatMap:
 
     probability: tuple[tuple[int, str], ...]  # (score, its values), highest first: the map's rows
     impact: tuple[tuple[int, str], ...]  # lowest first: the map's columns
-    counts: dict[tuple[int, int], int]
     high_score: int
-    scored: int
-    unscored: int
+    site_counts: dict[tuple[str, int, int], int]  # (site, probability, impact) -> open risks
+    site_unscored: dict[str, int]  # site -> open risks the matrix cannot place
     hot: tuple[HotRisk, ...]  # open risks scoring high, highest first
+
+    @property
+    def counts(self) -> dict[tuple[int, int], int]:
+        out: dict[tuple[int, int], int] = {}
+        for (_, p, i), n in self.site_counts.items():
+            out[(p, i)] = out.get((p, i), 0) + n
+        return out
+
+    @property
+    def scored(self) -> int:
+        return sum(self.site_counts.values())
+
+    @property
+    def unscored(self) -> int:
+        return sum(self.site_unscored.values())
 
     def colour(self, probability: int, impact: int) -> str:
         """Red from the matrix's high score, amber from half of it, green below."""
         score = probability * impact
         return "red" if score >= self.high_score else "amber" if score >= math.ceil(self.high_score / 2) else "green"
+
+
+def _matrix(mapping: Any) -> RiskMatrixOptions:
+    return _options(mapping, (RisksScored, HighRisksReviewed), RiskMatrixOptions)
+
+
+def _heat(mapping: Any, site_counts: dict[tuple[str, int, int], int], site_unscored: dict[str, int],
+          hot: Iterable[HotRisk]) -> HeatMap:
+    options = _matrix(mapping)
+    ranked = sorted(hot, key=lambda r: (-r.score, -r.days_since_review, r.site, natural_key(r.key)))
+    return HeatMap(tuple(reversed(_axis(options.probability))), _axis(options.impact), options.high_score,
+                   site_counts, site_unscored, tuple(ranked))
 
 
 def _axis(table: dict[str, int]) -> tuple[tuple[int, str], ...]:
@@ -101,15 +126,15 @@ def _axis(table: dict[str, int]) -> tuple[tuple[int, str], ...]:
     return tuple((score, " / ".join(by_score[score])) for score in sorted(by_score))
 
 
-def heat_map(ctx: ReportContext, contexts: dict[str, AuditContext]) -> HeatMap:
-    options: RiskMatrixOptions = _options(ctx.mapping, (RisksScored, HighRisksReviewed), RiskMatrixOptions)
-    counts: dict[tuple[int, int], int] = {}
+def heat_map(result: AuditResult, mapping: Any, contexts: dict[str, AuditContext]) -> HeatMap:
+    options = _matrix(mapping)
+    counts: dict[tuple[str, int, int], int] = {}
+    unscored: dict[str, int] = {}
     hot: list[HotRisk] = []
-    scored = unscored = 0
-    risk_types = {t.casefold() for t in ctx.mapping.issue_types.risk}
+    risk_types = {t.casefold() for t in mapping.issue_types.risk}
     for site, actx in sorted(contexts.items()):
         epic_of: dict[str, str] = {}
-        for item in ctx.result.items:
+        for item in result.items:
             if item.kind == "epic" and item.site == site:
                 for r in actx.risks(item.key):
                     epic_of.setdefault(r.key, item.key)
@@ -118,18 +143,15 @@ def heat_map(ctx: ReportContext, contexts: dict[str, AuditContext]) -> HeatMap:
                 continue
             s = risk_score(risk, options)
             if s.value is None or s.probability is None or s.impact is None:
-                unscored += 1
+                unscored[site] = unscored.get(site, 0) + 1
                 continue
-            scored += 1
-            counts[(s.probability, s.impact)] = counts.get((s.probability, s.impact), 0) + 1
+            counts[(site, s.probability, s.impact)] = counts.get((site, s.probability, s.impact), 0) + 1
             if s.value >= options.high_score:
                 hot.append(HotRisk(site, risk.project_key, risk.key, risk.summary, risk.url,
                                    epic_of.get(risk.key, ""), _name(risk_owner(actx, risk)),
                                    str(risk.fields.get("risk_likelihood")), str(risk.fields.get("risk_impact")),
                                    s.value, max((actx.now - actx.people_updated(risk)).days, 0)))
-    hot.sort(key=lambda r: (-r.score, -r.days_since_review, r.site, r.key))
-    return HeatMap(tuple(reversed(_axis(options.probability))), _axis(options.impact), counts,
-                   options.high_score, scored, unscored, tuple(hot))
+    return _heat(mapping, counts, unscored, hot)
 
 
 # --- change log ---------------------------------------------------------------------------------
@@ -139,7 +161,6 @@ def heat_map(ctx: ReportContext, contexts: dict[str, AuditContext]) -> HeatMap:
 class EpicRef:
     """An epic as the governance views name it."""
 
-    portfolio: str
     site: str
     project: str
     key: str
@@ -148,8 +169,8 @@ class EpicRef:
     owner: str
 
 
-def _epic_ref(epic: Issue, portfolio: str) -> EpicRef:
-    return EpicRef(portfolio, epic.site, epic.project_key, epic.key, epic.summary, epic.url,
+def _epic_ref(epic: Issue) -> EpicRef:
+    return EpicRef(epic.site, epic.project_key, epic.key, epic.summary, epic.url,
                    _name(epic.fields.get("owner") or epic.assignee))
 
 
@@ -189,7 +210,6 @@ class EpicChange:
 
 @dataclass(frozen=True)
 class ProjectChanges:
-    portfolio: str
     site: str
     project: str
     epics: tuple[EpicChange, ...]
@@ -214,8 +234,7 @@ class ProjectChanges:
         return sum(1 for e in self.epics if e.verdict == verdict)
 
 
-def _epic_change(actx: AuditContext, epic: Issue, options: ChangeControlOptions, flagged: bool,
-                 portfolio: str) -> EpicChange | None:
+def _epic_change(actx: AuditContext, epic: Issue, options: ChangeControlOptions, flagged: bool) -> EpicChange | None:
     base = epic_baseline(actx, epic)
     if base is None:
         return None
@@ -229,33 +248,32 @@ def _epic_change(actx: AuditContext, epic: Issue, options: ChangeControlOptions,
     changed = bool(moved) or bool(moves) or (base.children is not None and scope_now > base.children)
     verdict = (UNAPPROVED if flagged else APPROVED if changed and approved else TOLERATED if changed
                else ON_BASELINE)
-    return EpicChange(_epic_ref(epic, portfolio), base.at.date() if base.at else None, base.source, base.end, now_end, moved, len(moves),
+    return EpicChange(_epic_ref(epic), base.at.date() if base.at else None, base.source, base.end, now_end, moved, len(moves),
                       last.at.date() if last else None, last.who if last else "", base.children, scope_now,
                       tuple(cr.key for cr in approved), tuple(cr.key for cr in pending), verdict)
 
 
-def change_log(ctx: ReportContext, contexts: dict[str, AuditContext],
-               portfolio_of: dict[tuple[str, str], str]) -> tuple[bool, tuple[ProjectChanges, ...]]:
+def change_log(result: AuditResult, mapping: Any,
+               contexts: dict[str, AuditContext]) -> tuple[bool, tuple[ProjectChanges, ...]]:
     """(whether any history was read, per project its baselined epics, worst first within a project)."""
-    options: ChangeControlOptions = _options(ctx.mapping, (ScheduleChangeControlled, ScopeChangeControlled),
+    options: ChangeControlOptions = _options(mapping, (ScheduleChangeControlled, ScopeChangeControlled),
                                              ChangeControlOptions)
-    flagged = {(f.site, f.item_key) for f in ctx.result.findings
+    flagged = {(f.site, f.item_key) for f in result.findings
                if f.code in CHANGE_CODES and f.counts and f.outcome is Outcome.FAIL}
     read = False
     by_project: dict[tuple[str, str], list[EpicChange]] = {}
     rank = {UNAPPROVED: 0, APPROVED: 1, TOLERATED: 2, ON_BASELINE: 3}
-    for item in ctx.result.items:
+    for item in result.items:
         actx = contexts.get(item.site)
         epic = actx.issues.get(item.key) if actx and item.kind == "epic" else None
         if epic is None:
             continue
         read = read or epic.changelog is not None
-        row = _epic_change(actx, epic, options, (item.site, item.key) in flagged,
-                           portfolio_of.get((item.site, item.project_key), ""))
+        row = _epic_change(actx, epic, options, (item.site, item.key) in flagged)
         if row is not None:
             by_project.setdefault((item.site, item.project_key), []).append(row)
     projects = tuple(
-        ProjectChanges(rows[0].epic.portfolio, site, project,
+        ProjectChanges(site, project,
                        tuple(sorted(rows, key=lambda r: (rank[r.verdict], -(r.moved_days or 0), r.key))))
         for (site, project), rows in sorted(by_project.items()))
     return read, projects
@@ -281,12 +299,11 @@ class RedDependency:
         return self.blocker_site != self.epic.site
 
 
-def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
-                     portfolio_of: dict[tuple[str, str], str]) -> tuple[RedDependency, ...]:
+def red_dependencies(result: AuditResult, mapping: Any, contexts: dict[str, AuditContext]) -> tuple[RedDependency, ...]:
     """Open epics blocked by late, unowned or closing work in another project or on another site."""
-    options = _options(ctx.mapping, (DependenciesHealthy,), DependenciesHealthy.Options)
+    options = _options(mapping, (DependenciesHealthy,), DependenciesHealthy.Options)
     out = []
-    for item in ctx.result.items:
+    for item in result.items:
         actx = contexts.get(item.site)
         epic = actx.issues.get(item.key) if actx and item.kind == "epic" else None
         if epic is None or epic.is_done:
@@ -300,13 +317,15 @@ def red_dependencies(ctx: ReportContext, contexts: dict[str, AuditContext],
             end = epic.fields.get("target_end")
             blocker_owner = b.issue.fields.get("owner") or b.issue.assignee
             out.append(RedDependency(
-                _epic_ref(epic, portfolio_of.get((item.site, item.project_key), "")),
+                _epic_ref(epic),
                 end if isinstance(end, date) else None, b.site,
                 b.issue.project_key, b.issue.key, b.issue.summary, b.issue.url, _name(blocker_owner),
                 "; ".join(problems)))
-    out.sort(key=lambda d: (d.epic.site, natural_key(d.epic.project), natural_key(d.epic.key), d.blocker_site,
-                            natural_key(d.blocker_key)))
-    return tuple(out)
+    return tuple(sorted(out, key=_dependency_order))
+
+
+def _dependency_order(d: RedDependency) -> tuple[Any, ...]:
+    return d.epic.site, natural_key(d.epic.project), natural_key(d.epic.key), d.blocker_site, natural_key(d.blocker_key)
 
 
 # --- together -----------------------------------------------------------------------------------
@@ -324,18 +343,75 @@ class Governance:
 
 def _runs(mapping: Any, *standards: Any) -> bool:
     """Whether the mapping runs any of ``standards`` (an empty ``standards:`` list runs them all)."""
-    codes = set(mapping.standard_codes)
+    codes = {s.code for s in mapping.standards}
     return not codes or any(s.code in codes for s in standards)
 
 
-def build_governance(ctx: ReportContext, portfolio_of: dict[tuple[str, str], str]) -> Governance:
+def build_governance(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: datetime) -> Governance:
     """The views over every site of the run (dependencies are followed across sites)."""
     shared: dict[Any, Any] = {}
-    snapshots = tuple(ctx.snapshots)
-    contexts = {s.site.name: AuditContext.build(s, ctx.mapping, today=ctx.now.date(), now=ctx.now,
-                                                run_snapshots=snapshots, shared=shared) for s in snapshots}
-    m = ctx.mapping
-    read, changes = (change_log(ctx, contexts, portfolio_of)
-                     if _runs(m, BaselineSet, ScheduleChangeControlled, ScopeChangeControlled) else (False, None))
-    return Governance(heat_map(ctx, contexts) if _runs(m, RisksScored, HighRisksReviewed) else None, read, changes,
-                      red_dependencies(ctx, contexts, portfolio_of) if _runs(m, DependenciesHealthy) else None)
+    run = tuple(snapshots)
+    contexts = {s.site.name: AuditContext.build(s, mapping, today=now.date(), now=now, run_snapshots=run,
+                                                shared=shared) for s in run}
+    read, changes = (change_log(result, mapping, contexts)
+                     if _runs(mapping, BaselineSet, ScheduleChangeControlled, ScopeChangeControlled)
+                     else (False, None))
+    return Governance(heat_map(result, mapping, contexts) if _runs(mapping, RisksScored, HighRisksReviewed) else None,
+                      read, changes,
+                      red_dependencies(result, mapping, contexts) if _runs(mapping, DependenciesHealthy) else None)
+
+
+# --- kept per site in the history (``report portfolio --from-history``) ---------------------------
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def site_part(gov: Governance, site: str) -> dict[str, Any]:
+    """The views' rows of one site as JSON-able figures (the heat map's cells as [p, i, count])."""
+    heat = gov.heat
+    part: dict[str, Any] = {"history_read": gov.history_read, "heat": None, "changes": None, "dependencies": None}
+    if heat is not None:
+        mine = [r for r in heat.hot if r.site == site]
+        part["heat"] = {"site_counts": [[p, i, n] for (s, p, i), n in sorted(heat.site_counts.items()) if s == site],
+                        "unscored": heat.site_unscored.get(site, 0),
+                        "hot": [list(astuple(r)) for r in mine]}
+    if gov.changes is not None:
+        part["changes"] = [[p.project, [[list(astuple(e.epic)), _iso(e.baselined), e.source, _iso(e.baseline_end),
+                                         _iso(e.target_end), e.moved_days, e.replans, _iso(e.last_move), e.last_by,
+                                         e.scope_baseline, e.scope_now, list(e.approved), list(e.pending), e.verdict]
+                                        for e in p.epics]] for p in gov.changes if p.site == site]
+    if gov.dependencies is not None:
+        part["dependencies"] = [[list(astuple(d.epic)), _iso(d.target_end), d.blocker_site, d.blocker_project,
+                                 d.blocker_key, d.blocker_summary, d.blocker_url, d.blocker_owner, d.why]
+                                for d in gov.dependencies if d.epic.site == site]
+    return part
+
+
+def from_parts(parts: dict[str, dict[str, Any]], mapping: Any) -> Governance | None:
+    """The views of the sites' kept parts, merged as one run over those sites would show them."""
+    if not parts:
+        return None
+    heat = changes = deps = None
+    if all(p.get("heat") is not None for p in parts.values()):
+        counts = {(site, p, i): n for site, part in parts.items() for p, i, n in part["heat"]["site_counts"]}
+        hot = [HotRisk(*row) for part in parts.values() for row in part["heat"]["hot"]]
+        heat = _heat(mapping, counts, {s: n for s, part in parts.items() if (n := part["heat"]["unscored"])}, hot)
+    if all(p.get("changes") is not None for p in parts.values()):
+        changes = tuple(sorted(
+            (ProjectChanges(site, project, tuple(
+                EpicChange(EpicRef(*ref), _day(at), src, _day(b_end), _day(end), moved, replans, _day(last), by,
+                           base_n, now_n, tuple(ok), tuple(pend), verdict)
+                for ref, at, src, b_end, end, moved, replans, last, by, base_n, now_n, ok, pend, verdict in rows))
+             for site, part in parts.items() for project, rows in part["changes"]),
+            key=lambda p: (p.site, p.project)))
+    if all(p.get("dependencies") is not None for p in parts.values()):
+        deps = tuple(sorted((RedDependency(EpicRef(*ref), _day(end), *rest)
+                             for part in parts.values() for ref, end, *rest in part["dependencies"]),
+                            key=_dependency_order))
+    return Governance(heat, any(p.get("history_read") for p in parts.values()), changes, deps)

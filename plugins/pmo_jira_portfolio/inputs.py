@@ -22,7 +22,7 @@ from pmo_jira.model import ClassifiedItem, Snapshot
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio import REPORT_NAME
-from pmo_jira_portfolio.governance import Governance, build_governance
+from pmo_jira_portfolio.governance import Governance, build_governance, from_parts, site_part
 
 NAME = f"{REPORT_NAME}-sites"  # the name the figures are kept under in the history (per site)
 FORMAT = 1  # of the kept figures; a newer one is refused with a line saying so
@@ -68,7 +68,7 @@ class RollupInput:
     result: AuditResult
     epics: Mapping[SiteKey, EpicFacts]
     projects: Mapping[SiteKey, ProjectFacts | None]
-    governance: Governance | None = None  # from a run's snapshots; not kept in the history
+    governance: Governance | None = None  # heat map, change log, red dependencies (kept per site)
 
 
 # --- from a run ----------------------------------------------------------------------------------
@@ -140,6 +140,7 @@ def per_site(inp: RollupInput) -> PerSite:
             "projects": {k: list(astuple(p)) if p else None for (s, k), p in sorted(inp.projects.items(),
                                                                                       key=lambda kv: kv[0])
                          if s == site},
+            **({"governance": site_part(inp.governance, site)} if inp.governance else {}),
         }
     return out
 
@@ -191,5 +192,6 @@ def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> Rol
                          finished=max(r.finished for r in runs.values()), mapping_name=name,
                          mapping_hash=newest.mapping_hash, sites=tuple(sites),
                          issues_read=sum(r.issues_read for r in {r.id: r for r in runs.values()}.values()))
-    return RollupInput(result, epics, projects)
+    parts = {site: kept[site][1]["governance"] for site in sites if "governance" in kept[site][1]}
+    return RollupInput(result, epics, projects, from_parts(parts, mapping) if len(parts) == len(sites) else None)
 

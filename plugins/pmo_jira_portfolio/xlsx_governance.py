@@ -44,7 +44,7 @@ def _risks_sheet(wb: Workbook, heat: HeatMap) -> None:
 
 def _change_sheet(wb: Workbook, changes: tuple[ProjectChanges, ...]) -> None:
     ws = wb.create_sheet("Change log")
-    headers = ["Portfolio", "Site", "Project", "Epic", "Summary", "Owner", "Verdict", "Baselined on", "Baseline from",
+    headers = ["Site", "Project", "Epic", "Summary", "Owner", "Verdict", "Baselined on", "Baseline from",
                "Baseline end", "Target end", "Moved (days)", "Re-plans", "Last move", "Last moved by",
                "Children at baseline", "Children now", "Approved change requests", "Pending change requests"]
     ws.append(headers)
@@ -53,16 +53,16 @@ def _change_sheet(wb: Workbook, changes: tuple[ProjectChanges, ...]) -> None:
     for p in changes:
         for e in p.epics:
             ref = e.epic
-            ws.append([_text(ref.portfolio), ref.site, ref.project, ref.key, _text(ref.summary), ref.owner, e.verdict,
+            ws.append([ref.site, ref.project, ref.key, _text(ref.summary), ref.owner, e.verdict,
                        e.baselined, e.source, e.baseline_end, e.target_end, e.moved_days, e.replans, e.last_move, e.last_by,
                        e.scope_baseline, e.scope_now, ", ".join(e.approved), ", ".join(e.pending)])
             row = ws[ws.max_row]
-            _link(row[3], ref.url)
-            for i in (7, 9, 10, 13):
+            _link(row[2], ref.url)
+            for i in (6, 8, 9, 12):
                 row[i].number_format = DATE
             if e.verdict in (UNAPPROVED, APPROVED):
-                row[6].fill = PatternFill("solid", fgColor=FILLS["red" if e.verdict == UNAPPROVED else "green"])
-    _finish(ws, wrap_columns=(5,))
+                row[5].fill = PatternFill("solid", fgColor=FILLS["red" if e.verdict == UNAPPROVED else "green"])
+    _finish(ws, wrap_columns=(4,))
 
 
 def _dependencies_sheet(wb: Workbook, deps: tuple[RedDependency, ...]) -> None:
