@@ -144,10 +144,10 @@ def run_demo(out_dir: Path, *, issues: int, seed: int, now: datetime,
             context = ReportContext(result=result, snapshots=audited.snapshots,
                                     mapping=audited.primary_mapping, now=now, history=history)
             # The portfolio first: it keeps this run's RAG colours, which the monthly pack compares.
-            for name, report in sorted(available_reports().items(), key=lambda r: (r[0] != "portfolio", r[0])):
+            for _, report in sorted(available_reports().items(), key=lambda r: (r[0] != "portfolio", r[0])):
                 for fmt in report.formats:
-                    render_report(report, context, fmt, out_dir=out_dir)
-                    files.append(out_dir / file_name(name, fmt))
+                    written = render_report(report, context, fmt, out_dir=out_dir)
+                    files += [] if isinstance(written, str) else written
     return DemoResult(out_dir=out_dir, result=result, plan=plan, applied=applied,
                       resync_writes=resync.totals.writes if resync else 0, files=files, history=history_path,
                       sites={name: sb.flavour.value for name, sb in servers.items()})

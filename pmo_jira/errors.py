@@ -12,6 +12,11 @@ from pmo_jira.redaction import redact
 class PmoError(Exception):
     """Base of all expected failures: bad input, unreachable Jira, refused writes."""
 
+    run_summary: object = None
+    """The summary of the run this error stopped (a ``logs.RunSummary``), set by the run; whoever
+    reports the error logs its line after the error's, so "stopped early (the error is above)" is
+    true on the screen."""
+
     def one_line(self) -> str:
         return " ".join(redact(str(self)).split())
 

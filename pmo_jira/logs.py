@@ -163,8 +163,13 @@ def write_summary_json(path: str | os.PathLike[str], summary: RunSummary) -> Non
         raise
 
 
-def emit_summary(summary: RunSummary, json_path: str | os.PathLike[str] | None = None) -> None:
-    """Log the summary line (JSON logs carry the fields under ``summary``) and write the file."""
+def log_summary(summary: RunSummary) -> None:
+    """Log the summary line (JSON logs carry the fields under ``summary``)."""
     logging.getLogger(SUMMARY_LOGGER).info(summary.line(), extra={"summary": summary.to_dict()})
+
+
+def emit_summary(summary: RunSummary, json_path: str | os.PathLike[str] | None = None) -> None:
+    """Log the summary line and write the file."""
+    log_summary(summary)
     if json_path is not None:
         write_summary_json(json_path, summary)

@@ -90,11 +90,15 @@ def _once(memo: dict[str, Any], key: str, build: Callable[[], T]) -> T:
 
 @runtime_checkable
 class Report(Protocol):
+    """A named report. Optional extras: ``options`` (the ``--option`` names it takes; ``--month``
+    and ``--level`` set the options of those names) and ``check_options(options, formats)``
+    (raise ``PmoError`` for a bad value before the audit runs)."""
+
     name: str
     title: str
     formats: tuple[str, ...]  # the first one is the default
 
-    def render(self, ctx: ReportContext, fmt: str) -> str | bytes: ...
+    def render(self, ctx: ReportContext, fmt: str) -> str | bytes | Mapping[str, str | bytes]: ...
 
 
 def renders_from_history(report: Report) -> bool:
@@ -121,6 +125,31 @@ def find_report(name: str) -> Report:
     return reports[name]
 
 
+def check_options(report: Report, options: Mapping[str, str], formats: Sequence[str] = (), *,
+                  to_stdout: bool = False) -> None:
+    """Refuse an option name the report does not take (its ``options``), naming the ones it does,
+    then let the report check the values (its optional ``check_options(options, formats)``);
+    done before the audit, so a typo does not cost a full read."""
+    allowed = tuple(getattr(report, "options", ()) or ())
+    for name in options:
+        if name in allowed:
+            continue
+        if not allowed:
+            raise PmoError(f"report '{report.name}' takes no options (got --option {name}=...)")
+        guess = did_you_mean(name, allowed)
+        raise PmoError(f"report '{report.name}' has no option '{name}' ({f'{guess} ' if guess else ''}"
+                       f"options: {', '.join(allowed)})")
+    check_values = getattr(report, "check_options", None)
+    if callable(check_values):
+        check_values(options, formats)
+    for fmt in formats:
+        files = files_of(report, fmt, options)
+        if to_stdout and len(files) > 1:
+            level = " (or --level to pick one)" if "level" in allowed else ""
+            raise PmoError(f"format '{fmt}' of report '{report.name}' is {len(files)} files ({', '.join(files)}): "
+                           f"give --output DIR or --out-dir DIR{level}")
+
+
 def chosen_formats(report: Report, fmt: str, out_dir: Path | None) -> list[str]:
     """The formats to render; checked before the audit, so a typo does not cost a full read."""
     formats = list(report.formats) if fmt == "all" else [fmt or report.formats[0]]
@@ -132,16 +161,46 @@ def chosen_formats(report: Report, fmt: str, out_dir: Path | None) -> list[str]:
     return formats
 
 
+def folder_name(name: str, fmt: str) -> str:
+    """``<name>-<fmt>``: the folder a format of several files is saved as in an output folder."""
+    return f"{name}-{fmt}"
+
+
+def files_of(report: Report, fmt: str, options: Mapping[str, str]) -> tuple[str, ...]:
+    """The file names ``fmt`` renders to when it is several files (the report's optional
+    ``files(fmt, options)``), else ``()``: one text or bytes."""
+    files = getattr(report, "files", None)
+    return tuple(files(fmt, options)) if callable(files) else ()
+
+
 def render_report(report: Report, ctx: ReportContext | HistoryContext, fmt: str, *, output: Path | None = None,
-                  out_dir: Path | None = None) -> Path | str:
-    """Render one format into ``output`` or ``out_dir/<name><suffix>`` (the path written), or
-    return the text when there is no file to go to (binary formats need one)."""
+                  out_dir: Path | None = None) -> list[Path] | str:
+    """Render one format into ``output`` or ``out_dir/<name><suffix>`` (the paths written), or
+    return the text when there is no file to go to (binary formats need one).
+
+    A format of several files (``render`` returns file name -> content) is a folder: ``output``,
+    or ``out_dir/<name>-<fmt>``; a single one of them is like any one file."""
     content = report.render(ctx, fmt) if isinstance(ctx, ReportContext) else \
         report.render_from_history(ctx, fmt)  # type: ignore[attr-defined]
+    if isinstance(content, Mapping):
+        if len(content) == 1 and out_dir is None:
+            content = next(iter(content.values()))
+        else:
+            folder = output if output is not None else (out_dir / folder_name(report.name, fmt) if out_dir else None)
+            if folder is None:
+                raise PmoError(f"format '{fmt}' is {len(content)} files ({', '.join(content)}): give --output DIR "
+                               "or --out-dir DIR")
+            if folder.exists() and not folder.is_dir():
+                raise PmoError(f"cannot write {folder}: it is a file, and format '{fmt}' writes a folder")
+            written = []
+            for file, data in content.items():
+                write_output(folder / file, data)
+                written.append(folder / file)
+            return written
     target = output if output is not None else (out_dir / file_name(report.name, fmt) if out_dir is not None else None)
     if target is None:
         if isinstance(content, bytes):
             raise PmoError(f"format '{fmt}' is binary: give --output FILE or --out-dir DIR")
         return content
     write_output(target, content)
-    return target
+    return [target]

@@ -35,7 +35,9 @@ def test_every_format_to_a_folder_and_the_second_run_compares_with_the_first(pmo
     first = pmo.run(["report", "portfolio", "--format", "all", "--out-dir", str(out)], sb=cloud)
     assert first.exit_code == 0, first.stderr
     assert sorted(p.name for p in out.iterdir()) == [
-        "portfolio.csv", "portfolio.html", "portfolio.json", "portfolio.md", "portfolio.txt", "portfolio.xlsx"]
+        "portfolio-csv", "portfolio.html", "portfolio.json", "portfolio.md", "portfolio.txt", "portfolio.xlsx"]
+    assert sorted(p.name for p in (out / "portfolio-csv").iterdir()) == [
+        "definitions.csv", "epics.csv", "findings.csv", "portfolios.csv", "projects.csv"]
     assert load_workbook(out / "portfolio.xlsx").sheetnames[:4] == ["Portfolios", "Projects", "Epics", "Definitions"]
     assert "no previous run of this mapping" in (out / "portfolio.txt").read_text()
     second = pmo.run(["report", "portfolio", "--format", "json"], sb=cloud,

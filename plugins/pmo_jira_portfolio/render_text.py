@@ -10,14 +10,17 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pmo_jira.formats.base import iso, one_line
 from pmo_jira.formats.csv_format import defuse_cell
-from pmo_jira.formats.markdown import md_escape
+from pmo_jira.formats.markdown import md_text
 from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
-from pmo_jira_portfolio.rollup import LEVELS, SEVERITIES, Rollup
+from pmo_jira_portfolio.report import CSV_LEVELS
+from pmo_jira_portfolio.rollup import FINDING_COLUMNS, LEVELS, SEVERITIES, Rollup
 from pmo_jira_portfolio.runs import as_dict
 
 SCHEMA_ID = "pmo-jira/portfolio"
@@ -98,50 +101,72 @@ def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 
 
 def render_markdown(rollup: Rollup) -> str:
-    out = [f"## Portfolio report: {md_escape(rollup.mapping_name)}", "", md_escape(headline(rollup)), ""]
+    """Markdown that reads as well raw as rendered: Jira text is escaped only where Markdown would
+    misrender it (``md_text``)."""
+    out = [f"## Portfolio report: {md_text(rollup.mapping_name)}", "", md_text(headline(rollup)), ""]
     for site, message in sorted(rollup.site_errors.items()):
-        out += [f"> **Site {md_escape(site)} could not be audited:** {md_escape(message)}", ""]
+        out += [f"> **Site {md_text(site)} could not be audited:** {md_text(message)}", ""]
     out += ["### RAG definitions", ""]
     out += _md_table(["Dimension", "Amber from", "Red from", "Definition"],
-                     [[md_escape(x) for x in r] for r in definition_rows(rollup)])
+                     [[md_text(x, cell=True) for x in r] for r in definition_rows(rollup)])
     for level in LEVELS:
-        header, rows = _level_rows(rollup, level, text=md_escape, limit=200)
+        header, rows = _level_rows(rollup, level, text=partial(md_text, cell=True), limit=200)
         out += ["", f"### {_TITLES[level]}", ""]
         out += _md_table(header, rows) if rows else ["_none_"]
     out += ["", "### Changes since the previous run", ""]
-    out += [f"- {md_escape(line.strip())}" for line in change_lines(rollup)]
+    out += [f"- {md_text(line.strip())}" for line in change_lines(rollup)]
     return "\n".join(out) + "\n"
 
 
 # --- csv ---------------------------------------------------------------------------------------
 
-CSV_COLUMNS: tuple[str, ...] = (
-    "level", "portfolio", "site", "project", "key", "name", "phase", "status", "target_end", *FIGURES,
-    "items", "items_flagged", "items_serious", "unmapped", "new_findings", "resolved_findings", *MEASURE_FIELDS,
-    "m_compliance_serious", *RAG_FIELDS, "why", "owner", "amber", "red", "definition",
-)
+_FIGURE_COLUMNS = (*FIGURES, "items", "items_flagged", "items_serious", "unmapped", *MEASURE_FIELDS,
+                   "m_compliance_serious", *RAG_FIELDS, "why")
+CSV_FILES: dict[str, tuple[str, ...]] = dict(zip(CSV_LEVELS, (
+    ("portfolio", "projects", *_FIGURE_COLUMNS, "new_findings", "resolved_findings"),
+    ("portfolio", "site", "project", "name", "owner", "phase", *_FIGURE_COLUMNS, "new_findings",
+     "resolved_findings", "url"),
+    ("portfolio", "site", "project", "key", "summary", "owner", "phase", "status", "open", "target_end",
+     *_FIGURE_COLUMNS, "url"),
+    tuple(c for c in FINDING_COLUMNS if c != "severity_rank"),
+    ("name", "amber", "red", "definition"),
+)))
+"""The columns of each file of the csv format: one per level, the findings and the RAG definitions."""
 
 
-def render_csv(rollup: Rollup) -> str:
-    """One row per portfolio, project and epic (column ``level``), then one per RAG definition."""
+def _csv(columns: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for level in LEVELS:
-        for _, r in frame(rollup, level).iterrows():
-            row = {"level": level, **{k: plain(v) for k, v in r.items()}}
-            if level == "portfolio":
-                row["key"] = row["name"] = row["portfolio"]
-            elif level == "project":
-                row["key"] = row["project"]
-            else:
-                row["name"] = row.get("summary")
-            writer.writerow([defuse_cell(one_line(str(v))) if isinstance(v, str) else ("" if v is None else v)
-                             for v in (row.get(c) for c in CSV_COLUMNS)])
-    for name, amber, red, text in definition_rows(rollup):
-        row = {"level": "definition", "key": name, "amber": amber, "red": red, "definition": text}
-        writer.writerow([defuse_cell(one_line(str(row.get(c, "")))) for c in CSV_COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        values = (plain(row.get(c)) for c in columns)
+        writer.writerow([_csv_cell(v) for v in values])
     return buf.getvalue()
+
+
+def _csv_cell(value: Any) -> Any:
+    """Text defused, timestamps as ISO 8601 (UTC, Z), yes/no as true/false (as the audit's csv),
+    nothing as an empty cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return defuse_cell(one_line(value))
+    if isinstance(value, datetime):
+        return iso(value)
+    return "" if value is None else value
+
+
+def render_csv(rollup: Rollup, level: str | None = None) -> dict[str, str]:
+    """``<level>.csv`` -> text for each of ``CSV_FILES`` (or only ``level``): one row per
+    portfolio, project, epic, finding or RAG definition; cells that a spreadsheet would run as a
+    formula are defused."""
+    def rows(name: str) -> Iterable[dict[str, Any]]:
+        if name == "definitions":
+            return ({"name": n, "amber": a, "red": r, "definition": d} for n, a, r, d in definition_rows(rollup))
+        source = rollup.findings if name == "findings" else getattr(rollup, name)
+        return source.to_dict("records") if len(source) else ()
+
+    return {f"{name}.csv": _csv(CSV_FILES[name], rows(name)) for name in ((level,) if level else CSV_FILES)}
 
 
 # --- json --------------------------------------------------------------------------------------

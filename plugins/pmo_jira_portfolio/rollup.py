@@ -267,8 +267,10 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
 
     epics = pd.DataFrame(_epic_rows(inp, mapping, portfolio_of))
     if epics.empty:
+        # the columns of a read epic (m_risk is one of _SUMMED): a frame with a column twice makes
+        # every later to_dict() warn and drop it
         epics = pd.DataFrame(columns=["portfolio", "site", "project", "key", *_SUMMED, "days_late",
-                                      "days_since_update", "m_schedule", "m_risk",
+                                      "days_since_update", "m_schedule",
                                       "m_compliance", "m_compliance_serious", "m_freshness", "owner", "gap"])
     new_by, resolved_by = _change_counts(hist.new), _change_counts(hist.resolved)
 

@@ -7,7 +7,8 @@ import importlib
 import click
 
 from pmo_jira import __version__
-from pmo_jira.cli.errors import cli_errors
+from pmo_jira.cli.errors import cli_errors, closed_pipe_exit
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.errors import PluginError
 
 # name -> "module:attribute"; importing lazily keeps `pmo-jira --help` fast.
@@ -40,13 +41,21 @@ def plugin_commands() -> dict[str, click.Command]:
     return found
 
 
-class LazyGroup(click.Group):
+class LazyGroup(SuggestingGroup):
     """Built-in commands load when used; plugins' commands are asked for only when needed, and a
     plugin whose command clashes is one ``Error:`` line naming it (exit 2)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         with cli_errors():
             return sorted(set(super().list_commands(ctx)) | set(COMMANDS) | set(plugin_commands()))
+
+    def invoke(self, ctx: click.Context) -> object:
+        # a closed stdout (`pmo-jira standards list | head -1`) ends any command quietly; click
+        # alone would exit 1, which `audit` uses for "findings"
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            closed_pipe_exit()
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:

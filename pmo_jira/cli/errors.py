@@ -17,9 +17,11 @@ import click
 
 from pmo_jira.errors import PmoError
 from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
-from pmo_jira.logs import redact
+from pmo_jira.logs import RunSummary, log_summary, redact
 
 EXIT_CANNOT_RUN = 2
+EXIT_PIPE_CLOSED = 141
+"""What a shell reports for a program ended by SIGPIPE (128 + 13), as `cat` or `grep` in `| head`."""
 
 
 _JSON_ERRORS = threading.local()
@@ -35,6 +37,19 @@ def error_line(message: str) -> None:
                               ensure_ascii=False), err=True)
     else:
         click.secho("Error: " + line, fg="red", err=True)
+
+
+def silence_stdout() -> None:
+    """The reader of standard output left (`| head`): send the rest to /dev/null, so neither a
+    later write nor Python's flush at exit raises or prints a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def closed_pipe_exit() -> NoReturn:
+    """End quietly because standard output was closed: no error line, exit 141."""
+    silence_stdout()
+    raise click.exceptions.Exit(EXIT_PIPE_CLOSED)
 
 
 def fail(message: str) -> NoReturn:
@@ -58,11 +73,7 @@ def cli_errors(verbosity: int = 0, *, log_format: str | None = None) -> Iterator
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
     except BrokenPipeError:
-        # `pmo-jira sync | head`: the reader left; stop without a traceback when Python flushes
-        # stdout on exit (point it at /dev/null), and say the run did not finish
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        fail("standard output was closed before the run finished (e.g. by `| head`)")
+        closed_pipe_exit()
     except KeyboardInterrupt:
         # click would say "Aborted!" and exit 1, which a scheduler reads as "findings found"
         fail("interrupted (Ctrl-C)")
@@ -72,7 +83,10 @@ def cli_errors(verbosity: int = 0, *, log_format: str | None = None) -> Iterator
     except PmoError as exc:
         if verbosity >= 2:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)
-        fail(exc.one_line())
+        error_line(exc.one_line())
+        if isinstance(exc.run_summary, RunSummary):  # "stopped early (the error is above)": after it
+            log_summary(exc.run_summary)
+        raise click.exceptions.Exit(EXIT_CANNOT_RUN) from None
     except Exception as exc:
         if verbosity >= 1:
             click.echo(redact(traceback.format_exc()).rstrip(), err=True)

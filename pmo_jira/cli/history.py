@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from pmo_jira.cli.errors import cli_errors
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso
 from pmo_jira.history import Delta, FindingRef, HistoryStore, RunRecord, TimeToFix, existing_history, history_target
@@ -37,7 +38,7 @@ def _ref_dict(ref: FindingRef) -> dict[str, Any]:
             "outcome": ref.outcome, "phase": ref.phase}
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=SuggestingGroup, invoke_without_command=True)
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="Config file naming the history (default: as for every command).")
 @click.option("--db", metavar="PATH|URL", help=_DB_HELP)

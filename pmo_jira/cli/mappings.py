@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from pmo_jira.cli.errors import EXIT_CANNOT_RUN, cli_errors
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.cli.options import config_option
 from pmo_jira.errors import ConfigError
 from pmo_jira.mapping import load_mapping, validate_mapping
@@ -18,7 +19,7 @@ from pmo_jira.site_proof import prove_mapping
 from pmo_jira.standards.registry import configure, plugin_registry
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def mappings() -> None:
     """Check mapping files."""
 

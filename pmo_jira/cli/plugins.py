@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.plugin_manager import PluginInfo, failure, hook_results, plugin_infos
 
 # hook -> (label, how to name one contribution)
@@ -41,7 +42,7 @@ def _line(info: PluginInfo, widths: tuple[int, int, int]) -> str:
     return f"{head}  {text or 'no hooks'}"
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def plugins() -> None:
     """Inspect the installed pmo-jira plugins (entry-point group 'pmo_jira')."""
 

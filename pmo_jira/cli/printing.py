@@ -6,8 +6,17 @@ from collections.abc import Mapping
 
 import click
 
-from pmo_jira.cli.errors import error_line
+from pmo_jira.cli.errors import error_line, silence_stdout
 from pmo_jira.run import RunEvents
+
+
+def echo_out(text: str, *, nl: bool = True) -> None:
+    """Print a run's output on stdout. A reader that left (`pmo-jira audit | head -1`) ends the
+    output, not the run: it is still recorded and summarised and exits with its own code."""
+    try:
+        click.echo(text, nl=nl)
+    except BrokenPipeError:
+        silence_stdout()
 
 
 class Printer(RunEvents):
@@ -19,4 +28,4 @@ class Printer(RunEvents):
             error_line(f"site {site}: {message}")
 
     def output(self, text: str) -> None:
-        click.echo(text, nl=not text.endswith("\n"))
+        echo_out(text, nl=not text.endswith("\n"))

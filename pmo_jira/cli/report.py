@@ -10,7 +10,7 @@ import click
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.errors import PmoError
-from pmo_jira.reports import chosen_formats, find_report
+from pmo_jira.reports import check_options, chosen_formats, find_report
 from pmo_jira.run import run_report_command, run_report_from_history
 
 
@@ -24,8 +24,8 @@ class ReportPrinter(Printer):
 @click.argument("name")
 @click.option("--format", "fmt", default=None, metavar="FORMAT",
               help="One of the report's formats (default: its first), or 'all' with --out-dir.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of standard output.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Write to this file (a folder for formats of several files, e.g. csv) instead of standard output.")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write into this folder as <name>.<suffix>.")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -35,13 +35,15 @@ class ReportPrinter(Printer):
 @click.option("--month", default=None, metavar="YYYY-MM",
               help="The month, for reports that take one (e.g. monthly; default: this month; "
                    "'previous': the month before this one).")
+@click.option("--level", default=None, metavar="LEVEL",
+              help="Only this level, for reports that take one (e.g. portfolio csv: portfolios, projects, epics, findings).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @click.option("--from-history", is_flag=True,
               help="Roll up the newest full run of each site from the run history; Jira is not read.")
 @click.pass_context
 def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
            out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
-           month: str | None, no_history: bool, from_history: bool) -> None:
+           month: str | None, level: str | None, no_history: bool, from_history: bool) -> None:
     """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`.
 
     With --from-history (reports that offer it, e.g. portfolio) the report is rendered from what
@@ -50,18 +52,23 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
     opts = {}
     for item in options:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise PmoError(f"--option {item!r}: expected KEY=VALUE")
-        opts[key] = value
+        if not sep or not key.strip():
+            raise PmoError(f"--option {item!r}: expected KEY=VALUE, e.g. --option level=epics")
+        opts[key.strip()] = value
     if month is not None:
         if month != "previous" and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
             raise PmoError(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11, or 'previous'")
         if "month" not in getattr(chosen, "options", ()):
             raise PmoError(f"report '{name}' takes no --month")
         opts["month"] = month
+    if level is not None:
+        if "level" not in getattr(chosen, "options", ()):
+            raise PmoError(f"report '{name}' takes no --level")
+        opts["level"] = level
     formats = chosen_formats(chosen, fmt or chosen.formats[0], out_dir)
     if from_history and no_history:
         raise PmoError("--from-history records nothing anyway: leave out --no-history")
+    check_options(chosen, opts, formats, to_stdout=output is None and out_dir is None)
     settings = common.load()
     request = common.request(f"report {name}", mapping=mapping, projects=projects,
                              record=not no_history)

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import click
 
 from pmo_jira.cli.errors import fail
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.interrupt import Interrupted
 from pmo_jira.mapping.presets import preset
 from pmo_jira.sandbox.faults import Faults, parse_schedule
@@ -28,7 +29,7 @@ class _OneLineCommand(click.Command):
             ctx.exit(2)
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def sandbox() -> None:
     """A local Jira stand-in with a generated portfolio (no Jira needed)."""
 

@@ -8,6 +8,7 @@ import textwrap
 import click
 
 from pmo_jira.cli.errors import fail
+from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.standards.base import Standard
 from pmo_jira.standards.registry import plugin_registry
 
@@ -18,7 +19,7 @@ def _row(cls: type[Standard]) -> dict:
             "options": cls.option_defaults()}
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def standards() -> None:
     """List and explain the standards pmo-jira can check."""
 

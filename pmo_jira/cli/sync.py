@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
-from pmo_jira.cli.printing import Printer
+from pmo_jira.cli.printing import Printer, echo_out
 from pmo_jira.reports import write_output
 from pmo_jira.run import run_sync_command
 from pmo_jira.writeback import ApplyReport, Plan
@@ -30,16 +30,18 @@ class SyncPrinter(Printer):
             return
         plan_text = json.dumps(plan.to_json(), indent=2)
         if self.plan_json == Path("-"):
-            click.echo(plan_text)
+            echo_out(plan_text)
             return
-        click.echo(plan.describe())
+        echo_out(plan.describe())
         if self.plan_json is not None:
             write_output(self.plan_json, plan_text + "\n")
 
     def dry_run(self, plan: Plan) -> None:
-        # on stderr when stdout carries the plan JSON, so that stays one valid document
-        click.echo("Dry run: nothing was written. Run `pmo-jira sync --apply` to write this plan.",
-                   err=self.plan_json == Path("-"))
+        message = "Dry run: nothing was written. Run `pmo-jira sync --apply` to write this plan."
+        if self.plan_json == Path("-"):  # on stderr when stdout carries the plan JSON, so that stays one valid document
+            click.echo(message, err=True)
+        else:
+            echo_out(message)
 
     def applied(self, report: ApplyReport) -> None:
         for error in report.errors:

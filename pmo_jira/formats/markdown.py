@@ -21,8 +21,36 @@ _OUTCOME_LABEL = {Outcome.FAIL: "fail", Outcome.ERROR: "error", Outcome.WAIVED: 
 
 
 def md_escape(text: str) -> str:
-    """One table cell's worth of literal text."""
+    """One table cell's worth of literal text, every Markdown character escaped (``md_text``
+    escapes only what would misrender)."""
     return _MD_SPECIAL.sub(r"\\\1", one_line(text))
+
+
+_TAG = re.compile(r"<(/?[A-Za-z!?][^<>]*)>")  # an HTML tag, comment or autolink
+_LITERAL = [
+    (re.compile(r"\\(?=[!-/:-@\[-`{-~])"), r"\\\\"),  # a backslash that would escape what follows
+    (re.compile(r"([`*|~\[])"), r"\\\1"),  # code, emphasis, table cell end, strike-through, links
+    (re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"), r"\\_"),  # emphasis; snake_case stays
+    (re.compile(r"&(?=#?\w+;)"), r"\\&"),  # an entity such as &amp;
+    (re.compile(r"(?<![\w.])@(?=\w)"), r"\\@"),  # an @mention that would notify someone
+    (_TAG, r"<\1\\>"),
+    (re.compile(r"<(?=[A-Za-z/!?])"), r"\\<"),
+]
+_LINE_START = [
+    (re.compile(r"^([#>+=-])(?=\s|#|$)"), r"\\\1"),  # a heading, quote or list item
+    (re.compile(r"^(\d+)([.)])(?=\s|$)"), r"\1\\\2"),  # an ordered list item
+]
+
+
+def md_text(text: str, *, cell: bool = False) -> str:
+    """Literal text for Markdown that stays readable as raw text: only what Markdown would
+    render differently is escaped (``|`` always, for table cells), so ``(``, ``-`` or ``#`` in
+    running text stay as they are; a link, emphasis, HTML or an @mention from Jira does not work.
+    ``cell``: the text is a table cell, where a line start cannot begin a heading or a list."""
+    out = one_line(text)
+    for pattern, repl in _LITERAL if cell else [*_LITERAL, *_LINE_START]:
+        out = pattern.sub(repl, out)
+    return out
 
 
 def _link(label: str, url: str) -> str:

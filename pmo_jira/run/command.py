@@ -25,7 +25,7 @@ from pmo_jira.errors import ConfigError, PmoError
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
 from pmo_jira.jira.client import JiraClient
-from pmo_jira.logs import RunSummary, emit_summary
+from pmo_jira.logs import RunSummary, emit_summary, write_summary_json
 from pmo_jira.reports import HistoryContext, Report, ReportContext, render_report, renders_from_history, write_output
 from pmo_jira.run.connect import client_for
 from pmo_jira.run.facts import collect_run_facts
@@ -126,10 +126,11 @@ class Run:
             run.record(audited.result)
             summary = run.finish(audited.result, exit_code=0)
 
-    A ``PmoError`` that escapes the block still emits the summary line (exit 2, ``stopped``)
-    before it propagates. So does a stop signal (``Interrupted``, exit 2), which also records the
-    run in the history, marked interrupted (never compared), and leaves on the exception the one
-    line the CLI prints (``detail``).
+    A ``PmoError`` that escapes the block still gets its summary (exit 2, ``stopped``): the
+    ``--summary-json`` file is written, and the error carries it as ``run_summary`` for the caller
+    to log after the error itself (the CLI does). A stop signal (``Interrupted``, exit 2) emits
+    the summary line, also records the run in the history, marked interrupted (never compared),
+    and leaves on the exception the one line the CLI prints (``detail``).
     """
 
     def __init__(self, settings: Settings, request: RunRequest, *, events: RunEvents | None = None,
@@ -163,7 +164,9 @@ class Run:
                 command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
                 duration_s=time.monotonic() - self.started, exit_code=2, started_at=self.now,
                 stopped=exc.one_line())
-            emit_summary(self.summary, self.settings.summary_json)
+            if self.settings.summary_json is not None:
+                write_summary_json(self.settings.summary_json, self.summary)
+            exc.run_summary = self.summary  # its line is logged after the error's, by whoever reports it
 
     def _interrupted(self, exc: Interrupted) -> None:
         """A stop signal ended the run: record what is known (marked interrupted), then the summary."""
@@ -460,7 +463,8 @@ def _render_formats(report: Report, context: ReportContext | HistoryContext, for
     """Each format to its file (``events.written``), or its text to ``events.output``."""
     for fmt in formats:
         written = render_report(report, context, fmt, output=output, out_dir=out_dir)
-        if isinstance(written, Path):
-            events.written(written)
-        else:
+        if isinstance(written, str):
             events.output(written)
+        else:
+            for path in written:
+                events.written(path)
