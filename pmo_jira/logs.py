@@ -101,6 +101,15 @@ def setup_logging(verbosity: int = 0, fmt: Literal["text", "json"] = "text",
     return handler
 
 
+def point_logs_at(stream: IO[str]) -> IO[str] | None:
+    """Send pmo-jira's log lines to ``stream`` from now on (a progress display's console, which
+    prints them above its bars); returns the stream they went to, to restore it."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Handler):
+            return handler.setStream(stream)
+    return None
+
+
 # --- run summary ---------------------------------------------------------------------------------
 
 

@@ -57,6 +57,8 @@ class ReportContext:
     now: datetime
     history: HistoryStore | None = None  # when a run history is kept
     options: Mapping[str, str] = field(default_factory=dict)
+    width: int | None = None  # the terminal's columns a text format should fit (None: no limit)
+    color: bool = False  # the text goes to a terminal that shows colour (never with NO_COLOR)
     _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def shared(self, key: str, build: Callable[[], T]) -> T:
@@ -75,6 +77,8 @@ class HistoryContext:
     sites: tuple[str, ...]
     now: datetime
     options: Mapping[str, str] = field(default_factory=dict)
+    width: int | None = None  # as ReportContext's
+    color: bool = False
     _shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def shared(self, key: str, build: Callable[[], T]) -> T:

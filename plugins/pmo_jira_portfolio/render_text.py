@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
@@ -16,6 +17,7 @@ from typing import Any
 
 from pmo_jira.formats.base import iso, one_line
 from pmo_jira.formats.csv_format import defuse_cell
+from pmo_jira.formats.fit import fit_table
 from pmo_jira.formats.markdown import md_text
 from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
@@ -66,10 +68,27 @@ def change_lines(rollup: Rollup) -> list[str]:
 # --- terminal table --------------------------------------------------------------------------------
 
 
-def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+_RAG_STYLE = {"RED": "1;31", "AMBER": "33", "GREEN": "32"}
+# Too narrow a terminal: free text is cut first, then these columns go, first listed first; the
+# keys and the overall colour stay.
+_DROP_FIRST = ("Resolved", "New", "I", "L", "M", "Open high risks", "Done % (estimate)", "Status", "Target end",
+               "Projects", "Epics", "Phase", "Days late", "Done % (count)", "Open findings", "C", "H", "Scope",
+               "Freshness", "Risk", "Schedule", "Compliance", "Name", "Summary", "Portfolio", "Site")
+
+
+def _aligned(header: list[str], rows: list[list[str]], *, width: int | None = None, color: bool = False,
+             numeric: frozenset[int] = frozenset(), text: tuple[str, ...] = (), wrap: tuple[str, ...] = ()) -> list[str]:
+    """The table fitted to ``width`` (``pmo_jira.formats.fit``): ``text`` columns cut, ``wrap``
+    columns wrapped; RAG words coloured on a terminal."""
+    style = (lambda col, cell: _RAG_STYLE.get(cell)) if color else None
+    return fit_table(header, rows, width, numeric=numeric, shrink=[i for i, h in enumerate(header) if h in text],
+                     wrap=[i for i, h in enumerate(header) if h in wrap],
+                     drop=[header.index(h) for h in _DROP_FIRST if h in header], style=style)
+
+
+def _wrapped(lines: Iterable[str], width: int | None) -> list[str]:
+    return [part for line in lines for part in (textwrap.wrap(line, width, subsequent_indent="  ",
+                                                              break_on_hyphens=False) or [""] if width else [line])]
 
 
 def _level_rows(rollup: Rollup, level: str, text=one_line, limit: int = 60) -> tuple[list[str], list[list[str]]]:
@@ -78,17 +97,24 @@ def _level_rows(rollup: Rollup, level: str, text=one_line, limit: int = 60) -> t
     return [c.header for c in cols], rows
 
 
-def render_table(rollup: Rollup) -> str:
-    out = [f"Portfolio report - {rollup.mapping_name}", headline(rollup), ""]
-    for site, message in sorted(rollup.site_errors.items()):
-        out.append(f"Site {site} could not be audited: {one_line(message)}")
-    out += ["RAG definitions (higher is worse; amber/red from the threshold on)"]
-    out += _aligned(["Dimension", "Amber", "Red", "Definition"], [list(r) for r in definition_rows(rollup)])
+def render_table(rollup: Rollup, *, width: int | None = None, color: bool = False) -> str:
+    """The terminal text; ``width`` (the terminal's columns, None: no limit) cuts free text, then
+    leaves out the least telling columns and names them; ``color`` colours the RAG words."""
+    out = _wrapped([f"Portfolio report - {rollup.mapping_name}", headline(rollup)], width) + [""]
+    out += _wrapped([f"Site {site} could not be audited: {one_line(message)}"
+                     for site, message in sorted(rollup.site_errors.items())], width)
+    out += _wrapped(["RAG definitions (higher is worse; amber/red from the threshold on)"], width)
+    definitions = [[name, amber, red, text] for name, amber, red, text in definition_rows(rollup)]
+    out += _aligned(["Dimension", "Amber", "Red", "Definition"], definitions, width=width, wrap=("Definition",))
     for level in LEVELS:
         header, rows = _level_rows(rollup, level)
-        out += ["", f"{_TITLES[level]} ({len(rows)})", *(_aligned(header, rows) if rows else ["(none)"])]
+        numeric = frozenset(i for i, c in enumerate(LEVEL_COLUMNS[level]) if c.kind in ("int", "pct"))
+        table = _aligned(header, rows, width=width, color=color, numeric=numeric,
+                         text=("Portfolio", "Name", "Summary", "Status", "Phase")) if rows else ["(none)"]
+        out += ["", f"{_TITLES[level]} ({len(rows)})", *table]
     phases = ", ".join(f"{p} {n}" for p, n in rollup.phase_counts.items())
-    out += ["", f"Epics by phase: {phases}", "", "Changes since the previous run", *change_lines(rollup)]
+    out += ["", *_wrapped([f"Epics by phase: {phases}"], width), "", "Changes since the previous run",
+            *_wrapped(change_lines(rollup), width)]
     return "\n".join(out) + "\n"
 
 

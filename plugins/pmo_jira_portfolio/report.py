@@ -20,7 +20,8 @@ def _renderers(ctx: ReportContext | HistoryContext):
     from pmo_jira_portfolio.render_text import render_csv, render_json, render_markdown, render_table
     from pmo_jira_portfolio.render_xlsx import render_xlsx
 
-    return {"table": render_table, "csv": lambda rollup: render_csv(rollup, ctx.options.get("level")),
+    return {"table": lambda rollup: render_table(rollup, width=ctx.width, color=ctx.color),
+            "csv": lambda rollup: render_csv(rollup, ctx.options.get("level")),
             "xlsx": render_xlsx, "markdown": render_markdown, "json": render_json, "html": render_html}
 
 

@@ -9,9 +9,11 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
+from pmo_jira.cli.progress import live_progress
 from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.formats import DEFAULT, builtin_formats
+from pmo_jira.formats.fit import terminal_width, use_color
 from pmo_jira.run import run_audit_command
 
 FAIL_ON = [s.value for s in Severity] + ["never"]
@@ -46,7 +48,8 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
     settings = common.load()
     request = common.request("audit", mapping=mapping, projects=projects, jql=jql,
                              record=not no_history)
-    done = run_audit_command(settings, request, fmt=fmt, color=output is None and sys.stdout.isatty(),
-                             output=output, fail_on=None if fail_on == "never" else Severity(fail_on),
-                             events=Printer())
+    with live_progress(common.verbosity, settings.log_format) as progress:
+        done = run_audit_command(settings, request, fmt=fmt, color=output is None and use_color(sys.stdout),
+                                 width=terminal_width(sys.stdout) if output is None else None, output=output,
+                                 fail_on=None if fail_on == "never" else Severity(fail_on), events=Printer(progress))
     ctx.exit(done.exit_code)

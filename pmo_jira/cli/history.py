@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from pmo_jira.cli.errors import cli_errors
 from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso
+from pmo_jira.formats.fit import cut, fit_table, terminal_width
 from pmo_jira.history import Delta, FindingRef, HistoryStore, RunRecord, TimeToFix, existing_history, history_target
 from pmo_jira.history.migrate import head
 from pmo_jira.settings import load_settings
@@ -93,7 +95,7 @@ def history(ctx: click.Context, config: str | None, db: str | None, limit: int, 
             click.echo(f"No runs recorded yet in {history_target(db)}.")
         _say_hidden(hidden)
         return
-    table = [("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES")]
+    table = []
     for run, d in rows:
         sites = ",".join(s + ("!" if s in run.site_errors else "") for s in run.sites)
         writes = f"{run.writes_applied}/{run.writes_planned}" if run.kind == "sync" else "-"
@@ -101,7 +103,11 @@ def history(ctx: click.Context, config: str | None, db: str | None, limit: int, 
         new, resolved = (str(len(d.new)), str(len(d.resolved))) if run.compared else ("-", "-")
         table.append((str(run.id), iso(run.started), kind, run.mapping_name, sites,
                       str(run.findings_open), new, resolved, writes))
-    _echo_table(table, numeric={0, 5, 6, 7, 8})
+    # too narrow: mapping and sites are cut first, then the write and kind columns left out
+    for line in fit_table(("ID", "STARTED", "KIND", "MAPPING", "SITES", "OPEN", "NEW", "RESOLVED", "WRITES"),
+                          table, terminal_width(sys.stdout), numeric={0, 5, 6, 7, 8}, shrink=(3, 4), drop=(8, 2),
+                          rule=False):
+        click.echo(line)
     if any(run.site_errors for run, _ in rows):
         click.echo("! = site could not be audited in that run")
     if any(not run.compared for run, _ in rows):
@@ -138,31 +144,31 @@ def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> N
         }, indent=2))
         return
     run = d.run
-    click.echo(f"Run {run.id} · {iso(run.started)} · {run.kind} · mapping {run.mapping_name} · "
-               f"sites {', '.join(run.sites) or 'none'} · {run.findings_open} open")
+    lines = [f"Run {run.id} · {iso(run.started)} · {run.kind} · mapping {run.mapping_name} · "
+             f"sites {', '.join(run.sites) or 'none'} · {run.findings_open} open"]
     if not d.compared:
         why = (f"interrupted by {run.interrupted}" if run.interrupted else f"narrowed by {run.narrowed}")
-        click.echo(f"This run was {why}: it is kept for the record and never compared with other runs.")
+        lines.append(f"This run was {why}: it is kept for the record and never compared with other runs.")
+        _echo_lines(lines)
         return
     if d.previous is None:
-        click.echo("First run of this mapping: every open finding is new.")
+        lines.append("First run of this mapping: every open finding is new.")
     else:
-        click.echo(f"Compared with run {d.previous.id} ({iso(d.previous.started)})"
-                   + (" · the mapping changed in between" if d.mapping_changed else ""))
+        lines.append(f"Compared with run {d.previous.id} ({iso(d.previous.started)})"
+                     + (" · the mapping changed in between" if d.mapping_changed else ""))
     for site, message in sorted(run.site_errors.items()):
-        click.echo(f"Site {site} could not be audited: {message}")
+        lines.append(f"Site {site} could not be audited: {message}")
     for title, refs in (("New", d.new), ("Resolved", d.resolved), ("Persisting", d.persisting),
                         ("Unchecked (site not audited in this run)", d.unchecked)):
         if refs or title in ("New", "Resolved"):
-            click.echo(f"\n{title} ({len(refs)})")
-        for r in refs:
-            click.echo(f"  {r.severity:<9}{r.code:<13}{r.site} / {r.item_key}"
-                       + (" (error)" if r.outcome == "error" else ""))
+            lines += ["", f"{title} ({len(refs)})"]
+        lines += [f"  {r.severity:<9}{r.code:<13}{r.site} / {r.item_key}" + (" (error)" if r.outcome == "error" else "")
+                  for r in refs]
     if d.phase_moves:
-        click.echo(f"\nPhase moves ({len(d.phase_moves)})")
-        for m in d.phase_moves:
-            click.echo(f"  {m.site} / {m.key} ({m.kind}): {m.before or 'unmapped'} -> "
-                       f"{m.after or 'unmapped'}")
+        lines += ["", f"Phase moves ({len(d.phase_moves)})"]
+        lines += [f"  {m.site} / {m.key} ({m.kind}): {m.before or 'unmapped'} -> {m.after or 'unmapped'}"
+                  for m in d.phase_moves]
+    _echo_lines(lines)
 
 
 @history.command()
@@ -221,8 +227,8 @@ def _say_hidden(hidden: int) -> None:
                    "(never compared; --all lists them).")
 
 
-def _echo_table(rows: list[tuple[str, ...]], *, numeric: set[int]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        click.echo("  ".join(cells).rstrip())
+def _echo_lines(lines: list[str]) -> None:
+    """Lines cut to the terminal's width (``COLUMNS``), whole into a file or pipe."""
+    width = terminal_width(sys.stdout)
+    for text in lines:
+        click.echo(cut(text, width) if width else text)

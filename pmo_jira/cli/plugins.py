@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 from typing import Any
 
 import click
 
 from pmo_jira.cli.groups import SuggestingGroup
+from pmo_jira.formats.fit import terminal_width
 from pmo_jira.plugin_manager import PluginInfo, failure, hook_results, plugin_infos
 
 # hook -> (label, how to name one contribution)
@@ -33,13 +36,20 @@ def contributions(name: str) -> dict[str, list[str] | str]:
     return out
 
 
-def _line(info: PluginInfo, widths: tuple[int, int, int]) -> str:
+def _line(info: PluginInfo, widths: tuple[int, int, int], width: int | None) -> str:
+    """One plugin: name, version, distribution, then what it provides, wrapped under itself
+    to fit ``width`` (the terminal's ``COLUMNS``; None: one line)."""
     head = "  ".join(v.ljust(w) for v, w in zip((info.name, info.version or "-", info.distribution or "-"), widths))
     if info.error:
-        return f"{head}  FAILED to load {info.module}: {info.error}"
-    provides = contributions(info.name)
-    text = "; ".join(f"{label}: {', '.join(v) if isinstance(v, list) else v}" for label, v in provides.items())
-    return f"{head}  {text or 'no hooks'}"
+        text = f"FAILED to load {info.module}: {info.error}"
+    else:
+        provides = contributions(info.name)
+        text = "; ".join(f"{label}: {', '.join(v) if isinstance(v, list) else v}" for label, v in provides.items())
+    indent = " " * (len(head) + 2) if width is None or width - len(head) - 2 >= 30 else "    "
+    if width is None:
+        return f"{head}  {text or 'no hooks'}"
+    return "\n".join(textwrap.wrap(f"{head}  {text or 'no hooks'}", width=width, subsequent_indent=indent,
+                                   break_on_hyphens=False))
 
 
 @click.group(cls=SuggestingGroup)
@@ -63,5 +73,6 @@ def list_plugins(fmt: str) -> None:
         return
     widths = tuple(max(len(v or "-") for v in col) for col in
                    zip(*((i.name, i.version, i.distribution) for i in infos)))
+    width = terminal_width(sys.stdout)
     for info in infos:
-        click.echo(_line(info, widths))  # type: ignore[arg-type]
+        click.echo(_line(info, widths, width))  # type: ignore[arg-type]

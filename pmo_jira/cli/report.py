@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
+from pmo_jira.cli.progress import live_progress
 from pmo_jira.errors import PmoError
+from pmo_jira.formats.fit import terminal_width, use_color
 from pmo_jira.reports import check_options, chosen_formats, find_report
 from pmo_jira.run import run_report_command, run_report_from_history
 
 
 class ReportPrinter(Printer):
     def written(self, path: Path) -> None:
+        self.end_progress()
         click.echo(f"wrote {path}", err=True)
 
 
@@ -72,10 +76,14 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
     settings = common.load()
     request = common.request(f"report {name}", mapping=mapping, projects=projects,
                              record=not no_history)
+    to_terminal = output is None and out_dir is None
+    width, color = (terminal_width(sys.stdout), use_color(sys.stdout)) if to_terminal else (None, False)
     if from_history:
         run_report_from_history(settings, request, report=chosen, formats=formats, output=output,
-                                out_dir=out_dir, options=opts, events=ReportPrinter())
+                                out_dir=out_dir, options=opts, events=ReportPrinter(), width=width, color=color)
         return
-    done = run_report_command(settings, request, report=chosen, formats=formats, output=output,
-                              out_dir=out_dir, options=opts, events=ReportPrinter())
+    with live_progress(common.verbosity, settings.log_format) as progress:
+        done = run_report_command(settings, request, report=chosen, formats=formats, output=output,
+                                  out_dir=out_dir, options=opts, events=ReportPrinter(progress),
+                                  width=width, color=color)
     ctx.exit(done.exit_code)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 
 import click
 
 from pmo_jira.cli.errors import fail
 from pmo_jira.cli.groups import SuggestingGroup
+from pmo_jira.formats.fit import fit_table, terminal_width, use_color
+from pmo_jira.formats.table import SEVERITY_STYLE
 from pmo_jira.standards.base import Standard
 from pmo_jira.standards.registry import plugin_registry
 
@@ -32,11 +35,13 @@ def list_standards(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "standards": rows}, indent=2))
         return
-    table = [("CODE", "TITLE", "SEVERITY", "PHASES", "APPLIES TO")] + [
-        (r["code"], r["title"], r["severity"], ",".join(r["phases"]), r["applies_to"]) for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
-    for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4])
+    table = [(r["code"], r["title"], r["severity"], ",".join(r["phases"]), r["applies_to"]) for r in rows]
+    # too narrow: titles and phase lists are cut, then what a standard applies to is left out
+    colours = {s.value: code for s, code in SEVERITY_STYLE.items()} if use_color(sys.stdout) else {}
+    for line in fit_table(("CODE", "TITLE", "SEVERITY", "PHASES", "APPLIES TO"), table, terminal_width(sys.stdout),
+                          shrink=(1, 3), drop=(4,), rule=False,
+                          style=lambda col, cell: colours.get(cell) if col == 2 else None):
+        click.echo(line)
 
 
 @standards.command()
@@ -55,7 +60,7 @@ def explain(code: str) -> None:
     if cls.needs_fields or cls.optional_fields:
         optional = [f"{f} (optional)" for f in cls.optional_fields]
         click.echo(f"Fields: {', '.join([*cls.needs_fields, *optional])}")
-    click.echo("\n" + textwrap.fill(f"Why: {cls.why()}", width=88))
+    click.echo("\n" + textwrap.fill(f"Why: {cls.why()}", width=min(88, terminal_width(sys.stdout) or 88)))
     docs = cls.option_docs()
     if docs:
         click.echo("\nOptions:")

@@ -14,6 +14,7 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer, echo_out
+from pmo_jira.cli.progress import LiveProgress, live_progress
 from pmo_jira.reports import write_output
 from pmo_jira.run import run_sync_command
 from pmo_jira.writeback import ApplyReport, Plan
@@ -22,10 +23,12 @@ from pmo_jira.writeback import ApplyReport, Plan
 class SyncPrinter(Printer):
     """The plan as text (or JSON with ``--plan-json -``), then what the apply did."""
 
-    def __init__(self, plan_json: Path | None) -> None:
+    def __init__(self, plan_json: Path | None, progress: LiveProgress | None = None) -> None:
+        super().__init__(progress)
         self.plan_json = plan_json
 
     def planned(self, plan: Plan | None) -> None:
+        self.end_progress()
         if plan is None:
             return
         plan_text = json.dumps(plan.to_json(), indent=2)
@@ -44,6 +47,7 @@ class SyncPrinter(Printer):
             echo_out(message)
 
     def applied(self, report: ApplyReport) -> None:
+        self.end_progress()
         for error in report.errors:
             click.secho(f"failed: {error}", fg="red", err=True)
         for notice in report.notices:
@@ -85,5 +89,6 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
                            max_resolved_share=1.0 if allow_mass_resolve else None)
     request = common.request("sync", mapping=mapping, projects=projects, jql=jql,
                              record=not no_history)
-    done = run_sync_command(settings, request, apply=do_apply, events=SyncPrinter(plan_json))
+    with live_progress(common.verbosity, settings.log_format) as progress:
+        done = run_sync_command(settings, request, apply=do_apply, events=SyncPrinter(plan_json, progress))
     ctx.exit(done.exit_code)

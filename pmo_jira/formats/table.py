@@ -16,7 +16,7 @@ from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
 from pmo_jira.formats.base import iso, one_line, sorted_findings, sorted_items, summarize
 from pmo_jira.model import ClassifiedItem
 
-_SEVERITY_STYLE = {
+SEVERITY_STYLE = {
     Severity.CRITICAL: "1;35",
     Severity.HIGH: "1;31",
     Severity.MEDIUM: "33",
@@ -112,7 +112,7 @@ class TableFormat:
     @staticmethod
     def _label(f: Finding) -> tuple[str, str]:
         if f.outcome is Outcome.FAIL:
-            return f.severity.value.upper(), _SEVERITY_STYLE[f.severity]
+            return f.severity.value.upper(), SEVERITY_STYLE[f.severity]
         if f.outcome is Outcome.ERROR:
             return "ERROR", "1;31"
         return ("WAIVED" if f.outcome is Outcome.WAIVED else "N/A"), "2"

@@ -637,6 +637,23 @@ class JiraClient:
                 seen.add(token)
                 body["nextPageToken"] = token
 
+    def count(self, jql: str) -> int | None:
+        """How many issues ``jql`` matches, for a progress display: Cloud's approximate count
+        (``POST /rest/api/3/search/approximate-count``), Data Center's ``total`` of an empty page.
+        None when the site cannot say (an older Cloud API, an error): progress without a total."""
+        try:
+            if self.flavour is Flavour.CLOUD:
+                answer = self._request("POST", f"{self.api}/search/approximate-count", json={"jql": jql},
+                                       idempotent=True)
+                found = answer.get("count") if isinstance(answer, dict) else None
+            else:
+                answer = self._request("GET", f"{self.api}/search", params={"jql": jql, "maxResults": 0, "fields": "key"})
+                found = answer.get("total") if isinstance(answer, dict) else None
+        except JiraApiError as exc:
+            log.debug("no issue count for the progress display: %s", exc.one_line())
+            return None
+        return found if isinstance(found, int) and found >= 0 else None
+
     def search(self, jql: str, fields: Sequence[str], *, properties: Sequence[str] = ()) -> Iterator[dict]:
         for page in self.search_pages(jql, fields, properties=properties):
             yield from page

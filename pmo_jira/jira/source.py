@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -120,11 +120,13 @@ def _needs_project_properties(mapping: Any) -> list[str]:
 
 
 def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | ReadPlan, *,
-              now: datetime) -> Snapshot:
+              now: datetime, on_page: Callable[[int, int | None], None] | None = None) -> Snapshot:
     """Read one site into a Snapshot; raises PmoError / JiraApiError with one clear line.
 
     ``logical_fields`` is the fields to read, or a whole ``ReadPlan`` (fields, history, comments,
-    extra issue types) as ``pmo_jira.run.audit.read_plan`` makes it.
+    extra issue types) as ``pmo_jira.run.audit.read_plan`` makes it. ``on_page(read, total)``
+    hears after each page how many issues were read of how many the search will return (one
+    more request, asked only when someone listens; None when the site cannot say).
     """
     plan = logical_fields if isinstance(logical_fields, ReadPlan) else ReadPlan(fields=frozenset(logical_fields))
     start_requests = client.requests_made
@@ -148,6 +150,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set())
                         | ({"comment"} if plan.comments else set()))
         jql = scope_jql(mapping, [p.key for p in projects], plan.issue_types)
+        total = client.count(jql) if on_page is not None else None
         parse = IssueParser(site=client.site.name, base_url=client.site.url, flavour=client.flavour,
                             fieldmap=fieldmap, description_types=mapping.issue_types.epic)
         try:
@@ -158,6 +161,8 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
                     issues.append(parse(raw))
                     if plan.comments and _comments_cut(raw):
                         cut.add(issues[-1].key)
+                if on_page is not None:
+                    on_page(len(issues), total)
                 # The issues read so far live as long as the run: exempt them from the collector, which
                 # otherwise rescans every one of them in each full collection (cost growing with N).
                 # Reference counting still frees them.

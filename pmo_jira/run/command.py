@@ -96,6 +96,16 @@ class RunEvents:
         if not message.startswith("failed:"):  # failures come once, through site_errors
             log.info("site %s: %s", site, message)
 
+    wants_progress = False
+    """True when ``reading``/``writing`` are shown: the run then asks each site for the search's
+    total (one request more) and reports every page and every issue written."""
+
+    def reading(self, site: str, read: int, total: int | None) -> None:
+        """Issues of ``site`` read so far, of ``total`` (the search's count or estimate; None: unknown)."""
+
+    def writing(self, site: str, done: int, total: int) -> None:
+        """Issues of ``site`` whose writes have ended, of ``total`` in its plan."""
+
     def site_errors(self, errors: Mapping[str, str]) -> None:
         """Sites that could not be read (the other sites' results still stand)."""
         for site, message in sorted(errors.items()):
@@ -226,7 +236,8 @@ class Run:
         audited = audit_sites(
             self.settings, now=self.now, site_names=self.request.sites, mapping_path=self.request.mapping,
             scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
-            on_site=self.events.progress, read_comments=read_comments)
+            on_site=self.events.progress, read_comments=read_comments,
+            on_page=self.events.reading if self.events.wants_progress else None)
         self.audited = audited
         self.events.site_errors(audited.result.site_errors)
         for client in audited.clients.values():
@@ -256,7 +267,8 @@ class Run:
             check_blast_radius(total, self.settings.writeback.max_writes or primary.writeback.max_writes)
         return apply_sites(plans, audited, notify=self.settings.writeback.notify,
                            concurrency=self.settings.writeback.concurrency or 4,
-                           max_write_timeouts=self.settings.writeback.max_write_timeouts)
+                           max_write_timeouts=self.settings.writeback.max_write_timeouts,
+                           on_issue=self.events.writing if self.events.wants_progress else None)
 
     def lock(self) -> RunLock:
         """The run lock writing runs hold, so two never write the same site at once."""
@@ -350,7 +362,7 @@ def audit_exit_code(result: AuditResult, fail_on: Severity | None) -> int:
 
 
 def run_audit_command(settings: Settings, request: RunRequest, *, fmt: str, color: bool = False,
-                      output: Path | None = None, fail_on: Severity | None = Severity.HIGH,
+                      width: int | None = None, output: Path | None = None, fail_on: Severity | None = Severity.HIGH,
                       events: RunEvents | None = None, now: datetime | None = None,
                       registry: Registry | None = None) -> Done:
     """``audit``: read, check, render in ``fmt`` (to ``output`` or ``events.output``), record, summarise."""
@@ -358,7 +370,7 @@ def run_audit_command(settings: Settings, request: RunRequest, *, fmt: str, colo
 
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
-        renderer = get_renderer(fmt, color=color, available=plugin_formats())  # a typo costs no read
+        renderer = get_renderer(fmt, color=color, width=width, available=plugin_formats())  # a typo costs no read
         audited = run.audit()
         if audited.snapshots:  # with no site read there is nothing to report, only the errors
             text = renderer.render(audited.result, now=run.now)
@@ -410,8 +422,9 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
 def run_report_command(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
                        output: Path | None, out_dir: Path | None, options: Mapping[str, str],
                        events: RunEvents | None = None, now: datetime | None = None,
-                       registry: Registry | None = None) -> Done:
-    """``report NAME``: read, check, render each format (a file, or ``events.output``), record."""
+                       registry: Registry | None = None, width: int | None = None, color: bool = False) -> Done:
+    """``report NAME``: read, check, render each format (a file, or ``events.output``), record.
+    ``width``/``color``: the terminal the text goes to (``ReportContext``)."""
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
         audited = run.audit()
@@ -420,7 +433,7 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
         with run.history() as history:
             context = ReportContext(result=audited.result, snapshots=audited.snapshots,
                                     mapping=audited.primary_mapping, now=run.now, history=history,
-                                    options=dict(options))
+                                    options=dict(options), width=width, color=color)
             _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
         run.record(audited, kind="audit")
         code = 2 if audited.result.site_errors else 0
@@ -429,7 +442,8 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
 
 def run_report_from_history(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
                             output: Path | None, out_dir: Path | None, options: Mapping[str, str],
-                            events: RunEvents | None = None, now: datetime | None = None) -> RunSummary:
+                            events: RunEvents | None = None, now: datetime | None = None,
+                            width: int | None = None, color: bool = False) -> RunSummary:
     """``report NAME --from-history``: render each format from the newest full run of every
     selected site in the run history, without reading Jira (and recording nothing)."""
     from pmo_jira.history import existing_history
@@ -450,7 +464,7 @@ def run_report_from_history(settings: Settings, request: RunRequest, *, report: 
                            f"`pmo-jira audit --site {sites[0].name}`")
         with history:
             context = HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites),
-                                     now=run.now, options=dict(options))
+                                     now=run.now, options=dict(options), width=width, color=color)
             _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
         run.summary = RunSummary(command=request.command, sites=[s.name for s in sites],
                                  duration_s=time.monotonic() - run.started, started_at=run.now)

@@ -8,6 +8,7 @@ together; the results are merged into one ``AuditResult``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -78,12 +79,14 @@ def audit_sites(
     registry: Registry | None = None,
     client_factory: Callable[[SiteSettings], JiraClient] = client_for,
     on_site: Callable[[str, str], None] = lambda site, message: None,
+    on_page: Callable[[str, int, int | None], None] | None = None,
     read_comments: bool = False,
 ) -> AuditedSites:
     """Audit every selected site; a site that cannot be read is reported, not fatal to the others.
 
     ``mapping_path`` (the ``--mapping`` flag) governs every site; otherwise each site's own mapping
-    or the config's top-level one does. ``read_comments``: read issues' comments with them (a sync proves
+    or the config's top-level one does. ``on_page(site, read, total)``: issues read so far of the
+    search's total, after each page (for a progress display). ``read_comments``: read issues' comments with them (a sync proves
     which comments are its own with them).
     """
     mappings: dict[Path, Mapping] = {}
@@ -119,7 +122,8 @@ def audit_sites(
         plan = read_plan(mapping, registry)
         if read_comments:
             plan = dataclasses.replace(plan, comments=True)
-        snapshot = read_site(client, mapping, plan, now=now)
+        pages = None if on_page is None else functools.partial(on_page, site.name)
+        snapshot = read_site(client, mapping, plan, now=now, on_page=pages)
         check_bound_fields(mapping, client)  # a renamed field stops this site before anything is written
         matched = matching_keys(client, mapping, snapshot.projects, scope.jql) if scope.jql else None
         return client, snapshot, matched

@@ -7,7 +7,8 @@ notify setting); the merged plan is what people review and what the blast-radius
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from pmo_jira.errors import WriteBackError
@@ -79,7 +80,8 @@ def merge_plans(plans: Mapping[str, Plan]) -> Plan | None:
 
 
 def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: bool | None = None,
-                concurrency: int = 4, max_write_timeouts: int | None = None) -> ApplyReport:
+                concurrency: int = 4, max_write_timeouts: int | None = None,
+                on_issue: Callable[[str, int, int], None] | None = None) -> ApplyReport:
     """Apply each site's plan with its own client and mapping; the reports summed.
 
     ``notify`` overrides the mappings' ``writeback.notify`` when given. A refused notify under
@@ -87,6 +89,7 @@ def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: boo
     with the summed report so far on ``.report``. A site whose writes keep timing out is stopped
     by its breaker (``max_write_timeouts`` in a row) and named in ``sites_stopped``; the other
     sites are still written.
+    ``on_issue(site, done, total)`` hears as each issue's writes end (for a progress display).
     """
     total = ApplyReport()
     for site, plan in plans.items():
@@ -98,7 +101,8 @@ def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: boo
             client.breaker.limit = max_write_timeouts
         try:
             report = apply_plan(plan, {site: client}, notify=wb.notify if notify is None else notify,
-                                on_notify_refused=wb.on_notify_refused, concurrency=concurrency)
+                                on_notify_refused=wb.on_notify_refused, concurrency=concurrency,
+                                on_issue=None if on_issue is None else functools.partial(on_issue, site))
         except (WriteBackError, Interrupted) as exc:
             _add(total, getattr(exc, "report", None) or ApplyReport())
             exc.report = total  # type: ignore[union-attr]

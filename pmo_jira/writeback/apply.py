@@ -331,12 +331,13 @@ class _Run:
 
 def apply_plan(plan: Plan, clients: Mapping[str, Any], *, notify: bool, on_notify_refused: str = "fail",
                concurrency: int = 4, clock: Callable[[], float] = time.monotonic,
-               sleep: Callable[[float], None] = time.sleep) -> ApplyReport:
+               sleep: Callable[[float], None] = time.sleep,
+               on_issue: Callable[[int, int], None] | None = None) -> ApplyReport:
     """Write ``plan`` to Jira with ``clients`` (site name -> ``JiraClient``); see the module doc.
 
     Raises ``WriteBackError`` only when Jira refuses ``notify=False`` and ``on_notify_refused`` is
     "fail" (the report so far is on the exception's ``report``); every other per-issue failure is
-    in the returned report.
+    in the returned report. ``on_issue(done, total)`` hears as each issue's writes end (progress).
     """
     if on_notify_refused not in ("fail", "notify"):
         raise WriteBackError(f"on_notify_refused must be 'fail' or 'notify', not {on_notify_refused!r}")
@@ -346,9 +347,11 @@ def apply_plan(plan: Plan, clients: Mapping[str, Any], *, notify: bool, on_notif
     with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix="pmo-writeback") as pool:
         futures = [pool.submit(run.worker, p) for p in plan.issues]
         crash: BaseException | None = None
-        for fut in futures:
+        for done, fut in enumerate(futures, 1):
             try:
                 fut.result()
+                if on_issue is not None:
+                    on_issue(done, len(futures))
             except WriteBackError:
                 pass  # recorded in run.fatal; the others stop before their next issue
             except BaseException as exc:  # an unexpected crash: stop the others, then re-raise
