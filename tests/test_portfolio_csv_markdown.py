@@ -9,11 +9,12 @@ import io
 import re
 
 import pytest
+from test_e2e_multisite import write_config
 
 from pmo_jira.formats.markdown import md_text
 from pmo_jira_portfolio.report import PortfolioReport
 
-from cli_fixtures import MAPPING
+from cli_fixtures import run_subprocess
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
 from sandbox_fixtures import module_site
 from standards_fixtures import project, snapshot
@@ -136,29 +137,12 @@ def test_a_failed_site_beside_one_without_epics_rolls_up_without_warnings(fmt):
 
 
 def test_the_same_from_the_cli_with_warnings_as_errors(cloud, tmp_path):
-    # a real two-site run: one site answers, the other refuses the token; python -W error
-    (tmp_path / "pmo-jira.toml").write_text(f'''mapping = "{MAPPING}"
-
-[sites.cloud-prod]
-url = "{cloud.url}"
-flavour = "cloud"
-email = "{cloud.credentials.email}"
-
-[sites.dc-prod]
-url = "{cloud.url}"
-flavour = "dc"
-''', encoding="utf-8")
-    import subprocess
-    import sys
-
-    from cli_fixtures import _CLEARED
-
-    env = {k: v for k, v in __import__("os").environ.items() if k not in _CLEARED}
-    env.update({"HOME": str(tmp_path), "PMO_JIRA_TOKEN_CLOUD_PROD": cloud.credentials.token,
-                "PMO_JIRA_TOKEN_DC_PROD": "wrong", "PMO_JIRA_HISTORY": str(tmp_path / "h.sqlite"),
-                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
-    done = subprocess.run([sys.executable, "-W", "error", "-m", "pmo_jira", "report", "portfolio", "--project", "NOPE",
-                           "--format", "html", "-o", str(tmp_path / "p.html")],
-                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert "Warning" not in done.stderr and "Traceback" not in done.stderr, done.stderr
-    assert "site dc-prod" in done.stderr and done.returncode == 2
+    # a real two-site run (the documented two-site config): one site refuses the token; warnings are errors
+    write_config(tmp_path, cloud.url, cloud.url)
+    proc = run_subprocess(["report", "portfolio", "--project", "NOPE", "--format", "html", "-o", str(tmp_path / "p.html")],
+                          {"PYTHONWARNINGS": "error", "PMO_JIRA_HISTORY": str(tmp_path / "h.sqlite"),
+                           "PMO_JIRA_TOKEN_CLOUD_PROD": cloud.credentials.token, "PMO_JIRA_TOKEN_DC_PROD": "wrong"},
+                          tmp_path)
+    _, stderr = proc.communicate(timeout=300)
+    assert "Warning" not in stderr and "Traceback" not in stderr, stderr
+    assert "site dc-prod" in stderr and proc.returncode == 2
