@@ -75,12 +75,14 @@ def fit_table(header: Sequence[str], rows: Sequence[Sequence[str]], width: int |
     if width is not None:
         floor = {i: min(widths[i], max(_MIN_CUT, len(header[i]) if len(header[i]) <= _MIN_CUT else _MIN_CUT))
                  for i in narrowing}
-        while total() > width:
+        while total() > width:  # the widest text column gives way first, down to the next widest
             narrowable = [i for i in narrowing if i in shown and widths[i] > floor[i]]
             if not narrowable:
                 break
             widest = max(narrowable, key=lambda i: widths[i])
-            widths[widest] = max(floor[widest], widths[widest] - (total() - width))
+            next_widest = max((widths[i] for i in narrowable if i != widest), default=0)
+            target = max(widths[widest] - (total() - width), next_widest, floor[widest])
+            widths[widest] = min(target, widths[widest] - 1)
         for i in drop:
             if total() <= width:
                 break
