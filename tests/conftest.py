@@ -19,3 +19,12 @@ pytest_plugins = [
 
 # The fixture modules import each other; rewrite their asserts whichever is imported first.
 pytest.register_assert_rewrite(*pytest_plugins)
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output under test never depends on the shell's terminal: no width (``COLUMNS``) and no
+    ``NO_COLOR`` leaks in from the developer's environment or an earlier test; a test that wants
+    one sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
