@@ -195,3 +195,22 @@ def test_ranked_tables_link_the_epic_key_not_the_rank(history):
     sheet = load_workbook(BytesIO(monthly.render(ctx, "xlsx")))["s-ranking"]
     assert sheet["C2"].value == "WEB-1" and sheet["C2"].hyperlink.target.endswith("/browse/WEB-1")
     assert sheet["A2"].hyperlink is None
+
+
+def test_workbook_sheets_have_a_frozen_filtered_bold_header_and_mark_unapproved_moves(history):
+    from openpyxl import load_workbook
+
+    store, m = history
+    _, ctx = pack(store, m, month="2026-10")
+    book = load_workbook(BytesIO(next(r for r in REPORTS if r.name == "monthly").render(ctx, "xlsx")))
+    assert book["Summary"]["A1"].font.b and book["Summary"]["A1"].value.startswith("Monthly PMO pack 2026-10")
+    for name in ("baselines", "kpis", "s-ranking"):
+        sheet = book[name]
+        assert sheet.freeze_panes == "A2" and all(c.font.b for c in sheet[1])
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}{sheet.max_row}"
+        assert all(sheet.column_dimensions[c.column_letter].width >= 8 for c in sheet[1])
+    baselines = book["baselines"]
+    web2 = baselines[2]  # moved without a change request: marked like over-allocation on the page
+    assert web2[0].value == "WEB-2" and all(c.fill.fgColor.rgb == "00FFC7CE" for c in web2)
+    assert baselines["A2"].hyperlink.target.endswith("/browse/WEB-2")
+    assert baselines.column_dimensions["B"].width == min(max(len(str(web2[1].value)), len("Summary")) + 2, 60)

@@ -125,15 +125,23 @@ def render_storage(doc: Document, now: datetime) -> str:
 
 
 def render_xlsx(doc: Document, now: datetime) -> bytes:
+    """One sheet per table, header frozen and filtered, written in openpyxl's write-only mode.
+
+    Write-only streams each row to the file as it is appended instead of keeping every cell as an
+    object until the save (the monthly pack's tables run to tens of thousands of rows). Such a sheet
+    writes its column widths before its first row, so they are measured from the values first.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Summary"
-    ws.append([doc.title])
-    ws["A1"].font = Font(bold=True, size=14)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Summary")
+    ws.column_dimensions["A"].width = 40
+    title = WriteOnlyCell(ws, doc.title)
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
     ws.append([doc.subtitle])
     for b in doc.blocks:
         if isinstance(b, Text):
@@ -141,32 +149,55 @@ def render_xlsx(doc: Document, now: datetime) -> bytes:
         elif isinstance(b, Figures):
             for label, value, _ in b.items:
                 ws.append([label, _number(value)])
-    ws.column_dimensions["A"].width = 40
+    def styled(sheet: Any, value: Any, font: Font | None = None, fill: PatternFill | None = None) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value)
+        if font is not None:
+            cell.font = font
+        if fill is not None:
+            cell.fill = fill
+        return cell
+
     used: set[str] = {"Summary"}
-    over = PatternFill("solid", fgColor="FFC7CE")
+    bold, over = Font(bold=True), PatternFill("solid", fgColor="FFC7CE")
     for tab in _tables(doc):
-        name = _sheet_name(tab.id, used)
-        sheet = wb.create_sheet(name)
-        sheet.append([c.header for c in tab.columns])
-        for c in sheet[1]:
-            c.font = Font(bold=True)
-        for i, row in enumerate(tab.rows):
-            sheet.append([defuse_cell(one_line(v)) if isinstance(v, str) else v for v in row])
-            if i < len(tab.links) and tab.links[i]:
-                sheet.cell(sheet.max_row, tab.link_column + 1).hyperlink = tab.links[i]
-            if i < len(tab.classes) and tab.classes[i] == "over":
-                for c in sheet[sheet.max_row]:
-                    c.fill = over
+        sheet = wb.create_sheet(_sheet_name(tab.id, used))
+        header = [c.header for c in tab.columns]
+        rows = [[defuse_cell(one_line(v)) if isinstance(v, str) else v for v in row] for row in tab.rows]
+        for j, width in enumerate(_widths(header, rows), start=1):
+            sheet.column_dimensions[get_column_letter(j)].width = width
         sheet.freeze_panes = "A2"
-        for j, col in enumerate(sheet.columns, start=1):
-            width = max((len(str(c.value)) for c in col if c.value is not None), default=8)
-            sheet.column_dimensions[get_column_letter(j)].width = min(max(width + 2, 8), 60)
+        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
+        sheet.append([styled(sheet, h, font=bold) for h in header])
+        for i, row in enumerate(rows):
+            link = tab.links[i] if i < len(tab.links) else ""
+            fill = over if i < len(tab.classes) and tab.classes[i] == "over" else None
+            if link or fill:  # only these rows need cell objects; the rest are written as plain values
+                cells = [styled(sheet, v, fill=fill) for v in row]
+                if link:
+                    cells[tab.link_column].hyperlink = link
+                sheet.append(cells)
+            else:
+                sheet.append(row)
     stamp = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
     wb.properties.created = wb.properties.modified = stamp  # same input, same bytes
     wb.properties.title = doc.title
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _widths(header: list[str], rows: list[list[Any]]) -> list[float]:
+    """Each column's width in characters: its longest value (header included) + 2, within 8-60."""
+    widths = [len(h) if h is not None else 0 for h in header]
+    for row in rows:
+        for j, v in enumerate(row):
+            if v is not None:
+                n = len(v) if isinstance(v, str) else len(str(v))
+                if j >= len(widths):
+                    widths.append(n)
+                elif n > widths[j]:
+                    widths[j] = n
+    return [min(max(w + 2, 8), 60) for w in widths]
 
 
 def _number(text: str) -> Any:
