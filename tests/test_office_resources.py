@@ -130,3 +130,12 @@ def test_config_errors_name_the_file_line_and_key(tmp_path):
     with pytest.raises(ConfigError, match="default"):
         load(tmp_path, data)
     assert Resources().capacity.default == 8.0 and ANN.account_id == "acc-ann"
+
+
+def test_a_run_builds_its_resource_view_once_for_its_reports_and_kept_facts():
+    from datetime import date
+
+    result, snaps, m = audit_all(office_mapping())
+    first = build_resources(result, snaps, m, date(TODAY.year, TODAY.month, TODAY.day))
+    assert build_resources(result, snaps, m, date(TODAY.year, TODAY.month, TODAY.day)) is first  # same day, new object
+    assert build_resources(result, snaps, m, date.fromordinal(TODAY.toordinal() + 1)) is not first  # another day

@@ -130,17 +130,18 @@ def _pct(load: float, capacity: float) -> float | None:
     return round(100.0 * load / capacity, 1) if capacity > 0 else None
 
 
-_last: list[tuple[tuple[Any, ...], ResourceView]] = []  # the latest view and what it was built from
+_last: list[tuple[tuple[Any, ...], date, ResourceView]] = []  # the latest view and what it was built from
 
 
 def build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, today: date) -> ResourceView:
     """The resource view of a run. A run asks for it several times (its reports, the facts kept with
     it), so the latest one is kept and returned again for the same (immutable) inputs."""
-    key = (result, *snapshots, mapping, today)
-    if _last and len(_last[0][0]) == len(key) and all(a is b for a, b in zip(_last[0][0], key)):
-        return _last[0][1]
+    key = (result, *snapshots, mapping)
+    if _last and _last[0][1] == today and len(_last[0][0]) == len(key) \
+            and all(a is b for a, b in zip(_last[0][0], key)):
+        return _last[0][2]
     view = _build_resources(result, snapshots, mapping, today)
-    _last[:] = [(key, view)]
+    _last[:] = [(key, today, view)]  # the day by value: each caller makes its own date object
     return view
 
 
