@@ -214,3 +214,26 @@ def test_workbook_sheets_have_a_frozen_filtered_bold_header_and_mark_unapproved_
     assert web2[0].value == "WEB-2" and all(c.fill.fgColor.rgb == "00FFC7CE" for c in web2)
     assert baselines["A2"].hyperlink.target.endswith("/browse/WEB-2")
     assert baselines.column_dimensions["B"].width == min(max(len(str(web2[1].value)), len("Summary")) + 2, 60)
+
+
+def test_findings_of_one_standard_on_one_item_are_one_row_with_their_count(history):
+    from pmo_jira_office.views import monthly_document
+
+    from pmo_jira.history.models import FindingRef
+
+    store, m = history
+    p, _ = pack(store, m)
+
+    def ref(fp, key, code, severity="high"):
+        return FindingRef(fp, code, "acme", "WEB", key, severity, "fail", "execution")
+
+    # PMO-RES-001 fires once per unassigned child: three subjects on WEB-1, which read as three equal rows
+    resolved = (ref("a", "WEB-1", "PMO-RES-001"), ref("b", "WEB-1", "PMO-RES-001"), ref("c", "WEB-1", "PMO-RES-001"),
+                ref("d", "WEB-1", "PMO-GOV-001"), ref("e", "WEB-2", "PMO-RES-001", "medium"))
+    doc = monthly_document(replace(p, change=replace(p.change, resolved=resolved, new=resolved[:1])))
+    tables = {t.id: t for t in doc.tables()}
+    assert [c.header for c in tables["resolved"].columns] == ["Site", "Item", "Standard", "Severity", "Findings"]
+    assert tables["resolved"].rows == (("acme", "WEB-1", "PMO-RES-001", "high", 3), ("acme", "WEB-1", "PMO-GOV-001", "high", 1),
+                                       ("acme", "WEB-2", "PMO-RES-001", "medium", 1))
+    assert tables["new"].rows == (("acme", "WEB-1", "PMO-RES-001", "high", 1),)
+    assert dict((r[0], r[1]) for r in tables["changes"].rows)["Resolved findings"] == 5  # the summary counts findings

@@ -181,6 +181,15 @@ def _baselines_detail(c: Any) -> str:
     return f"{unapproved} without a change request approved in the month" if unapproved else "all approved"
 
 
+def _per_item_and_standard(refs: Any) -> list[tuple[str, str, str, str, int]]:
+    """Findings grouped by (site, item, standard, severity), in the order given, with their count."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for f in refs:
+        key = (f.site, f.item_key, f.code, f.severity)
+        counts[key] = counts.get(key, 0) + 1
+    return [(*key, n) for key, n in counts.items()]
+
+
 def _approval(move: Any) -> str:
     if move.approved_in_month:
         return "approved: " + ", ".join(move.approved_in_month)
@@ -236,12 +245,11 @@ def monthly_document(pack: MonthlyPack) -> Document:
              "start. Approved: a change request linked to the epic was approved in the month."))
     blocks.append(table("gates", "Gates passed", [("Site", "text"), ("Item", "text"), ("From", "text"), ("To", "text")],
                         list(c.gates)))
-    blocks.append(table("new", "New findings", [("Site", "text"), ("Item", "text"), ("Standard", "text"),
-                                                ("Severity", "text")],
-                        [(f.site, f.item_key, f.code, f.severity) for f in c.new]))
-    blocks.append(table("resolved", "Resolved findings", [("Site", "text"), ("Item", "text"), ("Standard", "text"),
-                                                          ("Severity", "text")],
-                        [(f.site, f.item_key, f.code, f.severity) for f in c.resolved]))
+    for id, title, refs in (("new", "New findings", c.new), ("resolved", "Resolved findings", c.resolved)):
+        blocks.append(table(id, title, [("Site", "text"), ("Item", "text"), ("Standard", "text"),
+                                        ("Severity", "text"), ("Findings", "int")], _per_item_and_standard(refs),
+                            note="One row per item and standard; a standard can find several things on one item "
+                                 "(one per child, field or link), counted under Findings."))
     blocks.append(Heading("Strategy and ranking"))
     blocks += strategy_blocks(pack.strategy, prefix="strategy-", limit=25)
     blocks.append(Heading("Resources"))
