@@ -116,6 +116,9 @@ class AuditResult:
     baselines: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """(site, epic key) -> the baseline taken at its planning gate in this run, to be recorded in its
     state (``pmo_jira.standards.timeline.baseline_record``); epics whose history was read only."""
+    narrowed: bool = False
+    """Only part of the portfolio was checked (``--project``/``--jql``): what it did not read is
+    neither new nor resolved."""
 
     @property
     def unmapped(self) -> tuple[ClassifiedItem, ...]:

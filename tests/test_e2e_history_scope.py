@@ -54,3 +54,17 @@ def test_a_narrowed_run_is_recorded_as_such_and_never_compared(pmo, cloud, dc, t
     assert [(r["narrowed"], r["compared"]) for r in every] == [(None, True), ("--project DIG", False), (None, True)]
     latest = every[0]
     assert (latest["new"], latest["resolved"], latest["previous"]) == (0, 0, every[2]["id"])
+
+
+def test_a_report_narrowed_by_project_resolves_nothing_outside_it(pmo, cloud, dc, tmp_path):  # noqa: F811
+    write_config(tmp_path, cloud.url, dc.url)
+    env = tokens(cloud, dc)
+    first = pmo.run(["audit", "--fail-on", "never", "--format", "json"], env={**env, **at(1)})
+    assert first.exit_code == 0, first.stderr
+    outside = [f for f in json.loads(first.stdout)["findings"] if f["open"] and f["project"] != "DIG"]
+    assert outside  # the full run had open findings in other projects
+
+    report = pmo.run(["report", "portfolio", "--format", "json", "--project", "DIG"], env={**env, **at(2)})
+    assert report.exit_code == 0, report.stderr
+    changes = json.loads(report.stdout)["changes"]
+    assert changes["resolved"] == [] and changes["new"] == []

@@ -117,7 +117,7 @@ def _with_findings(result: AuditResult, findings: tuple[Finding, ...]) -> AuditR
     return AuditResult(findings=findings, items=result.items, started=result.started, finished=result.finished,
                        mapping_name=result.mapping_name, mapping_hash=result.mapping_hash, sites=result.sites,
                        issues_read=result.issues_read, requests=result.requests,
-                       site_errors=dict(result.site_errors))
+                       site_errors=dict(result.site_errors), narrowed=result.narrowed)
 
 
 # --- kept per site in the history ------------------------------------------------------------------

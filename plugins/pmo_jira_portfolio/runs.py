@@ -166,8 +166,10 @@ def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResul
     # latest audit left it (a run of one site, or with one down, leaves the others as they were).
     before = store.known_findings(previous.id)
     checked = set(result.sites) - set(result.site_errors)
+    read = {(i.site, i.key) for i in result.items}  # a narrowed run read only these
     new = sorted_refs(f for fp, f in now_open.items() if fp not in before)
-    resolved = sorted_refs(f for fp, f in before.items() if fp not in now_open and f.site in checked)
+    resolved = sorted_refs(f for fp, f in before.items() if fp not in now_open and f.site in checked
+                           and (not result.narrowed or (f.site, f.item_key) in read))
     was = store.known_phases(previous.id)
     moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
                   for i in sorted(result.items, key=lambda i: (i.site, i.key))

@@ -9,6 +9,7 @@ prints; it never runs anything itself.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -238,6 +239,8 @@ class Run:
             scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
             on_site=self.events.progress, read_comments=read_comments,
             on_page=self.events.reading if self.events.wants_progress else None)
+        if self.request.narrowed:
+            audited = dataclasses.replace(audited, result=dataclasses.replace(audited.result, narrowed=True))
         self.audited = audited
         self.events.site_errors(audited.result.site_errors)
         for client in audited.clients.values():
