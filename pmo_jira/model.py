@@ -207,13 +207,15 @@ class ReadPlan:
     ``history`` names the logical fields (and Jira fields such as ``status``) whose changelog an
     active standard reads; empty means no history is read at all, which keeps an audit that needs
     none at its search-only cost. ``issue_types`` are extra types read with the scope (change
-    requests, approvals, RAID records) so standards can follow links to them.
+    requests, approvals, RAID records) so standards can follow links to them. ``history_phases``
+    are the phases whose epics need their history (None: every epic's).
     """
 
     fields: frozenset[str] = frozenset()
     history: frozenset[str] = frozenset()
     comments: bool = False
     issue_types: tuple[str, ...] = ()
+    history_phases: frozenset[str] | None = None
 
 
 # --- rich text, rendered to ADF (Cloud v3) or wiki markup (v2) by pmo_jira.jira.richtext ---------

@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from pmo_jira.errors import JiraApiError
+from pmo_jira.jira.payloads import decode_changes, encode_changes, parse_changes
 from pmo_jira.jira.source import read_site
 from pmo_jira.mapping.schema import Mapping
 from pmo_jira.model import Flavour, ReadPlan
@@ -126,7 +127,8 @@ def test_dc_reads_epic_history_with_expand_changelog_matching_fields_by_name(rsp
 
     searches = [c.request for c in rsps.calls if urlsplit(c.request.url).path == "/rest/api/2/search"]
     q = {k: v[0] for k, v in parse_qs(urlsplit(searches[1].url).query).items()}
-    assert q["expand"] == "changelog" and q["fields"] == "key" and "issuetype in (\"Epic\")" in q["jql"]
+    assert q["expand"] == "changelog" and q["fields"] == "key"
+    assert q["jql"] == 'key in ("INF-1") ORDER BY key ASC'  # the epics whose history the standards judge
     assert "expand" not in parse_qs(urlsplit(searches[0].url).query)
     epic = next(i for i in snap.issues if i.key == "INF-1")
     assert [c.items[0].field for c in epic.changelog] == ["phase", "target_end"]
@@ -161,3 +163,20 @@ def test_linked_record_types_and_comments_are_part_of_the_one_search(rsps):
     assert '"Change Request"' in q["jql"] and "comment" in q["fields"].split(",")
     (said,) = snap.issues[0].comments
     assert said.body_text == "Approved for execution" and said.author.display_name == "Mia Krystof"
+
+
+def test_a_kept_history_gives_back_the_very_changes_read_and_a_damaged_one_is_read_again():
+    histories = [
+        history("30001", "2026-09-01T09:00:00.000+0200", AUTHOR_DC,
+                {"field": "PMO Phase", "fieldtype": "custom", "from": None, "fromString": "Planning",
+                 "to": None, "toString": "Execution"}),
+        {**history("30002", "2026-10-02T11:00:00.000+0200", AUTHOR_DC,
+                   {"field": "Target end", "fieldtype": "custom", "from": "2026-12-01",
+                    "fromString": "01/Dec/26", "to": "2027-01-31", "toString": "31/Jan/27"}), "author": None}]
+    changes = parse_changes(histories, logical_by_id={}, logical_by_name={"pmo phase": "phase", "target end": "target_end"},
+                            issue="INF-1", flavour=Flavour.DC)
+    kept = json.loads(json.dumps(encode_changes(changes)))  # as stored in the SQLite cache
+    assert decode_changes(kept) == list(changes)
+    assert "avatarUrls" not in json.dumps(kept) and "mia@acme.example" not in json.dumps(kept)
+    for damaged in ("not a list", [[1]], [["1", "yesterday", None, []]], [["1", "2026-09-01T09:00:00+02:00", [1], []]]):
+        assert decode_changes(damaged) is None

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from pmo_jira.jira import source
 from pmo_jira.sandbox.store import IssueRec
 from pmo_jira.state import STATE_PROPERTY
 
@@ -145,3 +146,40 @@ def test_the_run_history_keeps_the_baselines_taken_in_a_run(pmo, sandbox, tmp_pa
     slip = next(f for f in json.loads(result.stdout)["findings"] if f["code"] == "PMO-CHG-001" and f["open"])
     record = kept[slip["site"]][slip["item"]]
     assert record["end"] in slip["message"] and set(record) == {"at", "by", "start", "end", "children", "points"}
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_history_of_an_unchanged_epic_is_not_read_again_and_an_edited_one_is(pmo, sandbox, flavour, monkeypatch):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    read: list[list[str]] = []
+    original = source._read_changelogs
+
+    def spy(client, epics, *args):
+        read.append([e.key for e in epics])
+        return original(client, epics, *args)
+
+    monkeypatch.setattr(source, "_read_changelogs", spy)
+    report = pmo.run(["audit", "--format", "json", "--fail-on", "never"], sb=sb)
+    items = json.loads(report.stdout)["items"]
+    first = [f for f in json.loads(report.stdout)["findings"] if f["open"]]
+    slip = next(f for f in first if f["code"] == "PMO-CHG-001" and f["subject"] == "slip")
+    # only the epics a history-reading standard judges (execution, closing) have their history read
+    judged = {i["key"] for i in items if i["kind"] == "epic" and i["phase"] in ("execution", "closing")}
+    assert slip["item"] in read[0] and set(read[0]) == judged
+    assert len(judged) < sum(1 for i in items if i["kind"] == "epic")
+
+    sb.log.clear()
+    read.clear()
+    assert audit(pmo, sb) == first  # nothing changed: the same findings, no history request
+    assert read == [] and not sb.log.matching(path=r"/changelog/bulkfetch$")
+    assert not [r for r in sb.log.matching(path=r"/search$") if "changelog" in r.query]
+
+    with sb.store.lock:
+        epic = sb.store.by_key[slip["item"]]
+        new_end = epic.target_end + timedelta(days=30)
+        person = next(u for u in sb.store.users.values() if u.active and u is not sb.store.bot)
+    sb.store.edit(epic.key, as_user=person.account_id, target_end=new_end)
+    again = [f for f in audit(pmo, sb) if f["code"] == "PMO-CHG-001" and f["item"] == epic.key]
+    assert read == [[epic.key]]  # the edited epic's history, and only its
+    assert again and f"by {person.display_name} (" in again[0]["message"]
+    assert f" -> {new_end.isoformat()})" in again[0]["message"]

@@ -331,6 +331,27 @@ def parse_changes(histories: Any, *, logical_by_id: Mapping[str, str], logical_b
     return tuple(out)
 
 
+def encode_changes(changes: Collection[Change]) -> list:
+    """Parsed changes as compact JSON (for the local cache): no avatars, no links, only what
+    ``decode_changes`` needs to give the very same changes back."""
+    return [[c.id, c.created.isoformat(),
+             None if c.author is None else [c.author.account_id, c.author.display_name, c.author.active],
+             [[i.field, i.from_value, i.from_string, i.to_value, i.to_string] for i in c.items]]
+            for c in changes]
+
+
+def decode_changes(encoded: Any) -> list[Change] | None:
+    """``encode_changes``'s output back; None for anything else (a damaged cache entry is a miss)."""
+    try:
+        return [Change(id=str(cid), created=datetime.fromisoformat(created),
+                       author=None if author is None else _user(str(author[0]), str(author[1]), bool(author[2])),
+                       items=tuple(FieldChange(_shared(str(f)), *(_text(v) for v in values))
+                                   for f, *values in items))
+                for cid, created, author, items in encoded]
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def change_order(change: Change) -> tuple[datetime, int]:
     """Changelog entries oldest first; entries of the same instant by id."""
     return change.created, int(change.id) if change.id.isdigit() else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,7 +20,14 @@ from typing import Any
 
 from pmo_jira.errors import ConfigError, JiraApiError, PmoError
 from pmo_jira.jira.client import CHANGELOG_MAX_FIELDS, JiraClient, jql_quote
-from pmo_jira.jira.payloads import IssueParser, change_order, parse_changes, parse_project
+from pmo_jira.jira.payloads import (
+    IssueParser,
+    change_order,
+    decode_changes,
+    encode_changes,
+    parse_changes,
+    parse_project,
+)
 from pmo_jira.model import Change, Flavour, Issue, Project, ReadPlan, Snapshot
 from pmo_jira.state import STATE_PROPERTY
 from pmo_jira.suggest import did_you_mean
@@ -30,6 +38,9 @@ BASE_FIELDS = (
     "summary", "status", "issuetype", "labels", "created", "updated",
     "statuscategorychangedate", "resolutiondate", "issuelinks",
 )
+# The property cache's slot for epics' changelogs (a space: never a Jira property key).
+CHANGELOG_SLOT = "pmo-jira changelog "
+DC_KEYS_PER_SEARCH = 1000  # keys per Data Center history search: one page of 1,000 each
 # Logical names that are Jira system fields when the mapping does not bind them.
 SYSTEM_FIELDS = {
     "owner": "assignee", "assignee": "assignee", "reporter": "reporter", "due": "duedate",
@@ -120,13 +131,15 @@ def _needs_project_properties(mapping: Any) -> list[str]:
 
 
 def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | ReadPlan, *,
-              now: datetime, on_page: Callable[[int, int | None], None] | None = None) -> Snapshot:
+              now: datetime, on_page: Callable[[int, int | None], None] | None = None,
+              history_for: Callable[[Issue], bool] | None = None) -> Snapshot:
     """Read one site into a Snapshot; raises PmoError / JiraApiError with one clear line.
 
     ``logical_fields`` is the fields to read, or a whole ``ReadPlan`` (fields, history, comments,
     extra issue types) as ``pmo_jira.run.audit.read_plan`` makes it. ``on_page(read, total)``
     hears after each page how many issues were read of how many the search will return (one
     more request, asked only when someone listens; None when the site cannot say).
+    ``history_for(epic)`` says which epics' changelogs the run needs (default: every epic's).
     """
     plan = logical_fields if isinstance(logical_fields, ReadPlan) else ReadPlan(fields=frozenset(logical_fields))
     start_requests = client.requests_made
@@ -172,7 +185,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
                 _missing_issue_types(client, mapping, plan.issue_types)
             raise
         if plan.history:
-            issues = _with_history(client, mapping, issues, fieldmap, plan.history, [p.key for p in projects])
+            issues = _with_history(client, mapping, issues, fieldmap, plan.history, history_for)
     waived: dict[int, frozenset[str]] = {}
     for index, waiver in enumerate(mapping.waivers):
         if waiver.jql:
@@ -252,52 +265,81 @@ def _with_properties(client: JiraClient, project: Project, keys: Sequence[str]) 
 
 
 def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldmap: dict[str, str],
-                  history: Iterable[str], project_keys: Sequence[str]) -> list[Issue]:
-    """The epics among ``issues`` with their changelogs; other issues unchanged.
+                  history: Iterable[str], history_for: Callable[[Issue], bool] | None) -> list[Issue]:
+    """The epics among ``issues`` that ``history_for`` selects, with their changelogs; other issues
+    unchanged (an epic whose history was not read keeps ``changelog=None``).
 
+    An epic's changelog only grows when its ``updated`` moves, so the client's property cache keeps
+    it per epic and ``updated``: an unchanged epic costs no request. The others are read in bulk.
     Cloud: ``POST /changelog/bulkfetch`` for 1,000 epics per request, filtered to the fields the
-    standards read (when they are at most ten), never one request per issue. Data Center: one
-    search over the epics with ``expand=changelog``, asking for no fields, page by page.
+    standards read (when they are at most ten), never one request per issue. Data Center: a search
+    over those epics' keys with ``expand=changelog``, asking for no fields, page by page.
     """
     epic_types = {t.casefold() for t in mapping.issue_types.epic}
-    epics = [i for i in issues if i.issue_type.casefold() in epic_types]
+    epics = [i for i in issues if i.issue_type.casefold() in epic_types and (history_for is None or history_for(i))]
     if not epics:
         return issues
     logical_by_id = {jira_id: logical for logical, jira_id in sorted(fieldmap.items()) if logical != "epic_link"}
+    wanted = sorted({fieldmap[n] for n in history if n in fieldmap} | ({"status"} & set(history)))
+    field_ids = wanted if client.flavour is Flavour.CLOUD and len(wanted) <= CHANGELOG_MAX_FIELDS else []
+    # The cache slot names what was read (flavour, fields filtered on, how fields map to logical
+    # names), so a changed mapping never takes a history read under another one.
+    slot = CHANGELOG_SLOT + json.dumps([client.flavour.value, field_ids, sorted(logical_by_id.items())])
+    cache = client.property_cache
+    stamps = {e.key: e.updated.isoformat() for e in epics}
+    cached = cache.lookup(client.base_url, slot, stamps.items()) if cache else {}
+    changes_by_id: dict[str, list[Change]] = {}
+    for epic in epics:
+        known = decode_changes(cached[epic.key][1]) if epic.key in cached else None
+        if known is not None:
+            changes_by_id[epic.id] = known
+    missing = [e for e in epics if e.id not in changes_by_id]
+    if missing:
+        fetched = _read_changelogs(client, missing, logical_by_id, field_ids)
+        changes_by_id.update(fetched)
+        if cache is not None:
+            for epic in missing:
+                cache.store(client.base_url, slot, epic.key, stamps[epic.key], True,
+                            encode_changes(fetched.get(epic.id, [])))
+    out = []
+    for issue in issues:
+        if issue.id in changes_by_id:
+            issue = dataclasses.replace(issue, changelog=tuple(changes_by_id[issue.id]))
+        out.append(issue)
+    return out
+
+
+def _read_changelogs(client: JiraClient, epics: Sequence[Issue], logical_by_id: dict[str, str],
+                     field_ids: Sequence[str]) -> dict[str, list[Change]]:
+    """Epic id -> its changes, oldest first, read in bulk (see ``_with_history``)."""
     names = {str(f.get("id")): str(f.get("name", "")) for f in client.fields()}
     logical_by_name = {names[jira_id].casefold(): logical for jira_id, logical in logical_by_id.items()
                        if names.get(jira_id)}
-    wanted = sorted({fieldmap[n] for n in history if n in fieldmap} | ({"status"} & set(history)))
     key_of = {e.id: e.key for e in epics}
     # Each answer is parsed as it arrives and dropped: the raw changelogs of every epic at once
     # would be the run's peak of memory.
-    changes_by_id: dict[str, list[Change]] = {}
+    changes_by_id: dict[str, list[Change]] = {e.id: [] for e in epics}
 
     def add(issue_id: str, histories: Any) -> None:
-        if issue_id not in key_of:  # not an epic this run read
+        if issue_id not in key_of:  # not an epic asked for
             return
         changes = parse_changes(histories, logical_by_id=logical_by_id, logical_by_name=logical_by_name,
                                 issue=key_of[issue_id], flavour=client.flavour)
-        changes_by_id.setdefault(issue_id, []).extend(changes)
+        changes_by_id[issue_id].extend(changes)
 
     if client.flavour is Flavour.CLOUD:
-        field_ids = wanted if len(wanted) <= CHANGELOG_MAX_FIELDS else []
-        for issue_id, histories in client.bulk_changelogs([e.id for e in epics], field_ids):
+        for issue_id, histories in client.bulk_changelogs(list(key_of), field_ids):
             add(issue_id, histories)
     else:
-        types = ", ".join(jql_quote(t) for t in mapping.issue_types.epic)
-        jql = (f"project in ({', '.join(jql_quote(k) for k in project_keys)}) AND issuetype in ({types})"
-               + (f" AND ({mapping.scope.jql.strip()})" if mapping.scope.jql.strip() else "") + " ORDER BY key ASC")
-        for page in client.search_pages(jql, ["key"], expand="changelog"):
-            for raw in page:
-                changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
-                add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])
-    out = []
-    for issue in issues:
-        if issue.issue_type.casefold() in epic_types:
-            changes = changes_by_id.get(issue.id, [])
-            if len(changes) > 1:  # answers in several parts: in order as a whole, as parse_changes orders one
-                changes.sort(key=change_order)
-            issue = dataclasses.replace(issue, changelog=tuple(changes))
-        out.append(issue)
-    return out
+        keys = [e.key for e in epics]
+        for start in range(0, len(keys), DC_KEYS_PER_SEARCH):
+            part = keys[start:start + DC_KEYS_PER_SEARCH]
+            jql = f"key in ({', '.join(jql_quote(k) for k in part)}) ORDER BY key ASC"
+            for page in client.search_pages(jql, ["key"], expand="changelog"):
+                for raw in page:
+                    changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
+                    add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])
+    for changes in changes_by_id.values():
+        if len(changes) > 1:  # answers in several parts: in order as a whole, as parse_changes orders one
+            changes.sort(key=change_order)
+    return changes_by_id

@@ -7,13 +7,13 @@ whose fields the site lacks becomes NOT_APPLICABLE, never a silent pass.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from pmo_jira.findings import AuditResult, Finding, Outcome
-from pmo_jira.mapping.phases import classify
-from pmo_jira.model import ClassifiedItem, ReadPlan, Snapshot, natural_key
+from pmo_jira.mapping.phases import classify, classify_epic
+from pmo_jira.model import ClassifiedItem, Issue, ReadPlan, Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
 from pmo_jira.standards.builtin.change_control import epic_baseline
 from pmo_jira.standards.context import AuditContext
@@ -149,12 +149,15 @@ def read_plan(mapping: Any, registry: Registry | None = None, *, sections: bool 
     """
     fields = _phase_rule_fields(mapping)
     history: set[str] = set()
+    history_phases: set[str] = set(GATED_PHASES)  # their baselines are recorded from it
     comments = False
     types: list[str] = []
     for a in configure(mapping, registry):
         wants = a.standard.reads(a.options)
         fields.update(wants.fields)
         history.update(wants.history)
+        if wants.history:
+            history_phases.update(a.phases)
         comments = comments or wants.comments
         types += [t for t in wants.issue_types if t not in types]
     for section in (getattr(mapping, "sections", None) or {}).values() if sections else ():
@@ -163,4 +166,15 @@ def read_plan(mapping: Any, registry: Registry | None = None, *, sections: bool 
     if history:
         history |= {"status"} | _phase_rule_fields(mapping)
     return ReadPlan(fields=frozenset(fields), history=frozenset(history), comments=comments,
-                    issue_types=tuple(types))
+                    issue_types=tuple(types), history_phases=frozenset(history_phases))
+
+
+def needs_history(mapping: Any, plan: ReadPlan) -> Callable[[Issue], bool]:
+    """Whether an epic's changelog is worth reading: only where a standard that reads history
+    judges it (its phase now), so epics in other phases cost no request."""
+    phases = plan.history_phases
+
+    def wanted(epic: Issue) -> bool:
+        return phases is None or classify_epic(epic, mapping).phase in phases
+
+    return wanted

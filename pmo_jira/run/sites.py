@@ -27,7 +27,7 @@ from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.mapping.jql import jql_problem
 from pmo_jira.mapping.schema import expired_waivers, format_path
 from pmo_jira.model import Snapshot
-from pmo_jira.run.audit import read_plan, run_audit
+from pmo_jira.run.audit import needs_history, read_plan, run_audit
 from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.site_proof import check_bound_fields, check_site_jql
@@ -123,7 +123,7 @@ def audit_sites(
         if read_comments:
             plan = dataclasses.replace(plan, comments=True)
         pages = None if on_page is None else functools.partial(on_page, site.name)
-        snapshot = read_site(client, mapping, plan, now=now, on_page=pages)
+        snapshot = read_site(client, mapping, plan, now=now, on_page=pages, history_for=needs_history(mapping, plan))
         check_bound_fields(mapping, client)  # a renamed field stops this site before anything is written
         matched = matching_keys(client, mapping, snapshot.projects, scope.jql) if scope.jql else None
         return client, snapshot, matched
