@@ -154,9 +154,9 @@ def test_history_of_an_unchanged_epic_is_not_read_again_and_an_edited_one_is(pmo
     read: list[list[str]] = []
     original = source._read_changelogs
 
-    def spy(client, epics, *args):
-        read.append([e.key for e in epics])
-        return original(client, epics, *args)
+    def spy(client, key_of, *args):
+        read.append(sorted(key_of.values()))
+        return original(client, key_of, *args)
 
     monkeypatch.setattr(source, "_read_changelogs", spy)
     report = pmo.run(["audit", "--format", "json", "--fail-on", "never"], sb=sb)
@@ -183,3 +183,30 @@ def test_history_of_an_unchanged_epic_is_not_read_again_and_an_edited_one_is(pmo
     assert read == [[epic.key]]  # the edited epic's history, and only its
     assert again and f"by {person.display_name} (" in again[0]["message"]
     assert f" -> {new_end.isoformat()})" in again[0]["message"]
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_after_a_sync_the_written_epics_histories_are_kept_and_an_edit_meanwhile_is_not_lost(
+        pmo, sandbox, flavour, monkeypatch):
+    sb = sandbox(flavour, issues=ISSUES, seed=SEED)
+    read: list[list[str]] = []
+    original = source._read_changelogs
+    edited: list[str] = []
+
+    def spy(client, key_of, *args):
+        read.append(sorted(key_of.values()))
+        if len(read) == 2:  # the read after the writes: a person moves a target end just before it
+            with sb.store.lock:
+                epic = next(sb.store.by_key[k] for k in read[-1] if sb.store.by_key[k].target_end)
+            sb.store.edit(epic.key, target_end=epic.target_end + timedelta(days=9))
+            edited.append(epic.key)
+        return original(client, key_of, *args)
+
+    monkeypatch.setattr(source, "_read_changelogs", spy)
+    assert pmo.run(["sync", "--apply"], sb=sb).exit_code in (0, 1)
+    assert len(read) == 2 and edited and set(read[1]) <= set(read[0])  # the epics written, read once more
+    read.clear()
+    first = audit(pmo, sb)
+    assert read == [edited]  # pmo-jira's own writes cost no history read; the person's edit does
+    read.clear()
+    assert audit(pmo, sb) == first and read == []  # nothing changed since: no history read at all

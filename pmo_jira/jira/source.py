@@ -15,6 +15,7 @@ import gc
 import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,7 @@ from pmo_jira.jira.payloads import (
     decode_changes,
     encode_changes,
     parse_changes,
+    parse_datetime,
     parse_project,
 )
 from pmo_jira.model import Change, Flavour, Issue, Project, ReadPlan, Snapshot
@@ -40,7 +42,7 @@ BASE_FIELDS = (
 )
 # The property cache's slot for epics' changelogs (a space: never a Jira property key).
 CHANGELOG_SLOT = "pmo-jira changelog "
-DC_KEYS_PER_SEARCH = 1000  # keys per Data Center history search: one page of 1,000 each
+KEYS_PER_SEARCH = 1000  # keys named in one search (Data Center: one page of 1,000)
 # Logical names that are Jira system fields when the mapping does not bind them.
 SYSTEM_FIELDS = {
     "owner": "assignee", "assignee": "assignee", "reporter": "reporter", "due": "duedate",
@@ -264,6 +266,50 @@ def _with_properties(client: JiraClient, project: Project, keys: Sequence[str]) 
     return dataclasses.replace(project, properties=props)
 
 
+@dataclass(frozen=True)
+class _Histories:
+    """How one site's epic histories are read for one run's standards, and where they are kept.
+
+    The cache slot names what was read (flavour, the fields filtered on, how fields map to logical
+    names), so a changed mapping never takes a history read under another one.
+    """
+
+    client: JiraClient
+    field_ids: tuple[str, ...]
+    logical_by_id: dict[str, str]
+    slot: str
+
+    @classmethod
+    def of(cls, client: JiraClient, fieldmap: dict[str, str], history: Iterable[str]) -> _Histories:
+        logical_by_id = {jira_id: logical for logical, jira_id in sorted(fieldmap.items()) if logical != "epic_link"}
+        wanted = sorted({fieldmap[n] for n in history if n in fieldmap} | ({"status"} & set(history)))
+        field_ids = tuple(wanted) if client.flavour is Flavour.CLOUD and len(wanted) <= CHANGELOG_MAX_FIELDS else ()
+        slot = CHANGELOG_SLOT + json.dumps([client.flavour.value, field_ids, sorted(logical_by_id.items())])
+        return cls(client, field_ids, logical_by_id, slot)
+
+    def kept(self, stamps: dict[str, str], id_of: dict[str, str]) -> dict[str, list[Change]]:
+        """Epic id -> its kept changes, for the epics (key -> ``updated``) whose ``updated`` is the kept one."""
+        cache = self.client.property_cache
+        found = cache.lookup(self.client.base_url, self.slot, stamps.items()) if cache else {}
+        out = {}
+        for key, (_, value) in found.items():
+            changes = decode_changes(value)
+            if changes is not None:
+                out[id_of[key]] = changes
+        return out
+
+    def read(self, key_of: dict[str, str], stamps: dict[str, str]) -> dict[str, list[Change]]:
+        """Epic id -> its changes read from Jira now (ids -> keys ``key_of``), each kept with its stamp."""
+        fetched = _read_changelogs(self.client, key_of, self.logical_by_id, self.field_ids)
+        cache = self.client.property_cache
+        if cache is not None:
+            for issue_id, key in key_of.items():
+                if key in stamps:
+                    cache.store(self.client.base_url, self.slot, key, stamps[key], True,
+                                encode_changes(fetched.get(issue_id, [])))
+        return fetched
+
+
 def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldmap: dict[str, str],
                   history: Iterable[str], history_for: Callable[[Issue], bool] | None) -> list[Issue]:
     """The epics among ``issues`` that ``history_for`` selects, with their changelogs; other issues
@@ -279,28 +325,12 @@ def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldma
     epics = [i for i in issues if i.issue_type.casefold() in epic_types and (history_for is None or history_for(i))]
     if not epics:
         return issues
-    logical_by_id = {jira_id: logical for logical, jira_id in sorted(fieldmap.items()) if logical != "epic_link"}
-    wanted = sorted({fieldmap[n] for n in history if n in fieldmap} | ({"status"} & set(history)))
-    field_ids = wanted if client.flavour is Flavour.CLOUD and len(wanted) <= CHANGELOG_MAX_FIELDS else []
-    # The cache slot names what was read (flavour, fields filtered on, how fields map to logical
-    # names), so a changed mapping never takes a history read under another one.
-    slot = CHANGELOG_SLOT + json.dumps([client.flavour.value, field_ids, sorted(logical_by_id.items())])
-    cache = client.property_cache
+    histories = _Histories.of(client, fieldmap, history)
     stamps = {e.key: e.updated.isoformat() for e in epics}
-    cached = cache.lookup(client.base_url, slot, stamps.items()) if cache else {}
-    changes_by_id: dict[str, list[Change]] = {}
-    for epic in epics:
-        known = decode_changes(cached[epic.key][1]) if epic.key in cached else None
-        if known is not None:
-            changes_by_id[epic.id] = known
-    missing = [e for e in epics if e.id not in changes_by_id]
+    changes_by_id = histories.kept(stamps, {e.key: e.id for e in epics})
+    missing = {e.id: e.key for e in epics if e.id not in changes_by_id}
     if missing:
-        fetched = _read_changelogs(client, missing, logical_by_id, field_ids)
-        changes_by_id.update(fetched)
-        if cache is not None:
-            for epic in missing:
-                cache.store(client.base_url, slot, epic.key, stamps[epic.key], True,
-                            encode_changes(fetched.get(epic.id, [])))
+        changes_by_id.update(histories.read(missing, stamps))
     out = []
     for issue in issues:
         if issue.id in changes_by_id:
@@ -309,16 +339,41 @@ def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldma
     return out
 
 
-def _read_changelogs(client: JiraClient, epics: Sequence[Issue], logical_by_id: dict[str, str],
+def keep_histories(client: JiraClient, mapping: Any, plan: ReadPlan, keys: Sequence[str]) -> None:
+    """After pmo-jira wrote to the epics ``keys``: read their ``updated``, then their histories, and
+    keep them together, so pmo-jira's own write does not make the next run read them again.
+
+    In this order a person's edit in between leaves a kept ``updated`` older than the kept history,
+    which the next run then reads again: never a newer stamp on an older history.
+    """
+    if not keys or not plan.history or client.property_cache is None:
+        return
+    histories = _Histories.of(client, resolve_fieldmap(client, mapping, plan.fields | (plan.history - {"status"})),
+                              plan.history)
+    key_of, stamps = {}, {}
+    for start in range(0, len(keys), KEYS_PER_SEARCH):
+        for raw in client.search(_keys_jql(keys[start:start + KEYS_PER_SEARCH]), ["updated"]):
+            updated = parse_datetime((raw.get("fields") or {}).get("updated"))
+            if updated is not None:
+                key_of[str(raw.get("id"))] = str(raw.get("key"))
+                stamps[str(raw.get("key"))] = updated.isoformat()
+    if key_of:
+        histories.read(key_of, stamps)
+
+
+def _keys_jql(keys: Sequence[str]) -> str:
+    return f"key in ({', '.join(jql_quote(k) for k in keys)}) ORDER BY key ASC"
+
+
+def _read_changelogs(client: JiraClient, key_of: dict[str, str], logical_by_id: dict[str, str],
                      field_ids: Sequence[str]) -> dict[str, list[Change]]:
-    """Epic id -> its changes, oldest first, read in bulk (see ``_with_history``)."""
+    """Epic id -> its changes, oldest first, read in bulk for the epics ``key_of`` (id -> key)."""
     names = {str(f.get("id")): str(f.get("name", "")) for f in client.fields()}
     logical_by_name = {names[jira_id].casefold(): logical for jira_id, logical in logical_by_id.items()
                        if names.get(jira_id)}
-    key_of = {e.id: e.key for e in epics}
     # Each answer is parsed as it arrives and dropped: the raw changelogs of every epic at once
     # would be the run's peak of memory.
-    changes_by_id: dict[str, list[Change]] = {e.id: [] for e in epics}
+    changes_by_id: dict[str, list[Change]] = {issue_id: [] for issue_id in key_of}
 
     def add(issue_id: str, histories: Any) -> None:
         if issue_id not in key_of:  # not an epic asked for
@@ -331,11 +386,10 @@ def _read_changelogs(client: JiraClient, epics: Sequence[Issue], logical_by_id: 
         for issue_id, histories in client.bulk_changelogs(list(key_of), field_ids):
             add(issue_id, histories)
     else:
-        keys = [e.key for e in epics]
-        for start in range(0, len(keys), DC_KEYS_PER_SEARCH):
-            part = keys[start:start + DC_KEYS_PER_SEARCH]
-            jql = f"key in ({', '.join(jql_quote(k) for k in part)}) ORDER BY key ASC"
-            for page in client.search_pages(jql, ["key"], expand="changelog"):
+        keys = list(key_of.values())
+        for start in range(0, len(keys), KEYS_PER_SEARCH):
+            for page in client.search_pages(_keys_jql(keys[start:start + KEYS_PER_SEARCH]), ["key"],
+                                            expand="changelog"):
                 for raw in page:
                     changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
                     add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])

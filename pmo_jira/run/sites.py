@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from pmo_jira.jira.statecache import PropertyCache
 from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.mapping.jql import jql_problem
 from pmo_jira.mapping.schema import expired_waivers, format_path
-from pmo_jira.model import Snapshot
+from pmo_jira.model import ReadPlan, Snapshot
 from pmo_jira.run.audit import needs_history, read_plan, run_audit
 from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
@@ -59,6 +59,7 @@ class AuditedSites:
     clients: dict[str, JiraClient]
     mappings: dict[str, Mapping]  # site name -> mapping
     primary_mapping: Mapping | None = None
+    read_plans: dict[str, ReadPlan] = field(default_factory=dict)  # site name -> what was read
 
 
 def narrow(mapping: Mapping, scope: Scope) -> Mapping:
@@ -114,6 +115,8 @@ def audit_sites(
             mapping = narrow(mapping, Scope(projects=tuple(site.projects)))
         paths[site.name], site_mapping[site.name] = path, mapping
 
+    read_plans: dict[str, ReadPlan] = {}
+
     def read(site: SiteSettings) -> tuple[JiraClient, Snapshot, frozenset[str] | None]:
         mapping = site_mapping[site.name]
         client = client_factory(site)
@@ -122,6 +125,7 @@ def audit_sites(
         plan = read_plan(mapping, registry)
         if read_comments:
             plan = dataclasses.replace(plan, comments=True)
+        read_plans[site.name] = plan
         pages = None if on_page is None else functools.partial(on_page, site.name)
         snapshot = read_site(client, mapping, plan, now=now, on_page=pages, history_for=needs_history(mapping, plan))
         check_bound_fields(mapping, client)  # a renamed field stops this site before anything is written
@@ -175,7 +179,8 @@ def audit_sites(
     merged = merge_results(results, started=now, mapping=primary, site_errors=site_errors,
                            sites=tuple(s.name for s in sites))
     all_snaps = tuple(s for snaps in snapshots.values() for s in snaps)
-    return AuditedSites(merged, all_snaps, clients, site_mapping, primary)
+    return AuditedSites(merged, all_snaps, clients, site_mapping, primary,
+                        {name: plan for name, plan in read_plans.items() if name in clients})
 
 
 def _done(fn: Callable[[SiteSettings], Any], site: SiteSettings) -> Future[Any]:

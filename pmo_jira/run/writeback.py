@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
-from pmo_jira.errors import WriteBackError
+from pmo_jira.errors import PmoError, WriteBackError
 from pmo_jira.interrupt import Interrupted
+from pmo_jira.jira.source import keep_histories
 from pmo_jira.run.sites import AuditedSites
 from pmo_jira.state import STATE_PROPERTY, parse_state
 from pmo_jira.writeback.apply import ApplyReport, apply_plan
 from pmo_jira.writeback.ownership import check_read
 from pmo_jira.writeback.plan import Plan, plan_writeback
 from pmo_jira.writeback.render import normalise_prefix
+
+log = logging.getLogger("pmo_jira.run")
 
 
 def plan_sites(outcome: AuditedSites, *, now: datetime, known_codes: Iterable[str] = (),
@@ -108,7 +112,23 @@ def apply_sites(plans: Mapping[str, Plan], outcome: AuditedSites, *, notify: boo
             exc.report = total  # type: ignore[union-attr]
             raise
         _add(total, report)
+        _keep_histories(outcome, site, plan)
     return total
+
+
+def _keep_histories(outcome: AuditedSites, site: str, plan: Plan) -> None:
+    """Keep the histories of the epics just written with their new ``updated`` (see
+    ``keep_histories``); if that fails, the next run reads them from Jira again."""
+    snapshot = next((s for s in outcome.snapshots if s.site.name == site), None)
+    if snapshot is None or site not in outcome.read_plans:
+        return
+    read = {i.key for i in snapshot.issues if i.changelog is not None}
+    keys = sorted(read & {i.key for i in plan.issues})
+    try:
+        keep_histories(outcome.clients[site], outcome.mappings[site], outcome.read_plans[site], keys)
+    except PmoError as exc:
+        log.warning("site %s: the histories of the epics just written were not kept (%s); the next run "
+                    "reads them from Jira again", site, exc.one_line())
 
 
 def _add(total: ApplyReport, report: ApplyReport) -> None:
