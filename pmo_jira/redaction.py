@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 MASK = "***"
@@ -64,3 +65,51 @@ def redact(text: str) -> str:
             text = pattern.sub(repl, text)
             folded = None
     return text
+
+
+# A cut right after a newline splits no match when the last character before the newline's run of
+# whitespace is none of these: every pattern crosses whitespace only after a word character (a key
+# word), a quote or ``=``/``:``, and every replacement ends in ``*`` or ``@``.
+_JOINS_ACROSS_SPACE = re.compile(r"[\w\"'=:]")
+_PIECE = 1 << 16  # characters redacted at a time when a report is written out in pieces
+
+
+def _safe_cut(text: str) -> int:
+    """The end of the last line of ``text`` after which no redaction can reach into what follows
+    (0: none)."""
+    end = len(text)
+    while (nl := text.rfind("\n", 0, end)) >= 0:
+        last = nl - 1
+        while last >= 0 and text[last].isspace():
+            last -= 1
+        if last < 0:
+            return 0
+        if not _JOINS_ACROSS_SPACE.match(text[last]):
+            return nl + 1
+        end = last + 1
+    return 0
+
+
+def redact_pieces(pieces: Iterable[str]) -> Iterator[str]:
+    """``redact("".join(pieces))``, given back in pieces, so a report of megabytes is masked and
+    written without ever being one string: text is cut only at a line end no pattern (and no
+    registered secret) can match across, so the pieces mask exactly as the whole would."""
+    if any(any(c.isspace() for c in secret) for secret in _SECRETS):  # could straddle any line end
+        yield redact("".join(pieces))
+        return
+    held: list[str] = []
+    size, due = 0, _PIECE
+    for piece in pieces:
+        held.append(piece)
+        size += len(piece)
+        if size < due:
+            continue
+        text = "".join(held)
+        cut = _safe_cut(text)
+        rest = text[cut:]
+        if cut:
+            yield redact(text[:cut])
+        held, size = [rest], len(rest)
+        due = size + _PIECE if cut else 2 * size  # no safe line end yet: look again at twice the text
+    if held:
+        yield redact("".join(held))

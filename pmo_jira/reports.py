@@ -8,7 +8,7 @@ pure: the caller decides where the text or bytes go.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import Snapshot
-from pmo_jira.redaction import redact
+from pmo_jira.redaction import redact, redact_pieces
 from pmo_jira.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -34,19 +34,38 @@ def file_name(name: str, fmt: str) -> str:
     return f"{name}{suffix_of(fmt)}"
 
 
-def write_output(path: Path, content: str | bytes) -> None:
+_WRITE_CHARS = 1 << 20  # a large text is encoded and written this many characters at a time
+
+
+def write_output(path: Path, content: str | bytes | Iterable[str]) -> None:
     """Save a report or plan; a folder that cannot be made or a file that cannot be written is an
-    ``Error:`` line naming the path, not a crash."""
-    data = content if isinstance(content, bytes) else redact(content).encode("utf-8")
+    ``Error:`` line naming the path, not a crash.
+
+    Text is redacted and encoded as it is written, and may come in pieces (a format's
+    ``render_pieces``), so a large report is never held whole, redacted or encoded at once. A
+    new file left half-written by a failure is removed."""
+    existed = os.path.lexists(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # a new file is readable by its owner only: reports hold site data (an existing file,
         # e.g. one an admin made group-readable for a web server, keeps its mode)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
     except OSError as exc:
         raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(content, bytes):
+                fh.write(content)
+                return
+            for text in [redact(content)] if isinstance(content, str) else redact_pieces(content):
+                for at in range(0, len(text), _WRITE_CHARS):  # never the whole text's bytes at once
+                    fh.write(text[at:at + _WRITE_CHARS].encode("utf-8"))
+    except BaseException as exc:
+        if not existed and path.is_file():  # no half-written report left where none was
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
 
 
 @dataclass(frozen=True)

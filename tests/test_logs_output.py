@@ -157,3 +157,40 @@ def test_redaction_reads_every_spelling_the_patterns_match(text, leaked):
         assert masked.endswith(text)
     else:
         assert leaked not in masked and masked.endswith("***")
+
+
+_WORDS = ["Authorization", "authorization", "Set-Cookie", "cookie", "Basic", "Bearer", "token", "TOKEN",
+          "password", "pa\u017fsword", "api_token", "jsessionid", "secret", ":", "=", ": ", " = ", '"', "'",
+          " ", "  ", "\t", "\n", "\n", "\n    ", "\r\n", "abc123def", "hunter22", "NjE2NDYxMzMyNTUxOlTg",
+          "ATATT3xFfGF0T2hZUzZEbW5hR3pQdFhp", "https://", "user:pw@", "x.example.com/", "tok-9f8e7d6c", "x", ",",
+          "{", "}", "[", "],", "***", "@", "é", "line of text", "0"]
+
+
+def test_redacting_in_pieces_masks_exactly_as_the_whole_text(monkeypatch):
+    """A report written out in pieces is masked byte for byte as if it were redacted whole,
+    whatever falls on either side of a cut (keys, separators and values across line ends)."""
+    import random
+
+    from pmo_jira import redaction
+
+    register_secret("tok-9f8e7d6c")
+    monkeypatch.setattr(redaction, "_PIECE", 24)  # many cuts in short texts
+    rng = random.Random(15)
+    for _ in range(3000):
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(1, 60))]
+        pieces, at = [], 0
+        while at < len(words):
+            step = rng.randint(1, 6)
+            pieces.append("".join(words[at:at + step]))
+            at += step
+        whole = "".join(pieces)
+        assert "".join(redaction.redact_pieces(pieces)) == redact(whole), whole
+
+
+def test_redacting_in_pieces_cuts_a_long_report_into_pieces(monkeypatch):
+    from pmo_jira import redaction
+
+    monkeypatch.setattr(redaction, "_PIECE", 100)
+    lines = [f'    "message": "token: abc{n}def, see https://u:p@x.example.com/",\n' for n in range(200)]
+    out = list(redaction.redact_pieces(lines))
+    assert len(out) > 10 and "".join(out) == redact("".join(lines)) and "abc1def" not in "".join(out)

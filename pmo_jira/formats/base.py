@@ -21,8 +21,10 @@ class AuditFormat(Protocol):
     """What a report format is: one pure method.
 
     Optional extras a renderer may define: ``extension`` (the format's usual file suffix, e.g.
-    "json"; descriptive, nothing picks file names by it) and ``for_terminal(*, color, width) ->
-    AuditFormat`` (used by ``get_renderer``).
+    "json"; descriptive, nothing picks file names by it), ``for_terminal(*, color, width) ->
+    AuditFormat`` (used by ``get_renderer``) and ``render_pieces(result, *, now) -> Iterable[str]``
+    (the same text in pieces, which a report saved to a file is written from as they come, so a
+    large report is never held whole).
     """
 
     def render(self, result: AuditResult, *, now: datetime) -> str: ...

@@ -7,7 +7,7 @@ Consumers key on ``schema`` and ``version``; a change that is not backward compa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -68,9 +68,17 @@ def indented(value: Any, level: int = 0) -> str:
 
 
 def _indented_list(values: Iterable[Any], level: int) -> str:
+    return "".join(_list_pieces(values, level))
+
+
+def _list_pieces(values: Iterable[Any], level: int) -> Iterator[str]:
+    """``indented(list(values), level)`` one element at a time."""
     inner = "\n" + "  " * (level + 1)
-    body = ("," + inner).join(indented(v, level + 1) for v in values)
-    return "[" + inner + body + "\n" + "  " * level + "]" if body else "[]"
+    first = True
+    for value in values:
+        yield ("[" if first else ",") + inner + indented(value, level + 1)
+        first = False
+    yield "[]" if first else "\n" + "  " * level + "]"
 
 
 def load_schema() -> dict[str, Any]:
@@ -160,13 +168,18 @@ class JsonFormat:
     extension: str = "json"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
-        """``json.dumps(result_to_dict(...), indent=2, ensure_ascii=False)`` byte for byte, built one
-        finding at a time: the whole report as one tree of dicts, then as the standard encoder's
-        pieces, was the peak of a large audit's memory."""
+        """``json.dumps(result_to_dict(...), indent=2, ensure_ascii=False)`` byte for byte."""
+        return "".join(self.render_pieces(result, now=now))
+
+    def render_pieces(self, result: AuditResult, *, now: datetime) -> Iterator[str]:
+        """``render`` one finding (and item) at a time, for writing out as it is made: the whole
+        report as one text, let alone as a tree of dicts, was the peak of a large audit's memory."""
         head = indented(_head(result, now=now))
-        findings = _indented_list((_finding(f) for f in sorted_findings(result)), 1)
-        items = _indented_list((_item(i) for i in sorted_items(result)), 1)
-        return f'{head[:-2]},\n  "findings": {findings},\n  "items": {items}\n}}\n'
+        yield head[:-2] + ',\n  "findings": '
+        yield from _list_pieces((_finding(f) for f in sorted_findings(result)), 1)
+        yield ',\n  "items": '
+        yield from _list_pieces((_item(i) for i in sorted_items(result)), 1)
+        yield "\n}\n"
 
 
 FORMAT = JsonFormat()

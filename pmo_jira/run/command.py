@@ -376,11 +376,13 @@ def run_audit_command(settings: Settings, request: RunRequest, *, fmt: str, colo
         renderer = get_renderer(fmt, color=color, width=width, available=plugin_formats())  # a typo costs no read
         audited = run.audit()
         if audited.snapshots:  # with no site read there is nothing to report, only the errors
-            text = renderer.render(audited.result, now=run.now)
+            pieces = getattr(renderer, "render_pieces", None)
             if output is None:
-                events.output(text)
+                events.output(renderer.render(audited.result, now=run.now))
+            elif callable(pieces):  # written as rendered, never whole
+                write_output(output, pieces(audited.result, now=run.now))
             else:
-                write_output(output, text)
+                write_output(output, renderer.render(audited.result, now=run.now))
         run.record(audited, kind="audit")
         code = audit_exit_code(audited.result, fail_on)
         return Done(code, run.finish(audited.result, exit_code=code), audited)
