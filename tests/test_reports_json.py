@@ -10,6 +10,8 @@ import pytest
 from pmo_jira.findings import Outcome
 from pmo_jira.formats import formats
 from pmo_jira.formats.json_format import load_schema
+from pmo_jira.redaction import redact
+from pmo_jira.reports import write_output
 
 from reports_fixtures import NOW, result, rich_result
 
@@ -71,3 +73,27 @@ def test_every_finding_is_complete_and_faithful():
                                 "reason": "Risks kept in the | steering deck",
                                 "expires": "2026-06-30", "item": "DIG-1", "jql": None}
     assert [i["key"] for i in doc["items"] if i["phase"] is None] == ["DIG-11", "OPS-5"]
+
+
+def test_report_written_in_pieces_is_the_rendered_report(tmp_path):
+    """``-o FILE`` writes the report as it is rendered: the same bytes as the whole text, masked
+    the same way, and owner-only like any new report."""
+    fmt, r = formats["json"], rich_result()
+    pieces = list(fmt.render_pieces(r, now=NOW))
+    assert len(pieces) > 3 and "".join(pieces) == fmt.render(r, now=NOW)
+    json.loads("".join(pieces))
+    target = tmp_path / "out" / "audit.json"
+    write_output(target, iter(pieces))
+    assert target.read_text(encoding="utf-8") == redact(fmt.render(r, now=NOW))
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_report_that_fails_while_written_leaves_no_half_file(tmp_path):
+    def failing():
+        yield '{\n  "findings": [\n'
+        raise RuntimeError("renderer broke")
+
+    target = tmp_path / "audit.json"
+    with pytest.raises(RuntimeError):
+        write_output(target, failing())
+    assert not target.exists()

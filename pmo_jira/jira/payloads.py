@@ -37,6 +37,14 @@ def parse_datetime(value: str | None) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise _Malformed(f"not a timestamp: {value!r}")
+    return _timestamp(value)
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(value: str) -> datetime:
+    """One (immutable) ``datetime`` per recent timestamp text: an issue's ``updated``,
+    ``resolutiondate`` and ``statuscategorychangedate`` are often the same instant, and a bulk
+    change gives many issues the same one."""
     try:  # Python 3.11 reads Jira's form as it comes; the rewriting below is for 3.10 and variants
         return datetime.fromisoformat(value)
     except ValueError:
@@ -57,9 +65,16 @@ def parse_date(value: str | None) -> date | None:
     if value is None or value == "":
         return None
     try:
-        return date.fromisoformat(str(value)[:10])
+        return _day(str(value)[:10])
     except ValueError as exc:
         raise _Malformed(f"not a date: {value!r}") from exc
+
+
+@lru_cache(maxsize=16384)
+def _day(text: str) -> date:
+    """One (immutable) ``date`` per day: a site's due, start and end dates fall on a few thousand
+    days, shared by every issue that names one."""
+    return date.fromisoformat(text)
 
 
 def parse_user(raw: Any) -> User | None:
@@ -187,6 +202,7 @@ class IssueParser:
         self.describe = None if description_types is None else frozenset(t.casefold() for t in description_types)
         self.description_at = self.index.get("description") if fieldmap.get("description") == "description" else None
         self.keys: dict[str, str] = {}  # one string per issue key, whether the issue, a parent or a link names it
+        self.label_sets: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # one tuple per combination of labels
 
     def key(self, key: str) -> str:
         return self.keys.setdefault(key, key)
@@ -224,7 +240,7 @@ class IssueParser:
                 summary=str(f.get("summary") or ""), status=sys.intern(str(status["name"])),
                 status_category=sys.intern(str((status.get("statusCategory") or {}).get("key") or "undefined")),
                 created=created, updated=updated,
-                labels=tuple(sys.intern(label) if isinstance(label, str) else label for label in f.get("labels") or ()),
+                labels=self._labels(f.get("labels")),
                 assignee=parse_user(f.get("assignee")), reporter=parse_user(f.get("reporter")),
                 priority=_shared(priority) if isinstance(priority, str) else priority,
                 description=description,
@@ -242,6 +258,12 @@ class IssueParser:
             raise JiraApiError(f"malformed response body for issue {name}: {exc}", method="GET",
                                url=f"{self.path}{name}") from None
 
+
+    def _labels(self, raw: Any) -> tuple[Any, ...]:
+        labels = tuple(sys.intern(label) if isinstance(label, str) else label for label in raw or ())
+        if not labels or not all(isinstance(label, str) for label in labels):
+            return labels
+        return self.label_sets.setdefault(labels, labels)
 
     def _description(self, value: Any, text: str, kept: bool) -> Any:
         """The ``description`` logical field: the same flattened text as ``Issue.description``

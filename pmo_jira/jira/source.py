@@ -186,6 +186,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
             if exc.status == 400 and not issues:
                 _missing_issue_types(client, mapping, plan.issue_types)
             raise
+        del parse  # its index of every key read: not needed past the read, and large
         if plan.history:
             issues = _with_history(client, mapping, issues, fieldmap, plan.history, history_for)
     waived: dict[int, frozenset[str]] = {}
