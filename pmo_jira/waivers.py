@@ -15,31 +15,36 @@ from datetime import date
 from pmo_jira.findings import Finding, Outcome, Waiver
 
 
-def _matches(waiver: Waiver, keys: frozenset[str], finding: Finding) -> bool:
-    targets = {finding.item_key, finding.subject}
-    # Jira keys are case-insensitive: a waiver for "web-1" covers WEB-1
-    item = waiver.item.upper() if waiver.item is not None else None
-    return (item is not None and item in {t.upper() for t in targets}) or bool(targets & keys)
-
-
 def apply_waivers(findings: Iterable[Finding], waivers: Sequence[Waiver],
                   waived_keys: Mapping[int, frozenset[str]], today: date) -> list[Finding]:
-    """Mark failing findings a waiver covers. An active waiver wins over an expired one."""
-    by_code: dict[str, list[tuple[Waiver, frozenset[str]]]] = defaultdict(list)
+    """Mark failing findings a waiver covers. An active waiver wins over an expired one.
+
+    A waiver covers a finding of its standard whose item or subject is its ``item`` (Jira keys
+    are case-insensitive: a waiver for "web-1" covers WEB-1) or one of the keys its JQL matched.
+    The waivers are indexed by (standard, key) first, so each finding costs one look-up or two
+    whatever the number of waivers and of keys their JQL matched.
+    """
+    by_item: dict[tuple[str, str], list[int]] = defaultdict(list)
+    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
     for index, waiver in enumerate(waivers):
-        by_code[waiver.standard].append((waiver, frozenset(waived_keys.get(index, ()))))
+        if waiver.item is not None:
+            by_item[(waiver.standard, waiver.item.upper())].append(index)
+        for key in waived_keys.get(index, ()):
+            by_key[(waiver.standard, key)].append(index)
     out = []
     for finding in findings:
-        candidates = by_code.get(finding.code) if finding.outcome is Outcome.FAIL else None
-        matching = [w for w, keys in candidates or () if _matches(w, keys, finding)]
-        active = [w for w in matching if not w.expired(today)]
-        if active:
-            w = max(active, key=lambda w: w.expires)
-            finding = replace(finding, outcome=Outcome.WAIVED, waiver=w,
-                              note=f"waived by {w.owner} until {w.expires.isoformat()}: {w.reason}")
-        elif matching:
-            w = max(matching, key=lambda w: w.expires)
-            finding = replace(finding, note=f"waiver by {w.owner} expired {w.expires.isoformat()}: "
-                                            f"finding re-opened")
+        if finding.outcome is Outcome.FAIL and (by_item or by_key):
+            code, targets = finding.code, {finding.item_key, finding.subject}
+            found = {i for t in targets for i in (*by_item.get((code, t.upper()), ()), *by_key.get((code, t), ()))}
+            matching = [waivers[i] for i in sorted(found)]
+            active = [w for w in matching if not w.expired(today)]
+            if active:
+                w = max(active, key=lambda w: w.expires)
+                finding = replace(finding, outcome=Outcome.WAIVED, waiver=w,
+                                  note=f"waived by {w.owner} until {w.expires.isoformat()}: {w.reason}")
+            elif matching:
+                w = max(matching, key=lambda w: w.expires)
+                finding = replace(finding, note=f"waiver by {w.owner} expired {w.expires.isoformat()}: "
+                                                f"finding re-opened")
         out.append(finding)
     return out

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from pmo_jira_office.config import resources_of
+from pmo_jira_office.inputs import gather
 from pmo_jira_office.people import Directory
 from pmo_jira_office.resources import capacity_of, load_between, work_items
 
@@ -34,9 +35,9 @@ def capacity_index(ctx: Any, first: date, last: date) -> CapacityIndex:
     key = ("pmo_jira_office.capacity", first, last)
     if key not in memo:
         conf = resources_of(ctx.mapping)
-        snapshots = ctx.run_snapshots
-        directory = Directory(conf, snapshots)
-        work, _ = work_items(snapshots, {}, ctx.mapping, conf, directory)
+        inp = gather((), ctx.run_snapshots, ctx.mapping)
+        directory = Directory(conf, inp.users())
+        work, _ = work_items(inp, directory, conf)
         load = load_between(work, first, last, today=ctx.today, conf=conf)
         memo[key] = CapacityIndex(directory, first, last, {k: float(v) for k, v in load.items()})
     return memo[key]

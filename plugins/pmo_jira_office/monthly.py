@@ -20,11 +20,12 @@ from typing import Any
 from pmo_jira.errors import PmoError
 from pmo_jira.history import FindingRef, RunRecord
 from pmo_jira.model import PHASES
-from pmo_jira.reports import ReportContext
+from pmo_jira.reports import HistoryContext, ReportContext
 from pmo_jira_office.baselines import BaselineMove, baseline_moves, plans_from, plans_of
 from pmo_jira_office.facts import KPI_KEYS, NAME, kpis, ranks_of
-from pmo_jira_office.resources import ResourceView, build_resources
-from pmo_jira_office.strategy import StrategyView, build_strategy
+from pmo_jira_office.inputs import OfficeInput, gather
+from pmo_jira_office.resources import ResourceView, build_resources, resources_view
+from pmo_jira_office.strategy import StrategyView, strategy_view
 
 TREND_MONTHS = 6
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -127,14 +128,48 @@ def _rag_rows(store: Any, mapping: str, run: RunRecord | None) -> dict:
     return rag_rows(store, mapping, run.started)
 
 
+@dataclass(frozen=True)
+class _Live:
+    """The month's end when it is the current month of a run that read Jira: the run itself."""
+
+    result: Any
+    snapshots: Any
+    mapping: Any
+
+
 def build_monthly(ctx: ReportContext) -> MonthlyPack:
+    """The pack of a run that read Jira: the current month ends with this run; the views are as of it."""
     now, result, mapping = ctx.now, ctx.result, ctx.mapping
-    first = parse_month(ctx.options.get("month"), now)
-    current = first == now.date().replace(day=1)
-    name = result.mapping_name
-    store = ctx.history
+    inp = gather(result.items, ctx.snapshots, mapping)
     resources = build_resources(result, ctx.snapshots, mapping, now.date())
     kpi_now = kpis(result, ctx.snapshots, mapping, now, people_over=int(resources.people["over"].sum()))
+    return _pack(ctx.history, mapping, result.mapping_name, now, ctx.options.get("month"), inp, resources, kpi_now,
+                 live=_Live(result, ctx.snapshots, mapping))
+
+
+def build_monthly_from_history(ctx: HistoryContext) -> MonthlyPack:
+    """The pack from the run history alone: every month, the current one too, ends with its last
+    recorded run; the views are as of the newest full run of each site (what it kept of Jira)."""
+    from pmo_jira_office.inputs import load
+
+    store, mapping, name = ctx.history, ctx.mapping, ctx.mapping.name
+    first = parse_month(ctx.options.get("month"), ctx.now)
+    if not store.runs_between(_at(first), _at(add_months(first, 1)), mapping=name):
+        raise PmoError(f"the run history has no full run in {first.strftime('%Y-%m')} with mapping {name!r}: "
+                       "record one (`pmo-jira audit` or `sync`), pick another --month, or leave out --from-history")
+    inp, runs = load(store, name, ctx.sites)
+    newest = max(runs.values(), key=lambda r: (r.started, r.id))
+    today = newest.started.astimezone(ctx.now.tzinfo).date() if ctx.now.tzinfo else newest.started.date()
+    resources = resources_view(inp, mapping, today)
+    kept = (store.run_facts(newest.id, NAME) or {}).get("kpi") or {}
+    kpi_now = {k: kept.get(k) for k in KPI_KEYS}
+    return _pack(store, mapping, name, ctx.now, ctx.options.get("month"), inp, resources, kpi_now, live=None)
+
+
+def _pack(store: Any, mapping: Any, name: str, now: datetime, month: str | None, inp: OfficeInput,
+          resources: ResourceView, kpi_now: dict[str, Any], *, live: _Live | None) -> MonthlyPack:
+    first = parse_month(month, now)
+    current = live is not None and first == now.date().replace(day=1)
     notes: list[str] = []
     start = end = None
     change = Change()
@@ -149,9 +184,9 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
         fixes = _fixes_by_month(store, name)
         start_facts = store.run_facts(start.id, NAME) if start else None
         previous_ranks = ranks_of(start_facts)
-        change = _change(store, name, first, start, end, result if current else None, fixes, ctx,
+        change = _change(store, name, first, start, end, live.result if current and live else None, fixes, inp,
                          rag_end=tuple(inside))
-        change = _with_baselines(change, store, start_facts, end, ctx, live=current)
+        change = _with_baselines(change, store, start_facts, end, inp, live=live if current else None)
         if start is None:
             notes.append(f"No run was recorded before {first.isoformat()}: the month's changes count from "
                          "its first run, and rank changes are unknown.")
@@ -162,8 +197,8 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
                          "keep the epics' plans (kept from this version on).")
     else:
         notes.append("No run history is kept: changes, trend and rank changes need one (see docs/monthly.md).")
-    if not current:
-        notes.append(f"The resource and strategy views are as of {now.date().isoformat()}, not the end of "
+    if resources.today.replace(day=1) != first:
+        notes.append(f"The resource and strategy views are as of {resources.today.isoformat()}, not the end of "
                      f"{first.strftime('%Y-%m')}.")
 
     trend = []
@@ -181,7 +216,7 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
 
     baseline = (f"the last run before {first.isoformat()} (run {start.id}, "
                 f"{start.started.strftime('%Y-%m-%d')})") if start else "no run before the month"
-    strategy = build_strategy(ctx.snapshots, result.items, mapping, resources, previous_ranks, baseline)
+    strategy = strategy_view(inp, mapping, resources, previous_ranks, baseline)
     return MonthlyPack(
         month=first, now=now, mapping_name=name, current=current, start_run=start, end_run=end,
         history_kept=store is not None, change=change, trend=tuple(trend),
@@ -191,7 +226,7 @@ def build_monthly(ctx: ReportContext) -> MonthlyPack:
 
 
 def _change(store: Any, name: str, first: date, start: RunRecord | None, end: RunRecord | None,
-            live: Any, fixes: dict[str, list[float]], ctx: ReportContext, *, rag_end: tuple[RunRecord, ...]) -> Change:
+            live: Any, fixes: dict[str, list[float]], inp: OfficeInput, *, rag_end: tuple[RunRecord, ...]) -> Change:
     """The month's end against its start. RAG moves compare the portfolio's colours kept with the
     start run and with the month's last run that has them (the portfolio report keeps them)."""
     before = store.known_findings(start.id) if start else {}
@@ -230,25 +265,20 @@ def _change(store: Any, name: str, first: date, start: RunRecord | None, end: Ru
                 moves.append((row_id[0], row_id[1], row_id[2], a, b))
     opened = closed = 0
     lo, hi = _at(first), _at(add_months(first, 1))
-    risk_types = {t for t in {i.issue_type for s in ctx.snapshots for i in s.issues}
-                  if ctx.mapping.issue_types.kind_of(t) == "risk"}
-    for snap in ctx.snapshots:
-        for issue in snap.issues:
-            if issue.issue_type not in risk_types:
-                continue
-            opened += int(lo <= issue.created < hi)
-            closed += int(issue.resolved is not None and lo <= issue.resolved < hi)
+    for created, resolved_at in inp.risks():
+        opened += int(lo <= created < hi)
+        closed += int(resolved_at is not None and lo <= resolved_at < hi)
     return Change(new=new, resolved=resolved, fixed_days=tuple(fixes.get(first.strftime("%Y-%m"), ())),
                   gates=tuple(gates), rag_moves=tuple(moves), risks_opened=opened, risks_closed=closed)
 
 
 def _with_baselines(change: Change, store: Any, start_facts: dict[str, Any] | None, end: RunRecord | None,
-                    ctx: ReportContext, *, live: bool) -> Change:
+                    inp: OfficeInput, *, live: _Live | None) -> Change:
     """``change`` with the epics whose plan moved between the month's start and end (this run when ``live``)."""
     before = plans_from(start_facts)
-    if live:
-        after = plans_of(ctx.snapshots, ctx.mapping)
-        sites = set(ctx.result.sites) - set(ctx.result.site_errors)
+    if live is not None:
+        after = plans_of(live.snapshots, live.mapping)
+        sites = set(live.result.sites) - set(live.result.site_errors)
     elif end is not None:
         after, sites = plans_from(store.run_facts(end.id, NAME)), end.checked_sites
     else:
@@ -257,8 +287,9 @@ def _with_baselines(change: Change, store: Any, start_facts: dict[str, Any] | No
         return change
     moves = baseline_moves(before, after, sites)
     wanted = {(m.site, m.key) for m in moves}
-    shown = {(s.site.name, i.key): i for s in ctx.snapshots for i in s.issues if (s.site.name, i.key) in wanted}
-    moves = [replace(m, summary=i.summary, url=i.url) if (i := shown.get((m.site, m.key))) else m for m in moves]
+    shown = {(site, row[0]): (row[2], row[3]) for site, part in inp.parts.items() for row in part["epics"]
+             if (site, row[0]) in wanted}
+    moves = [replace(m, summary=i[0], url=i[1]) if (i := shown.get((m.site, m.key))) else m for m in moves]
     return replace(change, baselines=tuple(moves), baselines_known=True)
 
 

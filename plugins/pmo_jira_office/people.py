@@ -8,11 +8,11 @@ name (with the site when two such people share a name).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from pmo_jira.model import Snapshot, User
+from pmo_jira.model import User
 from pmo_jira_office.config import Resources
 
 
@@ -27,9 +27,10 @@ class Person:
 
 
 class Directory:
-    """People of a run, built from the mapping and every user the snapshots mention."""
+    """People of a run, built from the mapping and every account the run's issues mention."""
 
-    def __init__(self, conf: Resources, snapshots: Iterable[Snapshot], *, user_fields: tuple[str, ...] = ("owner",)):
+    def __init__(self, conf: Resources, users: Mapping[tuple[str, str], str]):
+        """``users``: (site, account) -> display name of every account the run's issues name."""
         self.conf = conf
         self._by_account: dict[tuple[str, str], str] = {}
         self.people: dict[str, Person] = {}
@@ -42,29 +43,26 @@ class Directory:
             for site, account in p.accounts.items():
                 self._by_account[(site, account)] = p.name
                 person.team = person.team or team_of.get(account)
-        seen: dict[tuple[str, str], User] = {}
-        for snap in snapshots:
-            for issue in snap.issues:
-                users = [issue.assignee, *(issue.fields.get(f) for f in user_fields)]
-                for user in users:
-                    if isinstance(user, User):
-                        seen.setdefault((snap.site.name, user.account_id), user)
         names: dict[str, int] = {p.name: 1 for p in conf.people}  # an unmapped namesake gets its site
-        for (site, account), user in seen.items():
+        for (site, account), display_name in users.items():
             if (site, account) not in self._by_account:
-                names[user.display_name] = names.get(user.display_name, 0) + 1
-        for (site, account), user in sorted(seen.items()):
+                names[display_name] = names.get(display_name, 0) + 1
+        for (site, account), display_name in sorted(users.items()):
             pid = self._by_account.get((site, account))
             if pid is None:
                 pid = f"{site}/{account}"
                 self._by_account[(site, account)] = pid
-                shown = user.display_name if names.get(user.display_name, 0) < 2 else f"{user.display_name} ({site})"
+                shown = display_name if names.get(display_name, 0) < 2 else f"{display_name} ({site})"
                 self.people[pid] = Person(pid, shown, team=team_of.get(account),
                                           per_week=conf.capacity.default)
             self.people[pid].sites.add(site)
 
-    def person_of(self, site: str, user: User | None) -> str | None:
-        """The person id of an account (None for no user)."""
-        if user is None:
+    def person(self, site: str, account: str | None) -> str | None:
+        """The person id of an account on a site (None for no account)."""
+        if account is None:
             return None
-        return self._by_account.get((site, user.account_id))
+        return self._by_account.get((site, account))
+
+    def person_of(self, site: str, user: User | None) -> str | None:
+        """The person id of a user (None for no user)."""
+        return self.person(site, user.account_id if user is not None else None)

@@ -28,6 +28,11 @@ def pmo_jira_standards():
 
 @hookimpl
 def pmo_jira_run_facts(result, snapshots, mapping, now):
+    """Each run's KPIs, ranking and plans (the monthly trend and changes) and, per site, what the
+    resource and strategy views read (``report monthly --from-history``)."""
+    from pmo_jira_office import inputs
     from pmo_jira_office.facts import NAME, run_facts
 
-    return {NAME: run_facts(result, snapshots, mapping, now)}
+    read = inputs.gather(result.items, snapshots, mapping)
+    return {NAME: run_facts(result, snapshots, mapping, now),
+            inputs.NAME: inputs.per_site(read, set(result.sites) - set(result.site_errors))}

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pmo_jira.errors import PmoError
-from pmo_jira.reports import ReportContext
+from pmo_jira.reports import HistoryContext, ReportContext
 
 FORMATS = ("html", "xlsx", "table", "markdown", "json")
 
 
-def _render(doc, fmt: str, ctx: ReportContext) -> str | bytes:
+def _render(doc, fmt: str, ctx: ReportContext | HistoryContext) -> str | bytes:
     from pmo_jira_office import render_html, render_other
 
     if fmt == "html":
@@ -22,7 +22,7 @@ def _render(doc, fmt: str, ctx: ReportContext) -> str | bytes:
             "json": render_other.render_json}[fmt](doc)
 
 
-def _no_options(ctx: ReportContext, name: str, allowed: tuple[str, ...] = ()) -> None:
+def _no_options(ctx: ReportContext | HistoryContext, name: str, allowed: tuple[str, ...] = ()) -> None:
     extra = sorted(set(ctx.options) - set(allowed))
     if extra:
         raise PmoError(f"report {name} has no option {extra[0]!r}"
@@ -49,9 +49,24 @@ class _OfficeReport:
         return doc.title, render_storage(doc, ctx.now)
 
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
+        self._check(fmt)
+        return _render(self.document(ctx), fmt, ctx)
+
+    def _check(self, fmt: str) -> None:
         if fmt not in self.formats:
             raise PmoError(f"report {self.name} has no format {fmt!r} (formats: {', '.join(self.formats)})")
-        return _render(self.document(ctx), fmt, ctx)
+
+
+@dataclass(frozen=True)
+class _HistoryReport(_OfficeReport):
+    """A report that can also be rendered from the run history alone (``--from-history``)."""
+
+    from_history: Callable[[HistoryContext], object] = lambda ctx: None
+
+    def render_from_history(self, ctx: HistoryContext, fmt: str) -> str | bytes:
+        self._check(fmt)
+        _no_options(ctx, self.name, self.options)
+        return _render(ctx.shared(self.name, lambda: self.from_history(ctx)), fmt, ctx)
 
 
 def _resources(ctx: ReportContext):
@@ -85,9 +100,16 @@ def _monthly(ctx: ReportContext):
     return monthly_document(build_monthly(ctx))
 
 
+def _monthly_from_history(ctx: HistoryContext):
+    from pmo_jira_office.monthly import build_monthly_from_history
+    from pmo_jira_office.views import monthly_document
+
+    return monthly_document(build_monthly_from_history(ctx))
+
+
 REPORTS = (
     _OfficeReport("resources", "Resources: open work per person against capacity, per month", _resources),
     _OfficeReport("strategy", "Strategy: objectives, prioritisation score and ranked portfolio", _strategy),
-    _OfficeReport("monthly", "Monthly PMO pack: changes, six-month KPI trend, decisions, resources, strategy",
-                  _monthly, options=("month",)),
+    _HistoryReport("monthly", "Monthly PMO pack: changes, six-month KPI trend, decisions, resources, strategy",
+                   _monthly, options=("month",), from_history=_monthly_from_history),
 )

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from pmo_jira.findings import AuditResult
-from pmo_jira.model import Issue, Snapshot, User
+from pmo_jira.model import Snapshot
 from pmo_jira_office.config import Resources, resources_of
+from pmo_jira_office.inputs import OfficeInput, gather
 from pmo_jira_office.people import Directory
 from pmo_jira_office.workload import as_days, capacity_days, spread
 
@@ -62,52 +63,18 @@ def months_from(today: date, count: int) -> tuple[Month, ...]:
     return tuple(out)
 
 
-def _kind(mapping: Any, issue: Issue, cache: dict[str, str | None]) -> str | None:
-    if issue.issue_type not in cache:
-        cache[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
-    return cache[issue.issue_type]
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def work_items(snapshots: Sequence[Snapshot], phase: dict[tuple[str, str], str | None], mapping: Any,
-               conf: Resources, directory: Directory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(open work items, epics) as frames, people resolved to person ids; ``phase``: (site, epic) -> phase."""
-    kinds: dict[str, str | None] = {}
-    work, epics = [], []
-    for snap in snapshots:
-        site = snap.site.name
-        by_key = {i.key: i for i in snap.issues}
-        for issue in snap.issues:
-            kind = _kind(mapping, issue, kinds)
-            if kind == "epic":
-                owner = issue.fields.get("owner")
-                epics.append({
-                    "site": site, "key": issue.key, "project": issue.project_key, "summary": issue.summary,
-                    "url": issue.url, "phase": phase.get((site, issue.key)) or "", "open": not issue.is_done,
-                    "owner": directory.person_of(site, owner if isinstance(owner, User) else None) or UNASSIGNED,
-                    "target_end": issue.fields.get("target_end") or issue.due,
-                })
-                continue
-            if kind != "child" or issue.is_done or issue.hierarchy_level < 0:
-                continue
-            epic = by_key.get(issue.parent_key or "")
-            epic_ok = epic is not None and _kind(mapping, epic, kinds) == "epic"
-            estimate = _number(issue.fields.get(conf.estimate))
-            end = issue.due or issue.fields.get("target_end") or (
-                (epic.fields.get("target_end") or epic.due) if epic_ok else None)
-            work.append({
-                "site": site, "key": issue.key, "project": issue.project_key,
-                "epic": epic.key if epic_ok else "", "person": directory.person_of(site, issue.assignee) or UNASSIGNED,
-                "estimate": conf.unestimated if estimate is None else estimate, "estimated": estimate is not None,
-                "start": issue.fields.get("start"), "end": end,
-                "status_category": issue.status_category,
-            })
+def work_items(inp: OfficeInput, directory: Directory, conf: Resources) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(open work items, epics) as frames, accounts resolved to person ids."""
+    work = inp.work()
+    work["person"] = [directory.person(site, account) or UNASSIGNED
+                      for site, account in zip(work["site"], work["account"])]
+    work["estimated"] = work["estimate"].notna()
+    work["estimate"] = work["estimate"].fillna(conf.unestimated).astype(float)
+    epics = inp.epics()
+    epics["owner"] = [directory.person(site, account) or UNASSIGNED for site, account in zip(epics["site"], epics["owner"])]
     work_cols = ["site", "key", "project", "epic", "person", "estimate", "estimated", "start", "end", "status_category"]
     epic_cols = ["site", "key", "project", "summary", "url", "phase", "open", "owner", "target_end"]
-    return pd.DataFrame(work, columns=work_cols), pd.DataFrame(epics, columns=epic_cols)
+    return work[work_cols], epics[epic_cols]
 
 
 def capacity_of(directory: Directory, person_id: str, first: date, last: date) -> float:
@@ -140,16 +107,16 @@ def build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping:
     if _last and _last[0][1] == today and len(_last[0][0]) == len(key) \
             and all(a is b for a, b in zip(_last[0][0], key)):
         return _last[0][2]
-    view = _build_resources(result, snapshots, mapping, today)
+    view = resources_view(gather(result.items, snapshots, mapping), mapping, today)
     _last[:] = [(key, today, view)]  # the day by value: each caller makes its own date object
     return view
 
 
-def _build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, today: date) -> ResourceView:
+def resources_view(inp: OfficeInput, mapping: Any, today: date) -> ResourceView:
+    """The resource view of what a run read (``inp``), as of ``today``."""
     conf = resources_of(mapping)
-    directory = Directory(conf, snapshots)
-    phases = {(i.site, i.key): i.phase for i in result.items if i.kind == "epic"}
-    work, epics = work_items(snapshots, phases, mapping, conf, directory)
+    directory = Directory(conf, inp.users())
+    work, epics = work_items(inp, directory, conf)
     months = months_from(today, conf.horizon_months)
     windows = [(m.first, m.last) for m in months]
     assigned = work[work["person"] != UNASSIGNED]
@@ -205,7 +172,7 @@ def _build_resources(result: AuditResult, snapshots: Sequence[Snapshot], mapping
         "epics_active", "capacity", "load", "peak_pct", "over", "over_months"])
     load = pd.DataFrame(load_rows, columns=["person", "name", "team", "month", "load", "capacity", "pct"])
     teams = _teams(load, conf, months)
-    read = {snap.site.name for snap in snapshots}
+    read = set(inp.sites)
     elsewhere = sorted(f"{p.name} on '{site}'" for p in conf.people for site in p.accounts if site not in read)
     notes = (f"Accounts on sites this run did not read are not counted: {', '.join(elsewhere)} (sites read: "
              f"{', '.join(sorted(read)) or 'none'}; check the site names under resources.people, or the "
@@ -256,4 +223,4 @@ def _unassigned(work: pd.DataFrame, epics: pd.DataFrame, directory: Directory) -
     return df.sort_values(["unassigned", "site", "key"], ascending=[False, True, True]).reset_index(drop=True)
 
 
-__all__ = ["ResourceView", "Month", "build_resources", "load_between", "capacity_of", "months_from"]
+__all__ = ["ResourceView", "Month", "build_resources", "resources_view", "load_between", "capacity_of", "months_from"]

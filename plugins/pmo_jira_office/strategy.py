@@ -17,6 +17,7 @@ import pandas as pd
 
 from pmo_jira.model import Issue, natural_key
 from pmo_jira_office.config import WSJF_PARTS, Objectives, Score, strategy_of
+from pmo_jira_office.inputs import OfficeInput, gather
 from pmo_jira_office.resources import UNASSIGNED, ResourceView
 
 
@@ -85,28 +86,29 @@ def rank_order(snapshots: Sequence, mapping: Any) -> list[tuple[str, str]]:
 
 def build_strategy(snapshots: Sequence, items: Sequence, mapping: Any, resources: ResourceView,
                    previous_ranks: Mapping[tuple[str, str], int] | None, baseline: str) -> StrategyView:
+    """The strategy view of a run (``items``: its classified items, for the epics' phases)."""
+    return strategy_view(gather(items, snapshots, mapping), mapping, resources, previous_ranks, baseline)
+
+
+def strategy_view(inp: OfficeInput, mapping: Any, resources: ResourceView,
+                  previous_ranks: Mapping[tuple[str, str], int] | None, baseline: str) -> StrategyView:
+    """The strategy view of what a run read (``inp``); rank changes against ``previous_ranks``."""
     conf = strategy_of(mapping)
-    kinds: dict[str, str | None] = {}
-    phase = {(i.site, i.key): i.phase for i in items if i.kind == "epic"}
     work = resources.work
     people_on = work[work["person"] != UNASSIGNED].groupby(["site", "epic"])["person"].nunique()
     open_estimate = work.groupby(["site", "epic"])["estimate"].sum()
     rows = []
-    for snap in snapshots:
-        for issue in snap.issues:
-            if issue.issue_type not in kinds:
-                kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
-            if kinds[issue.issue_type] != "epic" or issue.is_done:
+    for site, part in inp.parts.items():
+        for key, project, summary, url, phase, is_open, _, _, objectives, score in part["epics"]:
+            if not is_open:
                 continue
-            site = snap.site.name
-            objectives = objectives_of(issue, conf.objectives)
             rows.append({
-                "site": site, "project": issue.project_key, "key": issue.key, "summary": issue.summary,
-                "url": issue.url, "phase": phase.get((site, issue.key)) or "unmapped",
+                "site": site, "project": project, "key": key, "summary": summary,
+                "url": url, "phase": phase or "unmapped",
                 "objectives": ", ".join(conf.objectives.names.get(o, o) for o in objectives),
-                "objective_keys": objectives, "score": score_of(issue, conf.score),
-                "people": int(people_on.get((site, issue.key), 0)),
-                "open_estimate": round(float(open_estimate.get((site, issue.key), 0.0)), 1),
+                "objective_keys": tuple(objectives), "score": score,
+                "people": int(people_on.get((site, key), 0)),
+                "open_estimate": round(float(open_estimate.get((site, key), 0.0)), 1),
             })
     cols = ["rank", "previous_rank", "change", "site", "project", "key", "summary", "url", "phase", "objectives",
             "objective_keys", "score", "people", "open_estimate"]
