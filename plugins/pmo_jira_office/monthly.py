@@ -1,12 +1,13 @@
 """The monthly PMO pack: what changed in the month, six months of KPIs, decisions needed, and the
-resource and strategy views, built from the run history and this run.
+resource and strategy views, built from the run history and this run (or the history alone).
 
 The month is compared end against start: its *start* is the last run recorded before the month
-began, its *end* the last run inside it (this run, when the month is the current one). KPIs per
-month are those of the month's last run (kept with every run, see ``pmo_jira_office.facts``);
-time to fix is the median over findings resolved in that month. Baselines moved compare each
-epic's plan kept with the start and end runs (``pmo_jira_office.baselines``). The resource and
-strategy views are always as of this run.
+began, its *end* the last run inside it (this run, when the month is the current one of a run
+that read Jira). KPIs per month are those of the month's last run (kept with every run, see
+``pmo_jira_office.facts``); time to fix is the median over findings resolved in that month.
+Baselines moved compare each epic's plan kept with the start and end runs
+(``pmo_jira_office.baselines``). The resource and strategy views are as of this run, or from the
+history alone as of the newest full run of each site (what it kept: ``pmo_jira_office.inputs``).
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def _pack(store: Any, mapping: Any, name: str, now: datetime, month: str | None,
             notes.append("Baselines moved are unknown for this month: the runs at its start and end did not both "
                          "keep the epics' plans (kept from this version on).")
     else:
-        notes.append("No run history is kept: changes, trend and rank changes need one (see docs/monthly.md).")
+        notes.append("No run history is kept: changes, trend and rank changes need one (see docs/office.md).")
     if resources.today.replace(day=1) != first:
         notes.append(f"The resource and strategy views are as of {resources.today.isoformat()}, not the end of "
                      f"{first.strftime('%Y-%m')}.")

@@ -43,15 +43,16 @@ class ReportPrinter(Printer):
               help="Only this level, for reports that take one (e.g. portfolio csv: portfolios, projects, epics, findings).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
 @click.option("--from-history", is_flag=True,
-              help="Roll up the newest full run of each site from the run history; Jira is not read.")
+              help="Render from the run history (the newest full run of each site); Jira is not read. "
+                   "For reports that offer it, e.g. portfolio and monthly.")
 @click.pass_context
 def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
            out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
            month: str | None, level: str | None, no_history: bool, from_history: bool) -> None:
     """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`.
 
-    With --from-history (reports that offer it, e.g. portfolio) the report is rendered from what
-    the per-site jobs recorded, e.g. after `pmo-jira sync --site X` ran on several machines."""
+    With --from-history (reports that offer it, e.g. portfolio and monthly) the report is rendered from
+    what the recorded runs kept, e.g. after `pmo-jira sync --site X` ran on several machines."""
     chosen = find_report(name)
     opts = {}
     for item in options:
