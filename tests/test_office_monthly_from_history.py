@@ -104,6 +104,8 @@ def test_without_what_the_pack_needs_the_history_gives_one_error_line(sb, pmo, o
            in this_month.stderr and this_month.stderr.count("Error:") == 1
     previous = from_history(pmo, sb, office_env, "--month", "previous", "--format", "json")
     assert previous.exit_code == 0, previous.stderr
+    assert f"The resource and strategy views are as of {LAST_MONTH[:10]}, the newest recorded run." \
+           in json.loads(previous.stdout)["notes"]
 
     with sqlite3.connect(pmo.home / "history.sqlite") as db:  # as a run recorded before they were kept
         db.execute("DELETE FROM site_facts WHERE name = 'office-sites'")

@@ -201,6 +201,9 @@ def _pack(store: Any, mapping: Any, name: str, now: datetime, month: str | None,
     if resources.today.replace(day=1) != first:
         notes.append(f"The resource and strategy views are as of {resources.today.isoformat()}, not the end of "
                      f"{first.strftime('%Y-%m')}.")
+    elif resources.today != now.date():  # from the history: the newest run is not today's
+        notes.append(f"The resource and strategy views are as of {resources.today.isoformat()}, the newest "
+                     "recorded run.")
 
     trend = []
     for i in range(TREND_MONTHS - 1, -1, -1):
