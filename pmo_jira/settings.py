@@ -29,11 +29,6 @@ from pydantic import (
 from pmo_jira.errors import ConfigError
 from pmo_jira.suggest import did_you_mean
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 CONFIG_NAME = "pmo-jira.toml"
 ENV_PREFIX = "PMO_JIRA_"
 SECRET_KEYS = frozenset({"token", "api_token", "apitoken", "password", "secret", "pat",
@@ -354,6 +349,10 @@ def _parse_toml(text: str, path: str) -> tuple[dict[str, Any], Any, list[str]]:
     ``[sites.<name>]`` tables become a list of sites named by their key; ``[[sites]]`` arrays are
     taken as they are. Secrets are refused here, before validation, so the message is specific.
     """
+    if sys.version_info >= (3, 11):  # loaded here: a run configured by the environment alone reads no TOML
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

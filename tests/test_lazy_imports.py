@@ -60,3 +60,39 @@ def test_an_audit_without_history_loads_neither_history_nor_reports_nor_the_sand
     assert code in (0, None)
     assert json.loads((tmp_path / "a.json").read_text())["findings"], "the audit ran"
     assert not _heavy(modules)
+
+
+_RUN_MODULE = """
+import json, runpy, sys
+sys.argv = ["pmo-jira", "--version"]
+try:
+    runpy.run_module("pmo_jira", run_name="__main__")
+except SystemExit:
+    pass
+with open({out!r}, "w") as f:
+    json.dump(sorted(sys.modules), f)
+"""
+
+
+def test_python_m_version_loads_neither_click_nor_the_package_metadata(tmp_path):
+    """``python -m pmo_jira --version`` answers as fast as ``pmo-jira --version``: no click, no
+    scan of every installed distribution's metadata, no signal handling set up for nothing."""
+    out = tmp_path / "modules.json"
+    proc = subprocess.run([sys.executable, "-c", _RUN_MODULE.format(out=str(out))], cwd=tmp_path,
+                          capture_output=True, text=True, check=True, timeout=120)
+    assert proc.stdout == "pmo-jira, version 0.1.0\n"
+    modules = set(json.loads(out.read_text()))
+    assert not {"click", "importlib.metadata", "pmo_jira.interrupt", "threading"} & modules
+
+
+def test_an_audit_loads_neither_the_run_lock_nor_a_toml_parser_it_does_not_use(tmp_path):
+    """Reading only (no lock: `audit` never writes) and configured by the environment alone (no
+    TOML file): filelock and the TOML parser stay unloaded, as do the `standards` commands."""
+    with SandboxServer("cloud", issues=60, seed=3) as sb:
+        env = {**site_env(sb, mapping=MAPPING), "PMO_JIRA_NOW": REFERENCE_NOW.isoformat(),
+               "XDG_CONFIG_HOME": str(tmp_path)}
+        code, modules = _loaded(["audit", "--format", "json", "-o", str(tmp_path / "a.json"), "--no-history",
+                                 "--fail-on", "never"], env, tmp_path)
+    assert code in (0, None)
+    assert json.loads((tmp_path / "a.json").read_text())["findings"], "the audit ran"
+    assert not {"filelock", "tomllib", "tomli", "pmo_jira.runlock", "pmo_jira.cli.standards"} & modules

@@ -10,7 +10,6 @@ import click
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.cli.progress import live_progress
-from pmo_jira.cli.standards import explain
 from pmo_jira.findings import Severity
 from pmo_jira.formats import DEFAULT, builtin_formats
 from pmo_jira.formats.fit import terminal_width, use_color
@@ -43,6 +42,8 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
     Exit codes: 0 clean, 1 findings at or above --fail-on, 2 could not run (config, auth, network).
     """
     if explain_code:
+        from pmo_jira.cli.standards import explain
+
         ctx.invoke(explain, code=explain_code)
         return
     settings = common.load()

@@ -89,6 +89,39 @@ _Loader.yaml_implicit_resolvers = {
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
+_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)  # PyYAML built with libyaml (every wheel is)
+
+
+class _FastLoader(_CSafeLoader or yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's composer with ``_Loader``'s scalar rules: the same nodes (tags, values, lines)
+    in a twentieth of the time. Used only for files ``_shallow`` lets through."""
+
+    yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+
+_BRACKET = re.compile(r"[][{}]")
+
+
+def _shallow(text: str) -> bool:
+    """True when ``text`` cannot nest deeper than ``MAX_DEPTH``. libyaml composes recursively in
+    C, where ``_Loader``'s depth check cannot reach, so only such files go to it. A loose bound:
+    the deepest bracket nesting (quoted brackets count too) plus, on the worst line, two block
+    levels per indentation step (a mapping and a sequence can share one) and one per indicator."""
+    flow = flows = 0
+    for found in _BRACKET.finditer(text):
+        flow += 1 if found.group() in "[{" else -1
+        flows = max(flows, flow)
+    blocks = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        end = body.rstrip()
+        indicators = (line.count("- ") + line.count(": ") + line.count("? ")
+                      + (1 if end.endswith(("-", ":", "?")) else 0))
+        blocks = max(blocks, 2 * (len(line) - len(body) + 1) + indicators)
+    return blocks + flows <= MAX_DEPTH
+
 
 class _Source:
     """The parsed file: plain data plus the line of every key path."""
@@ -189,12 +222,45 @@ def _parse(path: str) -> tuple[Any, _Source, str]:
         raise ConfigError(f"the file contains the invisible character {invisible_character(found.group())}",
                           file=path, line=line,
                           hint="retype the line without escape codes or invisible characters")
+    composed = _compose_fast(text, path)
+    if composed is not None:
+        data, source = composed
+    else:
+        data, source = _compose(text, path)
+    if data is None:
+        raise ConfigError("the mapping file is empty", file=path, line=1,
+                          hint="start from mappings/pmbok-default.yaml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping of keys (version, name, scope ...), got {describe(data)}",
+                          file=path, line=1, hint="start from mappings/pmbok-default.yaml")
+    return data, source, digest
+
+
+def _compose_fast(text: str, path: str) -> tuple[Any, _Source] | None:
+    """The data and lines of ``text`` through libyaml; None when it may not or cannot be used
+    (no libyaml, a file that could nest too deep, or invalid YAML: ``_compose`` reads such a
+    file again, so every error says what it always said)."""
+    if _CSafeLoader is None or not _shallow(text):
+        return None
+    source = _Source(path)
+    loader = _FastLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (None if node is None else source.build(loader, node, ())), source
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, path: str) -> tuple[Any, _Source]:
+    """The data and lines of ``text`` through the pure-Python loader, its errors as ConfigError."""
     source = _Source(path)
     loader = _Loader(text)
     loader.file = path
     try:
         node = loader.get_single_node()
-        data = None if node is None else source.build(loader, node, ())
+        return (None if node is None else source.build(loader, node, ())), source
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p)
@@ -204,13 +270,6 @@ def _parse(path: str) -> tuple[Any, _Source, str]:
         raise ConfigError(f"invalid YAML: {exc}", file=path) from None
     finally:
         loader.dispose()
-    if data is None:
-        raise ConfigError("the mapping file is empty", file=path, line=1,
-                          hint="start from mappings/pmbok-default.yaml")
-    if not isinstance(data, dict):
-        raise ConfigError(f"the top level must be a mapping of keys (version, name, scope ...), got {describe(data)}",
-                          file=path, line=1, hint="start from mappings/pmbok-default.yaml")
-    return data, source, digest
 
 
 # --- pydantic errors -> one line ---------------------------------------------------------------

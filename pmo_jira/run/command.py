@@ -32,13 +32,13 @@ from pmo_jira.run.connect import client_for
 from pmo_jira.run.facts import collect_run_facts
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
 from pmo_jira.run.writeback import apply_sites, hold_mass_resolutions, merge_plans, plan_sites
-from pmo_jira.runlock import RunLock
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.standards.registry import Registry, plugin_registry
 from pmo_jira.writeback import ApplyReport, Plan, check_blast_radius
 
 if TYPE_CHECKING:
     from pmo_jira.history import HistoryStore
+    from pmo_jira.runlock import RunLock
 
 log = logging.getLogger("pmo_jira.run")
 
@@ -275,6 +275,8 @@ class Run:
 
     def lock(self) -> RunLock:
         """The run lock writing runs hold, so two never write the same site at once."""
+        from pmo_jira.runlock import RunLock  # filelock: only writing runs load it
+
         return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
                        timeout=self.request.wait_timeout)
 
