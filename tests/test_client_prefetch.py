@@ -96,3 +96,19 @@ def test_a_search_left_early_ends_its_reader_thread():
                     for i in page]
         assert all_keys[:10] == [i["key"] for i in first]
         assert len(all_keys) == len(set(all_keys)) == sum(1 for i in sb.store.issues if i.project == "DIG")
+
+
+def test_reads_switch_threads_faster_only_while_they_prefetch_even_when_they_overlap():
+    """The worker sends its next request as soon as it may (not up to 5 ms later, when the caller's
+    parsing would hand over the interpreter), and the process gets its own setting back."""
+    import sys
+
+    before = sys.getswitchinterval()
+    first, second = prefetched(iter(Pages(3))), prefetched(iter(Pages(3)))
+    assert next(first) == ["P-0"] and next(second) == ["P-0"]
+    assert sys.getswitchinterval() < before
+    assert list(first) == [["P-1"], ["P-2"]]
+    assert sys.getswitchinterval() < before, "the other read still prefetches"
+    second.close()
+    assert sys.getswitchinterval() == before
+    _wait_no_prefetch_thread()

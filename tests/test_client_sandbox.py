@@ -61,6 +61,23 @@ def test_dc_reads_past_the_result_window_in_key_windows(monkeypatch, page_size):
         assert len(searches) <= math.ceil(len(issues) / page_size) + 2 * len(sb.store.projects) + 1
 
 
+@pytest.mark.parametrize("order, reread", [("ORDER BY key ASC", False), ("ORDER BY key", False),
+                                           ("ORDER BY created DESC", True)])
+def test_dc_key_windows_take_over_from_a_first_page_in_key_order_without_reading_it_again(monkeypatch, order,
+                                                                                       reread):
+    monkeypatch.setattr("pmo_jira.sandbox.server.DC_RESULT_WINDOW", 300)
+    monkeypatch.setattr("pmo_jira.jira.client.DC_RESULT_WINDOW", 300)
+    with SandboxServer(flavour="dc", issues=900, seed=3) as sb:
+        client = _client(sb, FakeTime(), page_size=50)
+        keys = [p["key"] for p in client.projects()]
+        raws = list(client.search(f"project in ({', '.join(keys)}) {order}", ["summary"]))
+        assert sorted(r["key"] for r in raws) == sorted(_visible(sb)) and len(raws) == len(_visible(sb))
+        firsts = [r for r in sb.log.matching(path=r"/search$")
+                  if "startAt=0" in r.query and "key+%3E" not in r.query and "not+in" not in r.query]
+        # the first page of the search and, only when it was in another order, the first window's
+        assert len(firsts) == (2 if reread else 1)
+
+
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
 def test_reads_every_visible_issue(flavour):
     with SandboxServer(flavour=flavour, issues=400, seed=3) as sb:

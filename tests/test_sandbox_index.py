@@ -60,7 +60,7 @@ def app(request) -> SandboxApp:
 
 @pytest.mark.parametrize("text", QUERIES)
 def test_indexed_search_finds_what_a_full_scan_finds(app: SandboxApp, text: str):
-    _, found = app.matches(text, app.parse_jql(text, cloud_search=False))
+    _, found = app.matches(app.parse_jql(text, cloud_search=False))
     assert [r.key for r in found] == _scan(app, text)
 
 
@@ -81,10 +81,10 @@ def test_project_lookup_by_key_name_or_id_ignores_case(app: SandboxApp):
 def test_an_edit_and_a_new_issue_are_seen_by_the_next_search():
     app = SandboxApp(generate("cloud", 300, seed=5, now=REFERENCE_NOW))
     text = "project = DIG AND issuetype = Bug"
-    before = [r.key for r in app.matches(text, app.parse_jql(text, cloud_search=True))[1]]
+    before = [r.key for r in app.matches(app.parse_jql(text, cloud_search=True))[1]]
     story = next(r for r in app.store.issues if r.project == "DIG" and r.type == "Story")
     app.store.edit(story.key, type="Bug")  # a person changes the type
-    after = [r.key for r in app.matches(text, app.parse_jql(text, cloud_search=True))[1]]
+    after = [r.key for r in app.matches(app.parse_jql(text, cloud_search=True))[1]]
     assert story.key in after and story.key not in before
     assert after == _scan(app, text)
 
@@ -93,7 +93,7 @@ def test_an_edit_and_a_new_issue_are_seen_by_the_next_search():
                      last.updated)
     app.store.add_issue(added)
     app.store.edit(added.key, summary="filed today")
-    found = [r.key for r in app.matches(text, app.parse_jql(text, cloud_search=True))[1]]
+    found = [r.key for r in app.matches(app.parse_jql(text, cloud_search=True))[1]]
     assert found[0] == added.key and found == _scan(app, text)
 
 
@@ -126,11 +126,29 @@ def test_a_key_window_is_cut_from_its_scope_query_and_finds_what_a_full_scan_fin
     evaluate = app._evaluate
     monkeypatch.setattr(app, "_evaluate", lambda query, stale: evaluated.append(query) or evaluate(query, stale))
     text = f"({scope}) AND {window} ORDER BY key ASC"
-    _, found = app.matches(text, app.parse_jql(text, cloud_search=False))
+    _, found = app.matches(app.parse_jql(text, cloud_search=False))
     assert [r.key for r in found] == _scan(app, text)
     # at most the scope query itself is evaluated (once per site: an earlier window may have done it)
     assert [q.where for q in evaluated] in ([], [jqlmod.parse(scope).where])
     done = len(evaluated)
     other = f"({scope}) AND project not in (OPS) ORDER BY key ASC"
-    assert [r.key for r in app.matches(other, app.parse_jql(other, cloud_search=False))[1]] == _scan(app, other)
+    assert [r.key for r in app.matches(app.parse_jql(other, cloud_search=False))[1]] == _scan(app, other)
     assert len(evaluated) == done  # the next window is cut from the same result
+
+
+def test_a_query_written_differently_but_parsed_alike_is_evaluated_once(app: SandboxApp, monkeypatch):
+    """A Data Center client's first key window is its scope query in parentheses: one evaluation
+    serves both, while a query that selects something else is evaluated on its own."""
+    app._cache.clear()
+    evaluated: list[jqlmod.Query] = []
+    evaluate = app._evaluate
+    monkeypatch.setattr(app, "_evaluate", lambda query, stale: evaluated.append(query) or evaluate(query, stale))
+    texts = ["project in (WEB, DIG) AND issuetype in (Epic, Story) ORDER BY key ASC",
+             "(project in (WEB, DIG) AND issuetype in (Epic, Story)) ORDER BY key ASC",
+             "project  in (WEB,DIG) and issuetype in (Epic,Story) order by key asc"]
+    results = [[r.key for r in app.matches(app.parse_jql(t, cloud_search=False))[1]] for t in texts]
+    assert results[0] == results[1] == results[2] == _scan(app, texts[0])
+    assert len(evaluated) == 1
+    other = "project in (WEB, DIG) AND issuetype in (Epic, Story) ORDER BY key DESC"
+    assert [r.key for r in app.matches(app.parse_jql(other, cloud_search=False))[1]] == _scan(app, other)
+    assert len(evaluated) == 2

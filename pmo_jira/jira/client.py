@@ -49,6 +49,7 @@ DC_PAGE_SIZE = 1000
 (``jira.search.views.default.max``); a site with a lower cap answers with its own ``maxResults``."""
 CLOUD_PAGE_SIZE = 100  # Cloud's cap for a search that returns fields
 _ORDER_BY = re.compile(r"\s*\bORDER\s+BY\b.*$", re.IGNORECASE | re.DOTALL)
+_BY_KEY = re.compile(r"\s*ORDER\s+BY\s+key(\s+ASC)?\s*", re.IGNORECASE)
 
 
 def _project_of(key: str) -> str:
@@ -541,7 +542,10 @@ class JiraClient:
         if isinstance(total, int) and total > DC_RESULT_WINDOW:
             cap = page.get("maxResults")  # the site's own cap, for fitting pages into the window
             step = min(size, cap) if isinstance(cap, int) and cap > 0 else size
-            yield from self._dc_key_windows(path, jql, fields, step, more)
+            order = _ORDER_BY.search(jql)
+            by_key = order is not None and _BY_KEY.fullmatch(order.group()) is not None
+            # in key order already, this page is the first window's first page: not read twice
+            yield from self._dc_key_windows(path, jql, fields, step, more, first=page if by_key else None)
             return
         start = 0
         while True:
@@ -555,13 +559,14 @@ class JiraClient:
                 return
             page = self._search_call(path, jql, {"startAt": start, "maxResults": size, **more}, fields, [])
 
-    def _dc_key_windows(self, path: str, jql: str, fields: list[str], size: int,
-                        more: Mapping[str, Any]) -> Iterator[list[dict]]:
+    def _dc_key_windows(self, path: str, jql: str, fields: list[str], size: int, more: Mapping[str, Any],
+                        first: dict | None = None) -> Iterator[list[dict]]:
         """Data Center refuses pages past its result window (``max_result_window``, 10,000 by
         default), so a larger result is read in windows by key: ``key > LAST`` continues within
         the project of the last key (JQL compares keys only within a project); when that project
         is exhausted it joins a ``project not in (...)`` list. The caller's ORDER BY gives way to
-        key order. ``size`` is the page size the site actually serves (its cap, from the first answer)."""
+        key order. ``size`` is the page size the site actually serves (its cap, from the first answer);
+        ``first``: the answer to the first window's first page, when the caller already has it."""
         where = _ORDER_BY.sub("", jql).strip()
         done: list[str] = []
         current: str | None = None  # the project of the last issue read
@@ -576,8 +581,11 @@ class JiraClient:
             window = " AND ".join(clauses) + " ORDER BY key ASC"
             start, exhausted = 0, False
             while not exhausted and start + size <= DC_RESULT_WINDOW:
-                page = self._search_call(path, window, {"startAt": start, "maxResults": size, **more},
-                                         fields, [])
+                if first is not None:
+                    page, first = first, None
+                else:
+                    page = self._search_call(path, window, {"startAt": start, "maxResults": size, **more},
+                                             fields, [])
                 issues = page["issues"]
                 if issues:
                     yield issues

@@ -10,11 +10,17 @@ previous one. When the caller stops early (an error of its own, Ctrl-C, a ``brea
 is told to stop; it finishes the request in flight (bounded by the client's timeout), closes the
 page generator and ends. It is a daemon thread, so an interrupted process never waits for it.
 An error raised while fetching reaches the caller at the page where it happened.
+
+While any read is prefetching, the interpreter switches threads every 0.5 ms instead of every
+5 ms: the caller parses a page holding the interpreter lock, and the worker, told to fetch the
+next page, sends that request only once it gets the lock, which left the server idle for up to
+5 ms on every page.
 """
 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TypeVar
@@ -22,6 +28,24 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _POLL = 0.1  # how often a waiting worker looks whether the caller has gone
+_SWITCH = 0.0005  # the interpreter's thread switch interval while pages are prefetched (seconds)
+_active = 0  # reads prefetching now; the first sets the switch interval, the last restores it
+_restore = 0.0
+_active_lock = threading.Lock()
+
+
+def _switch_faster(on: bool) -> None:
+    global _active, _restore
+    with _active_lock:
+        if on:
+            _active += 1
+            if _active == 1:
+                _restore = sys.getswitchinterval()
+                sys.setswitchinterval(min(_restore, _SWITCH))
+        else:
+            _active -= 1
+            if _active == 0:
+                sys.setswitchinterval(_restore)
 
 
 def prefetched(pages: Iterator[T], *, name: str = "pmo-jira-prefetch") -> Iterator[T]:
@@ -61,6 +85,7 @@ def prefetched(pages: Iterator[T], *, name: str = "pmo-jira-prefetch") -> Iterat
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
+    _switch_faster(True)
     try:
         while True:
             kind, value = handoff.get()
@@ -73,3 +98,4 @@ def prefetched(pages: Iterator[T], *, name: str = "pmo-jira-prefetch") -> Iterat
             yield value  # type: ignore[misc]
     finally:
         stop.set()
+        _switch_faster(False)

@@ -1239,6 +1239,16 @@ class Query:
     spellings: dict[str, str] = field(default_factory=dict)  # canonical name -> as written
     _compiled: tuple[datetime, Pred] | None = field(default=None, init=False, repr=False, compare=False)
     _parts: list[Callable[[Any], tuple]] | None = field(default=None, init=False, repr=False, compare=False)
+    _key: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """What the query selects, in which order, as text: queries written differently (spacing,
+        redundant parentheses, a client's key window around the scope query) share it when they
+        parse alike, so one evaluation serves them all."""
+        if self._key is None:
+            self._key = f"{self.where!r} ORDER BY {self.order_by!r}"
+        return self._key
 
     @property
     def bounded(self) -> bool:

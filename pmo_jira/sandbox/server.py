@@ -506,16 +506,17 @@ class SandboxApp:
         with self._cache_lock:
             return {i: old for i, (old, _) in self._stale.items() if i not in set(reconcile)}
 
-    def matches(self, text: str, query: jqlmod.Query,
+    def matches(self, query: jqlmod.Query,
                 stale: dict[int, IssueRec] | None = None) -> tuple[str, list[IssueRec]]:
         """(snapshot, ordered matches) of one query on the current data (with ``stale`` issues as a
-        lagging index still sees them); cached per (jql, snapshot)."""
+        lagging index still sees them); cached per (parsed query, snapshot), so JQL written
+        differently but meaning the same is evaluated once."""
         store = self.store
         with store.lock:
             snapshot = self.snapshot()
             if stale:
                 snapshot += "." + hashlib.sha1(",".join(map(str, sorted(stale))).encode()).hexdigest()[:8]
-            key = (text, snapshot)
+            key = (query.key, snapshot)
             with self._cache_lock:
                 if key in self._cache:
                     self._cache.move_to_end(key)
@@ -578,8 +579,7 @@ class SandboxApp:
                 after = (project.upper(), int(num))
             else:
                 return None
-        _, ordered = self.matches(f"{base!r} ORDER BY key ASC", jqlmod.Query(base, [("key", "ASC")], query.spellings),
-                                  stale)
+        _, ordered = self.matches(jqlmod.Query(base, [("key", "ASC")], query.spellings), stale)
         out: list[IssueRec] = []
         for project, lo, hi in self._segments(ordered):
             if project in excluded or (after is not None and project != after[0]):
@@ -607,9 +607,9 @@ class SandboxApp:
                 self._runs.pop(next(iter(self._runs)))
         return runs
 
-    def cached(self, text: str, snapshot: str) -> list[IssueRec] | None:
+    def cached(self, query: jqlmod.Query, snapshot: str) -> list[IssueRec] | None:
         with self._cache_lock:
-            return self._cache.get((text, snapshot))
+            return self._cache.get((query.key, snapshot))
 
     # -- permissions --
 
@@ -1017,7 +1017,7 @@ class Router(IssueRoutes):
                                   f"{start + limit:,} results which exceeded the search platform limit of "
                                   f"{DC_RESULT_WINDOW:,}. Try refining your query or contact your Jira "
                                   "administrator. Repeating the same search may not work."])
-        _, found = self.app.matches(jql, query)
+        _, found = self.app.matches(query)
         page = found[start:start + limit]
         # Data Center's search has no `properties` parameter (JRASERVER-62898): it is ignored.
         out: dict[str, Any] = {"expand": "schema,names", "startAt": start, "maxResults": limit,
@@ -1044,12 +1044,12 @@ class Router(IssueRoutes):
                 raise HttpError(400, ["The provided next page token is invalid or expired."]) from None
             if check != digest:
                 raise HttpError(400, ["The provided next page token is invalid or expired."])
-            found = self.app.cached(jql, snapshot)
+            found = self.app.cached(query, snapshot)
             if found is None:  # evicted: continue on the current data, as an eventually consistent search may
-                snapshot, found = self.app.matches(jql, query, stale)
+                snapshot, found = self.app.matches(query, stale)
         else:
             start = 0
-            snapshot, found = self.app.matches(jql, query, stale)
+            snapshot, found = self.app.matches(query, stale)
         page = found[start:start + limit]
         end = start + len(page)
         out: dict[str, Any] = {"issues": self._render(page, fields, props)}
@@ -1098,7 +1098,7 @@ class Router(IssueRoutes):
     def approximate_count(self) -> tuple[int, Any, dict]:
         jql = self.text("jql") or ""
         query = self.app.parse_jql(jql, cloud_search=True)
-        return 200, {"count": len(self.app.matches(jql, query, self.app.lagging(()))[1])}, {}
+        return 200, {"count": len(self.app.matches(query, self.app.lagging(()))[1])}, {}
 
     def _reconcile(self) -> list[int]:
         """``reconcileIssues``: issue ids (at most 50) the search must show as last written."""
