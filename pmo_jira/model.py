@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 PHASES: tuple[str, ...] = ("initiation", "planning", "execution", "closing")
@@ -20,8 +21,12 @@ STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined
 """Jira status-category keys (names are localised; keys are not)."""
 
 
+@lru_cache(maxsize=4096)
 def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
-    """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works)."""
+    """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works).
+
+    Cached: sorting tens of thousands of findings asks for the same few keys in a row (an item's
+    findings come together), and one shared tuple each keeps the sort's keys small."""
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
                  for part in re.split(r"(\d+)", key) if part)
 

@@ -291,13 +291,8 @@ class _Histories:
     def kept(self, stamps: dict[str, str], id_of: dict[str, str]) -> dict[str, list[Change]]:
         """Epic id -> its kept changes, for the epics (key -> ``updated``) whose ``updated`` is the kept one."""
         cache = self.client.property_cache
-        found = cache.lookup(self.client.base_url, self.slot, stamps.items()) if cache else {}
-        out = {}
-        for key, (_, value) in found.items():
-            changes = decode_changes(value)
-            if changes is not None:
-                out[id_of[key]] = changes
-        return out
+        found = cache.lookup(self.client.base_url, self.slot, stamps.items(), decode=decode_changes) if cache else {}
+        return {id_of[key]: changes for key, (present, changes) in found.items() if present}
 
     def read(self, key_of: dict[str, str], stamps: dict[str, str]) -> dict[str, list[Change]]:
         """Epic id -> its changes read from Jira now (ids -> keys ``key_of``), each kept with its stamp."""

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +69,12 @@ class PropertyCache:
         log.warning("state cache %s is not usable (%s); reading the sync state from Jira instead",
                     self.path, exc)
 
-    def lookup(self, site: str, prop: str, issues: Iterable[tuple[str, str]]) -> dict[str, tuple[bool, Any]]:
-        """For each ``(key, updated)`` still current in the cache: key -> (present, value)."""
+    def lookup(self, site: str, prop: str, issues: Iterable[tuple[str, str]],
+               decode: Callable[[Any], Any] | None = None) -> dict[str, tuple[bool, Any]]:
+        """For each ``(key, updated)`` still current in the cache: key -> (present, value).
+
+        ``decode`` turns each value as it is read into what the caller keeps (a value it gives as
+        None is a miss), so thousands of large values are never all held as JSON at once."""
         wanted = dict(issues)
         out: dict[str, tuple[bool, Any]] = {}
         with self._lock:
@@ -85,8 +89,14 @@ class PropertyCache:
                         f"SELECT issue, updated, value FROM issue_property WHERE site = ? AND property = ? "
                         f"AND issue IN ({', '.join('?' * len(part))})", [site, prop, *part]).fetchall()
                     for issue, updated, value in rows:
-                        if wanted.get(issue) == updated:
-                            out[issue] = (False, None) if value == _ABSENT else (True, json.loads(value))
+                        if wanted.get(issue) != updated:
+                            continue
+                        if value == _ABSENT:
+                            out[issue] = (False, None)
+                        elif decode is None:
+                            out[issue] = (True, json.loads(value))
+                        elif (kept := decode(json.loads(value))) is not None:
+                            out[issue] = (True, kept)
             except (sqlite3.Error, ValueError) as exc:
                 self._off(exc)
                 return {}

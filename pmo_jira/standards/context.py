@@ -13,6 +13,16 @@ from pmo_jira.standards.timeline import Gate, gate_passed
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 
 
+def issues_by_key(snapshot: Snapshot, shared: dict[Any, Any]) -> dict[str, Issue]:
+    """The snapshot's issues by key, built once per run (``shared`` is the run's memo): every
+    site's context and any standard looking across sites use the one index."""
+    memo: dict[int, tuple[Snapshot, dict[str, Issue]]] = shared.setdefault(issues_by_key, {})
+    found = memo.get(id(snapshot))
+    if found is None or found[0] is not snapshot:
+        found = memo[id(snapshot)] = (snapshot, {i.key: i for i in snapshot.issues})
+    return found[1]
+
+
 @dataclass
 class AuditContext:
     """Everything about one snapshot a standard may look up, plus the injected clock."""
@@ -54,7 +64,8 @@ class AuditContext:
             return kinds[issue.issue_type]
 
         any_child = not types.child  # no child types listed: every parented non-epic, non-risk issue
-        issues = {i.key: i for i in snapshot.issues}
+        shared = {} if shared is None else shared
+        issues = issues_by_key(snapshot, shared)
         children: dict[str, list[Issue]] = defaultdict(list)
         risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
         unread_risks: dict[str, set[str]] = defaultdict(set)  # epic -> linked risks outside the scope read
@@ -95,7 +106,7 @@ class AuditContext:
             risk_types=tuple(types.risk),
             mapping=mapping,
             run_snapshots=run_snapshots or (snapshot,),
-            shared={} if shared is None else shared,
+            shared=shared,
             _children=dict(children),
             _risks={k: list(v.values()) for k, v in risks.items()},
             _unread_risks={k: frozenset(v) for k, v in unread_risks.items()},

@@ -14,7 +14,7 @@ from pmo_jira.findings import Severity
 from pmo_jira.model import Issue, ReadPlan, User
 from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.builtin.risk import risk_owner
-from pmo_jira.standards.context import AuditContext
+from pmo_jira.standards.context import AuditContext, issues_by_key
 
 DEFAULT_PROBABILITY = {"Rare": 1, "Low": 1, "Unlikely": 2, "Medium": 2, "Possible": 3, "High": 3,
                        "Likely": 4, "Critical": 4, "Almost certain": 5}
@@ -272,7 +272,7 @@ def _sites(ctx: AuditContext) -> tuple[dict[str, dict[str, Issue]], dict[str, st
     """Every site of the run: name -> key -> issue, and base URL (casefolded) -> name; built once per run."""
     memo = ctx.shared.get(_sites)
     if memo is None:
-        issues = {s.site.name: {i.key: i for i in s.issues} for s in ctx.run_snapshots}
+        issues = {s.site.name: issues_by_key(s, ctx.shared) for s in ctx.run_snapshots}
         urls = {s.site.url.rstrip("/").casefold(): s.site.name for s in ctx.run_snapshots if s.site.url}
         memo = ctx.shared[_sites] = (issues, urls)
     return memo
