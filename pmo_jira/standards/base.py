@@ -62,7 +62,9 @@ class StandardOptions(BaseModel):
     """Base of every standard's ``Options``: unknown keys are errors, every option has a default,
     and values keep their YAML type (strict): ``max_days: true`` or ``"14"`` is an error, never 1 or 14."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # defer_build: an Options model is built when a mapping first configures its standard, so
+    # shared bases and standards a mapping leaves out cost nothing at start-up
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 _YAML_BLOCK = re.compile(r"```ya?ml\n(.*?)```", re.DOTALL)
