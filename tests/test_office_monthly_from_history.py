@@ -13,16 +13,17 @@ from datetime import timedelta
 from io import BytesIO
 
 import pytest
-from test_office_sandbox import office_env, sb  # noqa: F401 - fixtures
+import test_office_sandbox
 
 from pmo_jira.sandbox.generator import REFERENCE_NOW
 
+sb, office_env = test_office_sandbox.sb, test_office_sandbox.office_env  # the sandbox and the demo's mapping
 LAST_MONTH = (REFERENCE_NOW.replace(day=1) - timedelta(days=20)).isoformat()
 FORMATS = ("json", "markdown", "table", "html")
 
 
 @pytest.fixture
-def recorded(sb, pmo, office_env):  # noqa: F811
+def recorded(sb, pmo, office_env):
     """A run last month, a score change, a run today: the history a nightly job leaves."""
     first = pmo.run(["audit", "--fail-on", "never", "-q"], sb=sb, env={**office_env, "PMO_JIRA_NOW": LAST_MONTH})
     assert first.exit_code == 0, first.stderr
@@ -34,7 +35,7 @@ def recorded(sb, pmo, office_env):  # noqa: F811
     return riser
 
 
-def from_history(pmo, sb, office_env, *args):  # noqa: F811
+def from_history(pmo, sb, office_env, *args):
     """The pack from the history, with a Jira URL nothing answers on: it must not be read."""
     requests = len(sb.log)
     done = pmo.run(["report", "monthly", "--from-history", *args], sb=sb,
@@ -43,14 +44,14 @@ def from_history(pmo, sb, office_env, *args):  # noqa: F811
     return done
 
 
-def latest_run(pmo, office_env):  # noqa: F811
+def latest_run(pmo, office_env):
     done = pmo.run(["history", "--format", "json", "--limit", "1"], env=office_env)
     assert done.exit_code == 0, done.stderr
     run = json.loads(done.stdout)["runs"][0]
     return run["id"], run["started"][:10]
 
 
-def test_the_pack_from_the_history_says_what_the_pack_read_from_jira_says(recorded, sb, pmo, office_env):  # noqa: F811
+def test_the_pack_from_the_history_says_what_the_pack_read_from_jira_says(recorded, sb, pmo, office_env):
     run_id, day = latest_run(pmo, office_env)
     for fmt in FORMATS:
         live = pmo.run(["report", "monthly", "--format", fmt, "--no-history"], sb=sb, env=office_env)
@@ -66,7 +67,7 @@ def test_the_pack_from_the_history_says_what_the_pack_read_from_jira_says(record
     assert data["resources-people"] and "Baselines moved" in kept_json
 
 
-def test_the_month_just_ended_from_the_history_is_the_same_pack_in_every_format(recorded, sb, pmo, office_env,  # noqa: F811
+def test_the_month_just_ended_from_the_history_is_the_same_pack_in_every_format(recorded, sb, pmo, office_env,
                                                                                 tmp_path):
     live_dir, kept_dir = tmp_path / "live", tmp_path / "kept"
     live = pmo.run(["report", "monthly", "--month", "previous", "--format", "all", "--out-dir", str(live_dir),
@@ -90,7 +91,7 @@ def sheets(path):
     return {ws.title: [tuple(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
 
 
-def test_without_what_the_pack_needs_the_history_gives_one_error_line(sb, pmo, office_env):  # noqa: F811
+def test_without_what_the_pack_needs_the_history_gives_one_error_line(sb, pmo, office_env):
     done = from_history(pmo, sb, office_env)
     assert done.exit_code == 2 and done.stdout == ""
     assert [line for line in done.stderr.splitlines() if "Error:" in line] == [
@@ -112,3 +113,20 @@ def test_without_what_the_pack_needs_the_history_gives_one_error_line(sb, pmo, o
     old = from_history(pmo, sb, office_env, "--month", "previous")
     assert old.exit_code == 2 and old.stderr.count("Error:") == 1
     assert "kept no resource and strategy figures" in old.stderr and "Traceback" not in old.stderr
+
+
+def test_publish_confluence_from_the_history_builds_the_page_the_read_of_jira_builds(recorded, sb, pmo, office_env):
+    for report, month in (("monthly", ["--month", "previous"]), ("portfolio", [])):
+        args = ["publish-confluence", "--space", "PMO", "--dry-run", "--report", report, *month]
+        live = pmo.run([*args, "--no-history"], sb=sb, env=office_env)
+        assert live.exit_code == 0, live.stderr
+        requests = len(sb.log)
+        kept = pmo.run([*args, "--from-history"], sb=sb, env={**office_env, "PMO_JIRA_URL": "http://127.0.0.1:9"})
+        assert kept.exit_code == 0, kept.stderr
+        assert len(sb.log) == requests  # Jira was not read
+        assert kept.stdout == live.stdout and "<table" in kept.stdout, report
+    refused = pmo.run(["publish-confluence", "--space", "PMO", "--dry-run", "--report", "strategy", "--from-history"],
+                      sb=sb, env=office_env)
+    assert refused.exit_code == 2 and refused.stdout == "" and "Traceback" not in refused.stderr
+    assert "Error: report 'strategy' cannot be published from the run history (it needs a read of Jira): " \
+           "leave out --from-history" in refused.stderr

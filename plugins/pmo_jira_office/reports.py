@@ -65,8 +65,18 @@ class _HistoryReport(_OfficeReport):
 
     def render_from_history(self, ctx: HistoryContext, fmt: str) -> str | bytes:
         self._check(fmt)
+        return _render(self._document_from_history(ctx), fmt, ctx)
+
+    def confluence_page_from_history(self, ctx: HistoryContext) -> tuple[str, str]:
+        """As ``confluence_page``, from the run history alone (``publish-confluence --from-history``)."""
+        from pmo_jira_office.render_other import render_storage
+
+        doc = self._document_from_history(ctx)
+        return doc.title, render_storage(doc, ctx.now)
+
+    def _document_from_history(self, ctx: HistoryContext):
         _no_options(ctx, self.name, self.options)
-        return _render(ctx.shared(self.name, lambda: self.from_history(ctx)), fmt, ctx)
+        return ctx.shared(self.name, lambda: self.from_history(ctx))
 
 
 def _resources(ctx: ReportContext):

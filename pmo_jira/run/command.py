@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -324,6 +324,13 @@ class Run:
                 narrowed=narrowing, interrupted=interrupted)
         return self.recorded
 
+    def finish_from_history(self, sites: Sequence[str]) -> RunSummary:
+        """The summary line of a run that rendered from the run history: no read, no findings."""
+        self.summary = RunSummary(command=self.request.command, sites=list(sites),
+                                  duration_s=time.monotonic() - self.started, started_at=self.now)
+        emit_summary(self.summary, self.settings.summary_json)
+        return self.summary
+
     def finish(self, result: AuditResult, *, exit_code: int, writes_planned: int = 0,
                writes_applied: int = 0, errors: int = 0,
                failed_sites: Mapping[str, str] | None = None) -> RunSummary:
@@ -453,30 +460,36 @@ def run_report_from_history(settings: Settings, request: RunRequest, *, report: 
                             width: int | None = None, color: bool = False) -> RunSummary:
     """``report NAME --from-history``: render each format from the newest full run of every
     selected site in the run history, without reading Jira (and recording nothing)."""
-    from pmo_jira.history import existing_history
-    from pmo_jira.mapping import load_mapping
-
     if not renders_from_history(report):
         raise PmoError(f"report '{report.name}' cannot be rendered from the run history "
                        "(it needs a read of Jira): leave out --from-history")
+    events = events or RunEvents()
+    with Run(settings, request, events=events, now=now) as run, \
+            history_context(run, options, width=width, color=color) as context:
+        _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
+        return run.finish_from_history(context.sites)
+
+
+@contextmanager
+def history_context(run: Run, options: Mapping[str, str], *, width: int | None = None,
+                    color: bool = False) -> Iterator[HistoryContext]:
+    """What a report rendered from the run history alone gets, for ``run``'s selected sites and
+    mapping: the history must exist, and the run must not be narrowed (nothing is read from Jira)."""
+    from pmo_jira.history import existing_history
+    from pmo_jira.mapping import load_mapping
+
+    settings, request = run.settings, run.request
     if request.narrowed:
         raise PmoError("--from-history rolls up whole sites as last recorded: --project/--jql need a read of Jira")
-    events = events or RunEvents()
-    with Run(settings, request, events=events, now=now) as run:
-        sites = settings.select_sites(request.sites)
-        mapping = load_mapping(Path(request.mapping or settings.mapping_for(sites[0])))
-        history = existing_history(settings.history)
-        if history is None:
-            raise PmoError(f"no run history at {settings.history or 'the default location'}: record the sites first, e.g. "
-                           f"`pmo-jira audit --site {sites[0].name}`")
-        with history:
-            context = HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites),
-                                     now=run.now, options=dict(options), width=width, color=color)
-            _render_formats(report, context, formats, output=output, out_dir=out_dir, events=events)
-        run.summary = RunSummary(command=request.command, sites=[s.name for s in sites],
-                                 duration_s=time.monotonic() - run.started, started_at=run.now)
-        emit_summary(run.summary, settings.summary_json)
-        return run.summary
+    sites = settings.select_sites(request.sites)
+    mapping = load_mapping(Path(request.mapping or settings.mapping_for(sites[0])))
+    history = existing_history(settings.history)
+    if history is None:
+        raise PmoError(f"no run history at {settings.history or 'the default location'}: record the sites first, e.g. "
+                       f"`pmo-jira audit --site {sites[0].name}`")
+    with history:
+        yield HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites), now=run.now,
+                             options=dict(options), width=width, color=color)
 
 
 def _render_formats(report: Report, context: ReportContext | HistoryContext, formats: list[str], *,
