@@ -237,3 +237,24 @@ def test_findings_of_one_standard_on_one_item_are_one_row_with_their_count(histo
                                        ("acme", "WEB-2", "PMO-RES-001", "medium", 1))
     assert tables["new"].rows == (("acme", "WEB-1", "PMO-RES-001", "high", 1),)
     assert dict((r[0], r[1]) for r in tables["changes"].rows)["Resolved findings"] == 5  # the summary counts findings
+
+
+def test_the_pack_from_the_history_alone_is_the_pack_of_a_run_that_read_the_same_jira(history):
+    """Two sites, one person with accounts on both and namesakes on each: the views' input kept
+    with the newest run gives the same people, load, ranking and changes as the snapshots."""
+    from pmo_jira_office.monthly import build_monthly_from_history
+    from pmo_jira_office.render_other import render_json
+    from pmo_jira_office.views import monthly_document
+
+    from pmo_jira.reports import HistoryContext
+
+    store, m = history
+    now = RUNS[-1]  # the newest recorded run read exactly this
+    live, _ = pack(store, m, month="2026-10", now=now)
+    kept = build_monthly_from_history(HistoryContext(history=store, mapping=m, sites=("acme", "beta"), now=now,
+                                                     options={"month": "2026-10"}))
+    assert render_json(monthly_document(kept)) == render_json(monthly_document(live))
+    people = kept.resources.people.set_index("name")
+    assert people.loc["Ann Lee", "sites"] == "acme, beta" and people.loc["Ann Lee", "issues"] == 3
+    assert {"Cy Young (acme)", "Cy Young (beta)"} <= set(people.index)
+    assert kept.end_run.started == RUNS[4] and [b.key for b in kept.change.baselines] == ["WEB-2"]
