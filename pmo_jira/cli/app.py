@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import sys
 from types import ModuleType
 
 import click
@@ -47,7 +48,11 @@ def _load(module: str) -> ModuleType:
     """Import a command's module with the cyclic garbage collector paused, then freeze what it
     made: an import creates long-lived objects only (modules, classes, models), which the
     collector would otherwise scan over and over while they load (a tenth of an audit's start-up)
-    and again in every full collection of the run."""
+    and again in every full collection of the run. Once loaded, a module is only looked up (a
+    process running several commands freezes nothing more)."""
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return loaded
     enabled = gc.isenabled()
     gc.disable()
     try:
