@@ -101,28 +101,44 @@ class Change:
     items: tuple[FieldChange, ...]
 
 
-class FieldValues(Mapping[str, Any]):
+class FieldValues(tuple, Mapping[str, Any]):  # type: ignore[type-arg]
     """An issue's logical fields as a read-only mapping that holds only the values.
 
     The names and their positions (``index``) are shared by every issue of one read, so a site's
-    issues do not each carry a dict of the same dozen keys. Compares equal to a dict of the same
-    items.
+    issues do not each carry a dict of the same dozen keys: ``FieldValues.kind(index)`` is the
+    class of one read's values, which holds the index, and each issue's values are one tuple of
+    that class. Compares equal to a dict of the same items.
     """
 
-    __slots__ = ("_index", "_values")
+    __slots__ = ()
+    _index: Mapping[str, int] = {}
 
-    def __init__(self, index: Mapping[str, int], values: tuple[Any, ...]) -> None:
+    def __new__(cls, index: Mapping[str, int], values: tuple[Any, ...]) -> FieldValues:
         if len(index) != len(values):
             raise ValueError(f"{len(values)} values for {len(index)} fields")
-        self._index = index
-        self._values = values
+        kind = cls if cls._index is index else FieldValues.kind(index)
+        return tuple.__new__(kind, values)
 
-    def __getitem__(self, name: str) -> Any:
-        return self._values[self._index[name]]
+    @staticmethod
+    def kind(index: Mapping[str, int]) -> type[FieldValues]:
+        """The class of values named by ``index`` (make one per read, and its values with ``of``)."""
+        return type("FieldValues", (FieldValues,), {"__slots__": (), "_index": index,
+                                                    "__module__": FieldValues.__module__})
+
+    @classmethod
+    def of(cls, values: tuple[Any, ...]) -> FieldValues:
+        """Values in the order of this class's index."""
+        return cls(cls._index, values)
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        return self._index, tuple(tuple.__iter__(self))
+
+    def __getitem__(self, name: str) -> Any:  # type: ignore[override]
+        return tuple.__getitem__(self, self._index[name])
 
     def get(self, name: str, default: Any = None) -> Any:
         at = self._index.get(name)
-        return default if at is None else self._values[at]
+        return default if at is None else tuple.__getitem__(self, at)
 
     def __contains__(self, name: object) -> bool:
         return name in self._index
@@ -132,6 +148,14 @@ class FieldValues(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._index)
+
+    def __eq__(self, other: object) -> bool:
+        return Mapping.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return repr(dict(self))
