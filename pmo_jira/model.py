@@ -7,7 +7,7 @@ write-back, reports) works on these objects and can be tested without HTTP.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -21,7 +21,7 @@ STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined
 """Jira status-category keys (names are localised; keys are not)."""
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
     """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works).
 
@@ -102,52 +102,72 @@ class Change:
 
 
 class FieldValues(tuple, Mapping[str, Any]):  # type: ignore[type-arg]
-    """An issue's logical fields as a read-only mapping that holds only the values.
+    """An issue's logical fields as a read-only mapping that holds only the values that are set.
 
-    The names and their positions (``index``) are shared by every issue of one read, so a site's
-    issues do not each carry a dict of the same dozen keys: ``FieldValues.kind(index)`` is the
-    class of one read's values, which holds the index, and each issue's values are one tuple of
-    that class. Compares equal to a dict of the same items.
+    A site's issues do not each carry a dict of the same dozen keys, nor a slot per field they
+    leave empty: each issue's values are one tuple of the fields it sets, and its class (one per
+    read and pattern of empty fields, shared by every issue with that pattern) knows every name
+    and where its value sits. ``FieldValues.maker(index)`` makes one read's values. Compares equal
+    to a dict of the same items; a field the site has and the issue leaves empty reads as None.
     """
 
     __slots__ = ()
-    _index: Mapping[str, int] = {}
+    _names: tuple[str, ...] = ()  # every field, in order
+    _at: Mapping[str, int] = {}  # name -> position of its value in the tuple, -1 when empty (None)
+
+    _KINDS_MAX = 1024  # patterns of empty fields given a class of their own per read; then all are held
 
     def __new__(cls, index: Mapping[str, int], values: tuple[Any, ...]) -> FieldValues:
-        if len(index) != len(values):
-            raise ValueError(f"{len(values)} values for {len(index)} fields")
-        kind = cls if cls._index is index else FieldValues.kind(index)
-        return tuple.__new__(kind, values)
+        return FieldValues.maker(index)(values)
 
     @staticmethod
-    def kind(index: Mapping[str, int]) -> type[FieldValues]:
-        """The class of values named by ``index`` (make one per read, and its values with ``of``)."""
-        return type("FieldValues", (FieldValues,), {"__slots__": (), "_index": index,
-                                                    "__module__": FieldValues.__module__})
+    def maker(index: Mapping[str, int]) -> Callable[[tuple[Any, ...]], FieldValues]:
+        """Makes the values of one read, given in ``index`` order (name -> position)."""
+        names = tuple(sorted(index, key=index.__getitem__))
+        kinds: dict[tuple[int, ...], type[FieldValues]] = {}
+        every = tuple(range(len(names)))
 
-    @classmethod
-    def of(cls, values: tuple[Any, ...]) -> FieldValues:
-        """Values in the order of this class's index."""
-        return cls(cls._index, values)
+        def kind(held: tuple[int, ...]) -> type[FieldValues]:
+            at = dict.fromkeys(names, -1)
+            for pos, i in enumerate(held):
+                at[names[i]] = pos
+            return type("FieldValues", (FieldValues,), {"__slots__": (), "_names": names, "_at": at,
+                                                        "__module__": FieldValues.__module__})
+
+        def make(values: tuple[Any, ...]) -> FieldValues:
+            if len(values) != len(names):
+                raise ValueError(f"{len(values)} values for {len(names)} fields")
+            held = tuple(i for i, value in enumerate(values) if value is not None)
+            found = kinds.get(held)
+            if found is None:
+                if len(kinds) >= FieldValues._KINDS_MAX:
+                    held = every
+                found = kinds.get(held) or kinds.setdefault(held, kind(held))
+            return tuple.__new__(found, [values[i] for i in held])
+
+        return make
 
     def __getnewargs__(self) -> tuple[Any, ...]:
-        return self._index, tuple(tuple.__iter__(self))
+        return {name: i for i, name in enumerate(self._names)}, tuple(self[name] for name in self._names)
 
     def __getitem__(self, name: str) -> Any:  # type: ignore[override]
-        return tuple.__getitem__(self, self._index[name])
+        at = self._at[name]
+        return None if at < 0 else tuple.__getitem__(self, at)
 
     def get(self, name: str, default: Any = None) -> Any:
-        at = self._index.get(name)
-        return default if at is None else tuple.__getitem__(self, at)
+        at = self._at.get(name)
+        if at is None:
+            return default
+        return None if at < 0 else tuple.__getitem__(self, at)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._index
+        return name in self._at
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._names)
 
     def __eq__(self, other: object) -> bool:
         return Mapping.__eq__(self, other)

@@ -122,3 +122,28 @@ def test_comments_of_both_flavours():
     dc = [parse_comment(c, Flavour.DC) for c in payload("dc", "comments_page1")["comments"]]
     assert [c.body_text for c in dc] == ["Kick-off done.", "PMO findings\nnone"]
     assert dc[1].author.account_id == "JIRAUSER10100"
+
+
+def test_field_values_hold_only_what_is_set_and_read_like_a_dict(monkeypatch):
+    """Issues of one read keep only the field values they set; every mapped field still reads (an
+    empty one as None), compares like a dict and copies, however many patterns of empty fields
+    the issues have."""
+    import copy
+
+    from pmo_jira.model import FieldValues
+
+    monkeypatch.setattr(FieldValues, "_KINDS_MAX", 2)  # past two patterns every field is held
+    make = FieldValues.maker({"owner": 0, "start": 1, "points": 2})
+    rows = [(User("a", "A"), None, 3.0), (None, None, None), (None, date(2026, 1, 5), None), (None, None, 1.0)]
+    made = [make(row) for row in rows]
+    for row, values in zip(rows, made):
+        expected = dict(zip(("owner", "start", "points"), row))
+        assert values == expected and dict(values) == expected and copy.deepcopy(values) == expected
+        assert list(values) == ["owner", "start", "points"] and len(values) == 3
+        assert values.get("points") == row[2] and values.get("nope", "x") == "x" and "nope" not in values
+        with pytest.raises(KeyError):
+            values["nope"]
+    assert tuple.__len__(made[0]) == 2 and tuple.__len__(made[1]) == 0  # the empty fields take no room
+    assert tuple.__len__(made[3]) == 3  # a third pattern: held whole
+    with pytest.raises(ValueError):
+        make((None, None))

@@ -184,7 +184,7 @@ class IssueParser:
     """Turns the raw issues of one read into ``Issue`` objects, compactly.
 
     What is the same for every issue of the read is worked out once: the logical field names
-    (each issue holds only its values, a ``FieldValues`` of one class holding the index), the browse URL
+    (each issue holds only the values it sets, in a ``FieldValues`` whose class knows the names), the browse URL
     prefix, which issue types keep their description. Names, option values and people repeat
     across issues and are shared. ``description_types``: the issue types whose description is
     kept (flattened); None keeps every issue's. Standards judge epics and projects only, so a
@@ -197,7 +197,7 @@ class IssueParser:
         self.browse = f"{base_url.rstrip('/')}/browse/"
         self.path = f"/rest/api/{flavour.api_version}/issue/"
         self.index = {name: i for i, name in enumerate(fieldmap)}  # shared by the issues, never changed
-        self.values = FieldValues.kind(self.index)
+        self.values = FieldValues.maker(self.index)
         self.field_ids = tuple(fieldmap.values())
         self.fieldmap = dict(fieldmap)
         self.describe = None if description_types is None else frozenset(t.casefold() for t in description_types)
@@ -249,7 +249,7 @@ class IssueParser:
                 status_category_changed=parse_datetime(f.get("statuscategorychangedate")),
                 parent_key=self.key(parent) if isinstance(parent, str) else parent,
                 links=_links(f.get("issuelinks"), self.key),
-                fields=self.values.of(tuple(values)),
+                fields=self.values(tuple(values)),
                 properties=dict(properties) if properties else _NO_PROPERTIES,
                 url=self.browse + key,
                 comments=_inline_comments(f.get("comment"), flavour) if "comment" in f else None,
