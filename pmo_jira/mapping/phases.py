@@ -7,6 +7,7 @@ None) with the facts the rules looked at: pmo-jira never guesses a phase.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -42,8 +43,9 @@ def classify_epic(issue: Issue, mapping: Mapping) -> ClassifiedItem:
 
 
 def _epic_item(issue: Issue, phase: str | None, rule: str) -> ClassifiedItem:
+    # thousands of epics share a few rule texts: one copy each
     return ClassifiedItem(site=issue.site, key=issue.key, kind="epic", project_key=issue.project_key,
-                          summary=issue.summary, phase=phase, rule=rule, url=issue.url)
+                          summary=issue.summary, phase=phase, rule=sys.intern(rule), url=issue.url)
 
 
 def _epic_match(when: EpicWhen, issue: Issue) -> str | None:
