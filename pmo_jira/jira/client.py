@@ -30,6 +30,7 @@ import requests
 
 from pmo_jira import interrupt
 from pmo_jira.errors import ConfigError, JiraApiError, NotifyRefused, WritesStopped
+from pmo_jira.jira.lazyjson import array_elements
 from pmo_jira.jira.prefetch import prefetched
 from pmo_jira.jira.retry import RateGate, RetryPolicy, WaitBudgetExhausted, WriteBreaker, server_delay
 from pmo_jira.jira.richtext import to_adf, to_wiki
@@ -232,11 +233,12 @@ class JiraClient:
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  json: Any = None, idempotent: bool | None = None, issue_key: str | None = None,
-                 missing_ok: bool = False) -> Any:
+                 missing_ok: bool = False, as_text: bool = False) -> Any:
         """One logical request: paced, retried per ``retry.py``, errors made readable.
 
         ``path`` is logged and reported; query parameters (JQL, tokens) never are.
-        Returns the decoded JSON body (None for an empty body, or for 404 with ``missing_ok``).
+        Returns the decoded JSON body (None for an empty body, or for 404 with ``missing_ok``);
+        with ``as_text``, the body's text, for a caller that decodes it piece by piece.
         """
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD")
@@ -284,7 +286,7 @@ class JiraClient:
             raise self._transport_error(exc, method, path, idempotent) from None
         except requests.RequestException as exc:
             raise JiraApiError(f"request failed ({type(exc).__name__})", method=method, url=path) from None
-        return self._decode(resp, method, path, missing_ok=missing_ok)
+        return self._decode(resp, method, path, missing_ok=missing_ok, as_text=as_text)
 
     def _transport_error(self, exc: BaseException, method: str, path: str, idempotent: bool,
                          suffix: str = "") -> JiraApiError:
@@ -308,7 +310,8 @@ class JiraClient:
             msg += " (not retried: the request may have been applied; re-read before repeating it)"
         return JiraApiError(msg + suffix, method=method, url=path)
 
-    def _decode(self, resp: requests.Response, method: str, path: str, *, missing_ok: bool) -> Any:
+    def _decode(self, resp: requests.Response, method: str, path: str, *, missing_ok: bool,
+                as_text: bool = False) -> Any:
         status = resp.status_code
         login = resp.headers.get("X-Seraph-LoginReason", "")
         if self._session.auth is not None and ("AUTHENTICATED_FAILED" in login
@@ -332,8 +335,8 @@ class JiraClient:
             if not resp.content.strip():
                 return None
             try:
-                return _decode(resp)
-            except ValueError:
+                return resp.content.decode(resp.encoding or "utf-8") if as_text else _decode(resp)
+            except (ValueError, LookupError):
                 raise JiraApiError("malformed response body (not JSON)", method=method, url=path,
                                    status=status) from None
         body = _try_json(resp)
@@ -626,16 +629,22 @@ class JiraClient:
                 body["fieldIds"] = list(field_ids)
             seen: set[str] = set()
             while True:
-                page = self._request("POST", path, json=body, idempotent=True)  # a read, safe to retry
-                logs = page.get("issueChangeLogs") if isinstance(page, dict) else None
-                if not isinstance(logs, list):
+                # a read, safe to retry; its answer (megabytes) decoded one issue's changelog at a time
+                text = self._request("POST", path, json=body, idempotent=True, as_text=True)
+                page: dict[str, Any] = {}
+                logs = 0
+                try:
+                    for entry in array_elements(text or "{}", "issueChangeLogs", page):
+                        if not isinstance(entry, dict) or not entry.get("issueId"):
+                            raise JiraApiError("malformed response body (a changelog without 'issueId')",
+                                               method="POST", url=path)
+                        logs += 1
+                        yield str(entry["issueId"]), list(entry.get("changeHistories") or [])
+                except ValueError:
+                    raise JiraApiError("malformed response body (not JSON)", method="POST", url=path) from None
+                if not isinstance(page.get("issueChangeLogs"), list):
                     raise JiraApiError("malformed response body (no 'issueChangeLogs' list)", method="POST",
                                        url=path)
-                for entry in logs:
-                    if not isinstance(entry, dict) or not entry.get("issueId"):
-                        raise JiraApiError("malformed response body (a changelog without 'issueId')",
-                                           method="POST", url=path)
-                    yield str(entry["issueId"]), list(entry.get("changeHistories") or [])
                 token = page.get("nextPageToken")
                 if not token or not logs:
                     break
