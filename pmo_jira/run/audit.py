@@ -92,6 +92,8 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))
         baselines.update(_baselines(ctx, classified))
+        del ctx  # its indexes of every issue go before the findings are sorted
+    shared.clear()  # and the run's (the memo holds one more index per site)
     findings.sort(key=lambda f: (f.site, f.project_key, natural_key(f.item_key), f.code, natural_key(f.subject)))
     return AuditResult(
         findings=tuple(findings),
