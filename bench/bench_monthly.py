@@ -12,11 +12,10 @@ measured run, since a report that reads Jira records its own run.
 
 Measured, each the real command line in a fresh process (wall, CPU and peak RSS from ``wait4``),
 alternating ``--repeat`` times, all for the month just ended (``--month previous``, what the
-schedule on the first working day asks for): ``pmo-jira report monthly --from-history`` in HTML
-and in XLSX (the pack from the run history alone), and for comparison ``pmo-jira audit`` (the
-read of Jira) and the HTML pack that reads Jira first (``report monthly`` without
-``--from-history``; ``--no-live`` leaves it out). Goal: each pack from the history under 30 s
-and 500 MiB.
+schedule on the first working day asks for): ``pmo-jira report monthly`` in HTML and in XLSX,
+which for a month that has ended renders from the run history alone, and for comparison
+``pmo-jira audit`` (the read of Jira) and the HTML pack that reads Jira first (``--from-jira``;
+``--no-live`` leaves it out). Goal: each pack from the history under 30 s and 500 MiB.
 
     python bench/bench_monthly.py                                  # 100,000 issues, 12 months
     python bench/bench_monthly.py --issues 10000 --fixture /tmp/monthly-10k   # quick look, kept
@@ -156,13 +155,12 @@ def measured(args: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
 MONTH = ["--month", "previous"]
 RUNS = {
     "audit (the read)": ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--fail-on", "never"],
-    "report monthly html, reading Jira": ["report", "monthly", *MONTH, "--format", "html", "-o", "monthly-live.html"],
-    "report monthly --from-history html": ["report", "monthly", "--from-history", *MONTH, "--format", "html",
-                                           "-o", "monthly.html"],
-    "report monthly --from-history xlsx": ["report", "monthly", "--from-history", *MONTH, "--format", "xlsx",
-                                           "-o", "monthly.xlsx"],
+    "report monthly --from-jira html": ["report", "monthly", "--from-jira", *MONTH, "--format", "html",
+                                        "-o", "monthly-live.html"],
+    "report monthly html (from the history)": ["report", "monthly", *MONTH, "--format", "html", "-o", "monthly.html"],
+    "report monthly xlsx (from the history)": ["report", "monthly", *MONTH, "--format", "xlsx", "-o", "monthly.xlsx"],
 }
-GOALS = [name for name in RUNS if "--from-history" in name]
+GOALS = [name for name in RUNS if "from the history" in name]
 
 
 def check_pack(workdir: Path, months: int) -> list[str]:
@@ -205,12 +203,14 @@ def main() -> int:
         print(f"sandbox: {args.issues:,} issues, started in {box.startup_s:.1f}s")
         env = {**box.env(work), "PMO_JIRA_MAPPING": str(demo_mapping(work)), "PMO_JIRA_SITE": "bench"}
         history = fixture(args.fixture or work / "fixture", env, args.issues, args.seed, args.months)
-        runs = {name: cli for name, cli in RUNS.items() if not (args.no_live and "reading Jira" in name)}
+        runs = {name: cli for name, cli in RUNS.items() if not (args.no_live and "--from-jira" in name)}
         figures: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
         for _ in range(args.repeat):
             for name, cli in runs.items():
                 shutil.copyfile(history, work / "history.sqlite")
-                figures[name].append(measured(cli, env, work))
+                # the packs from the history get a Jira nothing answers on: a silent read of Jira fails
+                figures[name].append(measured(cli, {**env, "PMO_JIRA_URL": "http://127.0.0.1:9"} if name in GOALS
+                                              else env, work))
                 last = figures[name][-1]
                 print(f"{name}: wall {last['wall_s']:.1f}s, CPU {last['cpu_s']:.1f}s, "
                       f"peak RSS {mib(last['maxrss_kib'])} MiB", flush=True)
@@ -228,7 +228,7 @@ def main() -> int:
     for p in problems:
         print(f"FAIL  the pack: {p}")
     read = median("audit (the read)", "wall_s")
-    live = "".join(f", the pack reading Jira {median(n, 'wall_s'):.1f}s" for n in runs if "reading Jira" in n)
+    live = "".join(f", the pack reading Jira {median(n, 'wall_s'):.1f}s" for n in runs if "--from-jira" in n)
     for name in GOALS:
         wall, rss = median(name, "wall_s"), max(r["maxrss_kib"] for r in figures[name]) / 1024
         ok_wall, ok_rss = wall < GOAL_WALL_S, rss < GOAL_RSS_MIB

@@ -38,6 +38,11 @@ class ConfigError(PmoError):
         return f"{where}{key}{self.message}{hint}"
 
 
+class NotInHistory(PmoError):
+    """The run history does not hold what a report rendered from it needs (no history, a site
+    never recorded, a month without a run, figures an older pmo-jira did not keep)."""
+
+
 class JiraApiError(PmoError):
     """Jira answered with an error, or could not be reached.
 

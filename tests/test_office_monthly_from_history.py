@@ -71,7 +71,7 @@ def test_the_month_just_ended_from_the_history_is_the_same_pack_in_every_format(
                                                                                 tmp_path):
     live_dir, kept_dir = tmp_path / "live", tmp_path / "kept"
     live = pmo.run(["report", "monthly", "--month", "previous", "--format", "all", "--out-dir", str(live_dir),
-                    "--no-history"], sb=sb, env=office_env)
+                    "--no-history", "--from-jira"], sb=sb, env=office_env)
     assert live.exit_code == 0, live.stderr
     kept = from_history(pmo, sb, office_env, "--month", "previous", "--format", "all", "--out-dir", str(kept_dir))
     assert kept.exit_code == 0, kept.stderr
@@ -130,3 +130,26 @@ def test_publish_confluence_from_the_history_builds_the_page_the_read_of_jira_bu
     assert refused.exit_code == 2 and refused.stdout == "" and "Traceback" not in refused.stderr
     assert "Error: report 'strategy' cannot be published from the run history (it needs a read of Jira): " \
            "leave out --from-history" in refused.stderr
+
+
+def test_a_month_that_has_ended_comes_from_the_history_by_default_and_from_jira_when_it_lacks_it(
+        recorded, sb, pmo, office_env):
+    kept = from_history(pmo, sb, office_env, "--month", "previous", "--format", "json")
+    assert kept.exit_code == 0, kept.stderr
+    requests = len(sb.log)  # the first working day's pack: no request to Jira, no credentials needed
+    default = pmo.run(["report", "monthly", "--month", "previous", "--format", "json"], sb=sb,
+                      env={**office_env, "PMO_JIRA_URL": "http://127.0.0.1:9"})
+    assert default.exit_code == 0, default.stderr
+    assert len(sb.log) == requests and default.stdout == kept.stdout
+
+    this_month = pmo.run(["report", "monthly", "--format", "json", "--no-history"], sb=sb, env=office_env)
+    assert this_month.exit_code == 0 and len(sb.log) > requests  # the month in progress reads Jira
+
+    with sqlite3.connect(pmo.home / "history.sqlite") as db:  # runs recorded by a pmo-jira that kept no figures
+        db.execute("DELETE FROM site_facts WHERE name = 'office-sites'")
+    requests = len(sb.log)
+    older = pmo.run(["report", "monthly", "--month", "previous", "--format", "json", "--no-history"], sb=sb,
+                    env=office_env)
+    assert older.exit_code == 0, older.stderr
+    assert len(sb.log) > requests and "Error" not in older.stderr  # read from Jira instead, as before
+    assert json.loads(older.stdout)["title"] == json.loads(kept.stdout)["title"]

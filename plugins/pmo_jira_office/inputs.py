@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.errors import PmoError
+from pmo_jira.errors import NotInHistory
 from pmo_jira.history import PerSite, RunRecord
 from pmo_jira.model import ClassifiedItem, Snapshot, User
 
@@ -160,15 +160,15 @@ def load(store: Any, mapping_name: str, sites: Sequence[str]) -> tuple[OfficeInp
     for site in sites:
         run = latest.get(site)
         if run is None:
-            raise PmoError(f"site {site} has never been recorded in the run history with mapping {mapping_name!r}: "
+            raise NotInHistory(f"site {site} has never been recorded in the run history with mapping {mapping_name!r}: "
                            f"run `pmo-jira audit --site {site}` (or `sync --site {site}`) first")
         figures = kept.get(site)
         if figures is None or figures[0].id != run.id:
-            raise PmoError(f"site {site}: its newest full run (run {run.id}) kept no resource and strategy figures "
+            raise NotInHistory(f"site {site}: its newest full run (run {run.id}) kept no resource and strategy figures "
                            f"(recorded by an older pmo-jira): run `pmo-jira audit --site {site}` first, or leave "
                            "out --from-history")
         if figures[1].get("format") != FORMAT:
-            raise PmoError(f"site {site}: run {run.id} kept resource and strategy figures of format "
+            raise NotInHistory(f"site {site}: run {run.id} kept resource and strategy figures of format "
                            f"{figures[1].get('format')}, this pmo-jira reads {FORMAT}: upgrade pmo-jira")
         runs[site] = run
     return OfficeInput({site: kept[site][1] for site in sites}), runs

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
-from pmo_jira.errors import PmoError
+from pmo_jira.errors import NotInHistory, PmoError
 from pmo_jira.history import FindingRef, RunRecord
 from pmo_jira.model import PHASES
 from pmo_jira.reports import HistoryContext, ReportContext
@@ -156,7 +156,7 @@ def build_monthly_from_history(ctx: HistoryContext) -> MonthlyPack:
     store, mapping, name = ctx.history, ctx.mapping, ctx.mapping.name
     first = parse_month(ctx.options.get("month"), ctx.now)
     if not store.runs_between(_at(first), _at(add_months(first, 1)), mapping=name):
-        raise PmoError(f"the run history has no full run in {first.strftime('%Y-%m')} with mapping {name!r}: "
+        raise NotInHistory(f"the run history has no full run in {first.strftime('%Y-%m')} with mapping {name!r}: "
                        "record one (`pmo-jira audit` or `sync`), pick another --month, or leave out --from-history")
     inp, runs = load(store, name, ctx.sites)
     newest = max(runs.values(), key=lambda r: (r.started, r.id))

@@ -42,17 +42,19 @@ class ReportPrinter(Printer):
 @click.option("--level", default=None, metavar="LEVEL",
               help="Only this level, for reports that take one (e.g. portfolio csv: portfolios, projects, epics, findings).")
 @click.option("--no-history", is_flag=True, help="Do not record this run in the run history.")
-@click.option("--from-history", is_flag=True,
-              help="Render from the run history (the newest full run of each site); Jira is not read. "
-                   "For reports that offer it, e.g. portfolio and monthly.")
+@click.option("--from-history/--from-jira", "from_history", default=None,
+              help="Render from the run history (the newest full run of each site) without reading Jira, "
+                   "for reports that offer it, e.g. portfolio and monthly; or read Jira. Default: a month "
+                   "that has ended (--month previous) comes from the history when it holds it, else Jira is read.")
 @click.pass_context
 def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None, output: Path | None,
            out_dir: Path | None, mapping: Path | None, projects: tuple[str, ...], options: tuple[str, ...],
-           month: str | None, level: str | None, no_history: bool, from_history: bool) -> None:
+           month: str | None, level: str | None, no_history: bool, from_history: bool | None) -> None:
     """Render the report NAME (see `pmo-jira plugins list`), e.g. `pmo-jira report portfolio`.
 
     With --from-history (reports that offer it, e.g. portfolio and monthly) the report is rendered from
-    what the recorded runs kept, e.g. after `pmo-jira sync --site X` ran on several machines."""
+    what the recorded runs kept, e.g. after `pmo-jira sync --site X` ran on several machines. A month
+    that has ended is rendered from the history by default when it holds it (--from-jira reads Jira)."""
     chosen = find_report(name)
     opts = {}
     for item in options:
@@ -86,5 +88,5 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
     with live_progress(common.verbosity, settings.log_format) as progress:
         done = run_report_command(settings, request, report=chosen, formats=formats, output=output,
                                   out_dir=out_dir, options=opts, events=ReportPrinter(progress),
-                                  width=width, color=color)
+                                  width=width, color=color, history_first=from_history is None)
     ctx.exit(done.exit_code)

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from pmo_jira.errors import ConfigError, PmoError
+from pmo_jira.errors import ConfigError, NotInHistory, PmoError
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
 from pmo_jira.jira.client import JiraClient
@@ -357,13 +357,13 @@ class Done:
 
     exit_code: int
     summary: RunSummary
-    audited: AuditedSites
+    audited: AuditedSites | None  # None: rendered from the run history, nothing was read
     plan: Plan | None = None
     applied: ApplyReport = field(default_factory=ApplyReport)
 
     @property
-    def result(self) -> AuditResult:
-        return self.audited.result
+    def result(self) -> AuditResult | None:
+        return self.audited.result if self.audited is not None else None
 
 
 def audit_exit_code(result: AuditResult, fail_on: Severity | None) -> int:
@@ -436,11 +436,25 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
 def run_report_command(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
                        output: Path | None, out_dir: Path | None, options: Mapping[str, str],
                        events: RunEvents | None = None, now: datetime | None = None,
-                       registry: Registry | None = None, width: int | None = None, color: bool = False) -> Done:
+                       registry: Registry | None = None, width: int | None = None, color: bool = False,
+                       history_first: bool = False) -> Done:
     """``report NAME``: read, check, render each format (a file, or ``events.output``), record.
-    ``width``/``color``: the terminal the text goes to (``ReportContext``)."""
+    ``width``/``color``: the terminal the text goes to (``ReportContext``).
+
+    ``history_first``: a month that has ended (``--month previous``, an earlier ``YYYY-MM``) of a
+    report that renders from the run history is rendered from it, without reading Jira, when the
+    history holds it; otherwise (or for the current month) Jira is read as usual.
+    """
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
+        if history_first and renders_from_history(report) and not request.narrowed \
+                and _ended_month(options.get("month"), run.now):
+            try:
+                with history_context(run, options, width=width, color=color) as kept:
+                    _render_formats(report, kept, formats, output=output, out_dir=out_dir, events=events)
+                    return Done(0, run.finish_from_history(kept.sites), None)
+            except NotInHistory as exc:
+                log.info("%s; reading Jira instead", exc.one_line())
         audited = run.audit()
         if audited.primary_mapping is None:
             raise PmoError("no site to report on")
@@ -452,6 +466,15 @@ def run_report_command(settings: Settings, request: RunRequest, *, report: Repor
         run.record(audited, kind="audit")
         code = 2 if audited.result.site_errors else 0
         return Done(code, run.finish(audited.result, exit_code=code), audited)
+
+
+def _ended_month(text: str | None, now: datetime) -> bool:
+    """Whether a ``--month`` value names a month that is over: ``previous``, or ``YYYY-MM`` before now's."""
+    value = (text or "").strip()
+    if value == "previous":
+        return True
+    year, sep, month = value.partition("-")
+    return bool(sep) and year.isdigit() and month.isdigit() and (int(year), int(month)) < (now.year, now.month)
 
 
 def run_report_from_history(settings: Settings, request: RunRequest, *, report: Report, formats: list[str],
@@ -485,7 +508,7 @@ def history_context(run: Run, options: Mapping[str, str], *, width: int | None =
     mapping = load_mapping(Path(request.mapping or settings.mapping_for(sites[0])))
     history = existing_history(settings.history)
     if history is None:
-        raise PmoError(f"no run history at {settings.history or 'the default location'}: record the sites first, e.g. "
+        raise NotInHistory(f"no run history at {settings.history or 'the default location'}: record the sites first, e.g. "
                        f"`pmo-jira audit --site {sites[0].name}`")
     with history:
         yield HistoryContext(history=history, mapping=mapping, sites=tuple(s.name for s in sites), now=run.now,
