@@ -22,7 +22,6 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.errors import NotInHistory
 from pmo_jira.history import PerSite, RunRecord
 from pmo_jira.model import ClassifiedItem, Snapshot, User
 
@@ -154,24 +153,10 @@ def per_site(inp: OfficeInput, sites: Iterable[str]) -> PerSite:
 def load(store: Any, mapping_name: str, sites: Sequence[str]) -> tuple[OfficeInput, dict[str, RunRecord]]:
     """The input kept with the newest full run of each of ``sites`` and those runs; a site without
     one is a one-line error naming it and the command that records it."""
-    latest = store.latest_full_runs(mapping_name)
-    kept = store.latest_site_facts(NAME, mapping=mapping_name)
-    runs: dict[str, RunRecord] = {}
-    for site in sites:
-        run = latest.get(site)
-        if run is None:
-            raise NotInHistory(f"site {site} has never been recorded in the run history with mapping {mapping_name!r}: "
-                           f"run `pmo-jira audit --site {site}` (or `sync --site {site}`) first")
-        figures = kept.get(site)
-        if figures is None or figures[0].id != run.id:
-            raise NotInHistory(f"site {site}: its newest full run (run {run.id}) kept no resource and strategy figures "
-                           f"(recorded by an older pmo-jira): run `pmo-jira audit --site {site}` first, or leave "
-                           "out --from-history")
-        if figures[1].get("format") != FORMAT:
-            raise NotInHistory(f"site {site}: run {run.id} kept resource and strategy figures of format "
-                           f"{figures[1].get('format')}, this pmo-jira reads {FORMAT}: upgrade pmo-jira")
-        runs[site] = run
-    return OfficeInput({site: kept[site][1] for site in sites}), runs
+    kept = store.kept_per_site(NAME, mapping=mapping_name, sites=sites, version=FORMAT,
+                               what="resource and strategy figures", instead=", or leave out --from-history")
+    return OfficeInput({site: figures for site, (_, figures) in kept.items()}), \
+        {site: run for site, (run, _) in kept.items()}
 
 
 __all__ = ["FORMAT", "NAME", "OfficeInput", "gather", "load", "per_site"]

@@ -14,9 +14,8 @@ from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
-from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
-from pmo_jira.history import HistoryStore, PerSite, RunRecord
+from pmo_jira.history import HistoryStore, PerSite
 from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import ClassifiedItem, Snapshot
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
@@ -153,27 +152,9 @@ def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> Rol
     """The input of the newest full run of each of ``sites``, from the history; a site without one
     is a one-line error naming it and the command that records it."""
     name = mapping.name
-    latest = store.latest_full_runs(name)
-    kept = store.latest_site_facts(NAME, mapping=name)
-    runs: dict[str, RunRecord] = {}
-    for site in sites:
-        run = latest.get(site)
-        if run is None:
-            tried = store.runs(None, mapping=name)
-            if any(site in r.sites for r in tried):
-                raise PmoError(f"site {site}: the run history has no full run of it with mapping {name!r} "
-                               f"(every run it is in failed to read it): run `pmo-jira audit --site {site}` first")
-            raise PmoError(f"site {site} has never been recorded in the run history with mapping {name!r}: "
-                           f"run `pmo-jira audit --site {site}` (or `sync --site {site}`) first")
-        figures = kept.get(site)
-        if figures is None or figures[0].id != run.id:
-            raise PmoError(f"site {site}: its newest full run (run {run.id}) kept no portfolio figures "
-                           f"(recorded by an older pmo-jira or without the portfolio extra): run "
-                           f"`pmo-jira audit --site {site}` first")
-        if figures[1].get("format") != FORMAT:
-            raise PmoError(f"site {site}: run {run.id} kept portfolio figures of format "
-                           f"{figures[1].get('format')}, this pmo-jira reads {FORMAT}: upgrade pmo-jira")
-        runs[site] = run
+    kept = store.kept_per_site(NAME, mapping=name, sites=sites, version=FORMAT, what="portfolio figures",
+                               absent="recorded by an older pmo-jira or without the portfolio extra")
+    runs = {site: run for site, (run, _) in kept.items()}
     items: list[ClassifiedItem] = []
     found: list[Finding] = []
     epics: dict[SiteKey, EpicFacts] = {}

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from pmo_jira.errors import PmoError
+from pmo_jira.errors import NotInHistory, PmoError
 from pmo_jira.findings import AuditResult, Finding, Severity
 from pmo_jira.history import events as ev
 from pmo_jira.history import migrate
@@ -411,6 +411,33 @@ class HistoryStore:
                           .where(runs.c.mapping_name == mapping, sf.name == name, _COMPARED).order_by(sf.site))
         return {row._mapping["site"]: (_record(row), json.loads(zlib.decompress(row._mapping["data"])))
                 for row in rows}
+
+    def kept_per_site(self, name: str, *, mapping: str, sites: Sequence[str], version: int, what: str,
+                      absent: str = "recorded by an older pmo-jira", instead: str = "") -> dict[str, tuple[RunRecord, Any]]:
+        """site -> (its newest full run, the figures plugin ``name`` kept with it, of ``version``) for
+        each of ``sites``, what a report rendered from the history alone starts from. A site without
+        them is a ``NotInHistory`` line naming what to run; ``what`` names the figures for people,
+        ``absent`` why a run may lack them, ``instead`` what else to do (e.g. ", or leave out ...")."""
+        latest = self.latest_full_runs(mapping)
+        kept = self.latest_site_facts(name, mapping=mapping)
+        out: dict[str, tuple[RunRecord, Any]] = {}
+        for site in sites:
+            run = latest.get(site)
+            if run is None:
+                if any(site in r.sites for r in self.runs(None, mapping=mapping)):
+                    raise NotInHistory(f"site {site}: the run history has no full run of it with mapping {mapping!r} "
+                                       f"(every run it is in failed to read it): run `pmo-jira audit --site {site}` first")
+                raise NotInHistory(f"site {site} has never been recorded in the run history with mapping {mapping!r}: "
+                                   f"run `pmo-jira audit --site {site}` (or `sync --site {site}`) first")
+            figures = kept.get(site)
+            if figures is None or figures[0].id != run.id:
+                raise NotInHistory(f"site {site}: its newest full run (run {run.id}) kept no {what} ({absent}): "
+                                   f"run `pmo-jira audit --site {site}` first{instead}")
+            if figures[1].get("format") != version:
+                raise NotInHistory(f"site {site}: run {run.id} kept {what} of format {figures[1].get('format')}, "
+                                   f"this pmo-jira reads {version}: upgrade pmo-jira")
+            out[site] = figures
+        return out
 
     def known_findings(self, run_id: int) -> dict[str, FindingRef]:
         """The open findings the history knew when a run ended, by fingerprint: every site as its
