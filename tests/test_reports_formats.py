@@ -70,3 +70,19 @@ def test_get_renderer_sets_up_the_table_for_the_terminal():
     r = get_renderer("table", color=True, width=72)
     assert r == TableFormat(color=True, width=72)
     assert get_renderer("json", color=True, width=72) is formats["json"]
+
+
+def test_findings_the_sort_leaves_equal_but_for_the_fingerprint_keep_its_order():
+    """Keys and subjects that read as the same number (DIG-7, DIG-07) sort together; their order
+    is still the fingerprint's, whatever order the audit gave them in."""
+    from pmo_jira.formats.base import finding_sort_key, sorted_findings
+
+    from reports_fixtures import finding
+
+    found = [finding("PMO-GOV-001", key, subject=subject)
+             for key in ("DIG-7", "DIG-07", "DIG-007", "DIG-10", "DIG-2")
+             for subject in ("", "DIG-3", "DIG-03")]
+    for seed in range(5):
+        random.Random(seed).shuffle(found)
+        r = result(found, [])
+        assert sorted_findings(r) == sorted(found, key=finding_sort_key)

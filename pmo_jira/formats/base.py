@@ -32,8 +32,13 @@ class AuditFormat(Protocol):
 
 def finding_sort_key(f: Finding) -> tuple[Any, ...]:
     """Site, project, item; worst first inside an item; then code and subject (always total)."""
+    return (*_finding_order(f), f.fingerprint)
+
+
+def _finding_order(f: Finding) -> tuple[Any, ...]:
+    """``finding_sort_key`` but the fingerprint, which only orders findings this leaves equal."""
     return (f.site, f.project_key, natural_key(f.item_key), -f.severity.rank, f.code,
-            natural_key(f.subject), _OUTCOME_ORDER.index(f.outcome), f.fingerprint)
+            natural_key(f.subject), _OUTCOME_ORDER.index(f.outcome))
 
 
 def item_sort_key(i: ClassifiedItem) -> tuple[Any, ...]:
@@ -44,7 +49,20 @@ _OUTCOME_ORDER = (Outcome.ERROR, Outcome.FAIL, Outcome.WAIVED, Outcome.NOT_APPLI
 
 
 def sorted_findings(result: AuditResult) -> list[Finding]:
-    return sorted(result.findings, key=finding_sort_key)
+    """The findings in ``finding_sort_key`` order. The fingerprints (a hash each) are worked out
+    only for findings the rest of the key leaves equal: tens of thousands of them held at once
+    were a large report's peak of memory."""
+    out = sorted(result.findings, key=_finding_order)
+    start = 0
+    while start < len(out):
+        order = _finding_order(out[start])
+        end = start + 1
+        while end < len(out) and _finding_order(out[end]) == order:
+            end += 1
+        if end - start > 1:
+            out[start:end] = sorted(out[start:end], key=lambda f: f.fingerprint)
+        start = end
+    return out
 
 
 def sorted_items(result: AuditResult) -> list[ClassifiedItem]:

@@ -328,12 +328,13 @@ def _with_history(client: JiraClient, mapping: Any, issues: list[Issue], fieldma
     missing = {e.id: e.key for e in epics if e.id not in changes_by_id}
     if missing:
         changes_by_id.update(histories.read(missing, stamps))
-    out = []
-    for issue in issues:
+    for issue in epics:
         if issue.id in changes_by_id:
-            issue = dataclasses.replace(issue, changelog=tuple(changes_by_id[issue.id]))
-        out.append(issue)
-    return out
+            # These issues are this read's own until it returns them, so each epic gets its history
+            # in place: a replaced copy of every epic would leave as many holes in memory no other
+            # object fits in.
+            object.__setattr__(issue, "changelog", tuple(changes_by_id.pop(issue.id)))
+    return issues
 
 
 def keep_histories(client: JiraClient, mapping: Any, plan: ReadPlan, keys: Sequence[str]) -> None:
