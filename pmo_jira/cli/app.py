@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
-import sys
-from types import ModuleType
-
 import click
 
 from pmo_jira import __version__
 from pmo_jira.cli.errors import cli_errors, closed_pipe_exit
 from pmo_jira.cli.groups import SuggestingGroup
+from pmo_jira.cli.main import load_module
 from pmo_jira.errors import PluginError
 
 # name -> "module:attribute"; importing lazily keeps `pmo-jira --help` fast.
@@ -44,25 +40,6 @@ def plugin_commands() -> dict[str, click.Command]:
     return found
 
 
-def _load(module: str) -> ModuleType:
-    """Import a command's module with the cyclic garbage collector paused, then freeze what it
-    made: an import creates long-lived objects only (modules, classes, models), which the
-    collector would otherwise scan over and over while they load (a tenth of an audit's start-up)
-    and again in every full collection of the run. Once loaded, a module is only looked up (a
-    process running several commands freezes nothing more)."""
-    loaded = sys.modules.get(module)
-    if loaded is not None:
-        return loaded
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return importlib.import_module(module)
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 class LazyGroup(SuggestingGroup):
     """Built-in commands load when used; plugins' commands are asked for only when needed, and a
     plugin whose command clashes is one ``Error:`` line naming it (exit 2)."""
@@ -82,7 +59,7 @@ class LazyGroup(SuggestingGroup):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
             module, attr = COMMANDS[name].split(":")
-            command: click.Command = getattr(_load(module), attr)
+            command: click.Command = getattr(load_module(module), attr)
             return command
         with cli_errors():
             return super().get_command(ctx, name) or plugin_commands().get(name)

@@ -12,11 +12,10 @@ Layout (valid against the common Jenkins ``junit-10.xsd``):
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pmo_jira import __version__
 from pmo_jira.findings import AuditResult, Finding, Outcome
@@ -27,6 +26,9 @@ from pmo_jira.formats.base import (
     one_line,
     sorted_findings,
 )
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 # Characters XML 1.0 cannot carry at all, even escaped; Jira text may contain them.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -47,6 +49,8 @@ class JunitFormat:
     extension: str = "xml"
 
     def render(self, result: AuditResult, *, now: datetime) -> str:
+        import xml.etree.ElementTree as ET  # loaded by the runs that write JUnit only
+
         suites: list[ET.Element] = [self._items_suite(result, now)]
         findings = sorted(sorted_findings(result), key=lambda f: f.code)  # stable: keeps item order
         for code, group in groupby(findings, key=lambda f: f.code):
@@ -63,6 +67,8 @@ class JunitFormat:
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
     def _items_suite(self, result: AuditResult, now: datetime) -> ET.Element:
+        import xml.etree.ElementTree as ET
+
         clean = items_without_findings(result)
         suite = _suite("pmo-jira", result, tests=len(clean))
         props = ET.SubElement(suite, "properties")
@@ -86,6 +92,8 @@ class JunitFormat:
     def _code_suite(self, code: str, findings: list[Finding], result: AuditResult) -> ET.Element:
         failures = sum(f.outcome is Outcome.FAIL for f in findings)
         errors = sum(f.outcome is Outcome.ERROR for f in findings)
+        import xml.etree.ElementTree as ET
+
         skipped = len(findings) - failures - errors
         suite = _suite(f"{code} {one_line(findings[0].title)}", result, tests=len(findings),
                        failures=failures, errors=errors, skipped=skipped)
@@ -107,6 +115,8 @@ class JunitFormat:
 
 def _suite(name: str, result: AuditResult, *, tests: int, failures: int = 0, errors: int = 0,
            skipped: int = 0) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     return ET.Element("testsuite", {
         "name": _clean(name), "tests": str(tests), "failures": str(failures),
         "errors": str(errors), "skipped": str(skipped), "time": "0",
