@@ -1,4 +1,4 @@
-"""A local copy of issue properties, valid while the issue's ``updated`` stays what it was.
+"""A local copy of issue properties (and of epics' histories), valid while the issue's ``updated`` stays what it was.
 
 Data Center's search cannot return issue properties (JRASERVER-62898), so without this every
 audit and sync reads pmo-jira's sync state with one GET per labelled issue. Jira advances an
@@ -66,7 +66,7 @@ class PropertyCache:
 
     def _off(self, exc: BaseException) -> None:
         self._broken = True
-        log.warning("state cache %s is not usable (%s); reading the sync state from Jira instead",
+        log.warning("state cache %s is not usable (%s); reading the sync state and the epics' histories from Jira instead",
                     self.path, exc)
 
     def lookup(self, site: str, prop: str, issues: Iterable[tuple[str, str]],
