@@ -280,3 +280,17 @@ def test_request_count_grows_with_pages_not_issues(pmo, site):
     assert len(site.log.matching(path=r"/changelog/bulkfetch$")) == (history if cloud else 0)
     assert len(site.log) <= pages + history + 20
     assert all(r.method == "GET" or r.path.endswith("/changelog/bulkfetch") for r in site.log)  # never writes
+
+
+def test_data_center_read_in_key_windows_gives_the_same_findings(pmo, cloud, dc, monkeypatch):
+    """A Data Center site larger than its result window is read in key windows; the audit reads
+    every issue in scope once and finds what it finds on Cloud."""
+    monkeypatch.setattr("pmo_jira.sandbox.server.DC_RESULT_WINDOW", 100)
+    monkeypatch.setattr("pmo_jira.jira.client.DC_RESULT_WINDOW", 100)
+    monkeypatch.setattr("pmo_jira.jira.client.DC_PAGE_SIZE", 30)  # pages end inside and at window ends
+    reports = {sb.flavour.value: audit_json(pmo, sb) for sb in (cloud, dc)}
+    assert reports["dc"]["run"]["issues_read"] == reports["cloud"]["run"]["issues_read"] == in_scope(dc)
+    assert any("key+%3E" in r.query for r in dc.log.matching(path=r"/search$")), "read in key windows"
+    keyed = {name: {(f["code"], f["item"], f["subject"], f["outcome"]) for f in r["findings"]}
+             for name, r in reports.items()}
+    assert keyed["cloud"] == keyed["dc"]

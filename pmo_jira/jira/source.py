@@ -172,8 +172,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
             for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
                 if not cloud:
                     _add_state(client, page, mapping.writeback.label_prefix)
-                for at, raw in enumerate(page):
-                    page[at] = None  # each raw issue goes once parsed, not with the whole page
+                for raw in page:  # the page stays whole: the client reads its keys for the next window
                     issues.append(parse(raw))
                     if plan.comments and _comments_cut(raw):
                         cut.add(issues[-1].key)
@@ -388,8 +387,7 @@ def _read_changelogs(client: JiraClient, key_of: dict[str, str], logical_by_id: 
         for start in range(0, len(keys), KEYS_PER_SEARCH):
             for page in client.search_pages(_keys_jql(keys[start:start + KEYS_PER_SEARCH]), ["key"],
                                             expand="changelog"):
-                for at, raw in enumerate(page):
-                    page[at] = None  # each raw changelog goes once parsed, not with the whole page
+                for raw in page:
                     changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
                     add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])
     for changes in changes_by_id.values():
