@@ -103,6 +103,9 @@ class Sandbox:
             "PMO_JIRA_MAPPING": str(MAPPING),
             "PMO_JIRA_HISTORY": str(workdir / "history.sqlite"), "PMO_JIRA_LOCK": str(workdir / "run.lock"),
             "XDG_CONFIG_HOME": str(workdir / "config"), "XDG_DATA_HOME": str(workdir / "data"),
+            # One state cache per sandbox: a later one may be served on a port an earlier one used,
+            # and its issues (same keys, same times) must not take the earlier one's kept histories.
+            "PMO_JIRA_STATE_CACHE": str(workdir / f"state-{self.flavour}-{self.issues}-{urlsplit(self.url).port}.sqlite"),
         })
         if self.flavour == "cloud":
             env["PMO_JIRA_EMAIL"] = SANDBOX_EMAIL
