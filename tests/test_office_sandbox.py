@@ -108,3 +108,12 @@ def test_month_option_errors_are_one_line(sb, pmo, office_env):
         assert "Traceback" not in bad.stderr and bad.stderr.count("Error:") == 1, bad.stderr
     other = pmo.run(["report", "resources", "--month", "2026-01"], sb=sb, env=office_env)
     assert other.exit_code == 2 and "takes no --month" in other.stderr
+
+
+def test_the_office_reports_of_a_site_that_cannot_be_read_end_with_its_error_line(sb, pmo, office_env, no_sleep):
+    for name in ("resources", "strategy", "monthly"):
+        done = pmo.run(["report", name, "--format", "json", "--no-history"], sb=sb,
+                       env={**office_env, "PMO_JIRA_URL": "http://127.0.0.1:9"})  # nothing answers there
+        assert done.exit_code == 2, (name, done.stderr)
+        assert "cannot reach 127.0.0.1:9" in done.stderr and "unexpected" not in done.stderr, done.stderr
+        assert json.loads(done.stdout)["title"]  # an empty report, as the portfolio's, with the site's error

@@ -126,7 +126,7 @@ def resources_view(inp: OfficeInput, mapping: Any, today: date) -> ResourceView:
     by_person = pd.DataFrame(loads, columns=[m.label for m in months], index=assigned.index) \
         .groupby(assigned["person"]).sum()
 
-    open_epics = epics[epics["open"]]
+    open_epics = epics[epics["open"].astype(bool)]  # a bool mask even when no epic was read
     owned = open_epics[open_epics["owner"] != UNASSIGNED].groupby("owner").size()
     open_by_epic = work.groupby(["site", "epic"])["estimate"].sum()
     owned_estimate = {p: float(sum(open_by_epic.get((r.site, r.key), 0.0) for r in rows.itertuples()))
