@@ -388,8 +388,10 @@ def _read_changelogs(client: JiraClient, key_of: dict[str, str], logical_by_id: 
             for page in client.search_pages(_keys_jql(keys[start:start + KEYS_PER_SEARCH]), ["key"],
                                             expand="changelog"):
                 for raw in page:
-                    changes_by_id[str(raw.get("id"))] = []  # a later page's answer replaces an earlier one
-                    add(str(raw.get("id")), ((raw.get("changelog") or {}).get("histories")) or [])
+                    issue_id = str(raw.get("id"))
+                    if issue_id in key_of:  # a later page's answer replaces an earlier one
+                        changes_by_id[issue_id] = []
+                        add(issue_id, ((raw.get("changelog") or {}).get("histories")) or [])
     for changes in changes_by_id.values():
         if len(changes) > 1:  # answers in several parts: in order as a whole, as parse_changes orders one
             changes.sort(key=change_order)

@@ -361,10 +361,6 @@ class Done:
     plan: Plan | None = None
     applied: ApplyReport = field(default_factory=ApplyReport)
 
-    @property
-    def result(self) -> AuditResult | None:
-        return self.audited.result if self.audited is not None else None
-
 
 def audit_exit_code(result: AuditResult, fail_on: Severity | None) -> int:
     """0 clean, 1 findings at or above ``fail_on`` (None: never), 2 a site could not be audited."""
