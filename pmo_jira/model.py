@@ -21,14 +21,16 @@ STATUS_CATEGORIES: tuple[str, ...] = ("new", "indeterminate", "done", "undefined
 """Jira status-category keys (names are localised; keys are not)."""
 
 
+_NUMBERS = re.compile(r"(\d+)")
+
+
 @lru_cache(maxsize=1024)
 def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
     """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works).
 
     Cached: sorting tens of thousands of findings asks for the same few keys in a row (an item's
     findings come together), and one shared tuple each keeps the sort's keys small."""
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
-                 for part in re.split(r"(\d+)", key) if part)
+    return tuple([(0, int(part), "") if part.isdigit() else (1, 0, part) for part in _NUMBERS.split(key) if part])
 
 
 def phase_index(phase: str) -> int:

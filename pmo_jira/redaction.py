@@ -12,29 +12,48 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import quote
 
 MASK = "***"
 
 _SECRETS: set[str] = set()
 _KEY = r"[\"']?\s*[=:]\s*[\"']?"  # `key: v`, `key=v`, `"key": "v"`
-# Each pattern with the words one of which it cannot match without (looked for in the text, or with
-# `folded` in the text lowered as IGNORECASE compares): a report of megabytes holds none of them, and
-# looking for words is a hundred times faster than running the patterns over it.
-_PATTERNS: tuple[tuple[re.Pattern[str], str, tuple[str, ...], bool], ...] = (
+
+
+def _any_of(*words: str) -> Callable[[str], bool]:
+    """Whether a text holds one of ``words``, scanning it once a first letter: the regex engine
+    looks for a literal prefix (``pa`` of "password|pat") at the speed of a plain scan, but for
+    an alternation of first letters several times slower; a single character is found by memchr."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(word)
+
+    def scan(group: list[str]) -> Callable[[str], object]:
+        if group[0] == group[0][0]:  # one character (nothing else starts with it)
+            return lambda text: group[0] in text
+        return re.compile("|".join(map(re.escape, group))).search
+
+    scans = [scan(group) for group in groups.values()]
+    return lambda text: any(found(text) for found in scans)
+
+
+# Each pattern with a check for the words one of which it cannot match without (looked for in the
+# text, or with `folded` in the text lowered as IGNORECASE compares): a report of megabytes holds
+# none of them, and looking for words is a hundred times faster than running the patterns over it.
+_PATTERNS: tuple[tuple[re.Pattern[str], str, Callable[[str], bool], bool], ...] = (
     # whole header values, whatever the scheme: `Authorization: Token abc`, `Cookie: a=1; b=2`
     (re.compile(rf"(?i)\b((?:proxy-)?authorization|set-cookie|cookie){_KEY}(?!\*\*\*)[^\r\n\"'<>]+"),
-     rf"\1: {MASK}", ("authorization", "cookie"), True),
+     rf"\1: {MASK}", _any_of("authorization", "cookie"), True),
     (re.compile(r"\b(Basic|Bearer)\s+(?:(?=[A-Za-z0-9+/=._~-]*\d)[A-Za-z0-9+/=._~-]{6,}|[A-Za-z0-9+/=._~-]{20,})"),
-     rf"\1 {MASK}", ("Basic", "Bearer"), False),
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@"), rf"\1{MASK}@", ("@",), False),
+     rf"\1 {MASK}", _any_of("Basic", "Bearer"), False),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@"), rf"\1{MASK}@", _any_of("@"), False),
     # key=value / key: value, when the value looks like a credential (has a digit, or is long),
     # so prose such as "token: secrets are not read ..." stays readable
     (re.compile(r"(?i)\b(api[_-]?token|token|password|passwd|secret|pat|jsessionid)"
                 r"(\s*[=:]\s*[\"']?)(?!\*\*\*)(?:(?=[^\s\"'&,;]*\d)[^\s\"'&,;]{4,}|[^\s\"'&,;]{20,})"),
-     rf"\1\2{MASK}", ("token", "password", "passwd", "secret", "pat", "jsessionid"), True),
-    (re.compile(r"\bATATT[A-Za-z0-9_=-]{16,}"), MASK, ("ATATT",), False),  # Atlassian Cloud API tokens
+     rf"\1\2{MASK}", _any_of("token", "password", "passwd", "secret", "pat", "jsessionid"), True),
+    (re.compile(r"\bATATT[A-Za-z0-9_=-]{16,}"), MASK, _any_of("ATATT"), False),  # Atlassian Cloud API tokens
 )
 
 
@@ -56,12 +75,16 @@ def redact(text: str) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, MASK)
     folded: str | None = None
-    for pattern, repl, words, ignore_case in _PATTERNS:
+    for pattern, repl, holds_a_word, ignore_case in _PATTERNS:
         if ignore_case:
-            folded = haystack = folded if folded is not None else text.lower().translate(_ALSO_I_AND_S)
+            if folded is None:
+                folded = text.lower()
+                if not folded.isascii():
+                    folded = folded.translate(_ALSO_I_AND_S)
+            haystack = folded
         else:
             haystack = text
-        if any(word in haystack for word in words):
+        if holds_a_word(haystack):
             text = pattern.sub(repl, text)
             folded = None
     return text

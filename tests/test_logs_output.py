@@ -187,6 +187,24 @@ def test_redacting_in_pieces_masks_exactly_as_the_whole_text(monkeypatch):
         assert "".join(redaction.redact_pieces(pieces)) == redact(whole), whole
 
 
+def test_looking_for_words_first_masks_what_every_pattern_run_over_the_text_masks(monkeypatch):
+    """The cheap look for the words a pattern needs never skips a pattern that would match."""
+    import random
+
+    from pmo_jira import redaction
+
+    monkeypatch.setattr(redaction, "_SECRETS", set())
+    rng = random.Random(7)
+    words = _WORDS + ["PASSWD", "Passwd", "PAT", "Pat", "pat", "Secret", "JSESSIONID", "API-TOKEN", "COOKIE",
+                      "Proxy-Authorization", "authorızation", "abc123", "ftp://", "u:p@", "x" * 20]
+    for _ in range(5000):
+        text = "".join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+        every = text
+        for pattern, repl, _holds_a_word, _ignore_case in redaction._PATTERNS:
+            every = pattern.sub(repl, every)
+        assert redact(text) == every, text
+
+
 def test_redacting_in_pieces_cuts_a_long_report_into_pieces(monkeypatch):
     from pmo_jira import redaction
 

@@ -97,3 +97,30 @@ def test_a_report_that_fails_while_written_leaves_no_half_file(tmp_path):
     with pytest.raises(RuntimeError):
         write_output(target, failing())
     assert not target.exists()
+
+
+def test_fields_of_any_type_are_written_as_json_writes_them():
+    """A plugin's standard may give a field that is not a string (a number, None, a list): the
+    report stays valid JSON, indented as json.dumps(indent=2) writes it, the value as given."""
+    from dataclasses import replace
+
+    from reports_fixtures import finding, item
+
+    odd = [replace(finding("PMO-GOV-001", "DIG-1"), message=404, fix=None, note=["a", {"b": 1.5}]),
+           replace(finding("PMO-GOV-002", "DIG-1", phase=None), title="Ünïcode \"quoted\"\n\ttab \x00")]
+    items = [replace(item("DIG-1", None), rule=7, summary=("x", True))]
+    text = formats["json"].render(result(odd, items), now=NOW)
+    doc = json.loads(text)
+    assert json.dumps(doc, indent=2, ensure_ascii=False) + "\n" == text
+    by_code = {f["code"]: f for f in doc["findings"]}
+    assert (by_code["PMO-GOV-001"]["message"], by_code["PMO-GOV-001"]["fix"]) == (404, None)
+    assert by_code["PMO-GOV-001"]["note"] == ["a", {"b": 1.5}]
+    assert by_code["PMO-GOV-002"]["title"] == "Ünïcode \"quoted\"\n\ttab \x00" and by_code["PMO-GOV-002"]["phase"] is None
+    assert (doc["items"][0]["rule"], doc["items"][0]["summary"]) == (7, ["x", True])
+
+
+def test_the_report_as_data_is_the_report_read_back():
+    from pmo_jira.formats.json_format import result_to_dict
+
+    r = rich_result()
+    assert result_to_dict(r, now=NOW) == render(r)

@@ -8,8 +8,10 @@ that.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, Protocol, runtime_checkable
 
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
@@ -37,8 +39,8 @@ def finding_sort_key(f: Finding) -> tuple[Any, ...]:
 
 def _finding_order(f: Finding) -> tuple[Any, ...]:
     """``finding_sort_key`` but the fingerprint, which only orders findings this leaves equal."""
-    return (f.site, f.project_key, natural_key(f.item_key), -f.severity.rank, f.code,
-            natural_key(f.subject), _OUTCOME_ORDER.index(f.outcome))
+    return (f.site, f.project_key, natural_key(f.item_key), -_RANK[f.severity], f.code,
+            natural_key(f.subject), _OUTCOME_RANK[f.outcome])
 
 
 def item_sort_key(i: ClassifiedItem) -> tuple[Any, ...]:
@@ -46,18 +48,22 @@ def item_sort_key(i: ClassifiedItem) -> tuple[Any, ...]:
 
 
 _OUTCOME_ORDER = (Outcome.ERROR, Outcome.FAIL, Outcome.WAIVED, Outcome.NOT_APPLICABLE)
+_OUTCOME_RANK = {o: n for n, o in enumerate(_OUTCOME_ORDER)}
+_RANK = {s: s.rank for s in Severity}
 
 
 def sorted_findings(result: AuditResult) -> list[Finding]:
-    """The findings in ``finding_sort_key`` order. The fingerprints (a hash each) are worked out
-    only for findings the rest of the key leaves equal: tens of thousands of them held at once
-    were a large report's peak of memory."""
-    out = sorted(result.findings, key=_finding_order)
+    """The findings in ``finding_sort_key`` order. Each finding's key is worked out once, and its
+    fingerprint (a hash) only for findings the rest of the key leaves equal: tens of thousands
+    of them held at once were a large report's peak of memory."""
+    findings = result.findings
+    keys = [_finding_order(f) for f in findings]
+    order = sorted(range(len(findings)), key=keys.__getitem__)
+    out = [findings[i] for i in order]
     start = 0
     while start < len(out):
-        order = _finding_order(out[start])
-        end = start + 1
-        while end < len(out) and _finding_order(out[end]) == order:
+        key, end = keys[order[start]], start + 1
+        while end < len(out) and keys[order[end]] == key:
             end += 1
         if end - start > 1:
             out[start:end] = sorted(out[start:end], key=lambda f: f.fingerprint)
@@ -92,19 +98,22 @@ class Summary:
 def summarize(result: AuditResult) -> Summary:
     open_by_severity = {s: 0 for s in reversed(Severity)}
     by_outcome = {o: 0 for o in Outcome}
-    for f in result.findings:
-        by_outcome[f.outcome] += 1
-        if f.counts:
-            open_by_severity[f.severity] += 1
+    for (outcome, severity, counts), n in Counter(map(attrgetter("outcome", "severity", "counts"),
+                                                       result.findings)).items():
+        by_outcome[outcome] += n
+        if counts:
+            open_by_severity[severity] += n
+    phases = Counter(map(attrgetter("phase"), result.items))  # None: no rule matched
     counted: dict[str, int] = {}
-    for i in result.items:
-        counted[i.phase or "unmapped"] = counted.get(i.phase or "unmapped", 0) + 1
+    for phase, n in phases.items():
+        counted[phase or "unmapped"] = counted.get(phase or "unmapped", 0) + n
     extra = sorted(set(counted) - set(PHASES) - {"unmapped"})  # phases a mapping added
     by_phase = {p: counted.get(p, 0) for p in (*PHASES, *extra, "unmapped")}
     return Summary(
-        findings=len(result.findings), open=sum(open_by_severity.values()), worst=result.worst(),
+        findings=len(result.findings), open=sum(open_by_severity.values()),
+        worst=max((s for s, n in open_by_severity.items() if n), key=_RANK.__getitem__, default=None),
         open_by_severity=open_by_severity, by_outcome=by_outcome, items=len(result.items),
-        unmapped=len(result.unmapped), items_by_phase=by_phase,
+        unmapped=phases[None], items_by_phase=by_phase,
     )
 
 
