@@ -165,6 +165,11 @@ class FieldValues(tuple, Mapping[str, Any]):  # type: ignore[type-arg]
     def __contains__(self, name: object) -> bool:
         return name in self._at
 
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict of the same items (without a call per field, as ``dict(values)`` makes)."""
+        held = tuple.__getitem__(self, slice(None))
+        return {name: None if at < 0 else held[at] for name, at in self._at.items()}
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 

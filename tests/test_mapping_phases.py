@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pmo_jira.mapping import Mapping, classify, load_mapping
+from pmo_jira.mapping.phases import EpicRules
 from pmo_jira.model import ClassifiedItem, Flavour, Issue, Project, Site, Snapshot, User
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -113,6 +114,34 @@ def test_only_epic_issue_types_are_classified() -> None:
                 issue_types={"epic": ["initiative"], "child": ["Story"]})
     snap = snapshot(epic("A-1", issue_type="Initiative"), epic("A-2", issue_type="Story"), epic("A-3", issue_type="Epic"))
     assert [i.key for i in classify(snap, m)] == ["A-1"]
+
+
+def test_the_phase_alone_is_the_phase_the_full_classification_gives() -> None:
+    """A gate's replay asks only for the phase of each state an epic passed through: for every
+    kind of rule, in any order, the first matching rule still decides."""
+    m = mapping([{"when": {"field": "phase", "in": ["Closing"]}, "phase": "closing"},
+                 {"when": {"label": ["pmo-exec", "pmo-run"]}, "phase": "execution"},
+                 {"when": {"field": "phase", "in": ["Execution", "Delivery"]}, "phase": "execution"},
+                 {"when": {"field": "phase", "in": ["delivery", "Planning"]}, "phase": "planning"},
+                 {"when": {"field": "points", "equals": 3}, "phase": "planning"},
+                 {"when": {"status": ["Approved", "PLANNING"]}, "phase": "planning"},
+                 {"when": {"status": ["In Progress"]}, "phase": "execution"},
+                 {"when": {"status_category": ["done"]}, "phase": "closing"},
+                 {"when": {"label": "pmo-idea"}, "phase": "initiation"},
+                 {"when": {"status_category": ["new"]}, "phase": "initiation"}])
+    owner = User(account_id="u1", display_name="Closing")
+    epics = [epic("A-1", phase="closing", labels=("pmo-run",)), epic("A-2", phase=" Delivery ", status="Approved"),
+             epic("A-3", phase=("Other", "delivery")), epic("A-4", phase=owner), epic("A-5", points=3.0),
+             epic("A-6", "planning", "indeterminate", phase=None), epic("A-7", "in progress", "indeterminate"),
+             epic("A-8", "Shipped", "done", labels=("pmo-idea",)), epic("A-9", "Idea", labels=("pmo-idea",)),
+             epic("A-10", "Parked", "indeterminate"), epic("A-11", "Parked", "indeterminate", labels=("pmo-exec",)),
+             epic("A-12", "In Progress", "indeterminate", phase="PLANNING")]
+    classified = {i.key: i.phase for i in classify(snapshot(*epics), m)}
+    rules = EpicRules(m)
+    assert {e.key: rules.phase(e) for e in epics} == classified
+    assert classified == {"A-1": "closing", "A-2": "execution", "A-3": "execution", "A-4": "closing",
+                          "A-5": "planning", "A-6": "planning", "A-7": "execution", "A-8": "closing",
+                          "A-9": "initiation", "A-10": None, "A-11": "execution", "A-12": "planning"}
 
 
 # --- projects -------------------------------------------------------------------------------------

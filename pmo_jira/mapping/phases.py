@@ -19,8 +19,11 @@ from pmo_jira.model import PHASES, ClassifiedItem, Issue, Project, Snapshot, Use
 
 def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:
     """Classify the snapshot's epics (in snapshot order), then its projects (in snapshot order)."""
-    epics = [i for i in snapshot.issues if mapping.issue_types.kind_of(i.issue_type) == "epic"]
-    epic_items = [classify_epic(e, mapping) for e in epics]
+    # a site has a handful of issue types: each type's kind is looked up once, not once per issue
+    epic_types = {t for t in {i.issue_type for i in snapshot.issues} if mapping.issue_types.kind_of(t) == "epic"}
+    epics = [i for i in snapshot.issues if i.issue_type in epic_types]
+    rules = EpicRules(mapping)
+    epic_items = [rules.classify(e) for e in epics]
     done = {e.key: e.is_done for e in epics}
     by_project: dict[str, list[tuple[ClassifiedItem, bool]]] = {}
     for item in epic_items:
@@ -32,14 +35,77 @@ def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:
 # --- epics --------------------------------------------------------------------------------------
 
 
-def classify_epic(issue: Issue, mapping: Mapping) -> ClassifiedItem:
-    """The phase of one epic: the first epic rule that matches, or unmapped."""
-    for number, rule in enumerate(mapping.phases.epic, start=1):
-        reason = _epic_match(rule.when, issue)
-        if reason is not None:
-            return _epic_item(issue, rule.phase, f"{reason} (rule {number})")
-    return _epic_item(issue, None, f"unmapped: no rule matched status '{issue.status}' "
-                                   f"(category {issue.status_category})")
+class _When:
+    """One rule's condition with its wanted values normalised once, not once per epic."""
+
+    __slots__ = ("kind", "labels", "statuses", "categories", "field", "wanted", "any_wanted")
+
+    def __init__(self, when: EpicWhen):
+        self.labels = when.labels
+        self.statuses = frozenset(s.casefold() for s in when.status or ())
+        self.categories = tuple(when.status_category or ())
+        self.field = when.field
+        values = [when.equals] if when.in_ is None else when.in_
+        self.wanted = tuple((w, _comparable(w)) for w in values) if when.field is not None else ()
+        self.any_wanted = frozenset(v for _, c in self.wanted for v in c)
+        self.kind = ("label" if when.label is not None else "status" if when.status is not None
+                     else "status_category" if when.status_category is not None else "field")
+        assert self.kind != "field" or self.field is not None
+
+
+class EpicRules:
+    """The mapping's epic phase rules, prepared once for classifying many epics (or one epic's
+    states over its history): the first rule that matches decides."""
+
+    def __init__(self, mapping: Mapping):
+        self._rules = [(_When(rule.when), rule.phase, number)
+                       for number, rule in enumerate(mapping.phases.epic, start=1)]
+        self._steps = _steps(self._rules)
+
+    def classify(self, issue: Issue) -> ClassifiedItem:
+        """The epic's phase and the rule that decided it, or unmapped with what the rules looked at."""
+        seen: dict[str, set[str]] = {}
+        for when, phase, number in self._rules:
+            reason = _epic_match(when, issue, seen)
+            if reason is not None:
+                return _epic_item(issue, phase, f"{reason} (rule {number})")
+        return _epic_item(issue, None, f"unmapped: no rule matched status '{issue.status}' "
+                                       f"(category {issue.status_category})")
+
+    def phase(self, issue: Issue) -> str | None:
+        """Only the phase (what ``classify`` gives, without saying why): cheap enough to replay
+        over every state an epic's history passed through."""
+        for kind, name, table in self._steps:
+            if kind == "status":
+                hit = table.get(issue.status.casefold())
+            elif kind == "status_category":
+                hit = table.get(issue.status_category)
+            else:
+                if kind == "field":
+                    assert name is not None
+                    if name not in issue.fields:
+                        continue
+                    keys: Iterable[str] = _comparable(issue.fields[name])
+                else:
+                    keys = issue.labels
+                hit = min((table[k] for k in keys if k in table), default=None)
+            if hit is not None:
+                return hit[1]
+        return None
+
+
+def _steps(rules: Sequence[tuple[_When, str, int]]) -> list[tuple[str, str | None, dict[str, tuple[int, str]]]]:
+    """The rules for ``EpicRules.phase``: each run of rules of one kind (and field) becomes one
+    look-up table, wanted value -> (position, phase) of the first rule in the run that wants it."""
+    steps: list[tuple[str, str | None, dict[str, tuple[int, str]]]] = []
+    for position, (when, phase, _) in enumerate(rules):
+        wanted = {"label": when.labels, "status": when.statuses, "status_category": when.categories,
+                  "field": when.any_wanted}[when.kind]
+        if not steps or steps[-1][:2] != (when.kind, when.field):
+            steps.append((when.kind, when.field, {}))
+        for value in wanted:
+            steps[-1][2].setdefault(value, (position, phase))
+    return steps
 
 
 def _epic_item(issue: Issue, phase: str | None, rule: str) -> ClassifiedItem:
@@ -48,23 +114,33 @@ def _epic_item(issue: Issue, phase: str | None, rule: str) -> ClassifiedItem:
                           summary=issue.summary, phase=phase, rule=sys.intern(rule), url=issue.url)
 
 
-def _epic_match(when: EpicWhen, issue: Issue) -> str | None:
+def _field_values(when: _When, issue: Issue, seen: dict[str, set[str]]) -> set[str] | None:
+    """The normalised values of the rule's field on the issue (None: the site lacks the field),
+    normalised once per issue however many rules read the field."""
+    name = when.field
+    assert name is not None
+    have = seen.get(name)
+    if have is None:
+        if name not in issue.fields:
+            return None
+        have = seen[name] = _comparable(issue.fields[name])
+    return have
+
+
+def _epic_match(when: _When, issue: Issue, seen: dict[str, set[str]]) -> str | None:
     """Why the condition holds for the issue (the rule text), or None when it does not."""
-    if when.label is not None:
+    if when.kind == "label":
         hit = next((label for label in when.labels if label in issue.labels), None)
         return None if hit is None else f"label '{hit}'"
-    if when.status is not None:
-        status = issue.status.casefold()
-        return f"status '{issue.status}'" if any(status == s.casefold() for s in when.status) else None
-    if when.status_category is not None:
+    if when.kind == "status":
+        return f"status '{issue.status}'" if issue.status.casefold() in when.statuses else None
+    if when.kind == "status_category":
         cat = issue.status_category
-        return f"status category '{cat}'" if cat in when.status_category else None
-    assert when.field is not None
-    if when.field not in issue.fields:
+        return f"status category '{cat}'" if cat in when.categories else None
+    have = _field_values(when, issue, seen)
+    if have is None:
         return None
-    have = _comparable(issue.fields[when.field])
-    wanted = [when.equals] if when.in_ is None else when.in_
-    matched = next((w for w in wanted if _comparable(w) & have), None)
+    matched = next((w for w, comparable in when.wanted if comparable & have), None)
     return None if matched is None else f"field {when.field} = '{_show(matched)}'"
 
 
@@ -72,6 +148,8 @@ def _comparable(value: Any) -> set[str]:
     """Normalised forms of a field value, so 'Execution' == 'execution' and 3 == 3.0."""
     if value is None:
         return set()
+    if type(value) is str:  # the common case first
+        return {value.strip().casefold()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return set().union(*(_comparable(v) for v in value)) if value else set()
     if isinstance(value, User):

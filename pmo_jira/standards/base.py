@@ -39,6 +39,8 @@ class Check:
 
     @classmethod
     def passed(cls, subject: str = "") -> Check:
+        if not subject and cls is Check:
+            return _PASSED  # most checks pass: one shared (immutable) verdict, not one per item
         return cls(PASS, subject=subject)
 
     @classmethod
@@ -50,6 +52,9 @@ class Check:
     @classmethod
     def not_applicable(cls, why: str, subject: str = "") -> Check:
         return cls(NOT_APPLICABLE, f"not applicable: {why}", "", subject)
+
+
+_PASSED = Check(PASS)
 
 
 def keys_preview(keys: list[str], limit: int = 5) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pmo_jira.model import Issue, IssueLink, Project, Snapshot
 from pmo_jira.standards.timeline import Gate, gate_passed
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
+
+T = TypeVar("T")
 
 
 def issues_by_key(snapshot: Snapshot, shared: dict[Any, Any]) -> dict[str, Issue]:
@@ -47,6 +49,7 @@ class AuditContext:
     """The mapping's epic phase rules as a function (replayed over an epic's history)."""
     status_categories: dict[str, str] = field(default_factory=dict)  # status name (casefolded) -> category
     _gates: dict[tuple[str, str], Gate | None] = field(default_factory=dict)
+    _memo: dict[Hashable, Any] = field(default_factory=dict)
     sections: dict[str, Any] = field(default_factory=dict)
     """The mapping's plugin sections by name (``pmo_jira_mapping_sections``), e.g. ``ctx.sections["acme"]``."""
 
@@ -70,7 +73,7 @@ class AuditContext:
         risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
         unread_risks: dict[str, set[str]] = defaultdict(set)  # epic -> linked risks outside the scope read
         for issue in snapshot.issues:
-            k = kind(issue)
+            k = kinds[issue.issue_type] if issue.issue_type in kinds else kind(issue)
             if k == "epic":
                 for link in issue.links:
                     other = issues.get(link.other_key)
@@ -87,13 +90,17 @@ class AuditContext:
             elif issue.parent_key and (k == "child" or (any_child and k is None)):
                 children[issue.parent_key].append(issue)
 
-        from pmo_jira.mapping.phases import classify_epic  # the mapping layer sits above this module
+        from pmo_jira.mapping.phases import EpicRules  # the mapping layer sits above this module
 
-        categories: dict[str, str] = {}
+        first: dict[str, str] = {}  # each status name's category as first seen: a site has a few dozen
         for issue in snapshot.issues:
-            categories.setdefault(issue.status.casefold(), issue.status_category)
+            if issue.status not in first:
+                first[issue.status] = issue.status_category
+        categories: dict[str, str] = {}
+        for status, category in first.items():
+            categories.setdefault(status.casefold(), category)
         return cls(
-            phase_rules=lambda issue: classify_epic(issue, mapping).phase,
+            phase_rules=EpicRules(mapping).phase,
             status_categories=categories,
             site=snapshot.site.name,
             today=today,
@@ -135,6 +142,15 @@ class AuditContext:
         if key not in self._gates:
             self._gates[key] = gate_passed(epic, phase, self.phase_rules, self.status_categories)
         return self._gates[key]
+
+    def once(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked for on this site, then its result again:
+        for what several standards derive from one item (key by your function and the item's key)."""
+        try:
+            return cast(T, self._memo[key])
+        except KeyError:
+            found = self._memo[key] = compute()
+            return found
 
     def linked(self, issue: Issue, types: Iterable[str], link_types: Iterable[str] = ()) -> list[tuple[IssueLink, Issue]]:
         """Issues of ``types`` linked to ``issue`` (either direction; only ``link_types`` when given)

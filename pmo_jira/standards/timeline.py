@@ -13,12 +13,13 @@ state the first time it sees one (``baseline_record``), and later runs read it f
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pmo_jira.model import Issue, User, phase_index
+from pmo_jira.model import FieldValues, Issue, User, phase_index
 from pmo_jira.state import STATE_PROPERTY, parse_state
 
 _DATE_FORMATS = ("%d/%b/%y", "%d/%b/%Y", "%d %b %Y", "%b %d, %Y", "%Y-%m-%d %H:%M:%S.%f")
@@ -89,44 +90,73 @@ class Gate:
     by: User | None  # None when it started there (created in that phase)
 
 
-def phases_over_time(issue: Issue, phase_of: Callable[[Issue], str | None],
-                     categories: dict[str, str]) -> list[tuple[datetime, User | None, str | None]]:
-    """(moment, who, phase from then on), oldest first, from creation to now.
+def past_states(issue: Issue, categories: dict[str, str]) -> list[tuple[datetime, User | None, Callable[[], Issue]]]:
+    """(moment, who, the issue as it was from then on), oldest first, from creation to now.
 
     The changes are undone one by one from the issue as it is now (status, labels and mapped
-    fields), and the mapping's phase rules classify each state; a status's category comes from
-    ``categories`` (status name -> category key, as seen on the site) when it is not the current one.
+    fields); a status's category comes from ``categories`` (status name -> category key, as seen on
+    the site) when it is not the current one. Each state is built only when asked for: replaying
+    an epic usually stops at the first state that passed a gate.
     """
-    state = issue
-    points: list[tuple[datetime, User | None, str | None]] = []
+    undone: dict[str, Any] = {}  # attribute -> its value from the moment on, where it differs from now
+    points: list[tuple[datetime, User | None, Callable[[], Issue]]] = []
     for change in reversed(issue.changelog or ()):
-        points.append((change.created, change.author, phase_of(state)))
-        state = _undo(state, change.items, categories)
-    points.append((issue.created, None, phase_of(state)))
+        points.append((change.created, change.author, _state(issue, undone)))
+        undone = _undo(issue, undone, change.items, categories)
+    points.append((issue.created, None, _state(issue, undone)))
     points.reverse()
     return points
 
 
-def _undo(issue: Issue, items: Any, categories: dict[str, str]) -> Issue:
-    changes: dict[str, Any] = {}
-    fields = dict(issue.fields)
+_ISSUE_FIELDS = tuple(f.name for f in dataclasses.fields(Issue))
+_issue_values = operator.attrgetter(*_ISSUE_FIELDS)
+_POSITION = {name: i for i, name in enumerate(_ISSUE_FIELDS)}
+
+
+def _undo(issue: Issue, undone: dict[str, Any], items: Any, categories: dict[str, str]) -> dict[str, Any]:
+    """``undone`` with one change's items undone too (a new dict: each point keeps its own)."""
+    out = dict(undone)
     for item in items:
         if item.field == "status" and item.from_string:
-            changes["status"] = item.from_string
-            changes["status_category"] = categories.get(item.from_string.casefold(), "undefined")
+            out["status"] = item.from_string
+            out["status_category"] = categories.get(item.from_string.casefold(), "undefined")
         elif item.field == "labels":
-            changes["labels"] = tuple((item.from_string or "").split())
-        elif item.field in fields:
-            fields[item.field] = item.from_string
-    return dataclasses.replace(issue, fields=fields, **changes)
+            out["labels"] = tuple((item.from_string or "").split())
+        elif item.field in issue.fields:
+            if out.get("fields") is undone.get("fields"):  # copied only when a change touches them
+                fields = undone.get("fields")
+                if fields is not None:
+                    out["fields"] = dict(fields)
+                elif isinstance(issue.fields, FieldValues):
+                    out["fields"] = issue.fields.as_dict()
+                else:
+                    out["fields"] = dict(issue.fields)
+            out["fields"][item.field] = item.from_string
+    return out
+
+
+def _state(issue: Issue, undone: dict[str, Any]) -> Callable[[], Issue]:
+    if not undone:
+        return lambda: issue
+
+    def build() -> Issue:
+        # built field by field, not with dataclasses.replace: this runs for many epics every run
+        values = list(_issue_values(issue))
+        for name, value in undone.items():
+            values[_POSITION[name]] = value
+        return Issue(*values)
+
+    return build
 
 
 def gate_passed(issue: Issue, phase: str, phase_of: Callable[[Issue], str | None],
                 categories: dict[str, str]) -> Gate | None:
-    """The first time the epic was in ``phase`` or later; None when it never was (or has no history)."""
+    """The first time the epic was in ``phase`` or later (its states classified by ``phase_of``,
+    the mapping's phase rules); None when it never was (or has no history)."""
     if issue.changelog is None:
         return None
-    for at, by, now in phases_over_time(issue, phase_of, categories):
+    for at, by, state in past_states(issue, categories):
+        now = phase_of(state())
         if now is not None and phase_index(now) >= phase_index(phase):
             return Gate(phase, at, by)
     return None

@@ -57,7 +57,12 @@ def _cr_fix(epic: Issue, options: ChangeControlOptions, what: str) -> str:
 
 def epic_baseline(ctx: AuditContext, epic: Issue) -> Baseline | None:
     """The epic's baseline: the site's baseline fields, else the one recorded in its state, else
-    replayed from its history; a target end first set after the gate becomes the baseline end."""
+    replayed from its history; a target end first set after the gate becomes the baseline end.
+    Worked out once per epic and site, however many standards ask."""
+    return ctx.once((epic_baseline, epic.key), lambda: _epic_baseline(ctx, epic))
+
+
+def _epic_baseline(ctx: AuditContext, epic: Issue) -> Baseline | None:
     if not (ctx.has_field("baseline_end") and isinstance(epic.fields.get("baseline_end"), date)):
         stored = stored_baseline(epic)
         if stored is not None:

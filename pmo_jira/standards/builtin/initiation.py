@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -18,9 +19,14 @@ _HEADING = r"^\s*(?:h[1-6]\.\s*|#{{1,6}}\s*)?[*_]*\s*{name}\s*[*_]*\s*:?[*_]*\s*
 _ANY_HEADING = re.compile(r"^\s*(?:h[1-6]\.|#{1,6})\s")
 
 
+@functools.lru_cache(maxsize=64)
+def _heading(name: str) -> re.Pattern[str]:
+    return re.compile(_HEADING.format(name=re.escape(name)), re.IGNORECASE)
+
+
 def section_status(description: str, name: str) -> str:
     """'present', 'empty' (heading with nothing under it) or 'missing'."""
-    pattern = re.compile(_HEADING.format(name=re.escape(name)), re.IGNORECASE)
+    pattern = _heading(name)
     lines = description.splitlines()
     found = False
     for i, line in enumerate(lines):

@@ -4,6 +4,7 @@ dependencies on other projects healthy, assumptions and decisions logged."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -54,8 +55,17 @@ class Score:
 def _lookup(table: dict[str, int], value: object) -> int | None:
     if not isinstance(value, str):
         return None
-    folded = value.strip().casefold()
-    return next((v for k, v in table.items() if k.casefold() == folded), None)
+    return _folded(tuple(table.items())).get(value.strip().casefold())
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(table: tuple[tuple[str, int], ...]) -> dict[str, int]:
+    """The matrix's value -> score, by the value's case-folded name (the first of equal names wins):
+    folded once per matrix, not once per risk looked up."""
+    out: dict[str, int] = {}
+    for name, score in table:
+        out.setdefault(name.casefold(), score)
+    return out
 
 
 def risk_score(risk: Issue, options: RiskMatrixOptions) -> Score:
