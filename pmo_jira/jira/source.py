@@ -145,16 +145,21 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     """
     plan = logical_fields if isinstance(logical_fields, ReadPlan) else ReadPlan(fields=frozenset(logical_fields))
     start_requests = client.requests_made
-    try:
-        fieldmap = resolve_fieldmap(client, mapping, plan.fields | (plan.history - {"status"}))
-    except JiraApiError as exc:
-        if exc.status != 404:
-            raise
-        # Every Jira answers /field: a 404 on the first request means the URL (or flavour) is wrong.
-        raise PmoError(f"no Jira REST API at {client.base_url} ({exc.method} {exc.url} answered 404); "
-                       "check the site URL (the address Jira answers on, with its context path if "
-                       "any) and the flavour") from None
-    projects = projects_in_scope(client, mapping)
+    client.flavour  # asked (at most once) before the two reads below go out together
+    # The field list and the project list do not depend on each other: one round trip, not two.
+    # Should both fail, the field list's error is the one reported, as when they went in turn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmo-jira-projects") as pool:
+        listing = pool.submit(projects_in_scope, client, mapping)
+        try:
+            fieldmap = resolve_fieldmap(client, mapping, plan.fields | (plan.history - {"status"}))
+        except JiraApiError as exc:
+            if exc.status != 404:
+                raise
+            # Every Jira answers /field: a 404 there means the URL (or flavour) is wrong.
+            raise PmoError(f"no Jira REST API at {client.base_url} ({exc.method} {exc.url} answered 404); "
+                           "check the site URL (the address Jira answers on, with its context path if "
+                           "any) and the flavour") from None
+        projects = listing.result()
     prop_keys = _needs_project_properties(mapping)
     if prop_keys and client.flavour is Flavour.DC:  # Cloud delivered them with the project list
         projects = [_with_properties(client, p, prop_keys) for p in projects]
