@@ -145,7 +145,7 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     """
     plan = logical_fields if isinstance(logical_fields, ReadPlan) else ReadPlan(fields=frozenset(logical_fields))
     start_requests = client.requests_made
-    client.flavour  # asked (at most once) before the two reads below go out together
+    flavour = client.flavour  # asked (at most once) before the two reads below go out together
     # The field list and the project list do not depend on each other: one round trip, not two.
     # Should both fail, the field list's error is the one reported, as when they went in turn.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pmo-jira-projects") as pool:
@@ -161,17 +161,17 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
                            "any) and the flavour") from None
         projects = listing.result()
     prop_keys = _needs_project_properties(mapping)
-    if prop_keys and client.flavour is Flavour.DC:  # Cloud delivered them with the project list
+    if prop_keys and flavour is Flavour.DC:  # Cloud delivered them with the project list
         projects = [_with_properties(client, p, prop_keys) for p in projects]
     issues = []
     cut: set[str] = set()
     if projects:
-        cloud = client.flavour is Flavour.CLOUD
+        cloud = flavour is Flavour.CLOUD
         fields = sorted(set(BASE_FIELDS) | set(fieldmap.values()) | ({"parent"} if cloud else set())
                         | ({"comment"} if plan.comments else set()))
         jql = scope_jql(mapping, [p.key for p in projects], plan.issue_types)
         total = client.count(jql) if on_page is not None else None
-        parse = IssueParser(site=client.site.name, base_url=client.site.url, flavour=client.flavour,
+        parse = IssueParser(site=client.site.name, base_url=client.site.url, flavour=flavour,
                             fieldmap=fieldmap, description_types=mapping.issue_types.epic)
         try:
             for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
