@@ -257,11 +257,14 @@ AUDIT_ARGS = ["audit", "--format", "json", "-o", os.devnull, "--no-history", "--
 
 
 def run_cli(args: list[str]) -> dict[str, Any]:
-    """The real ``pmo-jira`` command line, in this process (so its requests can be counted)."""
+    """The real ``pmo-jira`` command line, in this process (so its requests can be counted),
+    leaving what its run made for the process's end, as the program does."""
     import click
 
+    from pmo_jira.cli.ending import ends_with_command
     from pmo_jira.cli.main import cli
 
+    ends_with_command()
     try:
         cli.main(args=args, prog_name="pmo-jira", standalone_mode=False)
         code = 0
@@ -302,7 +305,10 @@ def child(script: Path, kind: str, params: dict[str, Any], *, env: dict[str, str
 
 
 def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> bool:
-    """Handle ``--child KIND --params FILE --stats FILE [--trace]``; False when not a child run."""
+    """Handle ``--child KIND --params FILE --stats FILE [--trace]``; False when not a child run.
+
+    A child ends as ``pmo-jira`` does once its stats are written: without the interpreter's
+    teardown, leaving what it made for the OS to free (``pmo_jira.cli.ending``)."""
     if "--child" not in sys.argv:
         return False
     parser = argparse.ArgumentParser()
@@ -317,7 +323,9 @@ def child_entry(kinds: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) ->
     stats = measure(lambda: kinds[args.child](params), trace=args.trace,
                     capture=bool(params.get("capture_searches")))
     Path(args.stats).write_text(json.dumps(stats))
-    return True
+    from pmo_jira.cli.ending import exit_now
+
+    exit_now(0)
 
 
 def cli_kind(params: dict[str, Any]) -> dict[str, Any]:

@@ -17,16 +17,16 @@ HEAVY = ("pandas", "numpy", "openpyxl", "atlassian", "sqlalchemy", "alembic", "k
          "pmo_jira.history", "pmo_jira_portfolio.rollup", "pmo_jira_portfolio.render_xlsx")
 
 _RUN = """
-import json, sys
+import atexit, json, sys
 from pmo_jira.cli.main import main
 sys.argv = ["pmo-jira", *json.loads(sys.argv[1])]
-code = 0
-try:
-    main()
-except SystemExit as exc:
-    code = exc.code
-with open({out!r}, "w") as f:
-    json.dump({{"code": code, "modules": sorted(sys.modules)}}, f)
+
+def loaded():  # at the very end: the program ends its process itself
+    with open({out!r}, "w") as f:
+        json.dump(sorted(sys.modules), f)
+
+atexit.register(loaded)
+main()
 """
 
 
@@ -34,10 +34,9 @@ def _loaded(args: list[str], env: dict[str, str], tmp: Path) -> tuple[int, set[s
     out = tmp / "modules.json"
     full = {k: v for k, v in os.environ.items() if not k.startswith("PMO_JIRA_")}
     full.update(env)
-    subprocess.run([sys.executable, "-c", _RUN.format(out=str(out)), json.dumps(args)], env=full, cwd=tmp,
-                   check=True, capture_output=True, timeout=120)
-    got = json.loads(out.read_text())
-    return got["code"], set(got["modules"])
+    done = subprocess.run([sys.executable, "-c", _RUN.format(out=str(out)), json.dumps(args)], env=full, cwd=tmp,
+                          capture_output=True, timeout=120)
+    return done.returncode, set(json.loads(out.read_text()))
 
 
 def _heavy(modules: set[str]) -> set[str]:

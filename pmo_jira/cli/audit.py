@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pmo_jira.cli.ending import hold
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.cli.progress import live_progress
@@ -53,4 +54,5 @@ def audit(ctx: click.Context, common: CommonOptions, mapping: Path | None, proje
         done = run_audit_command(settings, request, fmt=fmt, color=output is None and use_color(sys.stdout),
                                  width=terminal_width(sys.stdout) if output is None else None, output=output,
                                  fail_on=None if fail_on == "never" else Severity(fail_on), events=Printer(progress))
+    hold(done)  # freed by the OS when the process ends (pmo_jira.cli.ending)
     ctx.exit(done.exit_code)

@@ -37,13 +37,16 @@ def load_module(module: str) -> ModuleType:
 
 def main() -> None:
     """The ``pmo-jira`` program. SIGTERM and SIGINT end it with one line and exit 2 at any point,
-    also while the commands load (the handlers come first, before any import of weight)."""
+    also while the commands load (the handlers come first, before any import of weight). The
+    process ends as soon as the command's output is out (``pmo_jira.cli.ending``)."""
     if sys.argv[1:] == ["--version"]:
         print(f"pmo-jira, version {__version__}")  # click's version_option says exactly this
         return
     from pmo_jira import interrupt
+    from pmo_jira.cli.ending import ends_with_command, exit_now
 
     interrupt.install()
+    ends_with_command()
     try:
         load_module("pmo_jira.cli.app").cli(prog_name="pmo-jira")
     except interrupt.Interrupted as exc:  # before a command ran (start-up, parsing, loading it)
@@ -51,6 +54,10 @@ def main() -> None:
 
         error_line(f"{exc} while starting; nothing was read or written")
         sys.exit(interrupt.EXIT_INTERRUPTED)
+    except SystemExit as ended:  # how click ends every command: the process ends here
+        exit_now(ended.code)
+    finally:  # the process goes on after all (a caller of main, or exit_now left the end to Python)
+        ends_with_command(False)
 
 
 def __getattr__(name: str) -> object:

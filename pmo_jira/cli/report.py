@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from pmo_jira.cli.ending import hold
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer
 from pmo_jira.cli.progress import live_progress
@@ -89,4 +90,5 @@ def report(ctx: click.Context, common: CommonOptions, name: str, fmt: str | None
         done = run_report_command(settings, request, report=chosen, formats=formats, output=output,
                                   out_dir=out_dir, options=opts, events=ReportPrinter(progress),
                                   width=width, color=color, history_first=from_history is None)
+    hold(done)  # freed by the OS when the process ends (pmo_jira.cli.ending)
     ctx.exit(done.exit_code)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from pmo_jira.cli.ending import hold
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.cli.printing import Printer, echo_out
 from pmo_jira.cli.progress import LiveProgress, live_progress
@@ -91,4 +92,5 @@ def sync(ctx: click.Context, common: CommonOptions, do_apply: bool, mapping: Pat
                              record=not no_history)
     with live_progress(common.verbosity, settings.log_format) as progress:
         done = run_sync_command(settings, request, apply=do_apply, events=SyncPrinter(plan_json, progress))
+    hold(done)  # freed by the OS when the process ends (pmo_jira.cli.ending)
     ctx.exit(done.exit_code)
