@@ -11,6 +11,8 @@ import pytest
 from pmo_jira.findings import Outcome
 from pmo_jira.model import Change, Comment, FieldChange, Flavour, Issue, IssueLink, Site, User
 from pmo_jira.run.audit import read_plan, run_audit
+from pmo_jira.standards.context import AuditContext
+from pmo_jira.standards.timeline import gate_passed
 from pmo_jira.state import STATE_PROPERTY, parse_state, state_for
 
 from standards_fixtures import ALL_FIELDS, ANN, GONE, NOW, TODAY, audit, child, day, days_ago, epic, issue, mapping, only, risk, snapshot
@@ -125,6 +127,32 @@ def test_the_gate_is_found_by_status_rules_too():
         ch(10, BOB, ("target_end", day(20).isoformat(), day(60).isoformat()))))
     (f,) = [f for f in audit([e], m, fields=FIELDS).findings if f.code == "PMO-CHG-001"]
     assert f"since the baseline of {days_ago(40).date()}" in f.message and "by Bob Planner" in f.message
+
+
+def test_the_rules_tell_a_past_phase_from_what_differed_as_from_the_epic_as_it_was():
+    """The gate replay classifies each past state from the attributes that differed then; that
+    is the phase the rules give the epic rebuilt as it was, for rules on labels, status and fields."""
+    m = mapping([{"code": "PMO-BSL-001"}], phases={
+        "epic": [{"when": {"label": "pmo-closing"}, "phase": "closing"},
+                 {"when": {"field": "phase", "in": ["Execution"]}, "phase": "execution"},
+                 {"when": {"status": ["Planning"]}, "phase": "planning"},
+                 {"when": {"status_category": ["indeterminate"]}, "phase": "execution"},
+                 {"when": {"status_category": ["new"]}, "phase": "initiation"}],
+        "project": [{"when": {"epics": "majority"}}]})
+    e = replace(epic(phase="Execution", status="Done"), labels=("pmo-closing",), changelog=(
+        ch(90, ANN, ("status", "Idea", "Planning")),
+        ch(70, BOB, ("status", "Planning", "In Progress"), ("phase", None, "Planning")),
+        ch(50, ANN, ("phase", "Planning", "Execution")),
+        ch(30, BOB, ("labels", "", "pmo-closing"), ("status", "In Progress", "Done"))))
+    e = replace(e, status_category="done")
+    others = [replace(epic("WEB-2", status=s), status_category=c)
+              for s, c in (("Idea", "new"), ("Planning", "indeterminate"), ("In Progress", "indeterminate"))]
+    ctx = AuditContext.build(snapshot([e, *others]), m, today=TODAY, now=NOW)
+    for phase in ("initiation", "planning", "execution", "closing"):
+        built = gate_passed(e, phase, ctx.phase_rules, ctx.status_categories)
+        assert ctx.gate(e, phase) == built
+    assert [ctx.gate(e, p).at for p in ("planning", "execution", "closing")] == [
+        days_ago(90), days_ago(70), days_ago(30)]
 
 
 # --- PMO-BSL-001 baseline set ------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Mapping as MappingOf
 from datetime import date, datetime
 from typing import Any
 
@@ -73,21 +74,29 @@ class EpicRules:
                                        f"(category {issue.status_category})")
 
     def phase(self, issue: Issue) -> str | None:
-        """Only the phase (what ``classify`` gives, without saying why): cheap enough to replay
-        over every state an epic's history passed through."""
+        """Only the phase (what ``classify`` gives, without saying why)."""
+        return self.phase_as_of(issue, {})
+
+    def phase_as_of(self, issue: Issue, undone: MappingOf[str, Any]) -> str | None:
+        """The phase of a past state of the epic, given as the attributes (``status``,
+        ``status_category``, ``labels``, ``fields``) whose values then differed from now: cheap
+        enough to replay over every state an epic's history passed through."""
+        status = undone.get("status", issue.status)
+        category = undone.get("status_category", issue.status_category)
+        fields = undone.get("fields", issue.fields)
         for kind, name, table in self._steps:
             if kind == "status":
-                hit = table.get(issue.status.casefold())
+                hit = table.get(status.casefold())
             elif kind == "status_category":
-                hit = table.get(issue.status_category)
+                hit = table.get(category)
             else:
                 if kind == "field":
                     assert name is not None
-                    if name not in issue.fields:
+                    if name not in fields:
                         continue
-                    keys: Iterable[str] = _comparable(issue.fields[name])
+                    keys: Iterable[str] = _comparable(fields[name])
                 else:
-                    keys = issue.labels
+                    keys = undone.get("labels", issue.labels)
                 hit = min((table[k] for k in keys if k in table), default=None)
             if hit is not None:
                 return hit[1]

@@ -47,6 +47,9 @@ class AuditContext:
     _unread_risks: dict[str, frozenset[str]] = field(default_factory=dict)
     phase_rules: Callable[[Issue], str | None] = lambda issue: None
     """The mapping's epic phase rules as a function (replayed over an epic's history)."""
+    phase_as_of: Callable[[Issue, dict[str, Any]], str | None] | None = None
+    """The same rules for a past state of an epic, given as what differed then
+    (``pmo_jira.standards.timeline.past_states``); None: each past state is built for ``phase_rules``."""
     status_categories: dict[str, str] = field(default_factory=dict)  # status name (casefolded) -> category
     _gates: dict[tuple[str, str], Gate | None] = field(default_factory=dict)
     _memo: dict[Hashable, Any] = field(default_factory=dict)
@@ -99,8 +102,10 @@ class AuditContext:
         categories: dict[str, str] = {}
         for status, category in first.items():
             categories.setdefault(status.casefold(), category)
+        rules = EpicRules(mapping)
         return cls(
-            phase_rules=EpicRules(mapping).phase,
+            phase_rules=rules.phase,
+            phase_as_of=rules.phase_as_of,
             status_categories=categories,
             site=snapshot.site.name,
             today=today,
@@ -140,7 +145,8 @@ class AuditContext:
         """When the epic first reached ``phase`` (or later), from its changelog; None without history."""
         key = (epic.key, phase)
         if key not in self._gates:
-            self._gates[key] = gate_passed(epic, phase, self.phase_rules, self.status_categories)
+            self._gates[key] = gate_passed(epic, phase, self.phase_rules, self.status_categories,
+                                           phase_as_of=self.phase_as_of)
         return self._gates[key]
 
     def once(self, key: Hashable, compute: Callable[[], T]) -> T:

@@ -90,27 +90,22 @@ class Gate:
     by: User | None  # None when it started there (created in that phase)
 
 
-def past_states(issue: Issue, categories: dict[str, str]) -> list[tuple[datetime, User | None, Callable[[], Issue]]]:
-    """(moment, who, the issue as it was from then on), oldest first, from creation to now.
+def past_states(issue: Issue, categories: dict[str, str]) -> list[tuple[datetime, User | None, dict[str, Any]]]:
+    """(moment, who, what differed from now from then on), oldest first, from creation to now.
 
-    The changes are undone one by one from the issue as it is now (status, labels and mapped
-    fields); a status's category comes from ``categories`` (status name -> category key, as seen on
-    the site) when it is not the current one. Each state is built only when asked for: replaying
-    an epic usually stops at the first state that passed a gate.
+    The changes are undone one by one from the issue as it is now: each point holds the
+    attributes (``status``, ``status_category``, ``labels``, ``fields``) whose values then
+    differed, ``as_of`` builds the issue as it was. A status's category comes from
+    ``categories`` (status name -> category key, as seen on the site) when it is not the current one.
     """
-    undone: dict[str, Any] = {}  # attribute -> its value from the moment on, where it differs from now
-    points: list[tuple[datetime, User | None, Callable[[], Issue]]] = []
+    undone: dict[str, Any] = {}
+    points: list[tuple[datetime, User | None, dict[str, Any]]] = []
     for change in reversed(issue.changelog or ()):
-        points.append((change.created, change.author, _state(issue, undone)))
+        points.append((change.created, change.author, undone))
         undone = _undo(issue, undone, change.items, categories)
-    points.append((issue.created, None, _state(issue, undone)))
+    points.append((issue.created, None, undone))
     points.reverse()
     return points
-
-
-_ISSUE_FIELDS = tuple(f.name for f in dataclasses.fields(Issue))
-_issue_values = operator.attrgetter(*_ISSUE_FIELDS)
-_POSITION = {name: i for i, name in enumerate(_ISSUE_FIELDS)}
 
 
 def _undo(issue: Issue, undone: dict[str, Any], items: Any, categories: dict[str, str]) -> dict[str, Any]:
@@ -135,28 +130,33 @@ def _undo(issue: Issue, undone: dict[str, Any], items: Any, categories: dict[str
     return out
 
 
-def _state(issue: Issue, undone: dict[str, Any]) -> Callable[[], Issue]:
+_ISSUE_FIELDS = tuple(f.name for f in dataclasses.fields(Issue))
+_issue_values = operator.attrgetter(*_ISSUE_FIELDS)
+_POSITION = {name: i for i, name in enumerate(_ISSUE_FIELDS)}
+
+
+def as_of(issue: Issue, undone: dict[str, Any]) -> Issue:
+    """The issue as it was at a point of ``past_states`` (itself when nothing differed)."""
     if not undone:
-        return lambda: issue
-
-    def build() -> Issue:
-        # built field by field, not with dataclasses.replace: this runs for many epics every run
-        values = list(_issue_values(issue))
-        for name, value in undone.items():
-            values[_POSITION[name]] = value
-        return Issue(*values)
-
-    return build
+        return issue
+    values = list(_issue_values(issue))  # field by field, not with dataclasses.replace: this runs often
+    for name, value in undone.items():
+        values[_POSITION[name]] = value
+    return Issue(*values)
 
 
 def gate_passed(issue: Issue, phase: str, phase_of: Callable[[Issue], str | None],
-                categories: dict[str, str]) -> Gate | None:
-    """The first time the epic was in ``phase`` or later (its states classified by ``phase_of``,
-    the mapping's phase rules); None when it never was (or has no history)."""
+                categories: dict[str, str], *,
+                phase_as_of: Callable[[Issue, dict[str, Any]], str | None] | None = None) -> Gate | None:
+    """The first time the epic was in ``phase`` or later; None when it never was (or has no history).
+
+    Its past states are classified by ``phase_of`` (the mapping's phase rules), or without being
+    built by ``phase_as_of(issue, undone)`` when the rules can say it from what differed then.
+    """
     if issue.changelog is None:
         return None
-    for at, by, state in past_states(issue, categories):
-        now = phase_of(state())
+    for at, by, undone in past_states(issue, categories):
+        now = phase_as_of(issue, undone) if phase_as_of is not None else phase_of(as_of(issue, undone))
         if now is not None and phase_index(now) >= phase_index(phase):
             return Gate(phase, at, by)
     return None

@@ -199,6 +199,13 @@ def _records(ctx: AuditContext, epic: Issue, types: list[str], label: str | None
     return sorted(found.values(), key=lambda i: i.key)
 
 
+def _has_records(ctx: AuditContext, epic: Issue, types: list[str], label: str | None) -> bool:
+    """Whether the epic has any RAID record of ``types`` or ``label`` (``_records``, not listed)."""
+    if types and ctx.linked(epic, types):
+        return True
+    return bool(label) and any(label in child.labels for child in ctx.children(epic.key))
+
+
 def _owner(issue: Issue) -> User | None:
     owner = issue.fields.get("owner")
     owner = owner if isinstance(owner, User) else issue.assignee
@@ -448,7 +455,7 @@ class AssumptionsAndDecisionsLogged(Standard):
         missing = []
         for what, types, label in (("assumptions", options.assumption_types, options.assumption_label),
                                    ("decisions", options.decision_types, options.decision_label)):
-            if not _records(ctx, item, types, label):
+            if not _has_records(ctx, item, types, label):
                 how = " or ".join(filter(None, [f"a linked {types[0]} issue" if types else "",
                                                 f"a child labelled '{label}'" if label else ""]))
                 missing.append((what, how))
