@@ -103,6 +103,18 @@ def test_field_rule_in_and_equals_normalise_values() -> None:
     assert got["A-4"][0] is None and got["A-5"][0] is None  # empty, and absent on the site
 
 
+def test_epics_alike_but_for_a_value_that_compares_equal_are_told_apart() -> None:
+    """Epics sharing status and values share their rule text, but True is not 1.0 to a rule."""
+    m = mapping([{"when": {"field": "points", "equals": True}, "phase": "planning"},
+                 {"when": {"field": "phase", "in": ["Execution"]}, "phase": "execution"}])
+    snap = snapshot(epic("A-1", points=True), epic("A-2", points=1.0), epic("A-3", phase="Execution"),
+                    epic("A-4", phase="execution"), epic("A-5", phase="Execution"))
+    got = {i.key: (i.phase, i.rule) for i in classify(snap, m)}
+    assert got["A-1"] == ("planning", "field points = 'True' (rule 1)") and got["A-2"][0] is None
+    assert got["A-3"] == got["A-4"] == got["A-5"] == ("execution", "field phase = 'Execution' (rule 2)")
+    assert [i.key for i in classify(snap, m)] == ["A-1", "A-2", "A-3", "A-4", "A-5"]
+
+
 def test_field_rule_matches_a_user_by_name() -> None:
     m = mapping([{"when": {"field": "phase", "equals": "PMO Office"}, "phase": "initiation"}])
     owner = User(account_id="5b10a2844c20165700ede21g", display_name="PMO Office")

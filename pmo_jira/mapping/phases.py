@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from collections.abc import Mapping as MappingOf
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +34,10 @@ def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:
 
 
 # --- epics --------------------------------------------------------------------------------------
+
+
+_ABSENT = object()  # a field the site lacks (unlike one it has, left empty: None)
+_DECIDED_MAX = 4096  # distinct facts remembered; epics past it are decided afresh
 
 
 class _When:
@@ -62,16 +66,33 @@ class EpicRules:
         self._rules = [(_When(rule.when), rule.phase, number)
                        for number, rule in enumerate(mapping.phases.epic, start=1)]
         self._steps = _steps(self._rules)
+        self._reads = tuple(dict.fromkeys(w.field for w, _, _ in self._rules if w.field is not None))
+        self._labels = any(w.kind == "label" for w, _, _ in self._rules)
+        # (status, category, labels, the rules' text field values) -> (phase, rule text): epics share a few
+        self._decided: dict[Hashable, tuple[str | None, str]] = {}
 
     def classify(self, issue: Issue) -> ClassifiedItem:
         """The epic's phase and the rule that decided it, or unmapped with what the rules looked at."""
+        values = tuple(issue.fields.get(name, _ABSENT) for name in self._reads)
+        if not all(type(v) is str or v is None or v is _ABSENT for v in values):
+            # other values may be equal yet match differently (True == 1.0): decided afresh
+            return _epic_item(issue, *self._decide(issue))
+        facts = (issue.status, issue.status_category, issue.labels if self._labels else (), values)
+        found = self._decided.get(facts)
+        if found is None:
+            found = self._decide(issue)
+            if len(self._decided) < _DECIDED_MAX:
+                self._decided[facts] = found
+        return _epic_item(issue, *found)
+
+    def _decide(self, issue: Issue) -> tuple[str | None, str]:
         seen: dict[str, set[str]] = {}
         for when, phase, number in self._rules:
             reason = _epic_match(when, issue, seen)
             if reason is not None:
-                return _epic_item(issue, phase, f"{reason} (rule {number})")
-        return _epic_item(issue, None, f"unmapped: no rule matched status '{issue.status}' "
-                                       f"(category {issue.status_category})")
+                return phase, sys.intern(f"{reason} (rule {number})")
+        return None, sys.intern(f"unmapped: no rule matched status '{issue.status}' "
+                                f"(category {issue.status_category})")
 
     def phase(self, issue: Issue) -> str | None:
         """Only the phase (what ``classify`` gives, without saying why)."""
@@ -118,9 +139,9 @@ def _steps(rules: Sequence[tuple[_When, str, int]]) -> list[tuple[str, str | Non
 
 
 def _epic_item(issue: Issue, phase: str | None, rule: str) -> ClassifiedItem:
-    # thousands of epics share a few rule texts: one copy each
+    # thousands of epics share a few rule texts (interned by ``_decide``): one copy each
     return ClassifiedItem(site=issue.site, key=issue.key, kind="epic", project_key=issue.project_key,
-                          summary=issue.summary, phase=phase, rule=sys.intern(rule), url=issue.url)
+                          summary=issue.summary, phase=phase, rule=rule, url=issue.url)
 
 
 def _field_values(when: _When, issue: Issue, seen: dict[str, set[str]]) -> set[str] | None:

@@ -55,26 +55,27 @@ _OUTCOMES = {FAIL: Outcome.FAIL, NOT_APPLICABLE: Outcome.NOT_APPLICABLE, ERROR: 
 
 def _evaluate_site(ctx: AuditContext, items: Sequence[ClassifiedItem],
                    active: Sequence[ActiveStandard]) -> Iterator[Finding]:
-    missing = {a.code: [f for f in a.standard.needs_fields if f not in ctx.available_fields] for a in active}
-    # the standards that judge each kind of item in each phase, in the mapping's order: looked up
-    # once per item rather than asked of every standard for every item
-    judges: dict[tuple[str, str], list[ActiveStandard]] = {}
+    # the standards that judge each kind of item in each phase, in the mapping's order, with the
+    # fields each lacks on this site: looked up once per item rather than worked out for every
+    # standard and item
+    judges: dict[tuple[str, str], list[tuple[ActiveStandard, str, str, list[str]]]] = {}
     for a in active:
+        missing = [f for f in a.standard.needs_fields if f not in ctx.available_fields]
         for phase in dict.fromkeys(a.phases):
-            judges.setdefault((a.applies_to, phase), []).append(a)
+            judges.setdefault((a.applies_to, phase), []).append((a, a.code, a.title, missing))
     for item in items:
         if item.phase is None:
             continue
         obj = ctx.issues.get(item.key) if item.kind == "epic" else ctx.projects.get(item.key)
         if obj is None:
             continue
-        for a in judges.get((item.kind, item.phase), ()):
-            for check in _checks(a, obj, ctx, missing[a.code]):
+        for a, code, title, missing in judges.get((item.kind, item.phase), ()):
+            for check in _checks(a, obj, ctx, missing):
                 outcome = _OUTCOMES.get(check.status)
                 if outcome is None:
                     continue
                 yield Finding(
-                    code=a.code, title=a.title, severity=a.severity, outcome=outcome,
+                    code=code, title=title, severity=a.severity, outcome=outcome,
                     site=ctx.site, project_key=item.project_key, item_key=item.key,
                     item_kind=item.kind, item_summary=item.summary, phase=item.phase,
                     message=check.message, fix=check.fix, subject=check.subject, url=item.url,
