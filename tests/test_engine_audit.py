@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from pmo_jira.findings import Outcome, Severity
 from pmo_jira.model import Flavour, Site
-from pmo_jira.run.audit import run_audit
+from pmo_jira.run.audit import SitePrep, run_audit
 from pmo_jira.standards.base import Check, Standard
 from pmo_jira.standards.registry import Registry, builtin_standards
 
@@ -130,3 +130,21 @@ def test_result_metadata():
     assert (result.mapping_name, result.mapping_hash, result.started, result.sites) == (
         "test", m.content_hash, NOW, (SITE.name,))
     assert result.findings == () and result.worst() is None
+
+
+def test_issues_prepared_as_they_were_read_give_the_same_audit_and_others_are_ignored():
+    m = mapping()
+    snap = snapshot([epic("WEB-1", "Execution"), child("WEB-2", "WEB-1", points=None), epic("WEB-3", "Planning"),
+                     child("WEB-4", "WEB-3"), epic("WEB-5", "Closing", status="Done")])
+    plain = run_audit([snap], m, today=TODAY, now=NOW)
+    assert plain.findings and any(i.kind == "epic" for i in plain.items)
+    read = SitePrep(m)
+    read.add(snap.issues[:2])
+    read.add(snap.issues[2:])
+    prepared = {SITE.name: read}
+    assert run_audit([snap], m, today=TODAY, now=NOW, prepared=prepared) == plain
+    assert prepared == {}  # taken: its indexes go with the site's context
+    short = SitePrep(m)  # of issues short of an epic
+    short.add(snap.issues[:4])
+    assert run_audit([snap], m, today=TODAY, now=NOW, prepared={SITE.name: short}) == plain
+    assert run_audit([snap], mapping(), today=TODAY, now=NOW, prepared={SITE.name: read}) == plain  # another mapping

@@ -54,3 +54,36 @@ def test_one_site_failing_leaves_the_others(cloud_site, tmp_path, monkeypatch):
     settings = _settings(tmp_path, cloud_site.url, ["good", "bad"], sites_at_once=4)
     audited = run_sites.audit_sites(settings, now=run_now({"PMO_JIRA_NOW": PINNED_NOW}))
     assert list(audited.result.site_errors) == ["bad"] and [s.site.name for s in audited.snapshots] == ["good"]
+
+
+def test_each_sites_issues_are_indexed_and_its_epics_classified_as_its_pages_arrive(cloud_site, tmp_path,
+                                                                                     monkeypatch):
+    names = ["one", "two"]
+    for n in names:
+        monkeypatch.setenv(f"PMO_JIRA_TOKEN_{n.upper()}", cloud_site.credentials.token)
+    settings = _settings(tmp_path, cloud_site.url, names, sites_at_once=2)
+    pages: dict[str, list[list[str]]] = {n: [] for n in names}
+    real_read, real_audit = run_sites.read_site, run_sites.run_audit
+
+    def read_site(client, *args, on_issues, **kwargs):
+        def heard(issues):
+            pages[client.site.name].append([i.key for i in issues])
+            on_issues(issues)
+        return real_read(client, *args, on_issues=heard, **kwargs)
+
+    prepared = {}
+
+    def run_audit(snapshots, mapping, **kwargs):
+        for s in snapshots:
+            prep = kwargs["prepared"][s.site.name]
+            prepared[s.site.name] = (prep.index.holds(s), [e.key for e in prep.epics])
+        return real_audit(snapshots, mapping, **kwargs)
+
+    monkeypatch.setattr(run_sites, "read_site", read_site)
+    monkeypatch.setattr(run_sites, "run_audit", run_audit)
+    audited = run_sites.audit_sites(settings, now=run_now({"PMO_JIRA_NOW": PINNED_NOW}))
+    for snap in audited.snapshots:
+        name = snap.site.name
+        assert len(pages[name]) > 1 and sum(pages[name], []) == [i.key for i in snap.issues]
+        epics = [i.key for i in audited.result.items if i.site == name and i.kind == "epic"]
+        assert prepared[name] == (True, epics) and epics

@@ -134,7 +134,8 @@ def _needs_project_properties(mapping: Any) -> list[str]:
 
 def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | ReadPlan, *,
               now: datetime, on_page: Callable[[int, int | None], None] | None = None,
-              history_for: Callable[[Issue], bool] | None = None) -> Snapshot:
+              history_for: Callable[[Issue], bool] | None = None,
+              on_issues: Callable[[Sequence[Issue]], None] | None = None) -> Snapshot:
     """Read one site into a Snapshot; raises PmoError / JiraApiError with one clear line.
 
     ``logical_fields`` is the fields to read, or a whole ``ReadPlan`` (fields, history, comments,
@@ -142,6 +143,8 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
     hears after each page how many issues were read of how many the search will return (one
     more request, asked only when someone listens; None when the site cannot say).
     ``history_for(epic)`` says which epics' changelogs the run needs (default: every epic's).
+    ``on_issues(issues)`` hears each page's issues once parsed, while the next page is on its way
+    (their histories are added to the same objects after the last page).
     """
     plan = logical_fields if isinstance(logical_fields, ReadPlan) else ReadPlan(fields=frozenset(logical_fields))
     start_requests = client.requests_made
@@ -177,10 +180,13 @@ def read_site(client: JiraClient, mapping: Any, logical_fields: Iterable[str] | 
             for page in client.search_pages(jql, fields, properties=[STATE_PROPERTY] if cloud else ()):
                 if not cloud:
                     _add_state(client, page, mapping.writeback.label_prefix)
+                start = len(issues)
                 for raw in page:  # the page stays whole: the client reads its keys for the next window
                     issues.append(parse(raw))
                     if plan.comments and _comments_cut(raw):
                         cut.add(issues[-1].key)
+                if on_issues is not None:
+                    on_issues(issues[start:])
                 if on_page is not None:
                     on_page(len(issues), total)
                 # The issues read so far live as long as the run: exempt them from the collector, which

@@ -25,12 +25,17 @@ def classify(snapshot: Snapshot, mapping: Mapping) -> list[ClassifiedItem]:
     epics = [i for i in snapshot.issues if i.issue_type in epic_types]
     rules = EpicRules(mapping)
     epic_items = [rules.classify(e) for e in epics]
-    done = {e.key: e.is_done for e in epics}
+    return epic_items + classify_projects(snapshot, mapping, epic_items, {e.key: e.is_done for e in epics})
+
+
+def classify_projects(snapshot: Snapshot, mapping: Mapping, epic_items: Sequence[ClassifiedItem],
+                      done: MappingOf[str, bool]) -> list[ClassifiedItem]:
+    """Classify the snapshot's projects (in snapshot order), given its classified epics and whether
+    each (by key) is done."""
     by_project: dict[str, list[tuple[ClassifiedItem, bool]]] = {}
     for item in epic_items:
         by_project.setdefault(item.project_key, []).append((item, done[item.key]))
-    project_items = [classify_project(p, mapping, by_project.get(p.key, [])) for p in snapshot.projects]
-    return epic_items + project_items
+    return [classify_project(p, mapping, by_project.get(p.key, [])) for p in snapshot.projects]
 
 
 # --- epics --------------------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from pmo_jira.findings import AuditResult, Finding, Outcome
-from pmo_jira.mapping.phases import EpicRules, classify
+from pmo_jira.mapping.phases import EpicRules, classify_projects
 from pmo_jira.model import ClassifiedItem, Issue, ReadPlan, Snapshot, natural_key
 from pmo_jira.standards.base import ERROR, FAIL, NOT_APPLICABLE, Check
 from pmo_jira.standards.builtin.change_control import epic_baseline
-from pmo_jira.standards.context import AuditContext
+from pmo_jira.standards.context import AuditContext, SiteIndex
 from pmo_jira.standards.registry import ActiveStandard, Registry, configure
 from pmo_jira.standards.timeline import baseline_record, stored_baseline
 from pmo_jira.waivers import apply_waivers
@@ -82,11 +82,37 @@ def _evaluate_site(ctx: AuditContext, items: Sequence[ClassifiedItem],
                 )
 
 
+class SitePrep:
+    """What each issue of a site settles on its own for the audit: its place in the context's
+    indexes and, for an epic, its phase. A read feeds it each page as it arrives
+    (``read_site(on_issues=...)``), while it waits on the server for the next, so the audit
+    after the read starts from it."""
+
+    def __init__(self, mapping: Any):
+        self.mapping = mapping
+        self.index = SiteIndex(mapping.issue_types)
+        self._rules = EpicRules(mapping)
+        self.epics: list[ClassifiedItem] = []  # in the order read
+        self.done: dict[str, bool] = {}  # epic key -> done
+
+    def add(self, issues: Sequence[Issue]) -> None:
+        self.index.add(issues)
+        for issue in issues:
+            if self.index.kind(issue.issue_type) == "epic":
+                self.epics.append(self._rules.classify(issue))
+                self.done[issue.key] = issue.is_done
+
+
 def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: datetime,
-              registry: Registry | None = None) -> AuditResult:
-    """Audit every snapshot against the mapping; findings come back sorted deterministically."""
+              registry: Registry | None = None, prepared: dict[str, SitePrep] | None = None) -> AuditResult:
+    """Audit every snapshot against the mapping; findings come back sorted deterministically.
+
+    ``prepared``: site name -> its ``SitePrep`` from the read, taken out of the dict as it is
+    used (so its indexes go with the site's context); one made from other issues or another
+    mapping is ignored.
+    """
     with _collector_paused():
-        return _run_audit(snapshots, mapping, today=today, now=now, registry=registry)
+        return _run_audit(snapshots, mapping, today=today, now=now, registry=registry, prepared=prepared or {})
 
 
 @contextmanager
@@ -106,7 +132,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: datetime,
-               registry: Registry | None) -> AuditResult:
+               registry: Registry | None, prepared: dict[str, SitePrep]) -> AuditResult:
     active = configure(mapping, registry)
     waivers = mapping.waiver_objects()
     findings: list[Finding] = []
@@ -114,10 +140,15 @@ def _run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now:
     shared: dict[str, Any] = {}
     baselines: dict[tuple[str, str], dict[str, Any]] = {}
     for snapshot in snapshots:
-        classified = classify(snapshot, mapping)
+        prep = prepared.pop(snapshot.site.name, None)
+        if prep is None or prep.mapping is not mapping or not prep.index.holds(snapshot):
+            prep = SitePrep(mapping)
+            prep.add(snapshot.issues)
+        classified = prep.epics + classify_projects(snapshot, mapping, prep.epics, prep.done)
         items.extend(classified)
         ctx = AuditContext.build(snapshot, mapping, today=today, now=now, run_snapshots=tuple(snapshots),
-                                 shared=shared)
+                                 shared=shared, index=prep.index)
+        del prep  # its indexes are the context's now, and go with it
         # The snapshot (with the histories read after its last page) lives for the rest of the run:
         # exempt it from the collector, as the read does with each page, so the collections the
         # report's allocations set off do not rescan it. Reference counting still frees what goes

@@ -27,7 +27,7 @@ from pmo_jira.mapping import Mapping, load_mapping
 from pmo_jira.mapping.jql import jql_problem
 from pmo_jira.mapping.schema import expired_waivers, format_path
 from pmo_jira.model import ReadPlan, Snapshot
-from pmo_jira.run.audit import needs_history, read_plan, run_audit
+from pmo_jira.run.audit import SitePrep, needs_history, read_plan, run_audit
 from pmo_jira.run.connect import client_for
 from pmo_jira.settings import Settings, SiteSettings
 from pmo_jira.site_proof import check_bound_fields, check_site_jql
@@ -116,9 +116,11 @@ def audit_sites(
         paths[site.name], site_mapping[site.name] = path, mapping
 
     read_plans: dict[str, ReadPlan] = {}
+    preps: dict[str, SitePrep] = {}  # site -> what its issues settled for the audit as they were read
 
     def read(site: SiteSettings) -> tuple[JiraClient, Snapshot, frozenset[str] | None]:
         mapping = site_mapping[site.name]
+        prep = SitePrep(mappings[paths[site.name]])  # the mapping its audit runs with
         client = client_factory(site)
         client.property_cache = cache
         check_site_jql(mapping, client)  # JQL the site refuses stops this site before it is read
@@ -127,9 +129,11 @@ def audit_sites(
             plan = dataclasses.replace(plan, comments=True)
         read_plans[site.name] = plan
         pages = None if on_page is None else functools.partial(on_page, site.name)
-        snapshot = read_site(client, mapping, plan, now=now, on_page=pages, history_for=needs_history(mapping, plan))
+        snapshot = read_site(client, mapping, plan, now=now, on_page=pages, history_for=needs_history(mapping, plan),
+                             on_issues=prep.add)
         check_bound_fields(mapping, client)  # a renamed field stops this site before anything is written
         matched = matching_keys(client, mapping, snapshot.projects, scope.jql) if scope.jql else None
+        preps[site.name] = prep
         return client, snapshot, matched
 
     # Sites are read at once (each by its own client, so each keeps its own rate limit and
@@ -168,7 +172,7 @@ def audit_sites(
         clients[site.name] = client
         snapshots.setdefault(paths[site.name], []).append(snapshot)
     results = [
-        run_audit(snaps, mappings[path], today=now.date(), now=now, registry=registry)
+        run_audit(snaps, mappings[path], today=now.date(), now=now, registry=registry, prepared=preps)
         for path, snaps in snapshots.items()
     ]
     if scope.jql:

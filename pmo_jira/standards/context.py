@@ -15,14 +15,56 @@ from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 T = TypeVar("T")
 
 
-def issues_by_key(snapshot: Snapshot, shared: dict[Any, Any]) -> dict[str, Issue]:
+def issues_by_key(snapshot: Snapshot, shared: dict[Any, Any], built: dict[str, Issue] | None = None) -> dict[str, Issue]:
     """The snapshot's issues by key, built once per run (``shared`` is the run's memo): every
-    site's context and any standard looking across sites use the one index."""
+    site's context and any standard looking across sites use the one index. ``built``: that
+    index, already made (``SiteIndex.issues``)."""
     memo: dict[int, tuple[Snapshot, dict[str, Issue]]] = shared.setdefault(issues_by_key, {})
     found = memo.get(id(snapshot))
     if found is None or found[0] is not snapshot:
-        found = memo[id(snapshot)] = (snapshot, {i.key: i for i in snapshot.issues})
+        found = memo[id(snapshot)] = (snapshot, built if built is not None else {i.key: i for i in snapshot.issues})
     return found[1]
+
+
+class SiteIndex:
+    """The indexes a site's ``AuditContext`` keeps of its issues, filled as the issues come (a
+    read adds each page while it waits for the next) and completed by ``AuditContext.build``:
+    what links an epic and its risks needs every issue read first."""
+
+    def __init__(self, issue_types: Any):
+        self._types = issue_types
+        self._kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None
+        self._any_child = not issue_types.child  # no child types listed: every parented non-epic, non-risk issue
+        self.issues: dict[str, Issue] = {}
+        self.children: defaultdict[str, list[Issue]] = defaultdict(list)
+        self.linking: list[Issue] = []  # the epics and risks, in the order read
+        self.first_category: dict[str, str] = {}  # each status name's category as first seen
+        self.count = 0
+
+    def kind(self, issue_type: str) -> str | None:
+        """'epic', 'child', 'risk' or None for an issue type name (the mapping's issue types)."""
+        found = self._kinds.get(issue_type, "")
+        if found == "":
+            found = self._kinds[issue_type] = self._types.kind_of(issue_type)
+        return found
+
+    def add(self, issues: Iterable[Issue]) -> None:
+        """Index more of the site's issues, in the order read."""
+        kinds, first = self._kinds, self.first_category
+        for issue in issues:
+            self.count += 1
+            self.issues[issue.key] = issue
+            if issue.status not in first:
+                first[issue.status] = issue.status_category
+            k = kinds[issue.issue_type] if issue.issue_type in kinds else self.kind(issue.issue_type)
+            if k == "epic" or k == "risk":
+                self.linking.append(issue)
+            elif issue.parent_key and (k == "child" or (self._any_child and k is None)):
+                self.children[issue.parent_key].append(issue)
+
+    def holds(self, snapshot: Snapshot) -> bool:
+        """Whether these are the indexes of exactly the snapshot's issues."""
+        return self.count == len(snapshot.issues) and all(self.issues.get(i.key) is i for i in snapshot.issues)
 
 
 @dataclass
@@ -58,49 +100,41 @@ class AuditContext:
 
     @classmethod
     def build(cls, snapshot: Snapshot, mapping: Any, *, today: date, now: datetime,
-              run_snapshots: tuple[Snapshot, ...] = (), shared: dict[Any, Any] | None = None) -> AuditContext:
+              run_snapshots: tuple[Snapshot, ...] = (), shared: dict[Any, Any] | None = None,
+              index: SiteIndex | None = None) -> AuditContext:
+        """The context of one snapshot; ``index``: its issues already indexed as they were read
+        (one that does not hold exactly the snapshot's issues is ignored)."""
         types = mapping.issue_types
-        kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None, cached
+        if index is None or not index.holds(snapshot):
+            index = SiteIndex(types)
+            index.add(snapshot.issues)
+        shared = {} if shared is None else shared
+        issues = issues_by_key(snapshot, shared, index.issues)
 
         def kind(issue: Issue | None) -> str | None:
-            if issue is None:
-                return None
-            if issue.issue_type not in kinds:
-                kinds[issue.issue_type] = types.kind_of(issue.issue_type)
-            return kinds[issue.issue_type]
+            return None if issue is None else index.kind(issue.issue_type)
 
-        any_child = not types.child  # no child types listed: every parented non-epic, non-risk issue
-        shared = {} if shared is None else shared
-        issues = issues_by_key(snapshot, shared)
-        children: dict[str, list[Issue]] = defaultdict(list)
         risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
         unread_risks: dict[str, set[str]] = defaultdict(set)  # epic -> linked risks outside the scope read
-        for issue in snapshot.issues:
-            k = kinds[issue.issue_type] if issue.issue_type in kinds else kind(issue)
-            if k == "epic":
+        for issue in index.linking:
+            if kind(issue) == "epic":
                 for link in issue.links:
                     other = issues.get(link.other_key)
                     if kind(other) == "risk":
                         risks[issue.key][other.key] = other
                     elif other is None and link.other_type and types.kind_of(link.other_type) == "risk":
                         unread_risks[issue.key].add(link.other_key)  # e.g. in a central risk project
-            elif k == "risk":
+            else:
                 if issue.parent_key and kind(issues.get(issue.parent_key)) == "epic":
                     risks[issue.parent_key][issue.key] = issue
                 for link in issue.links:
                     if kind(issues.get(link.other_key)) == "epic":
                         risks[link.other_key][issue.key] = issue
-            elif issue.parent_key and (k == "child" or (any_child and k is None)):
-                children[issue.parent_key].append(issue)
 
         from pmo_jira.mapping.phases import EpicRules  # the mapping layer sits above this module
 
-        first: dict[str, str] = {}  # each status name's category as first seen: a site has a few dozen
-        for issue in snapshot.issues:
-            if issue.status not in first:
-                first[issue.status] = issue.status_category
         categories: dict[str, str] = {}
-        for status, category in first.items():
+        for status, category in index.first_category.items():
             categories.setdefault(status.casefold(), category)
         rules = EpicRules(mapping)
         return cls(
@@ -119,7 +153,7 @@ class AuditContext:
             mapping=mapping,
             run_snapshots=run_snapshots or (snapshot,),
             shared=shared,
-            _children=dict(children),
+            _children=dict(index.children),
             _risks={k: list(v.values()) for k, v in risks.items()},
             _unread_risks={k: frozenset(v) for k, v in unread_risks.items()},
         )
