@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pmo_jira.findings import AuditResult, Severity
-from pmo_jira.model import Snapshot
+from pmo_jira.model import Snapshot, natural_key
 from pmo_jira.standards.builtin.risk import HighRisksManaged
+
+if TYPE_CHECKING:
+    from pmo_jira_office.inputs import OfficeInput
 
 NAME = "office"
 KPI_KEYS = ("compliance_pct", "on_time_pct", "slippage_days", "open_high_risks", "people_over")
@@ -73,17 +76,25 @@ def kpis(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: 
     }
 
 
-def run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: datetime) -> dict[str, Any]:
+def run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: datetime,
+              inp: OfficeInput) -> dict[str, Any]:
+    """``inp``: what the views read from this run (``inputs.gather``), which holds the scores and the work."""
     from pmo_jira_office.baselines import FACTS_KEY, plans_facts, plans_of
-    from pmo_jira_office.resources import build_resources
-    from pmo_jira_office.strategy import rank_order
+    from pmo_jira_office.loads import people_over
 
-    view = build_resources(result, snapshots, mapping, now.date())
     return {
-        "kpi": kpis(result, snapshots, mapping, now, people_over=int(view.people["over"].sum())),
-        "ranks": [f"{site}\t{key}" for site, key in rank_order(snapshots, mapping)],
+        "kpi": kpis(result, snapshots, mapping, now, people_over=people_over(inp, mapping, now.date())),
+        "ranks": [f"{site}\t{key}" for site, key in ranked(inp)],
         FACTS_KEY: plans_facts(plans_of(snapshots, mapping)),
     }
+
+
+def ranked(inp: OfficeInput) -> list[tuple[str, str]]:
+    """``rank_order`` of the epics a run read: the scores its input holds for the open ones."""
+    scored = [((score is None, -(score or 0.0), site, natural_key(key)), (site, key))
+              for site, part in inp.parts.items()
+              for key, _, _, _, _, is_open, _, _, _, score in part["epics"] if is_open]
+    return [ref for _, ref in sorted(scored)]
 
 
 def ranks_of(facts: dict[str, Any] | None) -> dict[tuple[str, str], int] | None:

@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from pmo_jira.history import PerSite, RunRecord
 from pmo_jira.model import ClassifiedItem, Snapshot, User
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME = "office-sites"  # the name the inputs are kept under in the history (per site)
 FORMAT = 1  # of the kept inputs; another one is refused with a line saying so
@@ -48,18 +49,22 @@ class OfficeInput:
 
     def epics(self) -> pd.DataFrame:
         """One row per epic: ``site`` and ``EPIC_COLUMNS``, target end as a date."""
+        import pandas as pd  # the views' frames; the figures a run keeps are gathered without it
+
         rows = [(site, *row) for site, part in self.parts.items() for row in part["epics"]]
         df = pd.DataFrame(rows, columns=["site", *EPIC_COLUMNS])
-        df["target_end"] = [_day(v) for v in df["target_end"]]
+        df["target_end"] = [day(v) for v in df["target_end"]]
         df["objectives"] = [tuple(v) for v in df["objectives"]]
         return df
 
     def work(self) -> pd.DataFrame:
         """One row per open work item: ``site`` and ``WORK_COLUMNS``, start and end as dates."""
+        import pandas as pd
+
         rows = [(site, *row) for site, part in self.parts.items() for row in part["work"]]
         df = pd.DataFrame(rows, columns=["site", *WORK_COLUMNS])
         for col in ("start", "end"):
-            df[col] = pd.Series([_day(v) for v in df[col]], index=df.index, dtype=object)
+            df[col] = pd.Series([day(v) for v in df[col]], index=df.index, dtype=object)
         return df
 
     def risks(self) -> Iterable[tuple[datetime, datetime | None]]:
@@ -69,7 +74,7 @@ class OfficeInput:
                 yield datetime.fromisoformat(created), datetime.fromisoformat(resolved) if resolved else None
 
 
-def _day(value: Any) -> date | None:
+def day(value: Any) -> date | None:
     """An ISO date kept as text; None for none (pandas reads a missing one as NaN)."""
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
@@ -86,7 +91,7 @@ def _number(value: Any) -> float | None:
 
 def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], mapping: Any) -> dict[str, Any]:
     from pmo_jira_office.config import resources_of, strategy_of
-    from pmo_jira_office.strategy import objectives_of, score_of
+    from pmo_jira_office.scoring import objectives_of, score_of
 
     estimate_field = resources_of(mapping).estimate
     strategy = strategy_of(mapping)
@@ -159,4 +164,4 @@ def load(store: Any, mapping_name: str, sites: Sequence[str]) -> tuple[OfficeInp
         {site: run for site, (run, _) in kept.items()}
 
 
-__all__ = ["FORMAT", "NAME", "OfficeInput", "gather", "load", "per_site"]
+__all__ = ["FORMAT", "NAME", "OfficeInput", "day", "gather", "load", "per_site"]

@@ -34,5 +34,5 @@ def pmo_jira_run_facts(result, snapshots, mapping, now):
     from pmo_jira_office.facts import NAME, run_facts
 
     read = inputs.gather(result.items, snapshots, mapping)
-    return {NAME: run_facts(result, snapshots, mapping, now),
+    return {NAME: run_facts(result, snapshots, mapping, now, read),
             inputs.NAME: inputs.per_site(read, set(result.sites) - set(result.site_errors))}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -20,17 +20,11 @@ from pmo_jira.findings import AuditResult
 from pmo_jira.model import Snapshot
 from pmo_jira_office.config import Resources, resources_of
 from pmo_jira_office.inputs import OfficeInput, gather
+from pmo_jira_office.loads import Month, capacity_of, months_from, over, people_over, person_loads
 from pmo_jira_office.people import Directory
 from pmo_jira_office.workload import as_days, capacity_days, spread
 
 UNASSIGNED = ""
-
-
-@dataclass(frozen=True)
-class Month:
-    label: str  # 2026-11
-    first: date  # the first day counted (today in the current month)
-    last: date
 
 
 @dataclass(frozen=True)
@@ -53,16 +47,6 @@ class ResourceView:
         return self.people[self.people["over"]]
 
 
-def months_from(today: date, count: int) -> tuple[Month, ...]:
-    out = []
-    first = today
-    for _ in range(count):
-        nxt = (first.replace(day=1) + timedelta(days=32)).replace(day=1)
-        out.append(Month(first.strftime("%Y-%m"), first, nxt - timedelta(days=1)))
-        first = nxt
-    return tuple(out)
-
-
 def work_items(inp: OfficeInput, directory: Directory, conf: Resources) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(open work items, epics) as frames, accounts resolved to person ids."""
     work = inp.work()
@@ -75,14 +59,6 @@ def work_items(inp: OfficeInput, directory: Directory, conf: Resources) -> tuple
     work_cols = ["site", "key", "project", "epic", "person", "estimate", "estimated", "start", "end", "status_category"]
     epic_cols = ["site", "key", "project", "summary", "url", "phase", "open", "owner", "target_end"]
     return work[work_cols], epics[epic_cols]
-
-
-def capacity_of(directory: Directory, person_id: str, first: date, last: date) -> float:
-    conf = directory.conf
-    person = directory.people[person_id]
-    days = capacity_days(first, last, weekmask=conf.capacity.weekmask,
-                         holidays=[*conf.capacity.holidays, *person.holidays])
-    return person.per_week * days / max(len(conf.capacity.working_days), 1)
 
 
 def load_between(work: pd.DataFrame, first: date, last: date, *, today: date, conf: Resources) -> pd.Series:
@@ -118,13 +94,8 @@ def resources_view(inp: OfficeInput, mapping: Any, today: date) -> ResourceView:
     directory = Directory(conf, inp.users())
     work, epics = work_items(inp, directory, conf)
     months = months_from(today, conf.horizon_months)
-    windows = [(m.first, m.last) for m in months]
     assigned = work[work["person"] != UNASSIGNED]
-    shares = spread(as_days(list(assigned["start"])), as_days(list(assigned["end"])), windows, today=today,
-                    weekmask=conf.capacity.weekmask, holidays=conf.capacity.holidays)
-    loads = shares * assigned["estimate"].to_numpy()[:, None]
-    by_person = pd.DataFrame(loads, columns=[m.label for m in months], index=assigned.index) \
-        .groupby(assigned["person"]).sum()
+    by_person = person_loads(inp, directory, conf, months, today)
 
     open_epics = epics[epics["open"].astype(bool)]  # a bool mask even when no epic was read
     owned = open_epics[open_epics["owner"] != UNASSIGNED].groupby("owner").size()
@@ -134,7 +105,7 @@ def resources_view(inp: OfficeInput, mapping: Any, today: date) -> ResourceView:
     active = assigned[assigned["epic"] != ""].groupby("person").apply(
         lambda g: len(set(zip(g["site"], g["epic"]))), include_groups=False) if not assigned.empty else pd.Series(dtype=int)
 
-    ids = sorted(set(by_person.index) | set(owned.index) | {p.name for p in conf.people},
+    ids = sorted(set(by_person) | set(owned.index) | {p.name for p in conf.people},
                  key=lambda p: directory.people[p].name.casefold())
     load_rows, people_rows = [], []
     for pid in ids:
@@ -142,15 +113,15 @@ def resources_view(inp: OfficeInput, mapping: Any, today: date) -> ResourceView:
         over_months = []
         cap_total = load_total = 0.0
         peak = None
-        for m in months:
+        loads = by_person.get(pid) or [0.0] * len(months)
+        for m, load in zip(months, loads):
             cap = capacity_of(directory, pid, m.first, m.last)
-            load = float(by_person.loc[pid, m.label]) if pid in by_person.index else 0.0
             pct = _pct(load, cap)
             load_rows.append({"person": pid, "name": person.name, "team": person.team or "", "month": m.label,
                               "load": round(load, 1), "capacity": round(cap, 1), "pct": pct})
             cap_total += cap
             load_total += load
-            if load > cap + 1e-9:
+            if over(load, cap):
                 over_months.append(m.label)
             if pct is not None:
                 peak = pct if peak is None else max(peak, pct)
@@ -223,4 +194,5 @@ def _unassigned(work: pd.DataFrame, epics: pd.DataFrame, directory: Directory) -
     return df.sort_values(["unassigned", "site", "key"], ascending=[False, True, True]).reset_index(drop=True)
 
 
-__all__ = ["ResourceView", "Month", "build_resources", "resources_view", "load_between", "capacity_of", "months_from"]
+__all__ = ["ResourceView", "Month", "build_resources", "resources_view", "load_between", "capacity_of", "months_from",
+           "people_over", "person_loads"]

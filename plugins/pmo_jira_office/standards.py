@@ -130,7 +130,7 @@ class ServesObjective(Standard):
 
     def evaluate(self, item: Issue, ctx: Any, options: Any) -> Iterable[Check]:
         from pmo_jira_office.config import objectives_configured, strategy_of
-        from pmo_jira_office.strategy import objectives_of
+        from pmo_jira_office.scoring import objectives_of
 
         if not objectives_configured(ctx.mapping):
             yield Check.not_applicable("the mapping does not say where objectives come from (strategy.objectives)")

@@ -15,44 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.model import Issue, natural_key
-from pmo_jira_office.config import WSJF_PARTS, Objectives, Score, strategy_of
+from pmo_jira.model import natural_key
+from pmo_jira_office.config import strategy_of
 from pmo_jira_office.inputs import OfficeInput, gather
 from pmo_jira_office.resources import UNASSIGNED, ResourceView
-
-
-def objectives_of(epic: Issue, conf: Objectives) -> tuple[str, ...]:
-    """The objective keys (or field values) the epic serves, in a stable order."""
-    if conf.source == "parent":
-        return (epic.parent_key,) if epic.parent_key else ()
-    if conf.source == "field":
-        value = epic.fields.get(conf.field or "")
-        values = value if isinstance(value, (tuple, list)) else (value,)
-        return tuple(sorted({str(v).strip() for v in values if v is not None and str(v).strip()}))
-    wanted = (conf.link_type or "").casefold()
-    return tuple(sorted({link.other_key for link in epic.links if link.type_name.casefold() == wanted},
-                        key=natural_key))
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return None if math.isnan(value) else float(value)
-    try:
-        return float(str(value).strip())  # a select option such as "8"
-    except ValueError:
-        return None
-
-
-def score_of(epic: Issue, conf: Score) -> float | None:
-    values = {name: _number(epic.fields.get(name)) for name in conf.fields}
-    if any(v is None for v in values.values()):
-        return None
-    if conf.method == "wsjf":
-        bv, tc, rr, size = (values[conf.wsjf[p]] for p in WSJF_PARTS)
-        return round((bv + tc + rr) / size, 2) if size else None
-    return round(sum(weight * values[name] for name, weight in conf.weights.items()), 2)
+from pmo_jira_office.scoring import objectives_of, score_of
 
 
 @dataclass(frozen=True)
@@ -70,18 +37,9 @@ class StrategyView:
 
 def rank_order(snapshots: Sequence, mapping: Any) -> list[tuple[str, str]]:
     """(site, key) of the open epics in rank order: what the run history keeps per run."""
-    conf = strategy_of(mapping).score
-    kinds: dict[str, str | None] = {}
-    scored = []
-    for snap in snapshots:
-        for issue in snap.issues:
-            if issue.issue_type not in kinds:
-                kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
-            if kinds[issue.issue_type] == "epic" and not issue.is_done:
-                score = score_of(issue, conf)
-                scored.append(((score is None, -(score or 0.0), snap.site.name, natural_key(issue.key)),
-                               (snap.site.name, issue.key)))
-    return [ref for _, ref in sorted(scored)]
+    from pmo_jira_office.facts import ranked
+
+    return ranked(gather((), snapshots, mapping))
 
 
 def build_strategy(snapshots: Sequence, items: Sequence, mapping: Any, resources: ResourceView,
@@ -146,3 +104,6 @@ def strategy_view(inp: OfficeInput, mapping: Any, resources: ResourceView,
     return StrategyView(conf.score.method, conf.score.fields, df, objectives, unaligned.reset_index(drop=True),
                         starved.reset_index(drop=True), busy.reset_index(drop=True), baseline,
                         previous_ranks is not None)
+
+
+__all__ = ["StrategyView", "build_strategy", "objectives_of", "rank_order", "score_of", "strategy_view"]

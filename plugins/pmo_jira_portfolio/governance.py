@@ -347,12 +347,16 @@ def _runs(mapping: Any, *standards: Any) -> bool:
     return not codes or any(s.code in codes for s in standards)
 
 
-def build_governance(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: datetime) -> Governance:
-    """The views over every site of the run (dependencies are followed across sites)."""
+def site_contexts(snapshots: Sequence[Snapshot], mapping: Any, now: datetime) -> dict[str, AuditContext]:
+    """Each site's context, all of the one run (dependencies are followed across sites)."""
     shared: dict[Any, Any] = {}
     run = tuple(snapshots)
-    contexts = {s.site.name: AuditContext.build(s, mapping, today=now.date(), now=now, run_snapshots=run,
-                                                shared=shared) for s in run}
+    return {s.site.name: AuditContext.build(s, mapping, today=now.date(), now=now, run_snapshots=run, shared=shared)
+            for s in run}
+
+
+def build_governance(result: AuditResult, mapping: Any, contexts: dict[str, AuditContext]) -> Governance:
+    """The views over every site of the run (``contexts``: ``site_contexts`` of its snapshots)."""
     read, changes = (change_log(result, mapping, contexts)
                      if _runs(mapping, BaselineSet, ScheduleChangeControlled, ScopeChangeControlled)
                      else (False, None))

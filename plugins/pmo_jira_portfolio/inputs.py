@@ -10,8 +10,9 @@ clock (days late, days without an update) are taken at the run's own time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity
@@ -19,9 +20,8 @@ from pmo_jira.history import HistoryStore, PerSite
 from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import ClassifiedItem, Snapshot
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
-from pmo_jira.standards.context import AuditContext
 from pmo_jira_portfolio import REPORT_NAME
-from pmo_jira_portfolio.governance import Governance, build_governance, from_parts, site_part
+from pmo_jira_portfolio.governance import Governance, build_governance, from_parts, site_contexts, site_part
 
 NAME = f"{REPORT_NAME}-sites"  # the name the figures are kept under in the history (per site)
 FORMAT = 1  # of the kept figures; a newer one is refused with a line saying so
@@ -76,7 +76,7 @@ class RollupInput:
 def gather(result: AuditResult, snapshots: Sequence[Snapshot], mapping: MappingFile, now: datetime) -> RollupInput:
     """The roll-up's input from an audit and the snapshots it was computed from."""
     today = now.date()
-    contexts = {s.site.name: AuditContext.build(s, mapping, today=today, now=now) for s in snapshots}
+    contexts = site_contexts(snapshots, mapping, now)
     conf = mapping.standard(HighRisksManaged.code)
     high = {v.casefold() for v in HighRisksManaged.Options(**(conf.options if conf else {})).high_values}
     epics: dict[SiteKey, EpicFacts] = {}
@@ -109,7 +109,7 @@ def gather(result: AuditResult, snapshots: Sequence[Snapshot], mapping: MappingF
                 if (p := known.get(k)) else None for k in keys}
     rolled = tuple(f for f in result.findings if f.counts or f.outcome is Outcome.WAIVED)
     return RollupInput(_with_findings(result, rolled), epics, projects,
-                       build_governance(result, snapshots, mapping, now))
+                       build_governance(result, mapping, contexts))
 
 
 def _with_findings(result: AuditResult, findings: tuple[Finding, ...]) -> AuditResult:
@@ -135,13 +135,18 @@ def per_site(inp: RollupInput) -> PerSite:
             "format": FORMAT,
             "items": [[getattr(i, a) for a in _ITEM] for i in result.items if i.site == site],
             "findings": [[_plain(getattr(f, a)) for a in _FINDING] for f in result.findings if f.site == site],
-            "epics": {k: list(astuple(e)) for (s, k), e in sorted(inp.epics.items()) if s == site},
-            "projects": {k: list(astuple(p)) if p else None for (s, k), p in sorted(inp.projects.items(),
+            "epics": {k: list(_epic_values(e)) for (s, k), e in sorted(inp.epics.items()) if s == site},
+            "projects": {k: list(_project_values(p)) if p else None for (s, k), p in sorted(inp.projects.items(),
                                                                                       key=lambda kv: kv[0])
                          if s == site},
             **({"governance": site_part(inp.governance, site)} if inp.governance else {}),
         }
     return out
+
+
+# A row's values in field order: they are all plain (text, numbers, None), so no deep copy is needed.
+_epic_values = attrgetter(*(f.name for f in fields(EpicFacts)))
+_project_values = attrgetter(*(f.name for f in fields(ProjectFacts)))
 
 
 def _plain(value: Any) -> Any:

@@ -278,6 +278,10 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     open_by_project: dict[tuple[str, str], list] = {}
     for f in result.open_findings():
         open_by_project.setdefault((f.site, f.project_key), []).append(f)
+    waived_by_project: dict[tuple[str, str], int] = {}
+    for f in result.findings:
+        if f.outcome is Outcome.WAIVED:
+            waived_by_project[(f.site, f.project_key)] = waived_by_project.get((f.site, f.project_key), 0) + 1
     items_by_project: dict[tuple[str, str], list] = {}
     for i in result.items:
         items_by_project.setdefault((i.site, i.project_key), []).append(i)
@@ -298,8 +302,7 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
             "items_flagged": sum(i.key in flagged for i in items),
             "items_serious": sum(i.key in serious for i in items),
             **{f"open_{s}": n for s, n in _severity_counts(found).items()}, "findings_open": len(found),
-            "findings_waived": sum(1 for f in result.findings if f.outcome is Outcome.WAIVED
-                                   and (f.site, f.project_key) == (site, key)),
+            "findings_waived": waived_by_project.get((site, key), 0),
             "new_findings": new_by.get((site, key), 0), "resolved_findings": resolved_by.get((site, key), 0),
         })
     proj = pd.DataFrame(base, columns=["portfolio", "site", "project", "name", "owner", "url", "phase", "unmapped",
@@ -410,18 +413,17 @@ def _change_counts(refs) -> dict[tuple[str, str], int]:
     return out
 
 
-def _colours(row: Any) -> dict[str, str]:
-    return {**{d: row[f"rag_{d}"] for d in RAG_DIMENSIONS}, "overall": row["rag_overall"]}
-
-
 def _row_states(port: pd.DataFrame, proj: pd.DataFrame, epics: pd.DataFrame) -> dict[RowId, RowState]:
     rows: dict[RowId, RowState] = {}
-    for _, r in port.iterrows():
-        rows[("portfolio", "", r["portfolio"])] = RowState(int(r["open_children"]), _colours(r))
-    for _, r in proj.iterrows():
-        rows[("project", r["site"], r["project"])] = RowState(int(r["open_children"]), _colours(r))
-    for _, r in epics.iterrows():
-        rows[("epic", r["site"], r["key"])] = RowState(int(r["open_children"]), _colours(r))
+    names = (*RAG_DIMENSIONS, "overall")
+    for level, df, site, key in (("portfolio", port, None, "portfolio"), ("project", proj, "site", "project"),
+                                 ("epic", epics, "site", "key")):
+        if not len(df):
+            continue
+        colours = zip(*(df[f"rag_{d}"].tolist() for d in names))
+        sites = df[site].tolist() if site else [""] * len(df)
+        for s, k, n, c in zip(sites, df[key].tolist(), df["open_children"].tolist(), colours):
+            rows[(level, s, k)] = RowState(int(n), dict(zip(names, c)))
     return rows
 
 

@@ -29,7 +29,7 @@ from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary, write_summary_json
 from pmo_jira.reports import HistoryContext, Report, ReportContext, render_report, renders_from_history, write_output
 from pmo_jira.run.connect import client_for
-from pmo_jira.run.facts import collect_run_facts
+from pmo_jira.run.facts import collect_run_facts, collector_paused
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
 from pmo_jira.run.writeback import apply_sites, hold_mass_resolutions, merge_plans, plan_sites
 from pmo_jira.settings import Settings, SiteSettings
@@ -315,7 +315,7 @@ class Run:
         if narrowing is not None:
             log.info("run history: recorded as narrowed (%s), not compared with other runs", narrowing)
         full = narrowing is None and interrupted is None
-        with HistoryStore(self.settings.history) as store:
+        with HistoryStore(self.settings.history) as store, collector_paused():
             facts = collect_run_facts(audited.result, audited.snapshots, audited.primary_mapping, self.now,
                                       store) if full else None
             self.recorded = store.record_run(
