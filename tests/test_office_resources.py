@@ -139,3 +139,15 @@ def test_a_run_builds_its_resource_view_once_for_its_reports_and_kept_facts():
     first = build_resources(result, snaps, m, date(TODAY.year, TODAY.month, TODAY.day))
     assert build_resources(result, snaps, m, date(TODAY.year, TODAY.month, TODAY.day)) is first  # same day, new object
     assert build_resources(result, snaps, m, date.fromordinal(TODAY.toordinal() + 1)) is not first  # another day
+
+
+
+@pytest.mark.parametrize(("capacity", "over"), [(None, 1), ({"default": 40}, 0), ({"default": 0}, 2)])
+def test_the_over_allocated_count_a_run_keeps_is_the_views_count(capacity, over):
+    from pmo_jira_office.inputs import gather
+    from pmo_jira_office.loads import people_over
+
+    m = office_mapping(**({"resources": {**RESOURCES, "capacity": capacity}} if capacity else {}))
+    result, snaps, m = audit_all(m)
+    kept = people_over(gather(result.items, snaps, m), m, TODAY)
+    assert kept == int(build_resources(result, snaps, m, TODAY).people["over"].sum()) == over
