@@ -36,7 +36,7 @@ def pmo_jira_run_facts(result, snapshots, mapping, now, history):
     if mapping is None or not all(installed(m) for m in EXTRA):
         return {}
     from pmo_jira_portfolio.inputs import NAME, gather, per_site
-    from pmo_jira_portfolio.rollup import rag_rows_of_run, rated
+    from pmo_jira_portfolio.rag_rows import rag_rows_of_run, rated
     from pmo_jira_portfolio.runs import kept
 
     done = rated(result) if history is not None else None  # `report` rolled this run up already

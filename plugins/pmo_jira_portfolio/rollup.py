@@ -18,7 +18,6 @@ Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_D
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,20 +29,27 @@ from pmo_jira.findings import AuditResult, Outcome, Severity
 from pmo_jira.formats.base import natural_key
 from pmo_jira.history import HistoryStore
 from pmo_jira.mapping.schema import Mapping as MappingFile
-from pmo_jira.model import PHASES, phase_index
+from pmo_jira.model import PHASES
 from pmo_jira.reports import ReportContext
 from pmo_jira_portfolio.governance import Governance
 from pmo_jira_portfolio.inputs import EpicFacts, RollupInput, gather
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
-from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, previous_rows, red_since
+from pmo_jira_portfolio.rag_rows import (
+    COMPLIANCE_FLOOR,
+    SERIOUS,
+    UNCATEGORISED,
+    growth,
+    no_risk_register,
+    pct,
+    portfolio_name,
+    remember,
+)
+from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, red_since
 from pmo_jira_portfolio.summary import Summary, build_summary
 
-UNCATEGORISED = "Uncategorised"
 UNMAPPED = "unmapped"
 SEVERITIES: tuple[str, ...] = tuple(s.value for s in reversed(Severity))  # critical first
 LEVELS: tuple[str, ...] = ("portfolio", "project", "epic")
-_COMPLIANCE_FLOOR = Severity.MEDIUM
-_SERIOUS = Severity.HIGH  # gaps that can make a project's compliance red (an epic's: critical only)
 
 # Figures summed from epics to projects and from projects to portfolios.
 _SUMMED = ("epics", "epics_open", "epics_overdue", "children", "children_done", "open_children",
@@ -90,27 +96,6 @@ class Rollup:
         return sum(self.open_by_severity.values())
 
 
-def _pct(part: float, whole: float) -> float | None:
-    return round(100.0 * part / whole, 1) if whole else None
-
-
-def _growth(now: int, before: RowState | None) -> float | None:
-    """Percent growth of open children; a rise from zero counts as 100 %."""
-    if before is None:
-        return None
-    if before.open_children == 0:
-        return 0.0 if now == 0 else 100.0
-    return round(100.0 * (now - before.open_children) / before.open_children, 1)
-
-
-def _portfolio_of(project_key: str, category: str | None, mapping: Any) -> str:
-    portfolio = mapping.portfolio
-    if portfolio.group_by == "mapping":
-        return next((name for name, keys in portfolio.groups.items() if project_key in keys),
-                    UNCATEGORISED)
-    return category or UNCATEGORISED
-
-
 def _severity_counts(findings: Iterable) -> dict[str, int]:
     counts = dict.fromkeys(SEVERITIES, 0)
     for f in findings:
@@ -120,7 +105,7 @@ def _severity_counts(findings: Iterable) -> dict[str, int]:
 
 def _worst_gap(found: list) -> str:
     """The epic's worst open gap of medium severity or worse, in words ('' when none)."""
-    gaps = [f for f in found if f.severity >= _COMPLIANCE_FLOOR]
+    gaps = [f for f in found if f.severity >= COMPLIANCE_FLOOR]
     if not gaps:
         return ""
     top = max(gaps, key=lambda f: (f.severity, f.code))
@@ -143,8 +128,7 @@ def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[
         if item.kind != "epic":
             continue
         e = inp.epics.get((item.site, item.key)) or EpicFacts()
-        from_planning = item.phase in PHASES and phase_index(item.phase) >= phase_index("planning")
-        no_register = with_risk_types and e.open and from_planning and e.risks == 0
+        no_register = no_risk_register(e, item.phase, with_risk_types)
         found = open_by_item.get((item.site, item.key), [])
         by_sev = _severity_counts(found)
         rows.append({
@@ -165,7 +149,7 @@ def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[
             "gap": _worst_gap(found),
             "m_schedule": float(e.days_late),
             "m_risk": float(e.unmanaged_risks + no_register) if with_risk_types else None,
-            "m_compliance": 0.0 if not any(f.severity >= _COMPLIANCE_FLOOR for f in found) else 100.0,
+            "m_compliance": 0.0 if not any(f.severity >= COMPLIANCE_FLOOR for f in found) else 100.0,
             # An epic is one item, so its share is 0 or 100 %: only a critical gap makes it red.
             "m_compliance_serious": 0.0 if not any(f.severity >= Severity.CRITICAL for f in found) else 100.0,
             "m_freshness": float(e.days_since_update) if e.days_since_update is not None else None,
@@ -174,9 +158,9 @@ def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[
 
 
 def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
-    df["pct_done_count"] = [_pct(d, c) for d, c in zip(df["children_done"], df["children"])]
-    df["pct_done_estimate"] = [_pct(d, p) for d, p in zip(df["points_done"], df["points"])]
-    df["pct_estimated"] = [_pct(e, c) for e, c in zip(df["children_estimated"], df["children"])]
+    df["pct_done_count"] = [pct(d, c) for d, c in zip(df["children_done"], df["children"])]
+    df["pct_done_estimate"] = [pct(d, p) for d, p in zip(df["points_done"], df["points"])]
+    df["pct_estimated"] = [pct(e, c) for e, c in zip(df["children_estimated"], df["children"])]
     return df
 
 
@@ -196,27 +180,13 @@ def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
     return df
 
 
-# What the last run rolled up before it was recorded keeps (its input and RAG rows), so the run
-# facts hook of the same run keeps exactly what was rendered without rolling it up again:
-# `pmo-jira report` renders, then records. Held by a weak reference to that run's result.
-_rated: tuple[weakref.ref[AuditResult], RollupInput, dict[RowId, RowState]] | None = None
-
-
 def build_rollup(ctx: ReportContext) -> Rollup:
     """Roll the audit up; with a run history, compare with the previous run. Reads, never writes."""
-    global _rated
     inp = gather(ctx.result, ctx.snapshots, ctx.mapping, ctx.now)
     rollup, rows = _roll_up(inp, ctx.mapping, ctx.now, ctx.history)
     if ctx.history is not None and rollup.changes.run_id is None:  # rated against the run before it
-        _rated = (weakref.ref(ctx.result), inp, rows)
+        remember(ctx.result, inp, rows)
     return rollup
-
-
-def rated(result: AuditResult) -> tuple[RollupInput, dict[RowId, RowState]] | None:
-    """The input and RAG rows ``build_rollup`` made of ``result`` before it was recorded, if it did."""
-    if _rated is None or _rated[0]() is not result:
-        return None
-    return _rated[1], _rated[2]
 
 
 def roll_up(inp: RollupInput, mapping: MappingFile, now: datetime, history: HistoryStore | None) -> Rollup:
@@ -249,13 +219,6 @@ def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
     ), rows
 
 
-def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
-    """The colours of every row of a run not recorded yet (scope against the previous run's rows):
-    what the history keeps of the run for the next report to compare with."""
-    port, proj, epics, _ = _levels(inp, mapping, previous_rows(history, inp.result))
-    return _row_states(port, proj, epics)
-
-
 def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[tuple[str, str], str]]:
     """The rated portfolio, project and epic frames, and each (site, project)'s portfolio."""
@@ -263,7 +226,7 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     thresholds = thresholds_of(mapping)
     projects = inp.projects
     project_items = {(i.site, i.key): i for i in result.items if i.kind == "project"}
-    portfolio_of = {k: _portfolio_of(k[1], p.category if p else None, mapping) for k, p in projects.items()}
+    portfolio_of = {k: portfolio_name(k[1], p.category if p else None, mapping) for k, p in projects.items()}
 
     epics = pd.DataFrame(_epic_rows(inp, mapping, portfolio_of))
     if epics.empty:
@@ -288,8 +251,8 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     base = []
     for (site, key), project in projects.items():
         found = open_by_project.get((site, key), [])
-        flagged = {f.item_key for f in found if f.severity >= _COMPLIANCE_FLOOR}
-        serious = {f.item_key for f in found if f.severity >= _SERIOUS}
+        flagged = {f.item_key for f in found if f.severity >= COMPLIANCE_FLOOR}
+        serious = {f.item_key for f in found if f.severity >= SERIOUS}
         items = items_by_project.get((site, key), [])
         pitem = project_items.get((site, key))
         base.append({
@@ -325,10 +288,10 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     with_risk_types = bool(mapping.issue_types.risk)
     proj["m_schedule"] = proj["days_late"].astype(float)
     proj["m_risk"] = (proj["unmanaged_risks"] + proj["epics_without_risks"]).astype(float) if with_risk_types else None
-    proj["m_compliance"] = [_pct(f, n) for f, n in zip(proj["items_flagged"], proj["items"])]
-    proj["m_compliance_serious"] = [_pct(f, n) for f, n in zip(proj["items_serious"], proj["items"])]
+    proj["m_compliance"] = [pct(f, n) for f, n in zip(proj["items_flagged"], proj["items"])]
+    proj["m_compliance_serious"] = [pct(f, n) for f, n in zip(proj["items_serious"], proj["items"])]
     proj["m_freshness"] = proj["days_since_update"]
-    proj["m_scope"] = [_growth(int(n), hist.previous_rows.get(("project", s, k)))
+    proj["m_scope"] = [growth(int(n), hist.previous_rows.get(("project", s, k)))
                        for n, s, k in zip(proj["open_children"], proj["site"], proj["project"])]
     proj = _rate_rows(_with_derived(proj), thresholds)
     proj = proj.sort_values(by=["portfolio", "site", "project"],
@@ -343,16 +306,16 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     port = sums.reset_index()
     port["m_schedule"] = port["days_late"].astype(float)
     port["m_risk"] = (port["unmanaged_risks"] + port["epics_without_risks"]).astype(float) if with_risk_types else None
-    port["m_compliance"] = [_pct(f, n) for f, n in zip(port["items_flagged"], port["items"])]
-    port["m_compliance_serious"] = [_pct(f, n) for f, n in zip(port["items_serious"], port["items"])]
+    port["m_compliance"] = [pct(f, n) for f, n in zip(port["items_flagged"], port["items"])]
+    port["m_compliance_serious"] = [pct(f, n) for f, n in zip(port["items_serious"], port["items"])]
     port["m_freshness"] = port["days_since_update"]
-    port["m_scope"] = [_growth(int(n), hist.previous_rows.get(("portfolio", "", p)))
+    port["m_scope"] = [growth(int(n), hist.previous_rows.get(("portfolio", "", p)))
                        for n, p in zip(port["open_children"], port["portfolio"])]
     port = _rate_rows(_with_derived(port), thresholds)
     port = port.sort_values(by="portfolio", key=lambda col: col.map(_sort_key("portfolio"))).reset_index(drop=True)
 
     if not epics.empty:
-        epics["m_scope"] = [_growth(int(n), hist.previous_rows.get(("epic", s, k)))
+        epics["m_scope"] = [growth(int(n), hist.previous_rows.get(("epic", s, k)))
                             for n, s, k in zip(epics["open_children"], epics["site"], epics["key"])]
         epics = _rate_rows(_with_derived(epics), thresholds)
         epics = epics.sort_values(by=["portfolio", "site", "project", "key"],
