@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -376,6 +376,12 @@ def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def plain_row(row: Any) -> list[Any]:
+    """A dataclass of plain values (text, numbers, None) as a list in field order: ``astuple``
+    without its deep copies, which cost seconds over the rows of 100,000 issues."""
+    return [getattr(row, f.name) for f in fields(row)]
+
+
 def site_part(gov: Governance, site: str) -> dict[str, Any]:
     """The views' rows of one site as JSON-able figures (the heat map's cells as [p, i, count])."""
     heat = gov.heat
@@ -384,14 +390,14 @@ def site_part(gov: Governance, site: str) -> dict[str, Any]:
         mine = [r for r in heat.hot if r.site == site]
         part["heat"] = {"site_counts": [[p, i, n] for (s, p, i), n in sorted(heat.site_counts.items()) if s == site],
                         "unscored": heat.site_unscored.get(site, 0),
-                        "hot": [list(astuple(r)) for r in mine]}
+                        "hot": [plain_row(r) for r in mine]}
     if gov.changes is not None:
-        part["changes"] = [[p.project, [[list(astuple(e.epic)), _iso(e.baselined), e.source, _iso(e.baseline_end),
+        part["changes"] = [[p.project, [[plain_row(e.epic), _iso(e.baselined), e.source, _iso(e.baseline_end),
                                          _iso(e.target_end), e.moved_days, e.replans, _iso(e.last_move), e.last_by,
                                          e.scope_baseline, e.scope_now, list(e.approved), list(e.pending), e.verdict]
                                         for e in p.epics]] for p in gov.changes if p.site == site]
     if gov.dependencies is not None:
-        part["dependencies"] = [[list(astuple(d.epic)), _iso(d.target_end), d.blocker_site, d.blocker_project,
+        part["dependencies"] = [[plain_row(d.epic), _iso(d.target_end), d.blocker_site, d.blocker_project,
                                  d.blocker_key, d.blocker_summary, d.blocker_url, d.blocker_owner, d.why]
                                 for d in gov.dependencies if d.epic.site == site]
     return part

@@ -10,7 +10,7 @@ clock (days late, days without an update) are taken at the run's own time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -21,7 +21,7 @@ from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import ClassifiedItem, Snapshot
 from pmo_jira.standards.builtin.risk import HighRisksManaged, has_mitigation, open_high_risks, risk_owner
 from pmo_jira_portfolio import REPORT_NAME
-from pmo_jira_portfolio.governance import Governance, build_governance, from_parts, site_contexts, site_part
+from pmo_jira_portfolio.governance import Governance, build_governance, from_parts, plain_row, site_contexts, site_part
 
 NAME = f"{REPORT_NAME}-sites"  # the name the figures are kept under in the history (per site)
 FORMAT = 1  # of the kept figures; a newer one is refused with a line saying so
@@ -133,10 +133,10 @@ def per_site(inp: RollupInput) -> PerSite:
     for site in set(result.sites) - set(result.site_errors):
         out[site] = {
             "format": FORMAT,
-            "items": [[getattr(i, a) for a in _ITEM] for i in result.items if i.site == site],
-            "findings": [[_plain(getattr(f, a)) for a in _FINDING] for f in result.findings if f.site == site],
-            "epics": {k: list(_epic_values(e)) for (s, k), e in sorted(inp.epics.items()) if s == site},
-            "projects": {k: list(_project_values(p)) if p else None for (s, k), p in sorted(inp.projects.items(),
+            "items": [list(_item_row(i)) for i in result.items if i.site == site],
+            "findings": [_finding_row(f) for f in result.findings if f.site == site],
+            "epics": {k: plain_row(e) for (s, k), e in sorted(inp.epics.items()) if s == site},
+            "projects": {k: plain_row(p) if p else None for (s, k), p in sorted(inp.projects.items(),
                                                                                       key=lambda kv: kv[0])
                          if s == site},
             **({"governance": site_part(inp.governance, site)} if inp.governance else {}),
@@ -144,13 +144,15 @@ def per_site(inp: RollupInput) -> PerSite:
     return out
 
 
-# A row's values in field order: they are all plain (text, numbers, None), so no deep copy is needed.
-_epic_values = attrgetter(*(f.name for f in fields(EpicFacts)))
-_project_values = attrgetter(*(f.name for f in fields(ProjectFacts)))
+_item_row = attrgetter(*_ITEM)
+_finding_values = attrgetter(*_FINDING)
+_SEVERITY, _OUTCOME = _FINDING.index("severity"), _FINDING.index("outcome")
 
 
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, (Severity, Outcome)) else value
+def _finding_row(f: Finding) -> list[Any]:
+    row = list(_finding_values(f))
+    row[_SEVERITY], row[_OUTCOME] = f.severity.value, f.outcome.value
+    return row
 
 
 def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> RollupInput:

@@ -235,8 +235,10 @@ class HistoryStore:
             if kept:
                 conn.execute(sa.delete(site_facts).where(sf.site == site, sf.name == name,
                                                          sf.run_id.in_([rid for rid, _ in kept])))
+            # The fastest level: a third of the time of the default, a quarter larger (only the
+            # newest run of each site keeps these, so the history does not grow with it).
             conn.execute(site_facts.insert().values(run_id=run_id, site=site, name=name,
-                                                    data=zlib.compress(_json(figures).encode(), 6)))
+                                                    data=zlib.compress(_json(figures).encode(), 1)))
 
     def prune(self, before: datetime, *, dry_run: bool = False) -> int:
         """Delete the runs that started before ``before``; return how many (were) deleted.
