@@ -235,10 +235,8 @@ class HistoryStore:
             if kept:
                 conn.execute(sa.delete(site_facts).where(sf.site == site, sf.name == name,
                                                          sf.run_id.in_([rid for rid, _ in kept])))
-            # The fastest level: a third of the time of the default, a quarter larger (only the
-            # newest run of each site keeps these, so the history does not grow with it).
             conn.execute(site_facts.insert().values(run_id=run_id, site=site, name=name,
-                                                    data=zlib.compress(_json(figures).encode(), 1)))
+                                                    data=_compressed(_json(figures))))
 
     def prune(self, before: datetime, *, dry_run: bool = False) -> int:
         """Delete the runs that started before ``before``; return how many (were) deleted.
@@ -571,6 +569,15 @@ def _json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
+def _compressed(text: str, chunk: int = 1 << 20) -> bytes:
+    """``text`` (ASCII JSON) deflated a megabyte at a time: no second copy of tens of megabytes.
+    The fastest level: a third of the time of the default for a quarter more bytes (only the
+    newest run of each site keeps these, so the history does not grow with them)."""
+    deflate = zlib.compressobj(1)
+    out = [deflate.compress(text[i:i + chunk].encode()) for i in range(0, len(text), chunk)]
+    return b"".join((*out, deflate.flush()))
+
+
 def _ref(key: ev.Key, attrs: ev.Attrs) -> FindingRef:
     code, project_key, item_key, severity, outcome, phase = attrs
     return FindingRef(key[1], code, key[0], project_key, item_key, severity, outcome, phase)
@@ -580,9 +587,10 @@ def _one_per_fingerprint(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     """Fingerprints are unique per run by design; if a standard repeats one, keep the worst."""
     out: dict[str, Finding] = {}
     for f in findings:
-        kept = out.get(f.fingerprint)
+        fingerprint = f.fingerprint  # a hash worked out on each call
+        kept = out.get(fingerprint)
         if kept is None or (f.counts, f.severity.rank) > (kept.counts, kept.severity.rank):
-            out[f.fingerprint] = f
+            out[fingerprint] = f
     return out
 
 
