@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -336,9 +337,8 @@ class Run:
                failed_sites: Mapping[str, str] | None = None) -> RunSummary:
         """The summary line (and ``--summary-json`` file) that ends every run. ``failed_sites``:
         sites that failed after they were read (writes stopped), listed with those that could not be."""
-        by_severity: dict[str, int] = {}
-        for finding in result.open_findings():
-            by_severity[finding.severity.value] = by_severity.get(finding.severity.value, 0) + 1
+        counted = Counter(finding.severity for finding in result.open_findings())  # .value once a severity
+        by_severity = {severity.value: n for severity, n in counted.items()}
         self.summary = RunSummary(
             command=self.request.command, sites=list(result.sites), issues_read=result.issues_read,
             findings_by_severity=by_severity, writes_planned=writes_planned, writes_applied=writes_applied,
