@@ -124,3 +124,24 @@ def test_the_report_as_data_is_the_report_read_back():
 
     r = rich_result()
     assert result_to_dict(r, now=NOW) == render(r)
+
+
+def test_writing_a_report_leaves_the_garbage_collector_as_it_was(tmp_path):
+    """The collector rests while a report is written, and is on again after, failure or not."""
+    import gc
+
+    def failing():
+        yield "{"
+        raise RuntimeError("renderer broke")
+
+    assert gc.isenabled()
+    write_output(tmp_path / "a.json", iter(["{}\n"]))
+    with pytest.raises(RuntimeError):
+        write_output(tmp_path / "b.json", failing())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        write_output(tmp_path / "c.json", "{}\n")
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
