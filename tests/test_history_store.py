@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from datetime import timedelta
@@ -190,6 +191,16 @@ def test_readers_see_committed_runs_while_a_writer_works(history_url):
     assert errors == []
     with HistoryStore(path) as s:
         assert len(s.runs(None)) == 15
+
+
+def test_large_per_site_facts_come_back_exactly_as_kept(store):
+    """Figures of 100,000 issues are written in pieces; what is read back is what was kept."""
+    figures = {"format": 1, "rows": [[f"WEB-{i}", i * 0.5, None, i % 2 == 0, "é\t\"x\""] for i in range(4999)],
+               "by_key": {f"K-{i}": [i, (i, "t")] for i in range(2500)}, "empty": [], "nested": {"z": {}, "a": [[]]}}
+    store.record_run(result([], [], sites=("cloud",)), facts={"acme-sites": PerSite(cloud=figures)})
+    ((_, kept),) = store.latest_site_facts("acme-sites", mapping="sandbox").values()
+    assert kept == json.loads(json.dumps(figures))  # tuples come back as lists, as JSON has them
+    assert list(kept) == sorted(figures) and list(kept["by_key"])[:3] == ["K-0", "K-1", "K-10"]
 
 
 def test_per_site_facts_keep_the_newest_run_of_each_site_only(store):

@@ -103,6 +103,16 @@ def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], map
             kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
         return kinds[issue.issue_type]
 
+    days: dict[Any, str | None] = {}  # a date's text made once: tens of thousands of issues share a few hundred
+
+    def iso(value: Any) -> str | None:
+        if not isinstance(value, date):  # a datetime is a date too
+            return None
+        text = days.get(value)
+        if text is None:
+            text = days[value] = _iso(value)
+        return text
+
     by_key = {i.key: i for i in snap.issues}
     users: dict[str, str] = {}
     epics, work, risks = [], [], []
@@ -116,7 +126,7 @@ def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], map
             is_open = not issue.is_done
             epics.append([issue.key, issue.project_key, issue.summary, issue.url, phases.get((site, issue.key)) or "",
                           is_open, owner.account_id if isinstance(owner, User) else None,
-                          _iso(issue.fields.get("target_end") or issue.due),
+                          iso(issue.fields.get("target_end") or issue.due),
                           list(objectives_of(issue, strategy.objectives)) if is_open else [],
                           score_of(issue, strategy.score) if is_open else None])
         elif kind == "child" and not issue.is_done and issue.hierarchy_level >= 0:
@@ -126,7 +136,7 @@ def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], map
                 (epic.fields.get("target_end") or epic.due) if epic is not None and epic_ok else None)
             work.append([issue.key, issue.project_key, epic.key if epic is not None and epic_ok else "",
                          issue.assignee.account_id if issue.assignee is not None else None,
-                         _number(issue.fields.get(estimate_field)), _iso(issue.fields.get("start")), _iso(end),
+                         _number(issue.fields.get(estimate_field)), iso(issue.fields.get("start")), iso(end),
                          issue.status_category])
         elif kind == "risk":
             risks.append([issue.created.isoformat(), issue.resolved.isoformat() if issue.resolved else None])
