@@ -29,8 +29,14 @@ def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
     """Issue keys in the order people expect: DIG-4 before DIG-11 (any text with numbers works).
 
     Cached: sorting tens of thousands of findings asks for the same few keys in a row (an item's
-    findings come together), and one shared tuple each keeps the sort's keys small."""
-    return tuple([(0, int(part), "") if part.isdigit() else (1, 0, part) for part in _NUMBERS.split(key) if part])
+    findings come together), and one shared tuple each keeps the sort's keys small; so do the
+    parts, shared by every key with the same prefix or number."""
+    return tuple(map(_natural_part, filter(None, _NUMBERS.split(key))))
+
+
+@lru_cache(maxsize=4096)
+def _natural_part(part: str) -> tuple[int, int, str]:
+    return (0, int(part), "") if part.isdigit() else (1, 0, part)
 
 
 def phase_index(phase: str) -> int:
