@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pmo_jira.standards.timeline import Gate, gate_passed
 from pmo_jira.state import STATE_PROPERTY, parse_state, people_updated
 
 T = TypeVar("T")
+_KEY = operator.attrgetter("key")
 
 
 def issues_by_key(snapshot: Snapshot, shared: dict[Any, Any], built: dict[str, Issue] | None = None) -> dict[str, Issue]:
@@ -33,24 +35,26 @@ class SiteIndex:
 
     def __init__(self, issue_types: Any):
         self._types = issue_types
-        self._kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None
+        self.kinds: dict[str, str | None] = {}  # issue type name -> epic/child/risk/None, each type added
         self._any_child = not issue_types.child  # no child types listed: every parented non-epic, non-risk issue
         self.issues: dict[str, Issue] = {}
         self.children: defaultdict[str, list[Issue]] = defaultdict(list)
         self.linking: list[Issue] = []  # the epics and risks, in the order read
         self.first_category: dict[str, str] = {}  # each status name's category as first seen
         self.count = 0
+        self._held: Snapshot | None = None  # the snapshot found to hold exactly these issues
 
     def kind(self, issue_type: str) -> str | None:
         """'epic', 'child', 'risk' or None for an issue type name (the mapping's issue types)."""
-        found = self._kinds.get(issue_type, "")
+        found = self.kinds.get(issue_type, "")
         if found == "":
-            found = self._kinds[issue_type] = self._types.kind_of(issue_type)
+            found = self.kinds[issue_type] = self._types.kind_of(issue_type)
         return found
 
     def add(self, issues: Iterable[Issue]) -> None:
         """Index more of the site's issues, in the order read."""
-        kinds, first = self._kinds, self.first_category
+        self._held = None
+        kinds, first = self.kinds, self.first_category
         for issue in issues:
             self.count += 1
             self.issues[issue.key] = issue
@@ -64,7 +68,12 @@ class SiteIndex:
 
     def holds(self, snapshot: Snapshot) -> bool:
         """Whether these are the indexes of exactly the snapshot's issues."""
-        return self.count == len(snapshot.issues) and all(self.issues.get(i.key) is i for i in snapshot.issues)
+        if self._held is not snapshot:
+            found = map(self.issues.get, map(_KEY, snapshot.issues))
+            if self.count != len(snapshot.issues) or not all(map(operator.is_, found, snapshot.issues)):
+                return False
+            self._held = snapshot  # asked again (the audit, then the context): not checked again
+        return True
 
 
 @dataclass
@@ -111,8 +120,10 @@ class AuditContext:
         shared = {} if shared is None else shared
         issues = issues_by_key(snapshot, shared, index.issues)
 
+        kinds = index.kinds  # every issue read is in the index: its type's kind is known
+
         def kind(issue: Issue | None) -> str | None:
-            return None if issue is None else index.kind(issue.issue_type)
+            return None if issue is None else kinds[issue.issue_type]
 
         risks: dict[str, dict[str, Issue]] = defaultdict(dict)  # epic -> risk key -> risk (dedup, ordered)
         unread_risks: dict[str, set[str]] = defaultdict(set)  # epic -> linked risks outside the scope read

@@ -4,7 +4,6 @@ dependencies on other projects healthy, assumptions and decisions logged."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -55,17 +54,25 @@ class Score:
 def _lookup(table: dict[str, int], value: object) -> int | None:
     if not isinstance(value, str):
         return None
-    return _folded(tuple(table.items())).get(value.strip().casefold())
+    return _folded(table).get(value.strip().casefold())
 
 
-@functools.lru_cache(maxsize=64)
-def _folded(table: tuple[tuple[str, int], ...]) -> dict[str, int]:
+_FOLDED: dict[int, tuple[dict[str, int], dict[str, int]]] = {}  # id(matrix) -> (matrix, folded)
+_FOLDED_MAX = 64
+
+
+def _folded(table: dict[str, int]) -> dict[str, int]:
     """The matrix's value -> score, by the value's case-folded name (the first of equal names wins):
-    folded once per matrix, not once per risk looked up."""
-    out: dict[str, int] = {}
-    for name, score in table:
-        out.setdefault(name.casefold(), score)
-    return out
+    folded once per matrix (an option of a configured standard), not once per risk looked up."""
+    found = _FOLDED.get(id(table))
+    if found is None or found[0] is not table:
+        if len(_FOLDED) >= _FOLDED_MAX:
+            _FOLDED.clear()
+        out: dict[str, int] = {}
+        for name, score in table.items():
+            out.setdefault(name.casefold(), score)
+        found = _FOLDED[id(table)] = (table, out)
+    return found[1]
 
 
 def risk_score(risk: Issue, options: RiskMatrixOptions) -> Score:
