@@ -7,15 +7,14 @@ pure: the caller decides where the text or bytes go.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from pmo_jira.collector import collector_paused
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.mapping.schema import Mapping as MappingFile
@@ -55,7 +54,7 @@ def write_output(path: Path, content: str | bytes | Iterable[str]) -> None:
     except OSError as exc:
         raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
-        with os.fdopen(fd, "wb") as fh, _collector_paused():
+        with os.fdopen(fd, "wb") as fh, collector_paused():
             if isinstance(content, bytes):
                 fh.write(content)
                 return
@@ -68,21 +67,6 @@ def write_output(path: Path, content: str | bytes | Iterable[str]) -> None:
         if isinstance(exc, OSError):
             raise PmoError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a report is rendered and written: the hundreds of
-    thousands of short-lived strings and tuples of a large report set off its passes over every
-    object of the run (a sixth of the writing time at 100,000 issues), though rendering leaves
-    no cycles to collect."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)

@@ -148,3 +148,18 @@ def test_issues_prepared_as_they_were_read_give_the_same_audit_and_others_are_ig
     short.add(snap.issues[:4])
     assert run_audit([snap], m, today=TODAY, now=NOW, prepared={SITE.name: short}) == plain
     assert run_audit([snap], mapping(), today=TODAY, now=NOW, prepared={SITE.name: read}) == plain  # another mapping
+
+
+def test_the_audit_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    snap = snapshot([epic("WEB-1", "Execution")])
+    assert gc.isenabled()
+    run_audit([snap], mapping(), today=TODAY, now=NOW)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_audit([snap], mapping(), today=TODAY, now=NOW)
+        assert not gc.isenabled()  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()

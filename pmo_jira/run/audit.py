@@ -9,10 +9,10 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from pmo_jira.collector import collector_paused
 from pmo_jira.findings import AuditResult, Finding, Outcome
 from pmo_jira.mapping.phases import EpicRules, classify_projects
 from pmo_jira.model import ClassifiedItem, Issue, ReadPlan, Snapshot, natural_key
@@ -111,24 +111,10 @@ def run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: 
     used (so its indexes go with the site's context); one made from other issues or another
     mapping is ignored.
     """
-    with _collector_paused():
+    # the collector rests: the checks' short-lived objects (checks, findings, an epic's past
+    # states) hold no cycles, and its passes over them found nothing
+    with collector_paused():
         return _run_audit(snapshots, mapping, today=today, now=now, registry=registry, prepared=prepared or {})
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The garbage collector off for the audit: the checks allocate a few objects per item and
-    standard (checks, findings, an epic's past states), none of them in reference cycles, which
-    reference counting frees; the collector's passes over them (hundreds at 100,000 issues) found
-    nothing. Whatever cycles there are get collected once it is back on."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now: datetime,
@@ -150,9 +136,9 @@ def _run_audit(snapshots: Sequence[Snapshot], mapping: Any, *, today: date, now:
                                  shared=shared, index=prep.index)
         del prep  # its indexes are the context's now, and go with it
         # The snapshot (with the histories read after its last page) lives for the rest of the run:
-        # exempt it from the collector, as the read does with each page, so the collections the
-        # report's allocations set off do not rescan it. Reference counting still frees what goes
-        # (the context's indexes, below).
+        # exempt it from the collector, as the read does with each page, so the collections what
+        # follows sets off (a sync's write-back) do not rescan it. Reference counting still frees
+        # what goes (the context's indexes, below).
         gc.freeze()
         site_findings = _evaluate_site(ctx, classified, active)
         findings.extend(apply_waivers(site_findings, waivers, snapshot.waived_keys, today))

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
+from pmo_jira.collector import collector_paused
 from pmo_jira.errors import ConfigError, NotInHistory, PmoError
 from pmo_jira.findings import AuditResult, Severity
 from pmo_jira.interrupt import EXIT_INTERRUPTED, Interrupted
@@ -30,7 +31,7 @@ from pmo_jira.jira.client import JiraClient
 from pmo_jira.logs import RunSummary, emit_summary, write_summary_json
 from pmo_jira.reports import HistoryContext, Report, ReportContext, render_report, renders_from_history, write_output
 from pmo_jira.run.connect import client_for
-from pmo_jira.run.facts import collect_run_facts, collector_paused
+from pmo_jira.run.facts import collect_run_facts
 from pmo_jira.run.sites import AuditedSites, Scope, audit_sites
 from pmo_jira.run.writeback import apply_sites, hold_mass_resolutions, merge_plans, plan_sites
 from pmo_jira.settings import Settings, SiteSettings

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,18 +38,3 @@ def collect_run_facts(result: AuditResult, snapshots: Sequence[Snapshot], mappin
                 raise PluginError(f"two plugins keep run figures under the name '{name}'")
             out[name] = data
     return out
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while a run is recorded. Recording makes millions of
-    short-lived objects (figures, rows, JSON) next to the run's own millions, and each full
-    collection would rescan them all (over a second at 100,000 issues); reference counting frees
-    them, and the collector takes any cycle among them once it runs again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
