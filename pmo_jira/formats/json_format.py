@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pmo_jira import __version__
 from pmo_jira.findings import AuditResult, Finding, Outcome, Severity, Waiver
 from pmo_jira.formats.base import duration_seconds, iso, sorted_findings, sorted_items, summarize
 from pmo_jira.model import ClassifiedItem
+
+T = TypeVar("T")
 
 SCHEMA_ID = "pmo-jira/audit-result"
 SCHEMA_VERSION = 1
@@ -102,13 +104,6 @@ def _finding(f: Finding, j: Callable[[Any], str] = _string) -> str:
             f'\n      "note": {j(f.note)}\n    }}')
 
 
-def _finding_text(f: Finding) -> str:
-    try:
-        return _finding(f)
-    except TypeError:  # a field that is not a string: written as json.dumps would
-        return _finding(f, _value)
-
-
 def _waiver(w: Waiver) -> dict[str, Any]:
     return {"standard": w.standard, "owner": w.owner, "reason": w.reason,
             "expires": w.expires.isoformat(), "item": w.item, "jql": w.jql}
@@ -122,11 +117,14 @@ def _item(i: ClassifiedItem, j: Callable[[Any], str] = _string) -> str:
             f'\n      "url": {j(i.url)}\n    }}')
 
 
-def _item_text(i: ClassifiedItem) -> str:
+def _written(write: Callable[[T, Callable[[Any], str]], str], value: T) -> str:
+    """``write(value)`` (``_finding``, ``_item``) with the C string escaper for every field; a
+    field that is not a string (a plugin's standard may give one) has it written as json.dumps
+    would write it."""
     try:
-        return _item(i)
-    except TypeError:  # as in _finding_text
-        return _item(i, _value)
+        return write(value, _string)
+    except TypeError:
+        return write(value, _value)
 
 
 def load_schema() -> dict[str, Any]:
@@ -189,9 +187,9 @@ class JsonFormat:
         report as one text, let alone as a tree of dicts, was the peak of a large audit's memory."""
         head = indented(_head(result, now=now))
         yield head[:-2] + ',\n  "findings": '
-        yield from _list_pieces(map(_finding_text, sorted_findings(result)), 1)
+        yield from _list_pieces((_written(_finding, f) for f in sorted_findings(result)), 1)
         yield ',\n  "items": '
-        yield from _list_pieces(map(_item_text, sorted_items(result)), 1)
+        yield from _list_pieces((_written(_item, i) for i in sorted_items(result)), 1)
         yield "\n}\n"
 
 
