@@ -218,3 +218,19 @@ def test_per_site_facts_keep_the_newest_run_of_each_site_only(store):
     assert store.latest_site_facts("acme-sites", mapping="other") == {}
     assert store.prune(STARTED + timedelta(days=2)) == 2
     assert list(store.latest_site_facts("acme-sites", mapping="sandbox")) == ["cloud"]
+
+
+def test_a_history_at_the_newest_revision_opens_without_loading_alembic(tmp_path):
+    """Alembic (a tenth of what recording a run holds) loads to create or migrate a history only."""
+    import subprocess
+    import sys
+
+    from pmo_jira.history import migrate
+
+    assert migrate.stamped_head() == migrate.head()
+    path = tmp_path / "history.sqlite"
+    opened = ("import sys; from pmo_jira.history import HistoryStore; s = HistoryStore(sys.argv[1]); "
+              "print('alembic' in sys.modules)")
+    runs = [subprocess.run([sys.executable, "-c", opened, str(path)], capture_output=True, text=True, check=True)
+            for _ in range(2)]
+    assert [r.stdout.strip() for r in runs] == ["True", "False"]  # created, then opened
