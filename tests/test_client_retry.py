@@ -33,6 +33,9 @@ def test_server_delay_reads_seconds_http_dates_and_iso_reset():
     assert server_delay({"X-RateLimit-Reset": "2026-11-25T18:02Z"}, NOW) == 120
     assert server_delay({"Retry-After": "5", "X-RateLimit-Reset": "2026-11-25T18:00:20Z"}, NOW) == 20
     assert server_delay({"Retry-After": "soon"}, NOW) is None
+    # digits int() refuses (superscripts) are no number of seconds, not a crash of the run
+    assert server_delay({"RateLimit-Reset": "\u00b2"}, NOW) is None
+    assert server_delay({"Retry-After": "\u00b2"}, NOW) is None
     assert server_delay({}, NOW) is None
 
 

@@ -19,7 +19,7 @@ def terminal_width(stream: IO[Any] | None = None, env: Mapping[str, str] | None 
     one; None (no limit) for a file or pipe, so ``| grep`` and saved reports keep whole lines."""
     env = os.environ if env is None else env
     raw = env.get("COLUMNS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
+    if raw.isdecimal() and int(raw) > 0:
         return max(int(raw), MIN_WIDTH)
     try:
         if stream is not None and stream.isatty():

@@ -87,7 +87,7 @@ def schema_state(conn: Connection, where: str) -> SchemaState:
         raise PmoError(f"history database {where} is not a pmo-jira history (no meta table); "
                        "point --db at another file")
     row = conn.execute(sa.text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
-    version = int(row[0]) if row and str(row[0]).isdigit() else None
+    version = int(row[0]) if row and str(row[0]).isdecimal() else None
     if version is None:
         raise PmoError(f"history database {where} has no schema version; point --db at another file")
     if version > SCHEMA_VERSION:

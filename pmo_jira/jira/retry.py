@@ -80,7 +80,7 @@ def _seconds_until(when: datetime, now: datetime, *, floor: float) -> float:
 
 def _parse_delta_or_reset(value: str | None, now: datetime) -> float | None:
     """``RateLimit-Reset``: delta-seconds (the IETF draft), or an ISO-8601 instant like ``X-...``."""
-    if value is not None and value.strip().isdigit():
+    if value is not None and value.strip().isdecimal():
         return float(value.strip())
     return _parse_reset(value, now)
 
