@@ -36,7 +36,7 @@ def natural_key(key: str) -> tuple[tuple[int, int, str], ...]:
 
 @lru_cache(maxsize=4096)
 def _natural_part(part: str) -> tuple[int, int, str]:
-    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+    return (0, int(part), "") if part.isdecimal() else (1, 0, part)
 
 
 def phase_index(phase: str) -> int:
@@ -227,13 +227,19 @@ class Issue:
     links: tuple[IssueLink, ...] = ()
     fields: Mapping[str, Any] = field(default_factory=dict)
     properties: Mapping[str, Any] = field(default_factory=dict)
-    url: str = ""
+    browse: str = ""  # the site's issue address up to the key (".../browse/"), one string for all its issues
     changelog: tuple[Change, ...] | None = None  # oldest first; None when the run did not read history
     comments: tuple[Comment, ...] | None = None  # None when the run did not read comments
 
     @property
     def is_done(self) -> bool:
         return self.status_category == "done"
+
+    @property
+    def url(self) -> str:
+        """The issue's page in Jira ('' when the site's address is not known). Made when asked:
+        kept per issue it would be the largest string most issues hold."""
+        return self.browse + self.key if self.browse else ""
 
 
 @dataclass(frozen=True, slots=True)

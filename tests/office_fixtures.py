@@ -75,7 +75,7 @@ def beta_issues() -> list:
 def snapshots() -> list:
     from dataclasses import replace
 
-    beta = [replace(i, site="beta", url=f"{BETA.url}/browse/{i.key}") for i in beta_issues()]
+    beta = [replace(i, site="beta", browse=f"{BETA.url}/browse/") for i in beta_issues()]
     return [snapshot(acme_issues()), snapshot(beta, site=BETA)]
 
 

@@ -47,7 +47,7 @@ def issue(key: str, issue_type: str, *, status: str = "To Do", fields: dict[str,
     return Issue(site=SITE.name, key=key, id=str(abs(hash(key)) % 100000), project_key=key.split("-")[0],
                  issue_type=issue_type, hierarchy_level=1 if issue_type == "Epic" else 0,
                  summary=f"{issue_type} {key}", status=status, status_category=_STATUS[status],
-                 fields=fields or {}, url=f"{SITE.url}/browse/{key}", **kw)
+                 fields=fields or {}, browse=f"{SITE.url}/browse/", **kw)
 
 
 def epic(key: str = "WEB-1", phase: str = "Execution", *, status: str | None = None, **fields: Any) -> Issue:

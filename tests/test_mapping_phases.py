@@ -22,7 +22,7 @@ def epic(key: str, status: str = "Idea", category: str = "new", *, issue_type: s
     return Issue(site="acme", key=key, id=key.split("-")[1], project_key=key.split("-")[0], issue_type=issue_type,
                  hierarchy_level=1 if issue_type != "Story" else 0, summary=f"Summary of {key}", status=status,
                  status_category=category, created=T0, updated=T0, labels=labels, fields=fields,
-                 url=f"https://acme.atlassian.net/browse/{key}")
+                 browse="https://acme.atlassian.net/browse/")
 
 
 def project(key: str, category: str | None = None, **properties: Any) -> Project:

@@ -45,7 +45,7 @@ def scored(key: str, epic_key: str, likelihood: str | None, impact: str) -> Issu
 
 
 def on_ops(i: Issue) -> Issue:
-    return replace(i, site="ops", url=f"{OPS.url}/browse/{i.key}")
+    return replace(i, site="ops", browse=f"{OPS.url}/browse/")
 
 
 def context() -> ReportContext:

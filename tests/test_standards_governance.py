@@ -372,7 +372,7 @@ CROSS_SITE = only("PMO-DEP-001", options={"cross_site_field": "blocked_by"})
 
 
 def _on_ops(i: Issue) -> Issue:
-    return replace(i, site="ops", url=f"{OPS.url}/browse/{i.key}")
+    return replace(i, site="ops", browse=f"{OPS.url}/browse/")
 
 
 def test_work_on_another_site_of_the_run_blocks_an_epic_through_its_blocked_by_field():

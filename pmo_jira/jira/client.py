@@ -74,7 +74,7 @@ def note_own_write(base_url: str, issue_id: str | int) -> None:
     Cloud's ``/search/jql`` is eventually consistent: an issue just written may still match (and
     look) as before. Searches of this process pass the most recent own writes as
     ``reconcileIssues`` (at most 50) for a few minutes, whichever client object makes them."""
-    if not str(issue_id).isdigit():
+    if not str(issue_id).isdecimal():
         return
     with _OWN_WRITES_LOCK:
         writes = _OWN_WRITES.setdefault(base_url.rstrip("/"), {})
@@ -697,7 +697,7 @@ class JiraClient:
             start += len(batch)
             total = page.get("total")
             if not batch or not isinstance(total, int) or start >= total:
-                return sorted(out, key=lambda c: int(c["id"]) if str(c.get("id", "")).isdigit() else 0)
+                return sorted(out, key=lambda c: int(c["id"]) if str(c.get("id", "")).isdecimal() else 0)
 
     def get_property(self, key: str, prop: str) -> Any | None:
         """An issue property's value; None when the issue has no such property (404)."""

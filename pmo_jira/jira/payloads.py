@@ -251,7 +251,7 @@ class IssueParser:
                 links=_links(f.get("issuelinks"), self.key),
                 fields=self.values(tuple(values)),
                 properties=dict(properties) if properties else _NO_PROPERTIES,
-                url=self.browse + key,
+                browse=self.browse,
                 comments=_inline_comments(f.get("comment"), flavour) if "comment" in f else None,
             )
         except (_Malformed, KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -377,4 +377,4 @@ def decode_changes(encoded: Any) -> list[Change] | None:
 
 def change_order(change: Change) -> tuple[datetime, int]:
     """Changelog entries oldest first; entries of the same instant by id."""
-    return change.created, int(change.id) if change.id.isdigit() else 0
+    return change.created, int(change.id) if change.id.isdecimal() else 0
