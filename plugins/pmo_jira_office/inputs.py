@@ -115,7 +115,7 @@ def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], map
 
     by_key = {i.key: i for i in snap.issues}
     users: dict[str, str] = {}
-    epics, work, risks = [], [], []
+    epics, work, risks = [], [], []  # rows as tuples, the smallest; kept as JSON arrays
     for issue in snap.issues:
         owner = issue.fields.get("owner")
         for user in (issue.assignee, owner):
@@ -124,22 +124,22 @@ def _site_part(snap: Snapshot, phases: Mapping[tuple[str, str], str | None], map
         kind = kind_of(issue)
         if kind == "epic":
             is_open = not issue.is_done
-            epics.append([issue.key, issue.project_key, issue.summary, issue.url, phases.get((site, issue.key)) or "",
+            epics.append((issue.key, issue.project_key, issue.summary, issue.url, phases.get((site, issue.key)) or "",
                           is_open, owner.account_id if isinstance(owner, User) else None,
                           iso(issue.fields.get("target_end") or issue.due),
                           list(objectives_of(issue, strategy.objectives)) if is_open else [],
-                          score_of(issue, strategy.score) if is_open else None])
+                          score_of(issue, strategy.score) if is_open else None))
         elif kind == "child" and not issue.is_done and issue.hierarchy_level >= 0:
             epic = by_key.get(issue.parent_key or "")
             epic_ok = epic is not None and kind_of(epic) == "epic"
             end = issue.due or issue.fields.get("target_end") or (
                 (epic.fields.get("target_end") or epic.due) if epic is not None and epic_ok else None)
-            work.append([issue.key, issue.project_key, epic.key if epic is not None and epic_ok else "",
+            work.append((issue.key, issue.project_key, epic.key if epic is not None and epic_ok else "",
                          issue.assignee.account_id if issue.assignee is not None else None,
                          _number(issue.fields.get(estimate_field)), iso(issue.fields.get("start")), iso(end),
-                         issue.status_category])
+                         issue.status_category))
         elif kind == "risk":
-            risks.append([issue.created.isoformat(), issue.resolved.isoformat() if issue.resolved else None])
+            risks.append((issue.created.isoformat(), issue.resolved.isoformat() if issue.resolved else None))
     return {"format": FORMAT, "users": users, "epics": epics, "work": work, "risks": risks}
 
 

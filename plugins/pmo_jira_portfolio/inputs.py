@@ -133,7 +133,7 @@ def per_site(inp: RollupInput) -> PerSite:
     for site in set(result.sites) - set(result.site_errors):
         out[site] = {
             "format": FORMAT,
-            "items": [list(_item_row(i)) for i in result.items if i.site == site],
+            "items": [_item_row(i) for i in result.items if i.site == site],  # tuples: kept as JSON arrays
             "findings": [_finding_row(f) for f in result.findings if f.site == site],
             "epics": {k: plain_row(e) for (s, k), e in sorted(inp.epics.items()) if s == site},
             "projects": {k: plain_row(p) if p else None for (s, k), p in sorted(inp.projects.items(),
@@ -149,10 +149,10 @@ _finding_values = attrgetter(*_FINDING)
 _SEVERITY, _OUTCOME = _FINDING.index("severity"), _FINDING.index("outcome")
 
 
-def _finding_row(f: Finding) -> list[Any]:
+def _finding_row(f: Finding) -> tuple[Any, ...]:
     row = list(_finding_values(f))
     row[_SEVERITY], row[_OUTCOME] = f.severity.value, f.outcome.value
-    return row
+    return tuple(row)
 
 
 def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> RollupInput:
