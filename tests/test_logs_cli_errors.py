@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
+from pmo_jira.cli import printing
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.errors import JiraApiError
 from pmo_jira.run import Run
@@ -60,6 +61,16 @@ def test_output_closed_by_the_reader_ends_quietly_not_as_an_unexpected_error():
     result = CliRunner().invoke(_command(body), [])
     assert result.exit_code == 141  # what a shell reports for `cat big | head -1`, never 1 ("findings")
     assert result.output == ""
+
+
+def test_a_full_disk_behind_standard_output_is_one_line_naming_it(monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")  # `pmo-jira audit > /dev/full`
+
+    monkeypatch.setattr(printing.click, "echo", full)
+    result = CliRunner().invoke(_command(lambda common: printing.echo_out("report")), [])
+    assert result.exit_code == 2
+    assert result.output == "Error: cannot write to standard output: No space left on device\n"
 
 
 def test_error_lines_never_carry_a_token():

@@ -8,6 +8,7 @@ import click
 
 from pmo_jira.cli.errors import error_line, silence_stdout
 from pmo_jira.cli.progress import LiveProgress
+from pmo_jira.errors import PmoError
 from pmo_jira.run import RunEvents
 
 
@@ -18,6 +19,9 @@ def echo_out(text: str, *, nl: bool = True) -> None:
         click.echo(text, nl=nl)
     except BrokenPipeError:
         silence_stdout()
+    except OSError as exc:  # `> file` on a full disk: one line saying where, as `-o` does
+        silence_stdout()  # nor does Python's flush at exit try the rest again
+        raise PmoError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 class Printer(RunEvents):
