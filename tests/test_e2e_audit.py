@@ -140,6 +140,17 @@ def test_a_run_that_cannot_complete_exits_2_with_one_line(pmo, no_sleep, site, t
         assert len(no_sleep) >= 1  # retried, in simulated time
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a disk that is always full)")
+def test_a_report_that_cannot_be_written_says_so_and_what_was_read(pmo, cloud):
+    result = pmo.run(["audit", "--format", "json", "-o", "/dev/full"], sb=cloud)
+    assert result.exit_code == 2, result.output
+    assert error_lines(result.stderr) == ["Error: cannot write /dev/full: No space left on device"]
+    summary = result.stderr.strip().splitlines()[-1]
+    # the read went through: the summary line counts it, not "0 issues read, findings: none"
+    assert f"{in_scope(cloud):,} issues read" in summary and "findings: none" not in summary, summary
+    assert summary.endswith("stopped early (the error is above)")
+
+
 def test_a_site_that_is_not_jira_is_named_as_such(pmo, no_sleep, cloud):
     """A URL pointing at a web server that is not Jira (HTML pages) says so and suggests the fix."""
 

@@ -173,8 +173,11 @@ class Run:
         if isinstance(exc, Interrupted):
             self._interrupted(exc)
         elif isinstance(exc, PmoError) and self.summary is None:
+            read = self.audited.result if self.audited is not None else None  # stopped after the read
             self.summary = RunSummary(
                 command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
+                issues_read=read.issues_read if read is not None else 0,
+                findings_by_severity=_by_severity(read) if read is not None else {},
                 duration_s=time.monotonic() - self.started, exit_code=2, started_at=self.now,
                 stopped=exc.one_line())
             if self.settings.summary_json is not None:
@@ -338,15 +341,19 @@ class Run:
                failed_sites: Mapping[str, str] | None = None) -> RunSummary:
         """The summary line (and ``--summary-json`` file) that ends every run. ``failed_sites``:
         sites that failed after they were read (writes stopped), listed with those that could not be."""
-        counted = Counter(finding.severity for finding in result.open_findings())  # .value once a severity
-        by_severity = {severity.value: n for severity, n in counted.items()}
         self.summary = RunSummary(
             command=self.request.command, sites=list(result.sites), issues_read=result.issues_read,
-            findings_by_severity=by_severity, writes_planned=writes_planned, writes_applied=writes_applied,
+            findings_by_severity=_by_severity(result), writes_planned=writes_planned, writes_applied=writes_applied,
             errors=errors + len(result.site_errors), duration_s=time.monotonic() - self.started,
             exit_code=exit_code, site_errors={**result.site_errors, **(failed_sites or {})}, started_at=self.now)
         emit_summary(self.summary, self.settings.summary_json)
         return self.summary
+
+
+def _by_severity(result: AuditResult) -> dict[str, int]:
+    """Open findings per severity, as the summary line counts them."""
+    counted = Counter(finding.severity for finding in result.open_findings())  # .value once a severity
+    return {severity.value: n for severity, n in counted.items()}
 
 
 # --- the commands ------------------------------------------------------------------------------
