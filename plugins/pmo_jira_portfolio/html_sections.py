@@ -125,7 +125,7 @@ def decisions_section(rollup: Rollup) -> str:
     for d in decisions[:DECISIONS_SHOWN]:
         what = f'{e(d.level)} {link(d.key, d.url)} {e(d.name)}'
         age = _days_since(d.red_since, rollup.now)
-        red_for = "red since this run" if age is None else f"red {age} days (since {_date(d.red_since)})"
+        red_for = "red since this run" if age is None else f"red {age} day{'' if age == 1 else 's'} (since {_date(d.red_since)})"
         owner = e(d.owner) if d.owner else '<strong class="warn-text">nobody: appoint an owner</strong>'
         row = [what, *([e(d.site)] if sites else []), e(d.why), owner, e(red_for), e(d.fix)]
         rows.append(row)
