@@ -124,7 +124,7 @@ def test_config_errors_name_the_file_line_and_key(tmp_path):
     text = str(err.value)
     assert "resources.people[1].accounts.s" in text and "belongs to 'A' and 'B'" in text
     data["resources"] = {"capacity": {"holidays": ["25/12/2026"]}}
-    with pytest.raises(ConfigError, match="resources.capacity.holidays.0.*not a date"):
+    with pytest.raises(ConfigError, match="resources.capacity.holidays.0.*not a valid date"):
         load(tmp_path, data)
     data["resources"] = {"capacity": {"defualt": 5}}
     with pytest.raises(ConfigError, match="default"):

@@ -10,28 +10,15 @@ accounts on several sites and may carry their capacity, team and holidays.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from pmo_jira.mapping.schema import MappingSection, Strict, Text, describe, problem
+from pmo_jira.mapping.schema import Day, MappingSection, Strict, Text, problem
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            pass
-    raise problem(f"{describe(value)} is not a date", "write YYYY-MM-DD, e.g. 2026-12-25")
-
-
-Day = Annotated[date, BeforeValidator(_iso_date)]
 PerWeek = Annotated[float, Field(ge=0)]
 
 

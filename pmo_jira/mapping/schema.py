@@ -184,6 +184,21 @@ EpicMode = Annotated[str, BeforeValidator(choice("a way to derive a phase from e
 Text = Annotated[str, Field(min_length=1)]
 
 
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise problem(f"{describe(value)} is not a valid date", "write YYYY-MM-DD, e.g. 2026-03-31")
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar day written YYYY-MM-DD (YAML reads an unquoted one as a date already)."""
+
+
 def _project_key(value: Any) -> Any:
     if isinstance(value, str) and not _PROJECT_KEY.match(value):
         raise problem(f"'{value}' is not a Jira project key",
@@ -396,19 +411,7 @@ class WaiverConfig(Strict):
     jql: Annotated[Jql, Field(min_length=1)] | None = None
     owner: Text
     reason: Text
-    expires: date
-
-    @field_validator("expires", mode="before")
-    @classmethod
-    def _iso_date(cls, value: Any) -> Any:
-        if isinstance(value, date):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value.strip())
-            except ValueError:
-                pass
-        raise problem(f"{describe(value)} is not a valid date", "write YYYY-MM-DD, e.g. 2026-03-31")
+    expires: Day
 
     @model_validator(mode="after")
     def _item_or_jql(self) -> WaiverConfig:
