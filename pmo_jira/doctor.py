@@ -323,11 +323,35 @@ def _local_checks(settings: Settings) -> list[Check]:
     history = settings.history or ""
     if "://" not in history:
         checks.append(_writable("history", Path(history)))
+    else:
+        checks.append(_shared_history(history))
     if settings.lock is not None:
         checks.append(_writable("run lock", settings.lock))
     if settings.summary_json is not None:
         checks.append(_writable("summary json", settings.summary_json))
     return checks
+
+
+def _shared_history(url: str) -> Check:
+    """Whether a run can record itself in the shared (PostgreSQL) history: the server answers the
+    password, the schema is this pmo-jira's, the account may write. A sync checks the same before
+    it reads Jira and stops when it cannot; doctor says so the day before."""
+    from pmo_jira.history import HistoryStore  # the database layer loads only for this check
+    from pmo_jira.history.migrate import stamped_head
+
+    try:
+        with HistoryStore(url, create=False, migrate=False, timeout=5.0) as store:
+            if store.empty:
+                return Check("history", "ok", f"{store}: empty, the first run creates its tables")
+            store.check_writable()
+    except PmoError as exc:
+        message = exc.one_line()
+        fix = None
+        if "cannot connect" in message:
+            fix = ("start the database server, or correct the history URL and its password "
+                   "(PMO_JIRA_HISTORY_PASSWORD, PGPASSWORD, `pmo-jira login --history`)")
+        return Check("history", "fail", message, fix)
+    return Check("history", "ok", f"{store}: schema revision {stamped_head()}, runs can be recorded")
 
 
 def _writable(name: str, path: Path) -> Check:

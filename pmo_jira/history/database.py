@@ -169,9 +169,28 @@ def database_errors(target: HistoryTarget) -> Iterator[None]:
         if target.is_postgres and exc.connection_invalidated or (
                 target.is_postgres and isinstance(exc, sa.exc.OperationalError) and "connect" in detail):
             raise PmoError(f"history database {target}: cannot connect: {detail}") from None
-        hint = ""
-        if target.path is not None and "locked" not in detail and "unable to open" not in detail:
-            hint = " (move the file aside to start a new history)"
-        raise PmoError(f"history database {target} is unusable: {detail}{hint}") from None
+        raise PmoError(f"history database {target} is unusable: {detail}{_sqlite_hint(target, detail)}") from None
     except sa.exc.SQLAlchemyError as exc:
         raise PmoError(f"history database {target} is unusable: {' '.join(str(exc).split())}") from None
+
+
+def _sqlite_hint(target: HistoryTarget, detail: str) -> str:
+    """The fix for a SQLite history's failure. Only a damaged file is worth moving aside (a new
+    history starts without the runs it held); a full disk or a read-only file is fixed where it is."""
+    if target.path is None:
+        return ""
+    text = detail.lower()
+    if "disk is full" in text:
+        return f" (free space on the disk of {target.path.parent}; the history is kept as it was)"
+    if "readonly" in text or "read-only" in text:
+        return (f" (make {target.path} and its folder writable by this account, or set "
+                "PMO_JIRA_HISTORY to a writable place)")
+    if "unable to open" in text and target.path.is_dir():
+        return f" (that is a folder: name a file in it, e.g. {target.path / 'history.sqlite'})"
+    if "unable to open" in text:
+        return (f" (this account must be able to write to {target.path.parent}: SQLite keeps its "
+                "-wal and -shm files next to the history)")
+    if "not a database" in text or "malformed" in text:
+        return " (move the file aside to start a new history)"
+    return ""
+

@@ -39,6 +39,9 @@ from pmo_jira.private_files import create_private
 from pmo_jira.settings import load_settings
 
 _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
+_WRITTEN = (runs, run_counts, run_facts, site_facts, finding_events, item_events)  # by record_run and prune
+_GRANT = (" (grant the account SELECT, INSERT and DELETE on the history's tables and USAGE on their "
+          "sequences, see docs/history.md)")
 _COMPARED = sa.and_(runs.c.narrowed.is_(None), runs.c.interrupted.is_(None))  # see RunRecord.compared
 
 
@@ -143,6 +146,30 @@ class HistoryStore:
             conn.execution_options(write=True)
             with conn.begin():
                 yield conn
+
+    def check_writable(self) -> None:
+        """PmoError unless runs can be recorded here, found before a run reads Jira (and before a
+        sync writes to it) rather than after: a database account allowed to read only, a
+        read-only file. Each table a recording or pruning writes is written nothing, which the
+        database checks the account's rights for all the same; then it is rolled back."""
+        with self._guard(), self._engine.connect() as conn:
+            conn.execution_options(write=True)
+            with conn.begin() as transaction:
+                try:
+                    for table in _WRITTEN:
+                        conn.execute(table.insert().from_select(list(table.c.keys()),
+                                                                sa.select(table).where(sa.false())))
+                        conn.execute(table.delete().where(sa.false()))
+                    # a run's id comes from a sequence the statements above never touch
+                    allowed = not self.is_postgres or conn.execute(sa.select(sa.func.has_sequence_privilege(
+                        sa.func.pg_get_serial_sequence("runs", "id"), "USAGE"))).scalar()
+                except sa.exc.ProgrammingError as exc:  # PostgreSQL: the account lacks a right
+                    raise PmoError(f"history database {self} cannot record runs: "
+                                   f"{' '.join(str(exc.orig).split())}{_GRANT}") from None
+                if not allowed:
+                    raise PmoError(f"history database {self} cannot record runs: permission denied "
+                                   f"for the sequence of runs.id{_GRANT}")
+                transaction.rollback()
 
     def query(self, statement: sa.Executable | str, params: dict[str, Any] | None = None) -> list[Row]:
         """A read (a Core statement, or SQL text with ``:name`` parameters); a failure is one line."""

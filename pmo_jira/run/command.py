@@ -160,6 +160,7 @@ class Run:
         self.recorded: int | None = None  # the run's id in the history, once recorded
         self.audited: AuditedSites | None = None  # what audit() read, once it has
         self.writes_planned = 0  # issues the write-back plan touches, once planned
+        self.applied: ApplyReport | None = None  # what apply() wrote, once it has
         self._caches: list[Any] = []  # the sites' state caches, closed with the run (not left to the GC)
 
     def __enter__(self) -> Run:
@@ -174,10 +175,13 @@ class Run:
             self._interrupted(exc)
         elif isinstance(exc, PmoError) and self.summary is None:
             read = self.audited.result if self.audited is not None else None  # stopped after the read
+            written = self.applied or ApplyReport()  # stopped after writing, e.g. by the history
             self.summary = RunSummary(
-                command=self.request.command, sites=[s.name for s in self.settings.sites], errors=1,
+                command=self.request.command, sites=self._selected(read), errors=1 + written.failed,
                 issues_read=read.issues_read if read is not None else 0,
                 findings_by_severity=_by_severity(read) if read is not None else {},
+                writes_planned=self.writes_planned if self.applied is not None else 0,
+                writes_applied=written.applied,
                 duration_s=time.monotonic() - self.started, exit_code=2, started_at=self.now,
                 stopped=exc.one_line())
             if self.settings.summary_json is not None:
@@ -206,12 +210,18 @@ class Run:
             result = audited.result if audited is not None else None
             self.summary = RunSummary(
                 command=self.request.command,
-                sites=list(result.sites) if result else list(self.request.sites) or [s.name for s in self.settings.sites],
+                sites=self._selected(result),
                 issues_read=result.issues_read if result else 0, writes_planned=self.writes_planned,
                 writes_applied=report.applied, errors=report.failed,
                 duration_s=time.monotonic() - self.started, exit_code=EXIT_INTERRUPTED, started_at=self.now,
                 stopped=exc.detail, interrupted=exc.signal_name)
             emit_summary(self.summary, self.settings.summary_json)
+
+    def _selected(self, result: AuditResult | None) -> list[str]:
+        """The sites the run is about: those it read, else those asked for (``--site``), else all."""
+        if result is not None:
+            return list(result.sites)
+        return list(self.request.sites) or [s.name for s in self.settings.sites]
 
     def _record_interrupted(self, signal_name: str, report: ApplyReport) -> None:
         """The history record of an interrupted run: what it read, or (stopped while reading) a
@@ -239,6 +249,8 @@ class Run:
 
         ``read_comments``: also read the comments of the issues pmo-jira wrote to, in the same
         searches (a sync proves which comments are its own with them)."""
+        if self.request.record:
+            self._check_history()
         audited = audit_sites(
             self.settings, now=self.now, site_names=self.request.sites, mapping_path=self.request.mapping,
             scope=self.request.scope, registry=self._registry(), client_factory=self.client_factory,
@@ -253,6 +265,15 @@ class Run:
             if cache is not None and all(cache is not c for c in self._caches):
                 self._caches.append(cache)
         return audited
+
+    def _check_history(self) -> None:
+        """Stop before reading Jira when the run could not be recorded: a shared history at an
+        older schema (`history migrate` first), an account allowed to read it only, a read-only
+        file. Found at the end, a sync would have written to Jira and kept no record of it."""
+        from pmo_jira.history import HistoryStore
+
+        with HistoryStore(self.settings.history) as store:
+            store.check_writable()
 
     def plan(self, audited: AuditedSites) -> dict[str, Plan]:
         """One write-back plan per site read (nothing is written)."""
@@ -273,10 +294,11 @@ class Run:
         primary = audited.primary_mapping
         if capped and primary is not None:
             check_blast_radius(total, self.settings.writeback.max_writes or primary.writeback.max_writes)
-        return apply_sites(plans, audited, notify=self.settings.writeback.notify,
-                           concurrency=self.settings.writeback.concurrency or 4,
-                           max_write_timeouts=self.settings.writeback.max_write_timeouts,
-                           on_issue=self.events.writing if self.events.wants_progress else None)
+        self.applied = apply_sites(plans, audited, notify=self.settings.writeback.notify,
+                                   concurrency=self.settings.writeback.concurrency or 4,
+                                   max_write_timeouts=self.settings.writeback.max_write_timeouts,
+                                   on_issue=self.events.writing if self.events.wants_progress else None)
+        return self.applied
 
     def lock(self) -> RunLock:
         """The run lock writing runs hold, so two never write the same site at once."""
