@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import traceback
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from typing import IO, Any, Literal
 
 from pmo_jira.errors import PmoError
 from pmo_jira.findings import Severity
+from pmo_jira.private_files import replace_file
 from pmo_jira.redaction import MASK, redact, register_secret  # noqa: F401 - the names logs always offered
 
 LOGGER = "pmo_jira"
@@ -156,20 +156,13 @@ class RunSummary:
 
 
 def write_summary_json(path: str | os.PathLike[str], summary: RunSummary) -> None:
-    """Write atomically (temp file + rename): a monitor never reads half a file."""
+    """Write the file whole (``replace_file``): a monitor never reads half of it. A folder or file
+    that cannot be written (read-only, a full disk) is one ``PmoError`` naming it."""
     target = Path(path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".summary-", dir=target.parent)
+        replace_file(target, summary.to_json() + "\n")
     except OSError as exc:
         raise PmoError(f"cannot write the run summary {target}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(summary.to_json() + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def log_summary(summary: RunSummary) -> None:

@@ -11,6 +11,7 @@ run can say whom it is waiting for. That side file is informational only: the OS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from typing import Any
 import filelock
 
 from pmo_jira.errors import LockError
+from pmo_jira.private_files import replace_file
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ class RunLock:
 
     def release(self) -> None:
         try:
-            self.info_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the note is informational (see _write_holder)
+                self.info_path.unlink(missing_ok=True)
         finally:
             self._lock.release()
 
@@ -86,10 +89,14 @@ class RunLock:
         return data if isinstance(data, dict) else None
 
     def _write_holder(self) -> None:
+        """Say who holds the lock. Informational only, so a side file that cannot be written (a
+        full disk, a read-only folder) is a warning: the lock itself is held."""
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": self.clock().isoformat()}
-        tmp = self.info_path.with_name(self.info_path.name + f".{os.getpid()}")
-        tmp.write_text(json.dumps(info), encoding="utf-8")
-        os.replace(tmp, self.info_path)
+        try:
+            replace_file(self.info_path, json.dumps(info))
+        except OSError as exc:
+            log.warning("cannot write %s (who holds the run lock): %s; a run waiting for it will "
+                        "not know whom it waits for", self.info_path, exc.strerror or exc)
 
     def __enter__(self) -> RunLock:
         self.acquire()
