@@ -28,6 +28,7 @@ from pydantic import (
 
 from pmo_jira.errors import ConfigError
 from pmo_jira.suggest import did_you_mean
+from pmo_jira.textfile import read_small_text
 
 CONFIG_NAME = "pmo-jira.toml"
 ENV_PREFIX = "PMO_JIRA_"
@@ -253,6 +254,10 @@ _ENV_KEYS: dict[str, tuple[str, ...]] = {
 OVERRIDE_KEYS: frozenset[str] = frozenset(path[-1] for path in _ENV_KEYS.values())
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""Largest config file read: one with hundreds of sites is a few dozen kilobytes."""
+
+
 def load_settings(config_path: str | os.PathLike[str] | None = None,
                   env: Mapping[str, str] | None = None,
                   overrides: Mapping[str, Any] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -266,27 +271,33 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
     env = os.environ if env is None else env
     path = find_config(config_path, env, cwd)
     if path is not None:
-        text = path.read_text(encoding="utf-8")
-        data, locate, site_keys = _parse_toml(text, _display(path))
+        _, text = read_small_text(path, _display(path), what="config", max_bytes=MAX_CONFIG_BYTES, hints={
+            "missing": "check --config / PMO_JIRA_CONFIG", "folder": "name the .toml file",
+            "too_big": "is this the right file? a config is a few dozen lines of TOML"})
+        data, locate = _parse_toml(text, _display(path))
         base = path.parent
     else:
-        data, locate, site_keys, base = _env_site(env), (lambda loc: None), [], Path.cwd()
+        data, locate, base = _env_site(env), (lambda loc: None), Path.cwd()
 
+    from_env: dict[Loc, str] = {}  # settings the environment gave: an error names the variable
     for name, keypath in _ENV_KEYS.items():
         value = env.get(ENV_PREFIX + name)
         if value not in (None, ""):
             _put(data, keypath, value)
+            from_env[keypath] = ENV_PREFIX + name
     for key, value in (overrides or {}).items():
         if key not in OVERRIDE_KEYS:
             raise ValueError(f"unknown settings override {key!r}")
         if value is not None:
-            _put(data, next(p for p in _ENV_KEYS.values() if p[-1] == key), value)
+            keypath = next(p for p in _ENV_KEYS.values() if p[-1] == key)
+            _put(data, keypath, value)
+            from_env.pop(keypath, None)
 
     where = _display(path) if path else None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise _config_error(exc, where, locate, site_keys) from None
+        raise _config_error(exc, where, locate, from_env) from None
     return _resolve_paths(settings, base, path, env)
 
 
@@ -345,8 +356,8 @@ def _resolve_paths(settings: Settings, base: Path, path: Path | None,
 Loc = tuple[Any, ...]
 
 
-def _parse_toml(text: str, path: str) -> tuple[dict[str, Any], Any, list[str]]:
-    """Parse TOML; return data ready for validation, a ``loc -> line`` function and site names.
+def _parse_toml(text: str, path: str) -> tuple[dict[str, Any], Any]:
+    """Parse TOML; return data ready for validation and a ``loc -> line`` function.
 
     ``[sites.<name>]`` tables become a list of sites named by their key; ``[[sites]]`` arrays are
     taken as they are. Secrets are refused here, before validation, so the message is specific.
@@ -388,7 +399,7 @@ def _parse_toml(text: str, path: str) -> tuple[dict[str, Any], Any, list[str]]:
 
     locate.toml_loc = toml_loc  # type: ignore[attr-defined]
     _refuse_secrets(data, (), path, locate)
-    return data, locate, site_keys
+    return data, locate
 
 
 def _key_lines(text: str) -> dict[Loc, int]:
@@ -492,14 +503,14 @@ def _env_name(loc: Loc) -> str:
     return "env " + _dotted(loc)
 
 
-def _config_error(exc: ValidationError, file: str | None, locate: Any,
-                  site_keys: list[str]) -> ConfigError:
+def _config_error(exc: ValidationError, file: str | None, locate: Any, from_env: Mapping[Loc, str]) -> ConfigError:
     err = exc.errors(include_url=False)[0]
     loc: Loc = tuple(err["loc"])
     more = len(exc.errors()) - 1
+    variable = next((var for keypath, var in from_env.items() if loc[:len(keypath)] == keypath), None)
     toml_loc = getattr(locate, "toml_loc", lambda x: x)(loc)
-    key = _dotted(toml_loc) if file else _env_name(loc)
-    line = locate(loc)
+    key = f"{variable} ({_dotted(loc)})" if variable else _dotted(toml_loc) if file else _env_name(loc)
+    line = None if variable else locate(loc)
     hint = None
     if err["type"] == "extra_forbidden":
         message = "unknown key"
@@ -509,7 +520,12 @@ def _config_error(exc: ValidationError, file: str | None, locate: Any,
     elif err["type"] == "missing":
         message = "required key is missing"
     else:
-        message = err["msg"].removeprefix("Value error, ")
+        from pmo_jira.mapping.schema import plain_error  # the mapping's words for the same mistakes
+
+        plain = plain_error(err["type"], err.get("input"), err.get("ctx") or {})
+        message, hint = plain if plain else (err["msg"].removeprefix("Value error, "), None)
+        if hint and ("quote" in hint or hint.startswith("write [")):  # how to write it in the file
+            hint = None if variable else hint.replace(f"[{err.get('input')}]", f'["{err.get("input")}"]')
     if more:
         hint = (hint + "; " if hint else "") + f"{more} more problem{'s' if more > 1 else ''} after this one"
-    return ConfigError(message, file=file, line=line, key=key, hint=hint)
+    return ConfigError(message, file=None if variable else file, line=line, key=key, hint=hint)

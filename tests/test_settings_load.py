@@ -9,6 +9,7 @@ import pytest
 from pmo_jira.errors import ConfigError
 from pmo_jira.settings import find_config, load_settings
 
+from cli_fixtures import one_error_line
 from ops_fixtures import write_config
 
 TWO_SITES = """
@@ -218,3 +219,41 @@ def test_numbers_from_the_environment_still_convert(clean_env, tmp_path):
     cfg = write_config(tmp_path, TWO_SITES)
     s = load_settings(cfg, env={"PMO_JIRA_MAX_WRITES": "700", "PMO_JIRA_MAX_RESOLVED_SHARE": "0.8"})
     assert (s.writeback.max_writes, s.writeback.max_resolved_share) == (700, 0.8)
+
+
+def test_a_bad_value_from_the_environment_names_the_variable_not_the_file(clean_env, tmp_path):
+    cfg = write_config(tmp_path, TWO_SITES)
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={"PMO_JIRA_MAX_WRITES": "lots"})
+    assert str(err.value) == "PMO_JIRA_MAX_WRITES (writeback.max_writes): expected a whole number, got 'lots'"
+    with pytest.raises(ConfigError) as err:
+        load_settings(cfg, env={"PMO_JIRA_SITES_AT_ONCE": "0"})
+    assert str(err.value) == "PMO_JIRA_SITES_AT_ONCE (sites_at_once): must be at least 1, got '0'"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ('mapping = 5', "pmo-jira.toml:1: mapping: expected a file path, got the number 5 (quote it)"),
+    ('summary_json = true', "pmo-jira.toml:1: summary_json: expected a file path, got true (quote it)"),
+    ('writeback = 5', "pmo-jira.toml:1: writeback: expected a mapping of keys, got the number 5"),
+    ('[sites.dc]\nurl = "https://jira.acme.internal"\nprojects = "OPS"',
+     "pmo-jira.toml:3: sites.dc.projects: expected a list, got 'OPS' (write [\"OPS\"])"),
+])
+def test_a_value_of_the_wrong_type_is_said_in_words(clean_env, setting, message):
+    assert _error(clean_env, setting + "\n") == message
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(clean_env, tmp_path):
+    cfg = tmp_path / "pmo-jira.toml"
+    cfg.write_bytes(b"\xef\xbb\xbf" + TWO_SITES.lstrip("\n").encode())
+    assert [site.name for site in load_settings(cfg, env={}).sites] == ["cloud", "dc-prod"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "pmo-jira.toml:1: the file is not UTF-8 text (save it as UTF-8)"),
+    ('[sites.dc]\nurl = "https://x"\n'.encode("utf-16"), "pmo-jira.toml:1: the file is UTF-16 text (save it as UTF-8)"),
+])
+def test_a_config_that_is_not_text_is_one_line_and_exit_2(pmo, content, message):
+    (pmo.home / "pmo-jira.toml").write_bytes(content)
+    result = pmo.run(["audit"])
+    assert result.exit_code == 2
+    assert one_error_line(result) == "Error: " + message

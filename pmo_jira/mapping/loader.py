@@ -33,6 +33,7 @@ from pmo_jira.mapping.schema import (
 )
 from pmo_jira.printable import INVISIBLE
 from pmo_jira.suggest import did_you_mean
+from pmo_jira.textfile import read_small_text
 
 Path_ = tuple[str | int, ...]
 
@@ -193,29 +194,10 @@ def _yaml_hint(exc: yaml.MarkedYAMLError) -> str:
 
 def _parse(path: str) -> tuple[Any, _Source, str]:
     """Read and parse the file; raises ConfigError for anything that is not a usable YAML mapping."""
-    file = Path(path)
-    try:
-        size = file.stat().st_size
-        if size > MAX_BYTES and file.is_file():
-            raise ConfigError(f"the file is {size / 1024 / 1024:.1f} MiB, more than a mapping's limit of "
-                              f"{MAX_BYTES // 1024 // 1024} MiB", file=path, line=1,
-                              hint="is this the right file? a mapping is a few kilobytes of YAML")
-        raw = file.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("mapping file not found", file=path, hint="check the path; presets live in mappings/") from None
-    except IsADirectoryError:
-        raise ConfigError("is a directory, not a mapping file", file=path, hint="name a .yaml file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the file: {exc.strerror}", file=path) from None
+    raw, text = read_small_text(Path(path), path, what="mapping", max_bytes=MAX_BYTES, hints={
+        "missing": "check the path; presets live in mappings/", "folder": "name a .yaml file",
+        "too_big": "is this the right file? a mapping is a few kilobytes of YAML"})
     digest = hashlib.sha256(raw).hexdigest()[:12]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ConfigError("the file is UTF-16 text", file=path, line=1, hint="save it as UTF-8")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError("the file is not UTF-8 text", file=path, line=line,
-                          hint="save it as UTF-8") from None
     found = INVISIBLE.search(text)
     if found:
         line = text.count("\n", 0, found.start()) + 1

@@ -124,10 +124,12 @@ def describe(value: Any) -> str:
 
 _EXPECTED = {
     "list_type": "a list",
+    "tuple_type": "a list",
     "dict_type": "a mapping of keys",
     "model_type": "a mapping of keys",
     "model_attributes_type": "a mapping of keys",
     "string_type": "text",
+    "path_type": "a file path",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "int_type": "a whole number",
@@ -147,9 +149,9 @@ def plain_error(kind: str, value: Any, ctx: dict[str, Any]) -> tuple[str, str | 
     """A pydantic error type as words for people: ``(problem, fix)``, or None for types not covered."""
     if kind in _EXPECTED:
         hint = None
-        if kind == "list_type" and isinstance(value, (str, int, float)):
+        if kind in ("list_type", "tuple_type") and isinstance(value, (str, int, float)):
             hint = f"write [{value}]"
-        elif kind == "string_type" and isinstance(value, (bool, int, float)):
+        elif kind in ("string_type", "path_type") and isinstance(value, (bool, int, float)):
             hint = "quote it"
         elif kind.startswith(("int", "float")) and isinstance(value, bool):
             hint = "true and false are not numbers; write a number"
