@@ -79,6 +79,7 @@ def test_a_signal_mid_apply_ends_in_order_and_the_next_run_converges(pmo, tmp_pa
 
         runs = json.loads(pmo.run(["history", "--all", "--format", "json"], sb=sb).stdout)["runs"]
         assert [(r["kind"], r["interrupted"], r["compared"]) for r in runs] == [("sync", name, False)]
+        assert report["findings_total"] == runs[0]["findings"]["open"] > 0  # what it found before the stop
 
         again = pmo.run(["sync", "--apply"], sb=sb)
         assert again.exit_code == 0, again.output

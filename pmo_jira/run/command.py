@@ -212,6 +212,7 @@ class Run:
                 command=self.request.command,
                 sites=self._selected(result),
                 issues_read=result.issues_read if result else 0, writes_planned=self.writes_planned,
+                findings_by_severity=_by_severity(result) if result else {},
                 writes_applied=report.applied, errors=report.failed,
                 duration_s=time.monotonic() - self.started, exit_code=EXIT_INTERRUPTED, started_at=self.now,
                 stopped=exc.detail, interrupted=exc.signal_name)
