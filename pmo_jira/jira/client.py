@@ -336,7 +336,7 @@ class JiraClient:
                 return None
             try:
                 return resp.content.decode(resp.encoding or "utf-8") if as_text else _decode(resp)
-            except (ValueError, LookupError):
+            except (ValueError, LookupError, RecursionError):  # RecursionError: nested beyond any real answer
                 raise JiraApiError("malformed response body (not JSON)", method=method, url=path,
                                    status=status) from None
         body = _try_json(resp)
@@ -350,6 +350,14 @@ class JiraClient:
 
     def _get(self, path: str, **params: Any) -> Any:
         return self._request("GET", path, params={k: v for k, v in params.items() if v is not None})
+
+    def _get_list(self, path: str, **params: Any) -> list[dict]:
+        """A GET whose answer must be a JSON array of objects (``/field``, ``/status`` ...): anything
+        else, an empty answer included, is a malformed body, never an empty site."""
+        body = self._get(path, **params)
+        if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+            raise JiraApiError("malformed response body (expected a JSON array of objects)", method="GET", url=path)
+        return body
 
     def _get_object(self, path: str, **params: Any) -> dict:
         """A GET whose answer must be a JSON object (a page, a bean)."""
@@ -376,7 +384,12 @@ class JiraClient:
     def fields(self) -> list[dict]:
         """Every field the account can see (``/field``), fetched once per client."""
         if self._fields is None:
-            self._fields = list(self._get(f"{self.api}/field") or [])
+            path = f"{self.api}/field"
+            fields = self._get_list(path)
+            if not all(isinstance(f.get("schema"), (dict, type(None))) for f in fields):
+                raise JiraApiError("malformed response body (a field whose 'schema' is not an object)",
+                                   method="GET", url=path)
+            self._fields = fields
         return self._fields
 
     def resolve_field(self, spec: str | dict | Sequence[str | dict]) -> dict | None:
@@ -414,7 +427,7 @@ class JiraClient:
         Center's ``/project`` has no such parameter: read them with ``project_property``.
         """
         if self.flavour is Flavour.DC:
-            yield from self._get(f"{self.api}/project", expand="lead,description") or []
+            yield from self._get_list(f"{self.api}/project", expand="lead,description")
             return
         start = 0
         extra = {"properties": ",".join(properties)} if properties else {}
@@ -429,11 +442,11 @@ class JiraClient:
 
     def issue_types(self) -> list[dict]:
         """Every issue type of the site (``/issuetype``)."""
-        return list(self._get(f"{self.api}/issuetype") or [])
+        return self._get_list(f"{self.api}/issuetype")
 
     def statuses(self) -> list[dict]:
         """Every workflow status of the site (``/status``)."""
-        return list(self._get(f"{self.api}/status") or [])
+        return self._get_list(f"{self.api}/status")
 
     def jql_errors(self, queries: Sequence[str]) -> dict[str, list[str]]:
         """What the site says is wrong with each query (an empty list: it would run).
@@ -640,7 +653,7 @@ class JiraClient:
                                                method="POST", url=path)
                         logs += 1
                         yield str(entry["issueId"]), list(entry.get("changeHistories") or [])
-                except ValueError:
+                except (ValueError, RecursionError):
                     raise JiraApiError("malformed response body (not JSON)", method="POST", url=path) from None
                 if not isinstance(page.get("issueChangeLogs"), list):
                     raise JiraApiError("malformed response body (no 'issueChangeLogs' list)", method="POST",
@@ -834,7 +847,7 @@ def _decode(resp: requests.Response) -> Any:
 def _try_json(resp: requests.Response) -> Any:
     try:
         return resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

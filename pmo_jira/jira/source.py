@@ -250,8 +250,7 @@ def _add_state(client: JiraClient, page: list[dict], label_prefix: str) -> None:
     request; the others are read (concurrently) and kept in the cache for the next run.
     """
     prefix = label_prefix.strip().lower()
-    tagged = [raw for raw in page
-              if any(str(label).startswith(prefix) for label in (raw.get("fields") or {}).get("labels") or ())]
+    tagged = [raw for raw in page if any(str(label).startswith(prefix) for label in _labels_of(raw))]
     if not tagged:
         return
     cache = client.property_cache
@@ -270,7 +269,15 @@ def _add_state(client: JiraClient, page: list[dict], label_prefix: str) -> None:
     for raw in tagged:
         present, value = known[raw["key"]]
         if present:
-            raw["properties"] = {**(raw.get("properties") or {}), STATE_PROPERTY: value}
+            props = raw.get("properties")
+            raw["properties"] = {**(props if isinstance(props, dict) else {}), STATE_PROPERTY: value}
+
+
+def _labels_of(raw: Any) -> Any:
+    """The labels of a raw issue that has a key; a malformed one has none here (its parse says why)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("key"), str) or not isinstance(raw.get("fields"), dict):
+        return ()
+    return raw["fields"].get("labels") or ()
 
 
 def _with_properties(client: JiraClient, project: Project, keys: Sequence[str]) -> Project:
