@@ -9,9 +9,12 @@ from collections import Counter
 
 import pytest
 
+from pmo_jira.errors import LockError
 from pmo_jira.history import HistoryStore
+from pmo_jira.run import RunEvents, RunRequest, run_sync_command
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
+from pmo_jira.settings import load_settings
 
 from cli_fixtures import PINNED_NOW, owned_comments, run_subprocess, site_env, writes
 
@@ -82,3 +85,51 @@ def test_a_killed_runner_leaves_no_stale_lock(slow_site, postgres, tmp_path):
     second = run_subprocess(["sync", "--apply"], _env(slow_site, postgres, url, tmp_path, 1), tmp_path)
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
+
+
+class _CutTheLockWhilePlanning(RunEvents):
+    """The database drops the runner's connections after the read, before the writes (a restart,
+    a failover): its site lock goes with them."""
+
+    def __init__(self, postgres) -> None:
+        self.postgres = postgres
+
+    def planned(self, plan) -> None:
+        import psycopg
+
+        pg = self.postgres
+        with psycopg.connect(host="127.0.0.1", port=pg.port, user=pg.user, password=pg.password,
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                         " WHERE application_name LIKE 'pmo-jira pid %'")
+
+
+def test_a_run_that_lost_its_site_lock_writes_nothing(sandbox, postgres, monkeypatch, tmp_path):
+    fresh_cloud = sandbox("cloud", issues=60, seed=11)
+    for var, value in site_env(fresh_cloud).items():
+        monkeypatch.setenv(var, value)
+    url = postgres.url(postgres.create_database())
+    settings = load_settings(env={**site_env(fresh_cloud), "PMO_JIRA_HISTORY": url,
+                                  "PMO_JIRA_LOCK": str(tmp_path / "pmo-jira.lock")}, cwd=tmp_path)
+    with pytest.raises(LockError, match=r"the lock of site jira \(.*\) in the shared history .* was lost before "
+                                        r"writing .*nothing was written"):
+        run_sync_command(settings, RunRequest("sync"), apply=True, events=_CutTheLockWhilePlanning(postgres))
+    assert writes(fresh_cloud) == []
+    res = run_sync_command(settings, RunRequest("sync"), apply=True)  # the next run syncs as usual
+    assert res.exit_code == 0 and res.applied.applied > 0
+
+
+def test_a_lock_knows_whether_it_is_still_held(postgres):
+    from pmo_jira.history.database import parse_target
+    from pmo_jira.history.site_lock import SiteLock, site_lock_id
+    from pmo_jira.settings import SiteSettings
+
+    # ids of both signs: pg_locks shows the halves of a key as unsigned numbers
+    sites = [SiteSettings(name=f"s{n}", url=f"https://jira{n}.example.com") for n in range(8)]
+    assert {site_lock_id(s) < 0 for s in sites} == {True, False}
+    with SiteLock(parse_target(postgres.url("postgres")), sites) as lock:
+        lock.check()
+        _CutTheLockWhilePlanning(postgres).planned(None)
+        with pytest.raises(LockError, match=r"the locks of sites s0 \(https://jira0.example.com\), s1 .*, s7 \(https://jira7.example.com\) "
+                                                r"in the shared history .* were lost before writing"):
+            lock.check()

@@ -94,6 +94,26 @@ class SiteLock:
         since = row[2].strftime("%Y-%m-%d %H:%M %Z").strip() if row[2] else "?"
         return f"{row[0] or 'unnamed'}, connected since {since}"
 
+    def check(self) -> None:
+        """LockError unless this run still holds every site's lock. The lock lives as long as its
+        connection: a database restart, a failover or a dropped connection frees it silently, and
+        another runner may then take the site. Asked before writing, so such a run writes nothing."""
+        if self._conn is None:
+            return
+        try:
+            held = {(int(hi) << 32) | int(lo) for hi, lo in self._conn.execute(sa.text(
+                "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND objsubid = 1 AND pid = pg_backend_pid()"))}
+        except sa.exc.SQLAlchemyError:
+            held = set()
+        lost = [s for s in self.sites if site_lock_id(s) & 0xFFFFFFFFFFFFFFFF not in held]
+        if lost:
+            names = ", ".join(f"{s.name} ({s.url})" for s in sorted(lost, key=lambda s: s.name))
+            what, was, it = ("the lock of site", "was", "it") if len(lost) == 1 else ("the locks of sites", "were", "them")
+            raise LockError(f"{what} {names} in the shared history {self.target} {was} lost before writing "
+                            f"(the database restarted or the connection dropped), so another run may be syncing "
+                            f"{it}: nothing was written; run again")
+
     def release(self) -> None:
         conn, engine = self._conn, self._engine
         self._conn = self._engine = None

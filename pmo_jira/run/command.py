@@ -40,6 +40,7 @@ from pmo_jira.writeback import ApplyReport, Plan, check_blast_radius
 
 if TYPE_CHECKING:
     from pmo_jira.history import HistoryStore
+    from pmo_jira.history.site_lock import SiteLock
     from pmo_jira.runlock import RunLock
 
 log = logging.getLogger("pmo_jira.run")
@@ -308,7 +309,7 @@ class Run:
         return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
                        timeout=self.request.wait_timeout)
 
-    def site_lock(self) -> AbstractContextManager[object]:
+    def site_lock(self) -> AbstractContextManager[SiteLock | None]:
         """With a shared PostgreSQL history, the lock of each selected site in it, which runners
         on other machines (or with another run lock file) see too; else nothing more to hold."""
         from pmo_jira.history.database import parse_target  # the history's database layer is slow to load
@@ -434,9 +435,10 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
     events = events or RunEvents()
     with Run(settings, request, events=events, now=now, registry=registry) as run:
         with ExitStack() as locks:
+            site_lock = None
             if apply:
                 locks.enter_context(run.lock())
-                locks.enter_context(run.site_lock())
+                site_lock = locks.enter_context(run.site_lock())
             audited = run.audit(read_comments=True)
             plans = run.plan(audited)
             total = merge_plans(plans)
@@ -447,6 +449,8 @@ def run_sync_command(settings: Settings, request: RunRequest, *, apply: bool, ev
             if apply:
                 plans, held = hold_mass_resolutions(plans, audited)  # the resolution guard, per site
                 events.site_errors(held)
+                if site_lock is not None:
+                    site_lock.check()  # still ours after the read: a database restart frees it
                 report = run.apply(plans, audited)
             elif total is not None and not total.empty:
                 events.dry_run(total)
