@@ -17,7 +17,6 @@ An epic is one item, so an epic with only medium gaps is amber and one with a hi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from pmo_jira_portfolio.config import RAG_DIMENSIONS, Threshold
 
@@ -69,12 +68,12 @@ def _figure(value: float) -> str:
     return f"{value:g}" if value != int(value) else str(int(value))
 
 
-def _reading(dim: str, row: Mapping[str, Any], threshold: Threshold, colour: str) -> str:
-    measure = row.get(f"m_{dim}")
+def _reading(dim: str, measures: Mapping[str, float | None], threshold: Threshold, colour: str, gap: str) -> str:
+    measure = measures[f"m_{dim}"]
     if dim == "compliance":
-        if row.get("gap"):  # an epic: its worst open gap says more than a 0 / 100 % share
-            return str(row["gap"])
-        serious = row.get("m_compliance_serious") or 0.0
+        if gap:  # an epic: its worst open gap says more than a 0 / 100 % share
+            return gap
+        serious = measures["m_compliance_serious"] or 0.0
         if colour == RED:
             return f"{_figure(serious)} % of items with high or critical gaps (red from {threshold.red:g} %)"
         if serious >= threshold.amber:
@@ -84,13 +83,17 @@ def _reading(dim: str, row: Mapping[str, Any], threshold: Threshold, colour: str
     return f"{_READING[dim](measure)} ({colour} from {edge:g})"
 
 
-def why(row: Mapping[str, Any], thresholds: Mapping[str, Threshold]) -> str:
-    """One line saying which dimensions decided a row's overall colour, with their figures."""
-    overall = row.get("rag_overall", NONE)
+def why(rag: Mapping[str, str], measures: Mapping[str, float | None], thresholds: Mapping[str, Threshold],
+        gap: str = "") -> str:
+    """One line saying which dimensions decided a row's overall colour, with their figures.
+
+    ``rag``: colour per dimension and ``overall``; ``measures``: ``m_<dimension>`` and
+    ``m_compliance_serious``; ``gap``: an epic's worst open gap in words, said for its compliance."""
+    overall = rag.get("overall", NONE)
     if overall == NONE:
         return "Not rated: nothing open to measure."
     if overall == GREEN:
         return "Green: every measured dimension is below its amber threshold."
-    deciding = [d for d in RAG_DIMENSIONS if row.get(f"rag_{d}") == overall]
-    parts = [f"{d} - {_reading(d, row, thresholds[d], overall)}" for d in deciding]
+    deciding = [d for d in RAG_DIMENSIONS if rag.get(d) == overall]
+    parts = [f"{d} - {_reading(d, measures, thresholds[d], overall, gap)}" for d in deciding]
     return f"{overall.title()}: " + "; ".join(parts) + "."

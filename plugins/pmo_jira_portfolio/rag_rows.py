@@ -1,14 +1,28 @@
-"""The RAG rows a run keeps (its ``portfolio`` run facts): each portfolio's, project's and epic's
-colours and open children, rated from the roll-up's input in plain Python.
+"""The one rating of the portfolio's rows: each portfolio's, project's and epic's measures and
+colours, in plain Python, from the roll-up's input.
 
-The roll-up (``pmo_jira_portfolio.rollup``) rates the same rows in its frames to render them; a
-run that renders nothing (``audit``, ``sync``) keeps its rows without loading pandas. Both rate
-the same whole-number measures with the same rules (``pmo_jira_portfolio.rag``).
+A run keeps its rows' colours and open children in the history (its ``portfolio`` run facts)
+without loading pandas (``audit`` and ``sync`` render nothing); the report
+(``pmo_jira_portfolio.rollup``) shows the same rows' measures and colours in its frames.
+
+Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_DEFINITIONS``
+(every output prints the mapping's definitions next to the thresholds); the rules that turn them
+into colours (thresholds, worst-of, compliance by severity) are ``pmo_jira_portfolio.rag``'s:
+
+- schedule: days the latest open epic is past its target end (0 when none is late);
+- scope: percent growth of open child issues since the previous run (none without one);
+- risk: open high risks without an owner or a mitigation, plus open epics from planning on with
+  no linked risk (none when the mapping names no risk types);
+- compliance: percent of classified items with an open finding of medium severity or worse, and
+  of those with a high or critical one (an epic is one item: 0 or 100 %);
+- freshness: days since the least recently updated open epic was last updated.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pmo_jira.findings import AuditResult, Severity
@@ -51,8 +65,9 @@ def no_risk_register(e: EpicFacts, phase: str | None, with_risk_types: bool) -> 
     return with_risk_types and e.open and from_planning and e.risks == 0
 
 
-class _Sums:
-    """A project's or portfolio's figures summed (maxed) over its epics or projects."""
+class Figures:
+    """What a row is measured from: an epic's own, a project's or portfolio's summed (maxed) over
+    its epics or projects; a project counts its items itself."""
 
     __slots__ = ("open_children", "unmanaged_risks", "without_risks", "days_late", "days_since_update",
                  "items", "flagged", "serious")
@@ -62,7 +77,7 @@ class _Sums:
         self.items = self.flagged = self.serious = 0
         self.days_since_update: int | None = None
 
-    def add(self, other: _Sums) -> None:
+    def add(self, other: Figures) -> None:
         self.open_children += other.open_children
         self.unmanaged_risks += other.unmanaged_risks
         self.without_risks += other.without_risks
@@ -75,36 +90,53 @@ class _Sums:
         self.serious += other.serious
 
 
-def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
-    """The colours of every row of a run not recorded yet (scope against the previous run's rows):
-    what the history keeps of the run for the next report to compare with."""
+@dataclass(frozen=True, slots=True)
+class Rated:
+    """One row rated: its figures, its measure per dimension (``m_<dimension>``, and
+    ``m_compliance_serious``, the share of items with a high-or-worse gap) and its colour per
+    dimension and ``overall``."""
+
+    level: str  # portfolio | project | epic
+    site: str  # "" for a portfolio
+    key: str  # the portfolio's name, the project's or epic's key
+    figures: Figures
+    measures: dict[str, float | None]
+    rag: dict[str, str]
+
+    @property
+    def row_id(self) -> RowId:
+        return self.level, self.site, self.key
+
+    @property
+    def state(self) -> RowState:
+        """What the history keeps of the row."""
+        return RowState(self.figures.open_children, self.rag)
+
+
+def rate_rows(inp: RollupInput, mapping: MappingFile, before: Mapping[RowId, RowState]) -> Iterator[Rated]:
+    """Every row of ``inp`` rated, epics first, then projects, then portfolios; scope growth is
+    measured against ``before``, the previous run's rows."""
     result = inp.result
-    before = previous_rows(history, result).previous_rows
     thresholds = thresholds_of(mapping)
     with_risk_types = bool(mapping.issue_types.risk)
 
-    def colours(schedule: float, scope: float | None, risk: float | None, compliance: float | None,
-                serious: float | None, freshness: float | None) -> dict[str, str]:
-        measures = {"schedule": schedule, "scope": scope, "risk": risk, "freshness": freshness}
-        out = {d: compliance_colour(compliance, serious, thresholds[d]) if d == "compliance"
-               else rate(measures[d], thresholds[d]) for d in RAG_DIMENSIONS}
-        out["overall"] = worst(out[d] for d in RAG_DIMENSIONS)
-        return out
-
-    def state(level: str, site: str, key: str, s: _Sums) -> RowState:
-        return RowState(s.open_children, colours(
-            float(s.days_late), growth(s.open_children, before.get((level, site, key))),
-            float(s.unmanaged_risks + s.without_risks) if with_risk_types else None,
-            pct(s.flagged, s.items), pct(s.serious, s.items),
-            float(s.days_since_update) if s.days_since_update is not None else None))
+    def rated(level: str, site: str, key: str, s: Figures) -> Rated:
+        m = {"m_schedule": float(s.days_late),
+             "m_scope": growth(s.open_children, before.get((level, site, key))),
+             "m_risk": float(s.unmanaged_risks + s.without_risks) if with_risk_types else None,
+             "m_compliance": pct(s.flagged, s.items), "m_compliance_serious": pct(s.serious, s.items),
+             "m_freshness": float(s.days_since_update) if s.days_since_update is not None else None}
+        rag = {d: compliance_colour(m["m_compliance"], m["m_compliance_serious"], thresholds[d])
+               if d == "compliance" else rate(m[f"m_{d}"], thresholds[d]) for d in RAG_DIMENSIONS}
+        rag["overall"] = worst(rag[d] for d in RAG_DIMENSIONS)
+        return Rated(level, site, key, s, m, rag)
 
     open_by_item: dict[tuple[str, str], list] = {}
     open_by_project: dict[tuple[str, str], list] = {}
     for f in result.open_findings():
         open_by_item.setdefault((f.site, f.item_key), []).append(f)
         open_by_project.setdefault((f.site, f.project_key), []).append(f)
-    rows: dict[RowId, RowState] = {}
-    by_project: dict[tuple[str, str], _Sums] = {}
+    by_project: dict[tuple[str, str], Figures] = {}
     items_by_project: dict[tuple[str, str], list] = {}
     for item in result.items:
         items_by_project.setdefault((item.site, item.project_key), []).append(item)
@@ -112,7 +144,7 @@ def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStor
             continue
         e = inp.epics.get((item.site, item.key)) or EpicFacts()
         found = open_by_item.get((item.site, item.key), [])
-        s = _Sums()
+        s = Figures()
         s.open_children, s.unmanaged_risks, s.days_late = e.children - e.children_done, e.unmanaged_risks, e.days_late
         s.without_risks = int(no_risk_register(e, item.phase, with_risk_types))
         s.days_since_update = e.days_since_update
@@ -120,24 +152,29 @@ def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStor
         s.items = 1
         s.flagged = int(any(f.severity >= COMPLIANCE_FLOOR for f in found))
         s.serious = int(any(f.severity >= Severity.CRITICAL for f in found))
-        rows[("epic", item.site, item.key)] = state("epic", item.site, item.key, s)
-        s.items = s.flagged = s.serious = 0  # a project counts its items itself
-        by_project.setdefault((item.site, item.project_key), _Sums()).add(s)
-    portfolios: dict[str, _Sums] = {}
+        yield rated("epic", item.site, item.key, s)
+        by_project.setdefault((item.site, item.project_key), Figures()).add(s)
+    portfolios: dict[str, Figures] = {}
     for (site, key), project in inp.projects.items():
-        s = by_project.get((site, key)) or _Sums()
+        s = by_project.get((site, key)) or Figures()
         found = open_by_project.get((site, key), [])
         flagged = {f.item_key for f in found if f.severity >= COMPLIANCE_FLOOR}
         serious = {f.item_key for f in found if f.severity >= SERIOUS}
         items = items_by_project.get((site, key), [])
         s.items, s.flagged, s.serious = len(items), sum(i.key in flagged for i in items), \
             sum(i.key in serious for i in items)
-        rows[("project", site, key)] = state("project", site, key, s)
+        yield rated("project", site, key, s)
         portfolio = portfolio_name(key, project.category if project else None, mapping)
-        portfolios.setdefault(portfolio, _Sums()).add(s)
+        portfolios.setdefault(portfolio, Figures()).add(s)
     for portfolio, s in portfolios.items():
-        rows[("portfolio", "", portfolio)] = state("portfolio", "", portfolio, s)
-    return rows
+        yield rated("portfolio", "", portfolio, s)
+
+
+def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
+    """The colours of every row of a run not recorded yet (scope against the previous run's rows):
+    what the history keeps of the run for the next report to compare with."""
+    before = previous_rows(history, inp.result).previous_rows
+    return {r.row_id: r.state for r in rate_rows(inp, mapping, before)}
 
 
 # What the last run rolled up before it was recorded keeps (its input and RAG rows), so the run

@@ -5,15 +5,8 @@ Epic figures come from the snapshots (children, estimates, dates, risks) and the
 same ``AuditResult`` the audit reported, one project row per (site, project) that has items or
 findings, so the report's totals always equal the audit's.
 
-Measures follow the written definitions of ``pmo_jira_portfolio.config.DEFAULT_DEFINITIONS``
-(every output prints the mapping's definitions next to the thresholds):
-
-- schedule: days the latest open epic is past its target end (0 when none is late);
-- scope: percent growth of open child issues since the previous run (none without one);
-- risk: open high risks without an owner or a mitigation, plus open epics from planning on with
-  no linked risk;
-- compliance: percent of classified items with an open finding of medium severity or worse;
-- freshness: days since the least recently updated open epic was last updated.
+The rows' measures and colours are ``pmo_jira_portfolio.rag_rows.rate_rows``'s, the same rating a
+run keeps in the history; the frames show them next to the figures, with a line saying why.
 """
 
 from __future__ import annotations
@@ -33,17 +26,8 @@ from pmo_jira.model import PHASES
 from pmo_jira.reports import ReportContext
 from pmo_jira_portfolio.governance import Governance
 from pmo_jira_portfolio.inputs import EpicFacts, RollupInput, gather
-from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, compliance_colour, rate, thresholds_of, why, worst
-from pmo_jira_portfolio.rag_rows import (
-    COMPLIANCE_FLOOR,
-    SERIOUS,
-    UNCATEGORISED,
-    growth,
-    no_risk_register,
-    pct,
-    portfolio_name,
-    remember,
-)
+from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS, thresholds_of, why
+from pmo_jira_portfolio.rag_rows import COMPLIANCE_FLOOR, UNCATEGORISED, Rated, pct, portfolio_name, rate_rows, remember
 from pmo_jira_portfolio.runs import Changes, RowId, RowState, changes, open_since, red_since
 from pmo_jira_portfolio.summary import Summary, build_summary
 
@@ -54,7 +38,10 @@ LEVELS: tuple[str, ...] = ("portfolio", "project", "epic")
 # Figures summed from epics to projects and from projects to portfolios.
 _SUMMED = ("epics", "epics_open", "epics_overdue", "children", "children_done", "open_children",
            "children_estimated", "points", "points_done", "open_high_risks", "unmanaged_risks",
-           "epics_without_risks", "m_risk")
+           "epics_without_risks")
+# A row's rating (``rag_rows.Rated``) as the frame's columns.
+_MEASURES = (*(f"m_{d}" for d in RAG_DIMENSIONS), "m_compliance_serious")
+_COLOURS = (*RAG_DIMENSIONS, "overall")
 _NOBODY = ""  # no owner set in Jira
 
 
@@ -113,9 +100,10 @@ def _worst_gap(found: list) -> str:
     return f"{top.severity.value} gap {top.code} ({top.title}){more}"
 
 
-def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+def _epic_rows(inp: RollupInput, portfolio_of: dict[tuple[str, str], str],
+               rated: dict[RowId, Rated]) -> tuple[list[dict[str, Any]], list[Rated]]:
+    """The epics' figures, and their ratings in the same order."""
     result = inp.result
-    with_risk_types = bool(mapping.issue_types.risk)
     open_by_item: dict[tuple[str, str], list] = {}
     for f in result.open_findings():
         open_by_item.setdefault((f.site, f.item_key), []).append(f)
@@ -123,12 +111,12 @@ def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[
     for f in result.findings:
         if f.outcome is Outcome.WAIVED:
             waived[(f.site, f.item_key)] = waived.get((f.site, f.item_key), 0) + 1
-    rows = []
+    rows, ratings = [], []
     for item in result.items:
         if item.kind != "epic":
             continue
         e = inp.epics.get((item.site, item.key)) or EpicFacts()
-        no_register = no_risk_register(e, item.phase, with_risk_types)
+        r = rated[("epic", item.site, item.key)]
         found = open_by_item.get((item.site, item.key), [])
         by_sev = _severity_counts(found)
         rows.append({
@@ -139,22 +127,17 @@ def _epic_rows(inp: RollupInput, mapping: MappingFile, portfolio_of: dict[tuple[
             "days_late": e.days_late, "days_since_update": e.days_since_update,
             "epics": 1, "epics_open": int(e.open), "epics_overdue": int(e.days_late > 0),
             "children": e.children, "children_done": e.children_done,
-            "open_children": e.children - e.children_done,
+            "open_children": r.figures.open_children,
             "children_estimated": e.children_estimated,
             "points": e.points, "points_done": e.points_done,
             "risks": e.risks, "open_high_risks": e.open_high_risks, "unmanaged_risks": e.unmanaged_risks,
-            "epics_without_risks": int(no_register),
+            "epics_without_risks": r.figures.without_risks,
             **{f"open_{s}": n for s, n in by_sev.items()},
             "findings_open": len(found), "findings_waived": waived.get((item.site, item.key), 0),
             "gap": _worst_gap(found),
-            "m_schedule": float(e.days_late),
-            "m_risk": float(e.unmanaged_risks + no_register) if with_risk_types else None,
-            "m_compliance": 0.0 if not any(f.severity >= COMPLIANCE_FLOOR for f in found) else 100.0,
-            # An epic is one item, so its share is 0 or 100 %: only a critical gap makes it red.
-            "m_compliance_serious": 0.0 if not any(f.severity >= Severity.CRITICAL for f in found) else 100.0,
-            "m_freshness": float(e.days_since_update) if e.days_since_update is not None else None,
         })
-    return rows
+        ratings.append(r)
+    return rows, ratings
 
 
 def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
@@ -164,19 +147,14 @@ def _with_derived(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _measure(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _rate_rows(df: pd.DataFrame, thresholds: dict[str, Any]) -> pd.DataFrame:
-    for d in RAG_DIMENSIONS:
-        if d == "compliance":
-            df["rag_compliance"] = [compliance_colour(_measure(a), _measure(b), thresholds[d])
-                                    for a, b in zip(df["m_compliance"], df["m_compliance_serious"])]
-        else:
-            df[f"rag_{d}"] = [rate(_measure(m), thresholds[d]) for m in df[f"m_{d}"]]
-    df["rag_overall"] = [worst(r) for r in zip(*(df[f"rag_{d}"] for d in RAG_DIMENSIONS))]
-    df["why"] = [why(r, thresholds) for r in df.to_dict("records")] if len(df) else []
+def _with_rating(df: pd.DataFrame, ratings: list[Rated], thresholds: dict[str, Any]) -> pd.DataFrame:
+    """The rows' measures, colours and why as columns; ``ratings`` in the frame's row order."""
+    for m in _MEASURES:
+        df[m] = [r.measures[m] for r in ratings]
+    for d in _COLOURS:
+        df[f"rag_{d}"] = [r.rag[d] for r in ratings]
+    gaps = df["gap"].tolist() if "gap" in df else [""] * len(ratings)
+    df["why"] = [why(r.rag, r.measures, thresholds, gap) for r, gap in zip(ratings, gaps)]
     return df
 
 
@@ -198,8 +176,9 @@ def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
              history: HistoryStore | None) -> tuple[Rollup, dict[RowId, RowState]]:
     result = inp.result
     hist = changes(history, result)
-    port, proj, epics, portfolio_of = _levels(inp, mapping, hist)
-    rows = _row_states(port, proj, epics)
+    rated = {r.row_id: r for r in rate_rows(inp, mapping, hist.previous_rows)}
+    port, proj, epics, portfolio_of = _levels(inp, mapping, hist, rated)
+    rows = {row_id: r.state for row_id, r in rated.items()}
     moves = _rag_moves(rows, hist.previous_rows)
     red_rows = {row_id for row_id, state in rows.items() if state.rag.get("overall") == "red"}
     since = red_since(history, result.mapping_name, result.started, red_rows)
@@ -219,22 +198,21 @@ def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
     ), rows
 
 
-def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
+def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes, rated: dict[RowId, Rated]
             ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[tuple[str, str], str]]:
-    """The rated portfolio, project and epic frames, and each (site, project)'s portfolio."""
+    """The portfolio, project and epic frames with their rows' ratings, and each (site, project)'s
+    portfolio."""
     result = inp.result
     thresholds = thresholds_of(mapping)
     projects = inp.projects
     project_items = {(i.site, i.key): i for i in result.items if i.kind == "project"}
     portfolio_of = {k: portfolio_name(k[1], p.category if p else None, mapping) for k, p in projects.items()}
 
-    epics = pd.DataFrame(_epic_rows(inp, mapping, portfolio_of))
-    if epics.empty:
-        # the columns of a read epic (m_risk is one of _SUMMED): a frame with a column twice makes
-        # every later to_dict() warn and drop it
+    epic_rows, epic_ratings = _epic_rows(inp, portfolio_of, rated)
+    epics = pd.DataFrame(epic_rows)
+    if epics.empty:  # the columns a read epic has, that later steps read
         epics = pd.DataFrame(columns=["portfolio", "site", "project", "key", *_SUMMED, "days_late",
-                                      "days_since_update", "m_schedule",
-                                      "m_compliance", "m_compliance_serious", "m_freshness", "owner", "gap"])
+                                      "days_since_update", "owner", "gap"])
     new_by, resolved_by = _change_counts(hist.new), _change_counts(hist.resolved)
 
     # Projects: one row per (site, project), epic figures summed / maxed, findings counted directly.
@@ -248,22 +226,21 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     items_by_project: dict[tuple[str, str], list] = {}
     for i in result.items:
         items_by_project.setdefault((i.site, i.project_key), []).append(i)
-    base = []
+    base, ratings = [], []
     for (site, key), project in projects.items():
         found = open_by_project.get((site, key), [])
-        flagged = {f.item_key for f in found if f.severity >= COMPLIANCE_FLOOR}
-        serious = {f.item_key for f in found if f.severity >= SERIOUS}
         items = items_by_project.get((site, key), [])
         pitem = project_items.get((site, key))
+        r = rated[("project", site, key)]
+        ratings.append(r)
         base.append({
             "portfolio": portfolio_of[(site, key)], "site": site, "project": key,
             "name": project.name if project else key,
             "owner": (project.owner if project else "") or _NOBODY,
             "url": (project.url if project else "") or (pitem.url if pitem else ""),
             "phase": (pitem.phase or UNMAPPED) if pitem else UNMAPPED,
-            "unmapped": sum(i.phase is None for i in items), "items": len(items),
-            "items_flagged": sum(i.key in flagged for i in items),
-            "items_serious": sum(i.key in serious for i in items),
+            "unmapped": sum(i.phase is None for i in items), "items": r.figures.items,
+            "items_flagged": r.figures.flagged, "items_serious": r.figures.serious,
             **{f"open_{s}": n for s, n in _severity_counts(found).items()}, "findings_open": len(found),
             "findings_waived": waived_by_project.get((site, key), 0),
             "new_findings": new_by.get((site, key), 0), "resolved_findings": resolved_by.get((site, key), 0),
@@ -282,18 +259,9 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
         for col in (*_SUMMED, "days_late", "days_since_update"):
             proj[col] = float("nan")
     for col in _SUMMED:
-        if col != "m_risk":
-            proj[col] = proj[col].fillna(0).astype(int if col not in ("points", "points_done") else float)
+        proj[col] = proj[col].fillna(0).astype(int if col not in ("points", "points_done") else float)
     proj["days_late"] = proj["days_late"].fillna(0).astype(int)
-    with_risk_types = bool(mapping.issue_types.risk)
-    proj["m_schedule"] = proj["days_late"].astype(float)
-    proj["m_risk"] = (proj["unmanaged_risks"] + proj["epics_without_risks"]).astype(float) if with_risk_types else None
-    proj["m_compliance"] = [pct(f, n) for f, n in zip(proj["items_flagged"], proj["items"])]
-    proj["m_compliance_serious"] = [pct(f, n) for f, n in zip(proj["items_serious"], proj["items"])]
-    proj["m_freshness"] = proj["days_since_update"]
-    proj["m_scope"] = [growth(int(n), hist.previous_rows.get(("project", s, k)))
-                       for n, s, k in zip(proj["open_children"], proj["site"], proj["project"])]
-    proj = _rate_rows(_with_derived(proj), thresholds)
+    proj = _with_rating(_with_derived(proj), ratings, thresholds)
     proj = proj.sort_values(by=["portfolio", "site", "project"],
                             key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
 
@@ -304,26 +272,13 @@ def _levels(inp: RollupInput, mapping: MappingFile, hist: Changes
     sums["projects"] = proj.groupby("portfolio").size()
     sums[["days_late", "days_since_update"]] = proj.groupby("portfolio")[["days_late", "days_since_update"]].max()
     port = sums.reset_index()
-    port["m_schedule"] = port["days_late"].astype(float)
-    port["m_risk"] = (port["unmanaged_risks"] + port["epics_without_risks"]).astype(float) if with_risk_types else None
-    port["m_compliance"] = [pct(f, n) for f, n in zip(port["items_flagged"], port["items"])]
-    port["m_compliance_serious"] = [pct(f, n) for f, n in zip(port["items_serious"], port["items"])]
-    port["m_freshness"] = port["days_since_update"]
-    port["m_scope"] = [growth(int(n), hist.previous_rows.get(("portfolio", "", p)))
-                       for n, p in zip(port["open_children"], port["portfolio"])]
-    port = _rate_rows(_with_derived(port), thresholds)
+    port = _with_rating(_with_derived(port), [rated[("portfolio", "", p)] for p in port["portfolio"]], thresholds)
     port = port.sort_values(by="portfolio", key=lambda col: col.map(_sort_key("portfolio"))).reset_index(drop=True)
 
+    epics = _with_rating(_with_derived(epics), epic_ratings, thresholds)
     if not epics.empty:
-        epics["m_scope"] = [growth(int(n), hist.previous_rows.get(("epic", s, k)))
-                            for n, s, k in zip(epics["open_children"], epics["site"], epics["key"])]
-        epics = _rate_rows(_with_derived(epics), thresholds)
         epics = epics.sort_values(by=["portfolio", "site", "project", "key"],
                                   key=lambda col: col.map(_sort_key(col.name))).reset_index(drop=True)
-    else:
-        for col in ("m_scope", "pct_done_count", "pct_done_estimate", "pct_estimated",
-                    *(f"rag_{d}" for d in RAG_DIMENSIONS), "rag_overall", "why"):
-            epics[col] = []
 
     return port, proj, epics, portfolio_of
 
@@ -374,20 +329,6 @@ def _change_counts(refs) -> dict[tuple[str, str], int]:
     for r in refs:
         out[(r.site, r.project_key)] = out.get((r.site, r.project_key), 0) + 1
     return out
-
-
-def _row_states(port: pd.DataFrame, proj: pd.DataFrame, epics: pd.DataFrame) -> dict[RowId, RowState]:
-    rows: dict[RowId, RowState] = {}
-    names = (*RAG_DIMENSIONS, "overall")
-    for level, df, site, key in (("portfolio", port, None, "portfolio"), ("project", proj, "site", "project"),
-                                 ("epic", epics, "site", "key")):
-        if not len(df):
-            continue
-        colours = zip(*(df[f"rag_{d}"].tolist() for d in names))
-        sites = df[site].tolist() if site else [""] * len(df)
-        for s, k, n, c in zip(sites, df[key].tolist(), df["open_children"].tolist(), colours):
-            rows[(level, s, k)] = RowState(int(n), dict(zip(names, c)))
-    return rows
 
 
 def _rag_moves(now: dict[RowId, RowState], before: dict[RowId, RowState]) -> tuple[RagMove, ...]:
