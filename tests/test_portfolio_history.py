@@ -19,7 +19,7 @@ from pmo_jira_portfolio.render_text import render_json, render_table
 from pmo_jira_portfolio.rollup import build_rollup
 from pmo_jira_portfolio.runs import RowState, rag_rows
 
-from portfolio_fixtures import NOW, portfolio_context, portfolio_mapping, portfolio_snapshot
+from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
 from standards_fixtures import child, epic, risk
 
 LATER = NOW + timedelta(days=1)
@@ -211,13 +211,13 @@ def test_every_format_rendered_from_one_context_shares_one_roll_up(monkeypatch):
 
 def test_a_report_rendered_then_recorded_rates_its_run_once(store, monkeypatch):
     """`pmo-jira report` renders, then records: the kept rows are the rendered ones, not rated again."""
-    from pmo_jira_portfolio import rag_rows as audit_rows
+    from pmo_jira_portfolio import rag_rows as rating
     from pmo_jira_portfolio import rollup
 
     rated = []
-    for module, name in ((rollup, "_levels"), (audit_rows, "rag_rows_of_run")):  # the report's rating, the audit's
-        real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, real=real, **kw: rated.append(1) or real(*a, **kw))
+    real = rating.rate_rows
+    for module in (rollup, rating):  # the report's rows and the audit's are this one rating
+        monkeypatch.setattr(module, "rate_rows", lambda *a, **kw: rated.append(1) or real(*a, **kw))
     first = portfolio_context(store)
     record(store, first)  # nothing rendered: the hook rates the run itself
     assert len(rated) == 1
@@ -231,18 +231,16 @@ def test_a_report_rendered_then_recorded_rates_its_run_once(store, monkeypatch):
                                                                      "freshness")}, "overall": web["rag_overall"]})
 
 
-@pytest.mark.parametrize("portfolio", [{}, {"group_by": "mapping", "groups": {"Customer": ["WEB"]}},
-                                       {"rag": {"freshness": {"amber": 1, "red": 2}, "scope": {"amber": 1, "red": 5}}}])
-def test_an_audit_keeps_the_rag_rows_its_report_would_rate(store, portfolio):
-    """`audit` keeps the RAG rows without rolling the run up; they are the report's, scope growth included."""
-    from pmo_jira_portfolio.rag_rows import rag_rows_of_run, rated
-
-    m = portfolio_mapping(**portfolio)
-    for ctx in (portfolio_context(store, m=m), portfolio_context(store, m=m, snapshots=[next_week_snapshot()],
-                                                                  now=LATER)):
-        build_rollup(ctx)
-        inp, rows = rated(ctx.result)
-        assert rag_rows_of_run(inp, m, store) == rows
-        assert {state.rag["overall"] for state in rows.values()} >= {"green", "red"}
-        record(store, ctx)
-    assert any(rows[row].rag["scope"] != "none" for row in rows)  # the second run grew against the first
+def test_an_audit_keeps_scope_growth_against_the_previous_recorded_run(store):
+    """`audit` keeps the rows without rendering: the next day WEB-1 has two more open children (2 -> 4)
+    and its high risk a mitigation."""
+    record(store, portfolio_context(store))
+    kept = rag_rows(store, "test", NOW)
+    assert {row_id: state.rag["scope"] for row_id, state in kept.items()} == dict.fromkeys(kept, "none")
+    assert kept[("epic", "acme", "WEB-1")].rag["risk"] == "amber"  # WEB-20: high, no mitigation
+    record(store, portfolio_context(store, snapshots=[next_week_snapshot()], now=LATER))
+    kept = rag_rows(store, "test", LATER)
+    assert kept[("project", "acme", "WEB")].open_children == 4
+    assert {row_id: state.rag["scope"] for row_id, state in kept.items() if state.rag["scope"] != "green"} == {
+        ("epic", "acme", "WEB-1"): "red", ("project", "acme", "WEB"): "red", ("portfolio", "", "Digital"): "red"}
+    assert kept[("epic", "acme", "WEB-1")].rag["risk"] == "green"  # WEB-20 got its mitigation
