@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pmo_jira_portfolio.config import RAG_DIMENSIONS, Threshold
 
 GREEN, AMBER, RED, NONE = "green", "amber", "red", "none"
-_ORDER = (NONE, GREEN, AMBER, RED)
+_RANK = {NONE: 0, GREEN: 1, AMBER: 2, RED: 3}  # worse is higher
 
 __all__ = ["RAG_DIMENSIONS", "GREEN", "AMBER", "RED", "NONE", "rate", "worst", "thresholds_of",
            "compliance_colour", "why"]
@@ -49,7 +49,7 @@ def rate(measure: float | None, threshold: Threshold) -> str:
 
 def worst(rags: Iterable[str]) -> str:
     """The overall colour: the worst measured dimension (``none`` when nothing was measured)."""
-    return max(rags, key=_ORDER.index, default=NONE)
+    return max(rags, key=_RANK.__getitem__, default=NONE)
 
 
 def compliance_colour(any_gap_pct: float | None, serious_pct: float | None, threshold: Threshold) -> str:

@@ -36,6 +36,10 @@ from pmo_jira_portfolio.runs import RowId, RowState, previous_rows
 UNCATEGORISED = "Uncategorised"
 COMPLIANCE_FLOOR = Severity.MEDIUM
 SERIOUS = Severity.HIGH  # gaps that can make a project's compliance red (an epic's: critical only)
+# The same as sets: a lookup is much quicker than comparing severities, done for every open finding.
+_FLAGGED = frozenset(s for s in Severity if s >= COMPLIANCE_FLOOR)
+_SERIOUS = frozenset(s for s in Severity if s >= SERIOUS)
+_MEASURE = {d: f"m_{d}" for d in RAG_DIMENSIONS}  # a dimension's measure in ``Rated.measures``
 
 
 def pct(part: float, whole: float) -> float | None:
@@ -59,10 +63,12 @@ def portfolio_name(project_key: str, category: str | None, mapping: Any) -> str:
     return category or UNCATEGORISED
 
 
+_FROM_PLANNING = frozenset(PHASES[phase_index("planning"):])
+
+
 def no_risk_register(e: EpicFacts, phase: str | None, with_risk_types: bool) -> bool:
     """An open epic from planning on with no risk linked (when the mapping names risk types)."""
-    from_planning = phase in PHASES and phase_index(phase) >= phase_index("planning")
-    return with_risk_types and e.open and from_planning and e.risks == 0
+    return with_risk_types and e.open and phase in _FROM_PLANNING and e.risks == 0
 
 
 class Figures:
@@ -90,7 +96,7 @@ class Figures:
         self.serious += other.serious
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen one is slower to make, and there is one a row
 class Rated:
     """One row rated: its figures, its measure per dimension (``m_<dimension>``, and
     ``m_compliance_serious``, the share of items with a high-or-worse gap) and its colour per
@@ -120,14 +126,14 @@ def rate_rows(inp: RollupInput, mapping: MappingFile, before: Mapping[RowId, Row
     thresholds = thresholds_of(mapping)
     with_risk_types = bool(mapping.issue_types.risk)
 
-    def rated(level: str, site: str, key: str, s: Figures) -> Rated:
+    def row(level: str, site: str, key: str, s: Figures) -> Rated:
         m = {"m_schedule": float(s.days_late),
              "m_scope": growth(s.open_children, before.get((level, site, key))),
              "m_risk": float(s.unmanaged_risks + s.without_risks) if with_risk_types else None,
              "m_compliance": pct(s.flagged, s.items), "m_compliance_serious": pct(s.serious, s.items),
              "m_freshness": float(s.days_since_update) if s.days_since_update is not None else None}
         rag = {d: compliance_colour(m["m_compliance"], m["m_compliance_serious"], thresholds[d])
-               if d == "compliance" else rate(m[f"m_{d}"], thresholds[d]) for d in RAG_DIMENSIONS}
+               if d == "compliance" else rate(m[_MEASURE[d]], thresholds[d]) for d in RAG_DIMENSIONS}
         rag["overall"] = worst(rag[d] for d in RAG_DIMENSIONS)
         return Rated(level, site, key, s, m, rag)
 
@@ -150,24 +156,24 @@ def rate_rows(inp: RollupInput, mapping: MappingFile, before: Mapping[RowId, Row
         s.days_since_update = e.days_since_update
         # An epic is one item, so its share is 0 or 100 %: only a critical gap makes it red.
         s.items = 1
-        s.flagged = int(any(f.severity >= COMPLIANCE_FLOOR for f in found))
-        s.serious = int(any(f.severity >= Severity.CRITICAL for f in found))
-        yield rated("epic", item.site, item.key, s)
+        s.flagged = int(any(f.severity in _FLAGGED for f in found))
+        s.serious = int(any(f.severity is Severity.CRITICAL for f in found))
+        yield row("epic", item.site, item.key, s)
         by_project.setdefault((item.site, item.project_key), Figures()).add(s)
     portfolios: dict[str, Figures] = {}
     for (site, key), project in inp.projects.items():
         s = by_project.get((site, key)) or Figures()
         found = open_by_project.get((site, key), [])
-        flagged = {f.item_key for f in found if f.severity >= COMPLIANCE_FLOOR}
-        serious = {f.item_key for f in found if f.severity >= SERIOUS}
+        flagged = {f.item_key for f in found if f.severity in _FLAGGED}
+        serious = {f.item_key for f in found if f.severity in _SERIOUS}
         items = items_by_project.get((site, key), [])
         s.items, s.flagged, s.serious = len(items), sum(i.key in flagged for i in items), \
             sum(i.key in serious for i in items)
-        yield rated("project", site, key, s)
+        yield row("project", site, key, s)
         portfolio = portfolio_name(key, project.category if project else None, mapping)
         portfolios.setdefault(portfolio, Figures()).add(s)
     for portfolio, s in portfolios.items():
-        yield rated("portfolio", "", portfolio, s)
+        yield row("portfolio", "", portfolio, s)
 
 
 def rag_rows_of_run(inp: RollupInput, mapping: MappingFile, history: HistoryStore | None) -> dict[RowId, RowState]:
