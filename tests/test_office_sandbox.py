@@ -117,3 +117,18 @@ def test_the_office_reports_of_a_site_that_cannot_be_read_end_with_its_error_lin
         assert done.exit_code == 2, (name, done.stderr)
         assert "cannot reach 127.0.0.1:9" in done.stderr and "unexpected" not in done.stderr, done.stderr
         assert json.loads(done.stdout)["title"]  # an empty report, as the portfolio's, with the site's error
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_the_office_reports_of_a_site_without_issues_or_configured_people_say_none(sandbox, pmo, flavour):
+    """A new Jira site read with a mapping that has no resources section: nobody to load, nothing to rank."""
+    empty = sandbox(flavour, issues=0)
+    for name in ("resources", "strategy", "monthly"):
+        done = pmo.run(["report", name, "--format", "json", "--no-history"], sb=empty)
+        assert done.exit_code == 0, (name, done.stderr)
+        assert "unexpected" not in done.stderr
+        data = json.loads(done.stdout)
+        if name != "strategy":
+            assert data["figures"]["Over-allocated" if name == "resources" else "Over-allocated people"] == "0"
+    monthly = json.loads(pmo.run(["report", "monthly", "--format", "json", "--no-history"], sb=empty).stdout)
+    assert not any(row["About"] == "Over-allocated people" for row in monthly["decisions"])

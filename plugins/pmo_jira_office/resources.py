@@ -44,7 +44,9 @@ class ResourceView:
 
     @property
     def over_allocated(self) -> pd.DataFrame:
-        return self.people[self.people["over"]]
+        # as a bool mask even when nobody has work: an empty column has no type, and indexing with
+        # it would pick columns instead of rows
+        return self.people[self.people["over"].astype(bool)]
 
 
 def work_items(inp: OfficeInput, directory: Directory, conf: Resources) -> tuple[pd.DataFrame, pd.DataFrame]:
