@@ -258,3 +258,36 @@ def test_the_pack_from_the_history_alone_is_the_pack_of_a_run_that_read_the_same
     assert people.loc["Ann Lee", "sites"] == "acme, beta" and people.loc["Ann Lee", "issues"] == 3
     assert {"Cy Young (acme)", "Cy Young (beta)"} <= set(people.index)
     assert kept.end_run.started == RUNS[4] and [b.key for b in kept.change.baselines] == ["WEB-2"]
+
+
+def test_the_months_median_time_to_fix_is_the_kpis_median(tmp_path):
+    # WEB-2 lost its owner on 2026-09-01, OPS-1 on 2026-10-01; both were fixed by 2026-11-02:
+    # 62 and 32 days, median 47 (not the longer of the two)
+    m = office_mapping([{"code": "PMO-GOV-001"}])
+    runs = {datetime(2026, 9, 1, 6, tzinfo=timezone.utc): {"WEB-2"},
+            datetime(2026, 10, 1, 6, tzinfo=timezone.utc): {"WEB-2", "OPS-1"},
+            datetime(2026, 11, 2, 6, tzinfo=timezone.utc): set()}
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        for when, unowned in runs.items():
+            snaps = [replace(s, issues=tuple(replace(i, fields={**i.fields, "owner": None}) if i.key in unowned else i
+                                             for i in s.issues)) for s in snapshots()]
+            result, snaps, _ = audit_all(m, snaps, now=when)
+            store.record_run(result, facts=collect_run_facts(result, snaps, m, when))
+        p, ctx = pack(store, m, month="2026-11", now=datetime(2026, 12, 2, 12, tzinfo=timezone.utc))
+        assert sorted(p.change.fixed_days) == [32.0, 62.0] and p.trend[-1][1]["time_to_fix_days"] == 47.0
+        monthly = next(r for r in REPORTS if r.name == "monthly")
+        data = json.loads(monthly.render(ctx, "json"))
+    assert data["figures"]["Time to fix (median days)"] == "47"
+    resolved = next(row for row in data["changes"] if row["What"] == "Resolved findings")
+    assert resolved["Count"] == 2 and resolved["Detail"] == "median time to fix 47.0 days"
+
+
+def test_decisions_about_one_epic_or_one_person_read_in_the_singular(history):
+    p, _ = pack(*history, month="2026-10")
+    decisions = dict(p.decisions)
+    assert decisions["Baselines moved without approval"].startswith(
+        "1 epic moved its target end or scope this month without a change request approved in the month (WEB-2)")
+    assert decisions["WEB-1 (rank 1)"].startswith("top-ranked and in execution with 1 person on its open work")
+    assert decisions["Low-ranked busy epics"].startswith("1 low-ranked epic in execution keeps people busy: WEB-2")
+    assert decisions["Unassigned work"].startswith("2 open issues in execution have no assignee in 1 epic,")
+    assert decisions["Strategy"] == "1 open epic past initiation serves no objective: link it or stop it"

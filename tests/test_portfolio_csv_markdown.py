@@ -12,7 +12,10 @@ import pytest
 from test_e2e_multisite import write_config
 
 from pmo_jira.formats.markdown import md_text
+from pmo_jira.model import Flavour, Site
+from pmo_jira_portfolio.confluence import storage_body
 from pmo_jira_portfolio.report import PortfolioReport
+from pmo_jira_portfolio.rollup import build_rollup
 
 from cli_fixtures import run_subprocess
 from portfolio_fixtures import portfolio_context, portfolio_snapshot
@@ -121,6 +124,48 @@ def test_md_text_escapes_only_what_markdown_would_misrender(text, literal):
 
 def test_in_a_table_cell_a_leading_dash_is_just_a_dash():
     assert md_text("-", cell=True) == "-" and md_text("# 1", cell=True) == "# 1"
+
+
+# --- two sites with the same keys ----------------------------------------------------------------
+
+
+def _two_sites():
+    beta = Site("beta", "https://beta.example.net", Flavour.DC)
+    snap = portfolio_snapshot()
+    moved = dataclasses.replace(snap, site=beta, issues=tuple(dataclasses.replace(i, site="beta") for i in snap.issues),
+                                projects=tuple(dataclasses.replace(p, site="beta") for p in snap.projects))
+    return portfolio_context(snapshots=[snap, moved])
+
+
+def _epic_rows(lines):
+    """(header, rows) of the Epics table of the terminal or Markdown text, cells split on their spacing."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(("Epics (", "### Epics")))
+    table = [line for line in lines[start + 1:] if line.strip() and not set(line) <= set("-| ")]
+    end = next((i for i, line in enumerate(table) if not line.startswith(("|", "Project", "WEB", "OPS", "LAB"))),
+               len(table))
+    return [[c for c in re.split(r"\s*\|\s*|\s{2,}", line.strip(" |"))] for line in table[:end]]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_with_two_sites_every_epic_row_names_its_site(fmt):
+    # WEB-1 exists on acme and on beta: without the site the two rows read as one epic listed twice
+    header, *rows = _epic_rows(PortfolioReport().render(_two_sites(), fmt).splitlines())
+    assert header[:3] == ["Project", "Epic", "Site"]
+    assert sorted((r[1], r[2]) for r in rows if r[1] == "WEB-1") == [("WEB-1", "acme"), ("WEB-1", "beta")]
+
+
+def test_with_two_sites_the_confluence_epic_table_names_the_site():
+    body = storage_body(build_rollup(_two_sites()))
+    epics = body[body.index("<h2>Epics</h2>"):]
+    epics = epics[:epics.index("<h2>", 4)]
+    assert "<th>Project</th><th>Epic</th><th>Site</th>" in epics
+    assert epics.count("<td>acme</td>") == epics.count("<td>beta</td>") == 5
+
+
+def test_with_one_site_the_epic_tables_leave_the_site_out():
+    out = PortfolioReport().render(portfolio_context(), "table")
+    header, *_ = _epic_rows(out.splitlines())
+    assert header[:3] == ["Project", "Epic", "Summary"]
 
 
 # --- a failed site in a two-site portfolio ----------------------------------------------------

@@ -7,17 +7,21 @@ import dataclasses
 import io
 import json
 import re
+from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
 from openpyxl import load_workbook
 
 from pmo_jira.errors import PmoError
+from pmo_jira.history import HistoryStore
 from pmo_jira.plugin_manager import collect, reset_plugin_manager
 from pmo_jira.reports import Report
+from pmo_jira.run.facts import collect_run_facts
 from pmo_jira_portfolio.report import PortfolioReport
 
-from portfolio_fixtures import portfolio_context, portfolio_snapshot
+from portfolio_fixtures import NOW, portfolio_context, portfolio_snapshot
+from standards_fixtures import project
 
 HOSTILE = '=HYPERLINK("http://evil") <script>alert(1)</script> & "Q4" |'
 
@@ -125,3 +129,22 @@ def test_html_is_self_contained_and_escapes_jira_text(ctx, report):
     for chart in ("chart-phases", "chart-heatmap", "chart-trend"):
         svg = re.search(rf'<svg id="{chart}".*?</svg>', out, re.S).group(0)
         ElementTree.fromstring(svg)  # well-formed
+
+
+def test_a_portfolio_of_one_project_and_one_epic_reads_in_the_singular(tmp_path):
+    # one project, one epic, findings first seen a day before: no "1 projects", "1 epics", "(1 days)"
+    snap = portfolio_snapshot()
+    one = dataclasses.replace(snap, issues=tuple(i for i in snap.issues if i.key.startswith("WEB-1") or i.key == "WEB-20"),
+                              projects=(project("WEB", category="Digital"),))
+    with HistoryStore(tmp_path / "h.sqlite") as store:
+        before = portfolio_context(snapshots=[one], now=NOW - timedelta(days=1))
+        store.record_run(before.result, facts=collect_run_facts(before.result, before.snapshots, before.mapping,
+                                                                before.now, store))
+        ctx = portfolio_context(store, snapshots=[one])
+        html, table = PortfolioReport().render(ctx, "html"), PortfolioReport().render(ctx, "table")
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "sites acme - 1 project, 1 epic - open findings: 3" in table
+    assert "sites acme - 1 project, 1 epic - open findings: 3" in text
+    assert "Digital 1 project 1 red" in text and "owner Ann Lee, 1 epic, 3 open findings" in text
+    assert "since 2026-11-24 (1 day)" in text
+    assert not re.findall(r"\b1 (?:project|epic|day|finding|risk|re-plan|link)s\b", text)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
 from pmo_jira.errors import NotInHistory, PmoError
+from pmo_jira.formats.base import counted
 from pmo_jira.history import FindingRef, RunRecord
 from pmo_jira.model import PHASES
 from pmo_jira.reports import HistoryContext, ReportContext
@@ -56,6 +58,11 @@ def parse_month(text: str | None, now: datetime) -> date:
     if first > now.date():
         raise PmoError(f"--month {text}: the month has not started yet (today is {now.date().isoformat()})")
     return first
+
+
+def median_days(days: Sequence[float]) -> float | None:
+    """The median time to fix (one decimal), the KPI's and the month's summary's alike; None for none."""
+    return round(statistics.median(days), 1) if days else None
 
 
 def add_months(first: date, n: int) -> date:
@@ -215,7 +222,7 @@ def _pack(store: Any, mapping: Any, name: str, now: datetime, month: str | None,
             kept = (store.run_facts(run.id, NAME) or {}) if run is not None else {}
             values = {k: kept.get("kpi", {}).get(k) for k in KPI_KEYS}
         month_fixes = fixes.get(label, [])
-        values["time_to_fix_days"] = round(statistics.median(month_fixes), 1) if month_fixes else None
+        values["time_to_fix_days"] = median_days(month_fixes)
         trend.append((label, values))
 
     baseline = (f"the last run before {first.isoformat()} (run {start.id}, "
@@ -311,29 +318,36 @@ def _decisions(resources: ResourceView, strategy: StrategyView, kpi: dict[str, A
         shown = ", ".join(m.key for m in unapproved[:5]) + (f" and {len(unapproved) - 5} more"
                                                              if len(unapproved) > 5 else "")
         out.append(("Baselines moved without approval",
-                    f"{len(unapproved)} epics moved their target end or scope this month without a change request "
-                    f"approved in the month ({shown}): approve the new plan or restore the baseline"))
+                    f"{counted(len(unapproved), 'epic')} moved {'its' if len(unapproved) == 1 else 'their'} target "
+                    f"end or scope this month without a change request approved in the month ({shown}): approve the "
+                    "new plan or restore the baseline"))
     for r in strategy.starved.itertuples():
-        out.append((f"{r.key} (rank {r.rank})", f"top-ranked and in execution with {r.people} people on its open "
-                                                f"work: staff it or lower its rank"))
+        out.append((f"{r.key} (rank {r.rank})", f"top-ranked and in execution with {counted(r.people, 'person', 'people')} "
+                                                "on its open work: staff it or lower its rank"))
     busy = strategy.busy.sort_values("people", ascending=False)
     if len(busy):
-        out.append(("Low-ranked busy epics", f"{len(busy)} low-ranked epics in execution keep people busy: "
-                                             f"{_keys(busy)}: confirm their priority or move people to higher-ranked work"))
+        out.append(("Low-ranked busy epics", f"{counted(len(busy), 'low-ranked epic')} in execution "
+                                             f"{'keeps' if len(busy) == 1 else 'keep'} people busy: {_keys(busy)}: "
+                                             f"confirm {'its' if len(busy) == 1 else 'their'} priority or move people "
+                                             "to higher-ranked work"))
     over = resources.over_allocated.sort_values("peak_pct", ascending=False)
     for r in over.head(5).itertuples():
         out.append((r.name, f"over capacity in {r.over_months} (peak {r.peak_pct if r.peak_pct is not None else '-'}"
                             f" %): rebalance or re-plan their work"))
     if len(over) > 5:
-        out.append(("Over-allocated people", f"{len(over) - 5} more people are over capacity (see Resources)"))
+        out.append(("Over-allocated people", f"{counted(len(over) - 5, 'more person', 'more people')} "
+                                              f"{'is' if len(over) == 6 else 'are'} over capacity (see Resources)"))
     unassigned = resources.unassigned
     if len(unassigned):
         top = ", ".join(f"{r.key} ({r.unassigned})" for r in unassigned.head(5).itertuples())
-        out.append(("Unassigned work", f"{int(unassigned['unassigned'].sum())} open issues in execution have no "
-                                       f"assignee in {len(unassigned)} epics, most in {top}: find people or re-scope"))
+        issues = int(unassigned["unassigned"].sum())
+        out.append(("Unassigned work", f"{counted(issues, 'open issue')} in execution {'has' if issues == 1 else 'have'}"
+                                       f" no assignee in {counted(len(unassigned), 'epic')}, most in {top}: find "
+                                       "people or re-scope"))
     if len(strategy.unaligned):
-        out.append(("Strategy", f"{len(strategy.unaligned)} open epics past initiation serve no objective: "
-                                f"link them or stop them"))
+        n = len(strategy.unaligned)
+        out.append(("Strategy", f"{counted(n, 'open epic')} past initiation {'serves' if n == 1 else 'serve'} no "
+                                f"objective: link {'it' if n == 1 else 'them'} or stop {'it' if n == 1 else 'them'}"))
     if kpi.get("open_high_risks"):
-        out.append(("Risks", f"{kpi['open_high_risks']} open high risks: confirm owners and mitigations"))
+        out.append(("Risks", f"{counted(kpi['open_high_risks'], 'open high risk')}: confirm owners and mitigations"))
     return out

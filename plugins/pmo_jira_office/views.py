@@ -6,8 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from pmo_jira.formats.base import counted
 from pmo_jira_office.document import Block, Chart, Document, Figures, Heading, Table, Text, table
-from pmo_jira_office.monthly import KPI_BETTER, KPI_TITLES, MonthlyPack
+from pmo_jira_office.monthly import KPI_BETTER, KPI_TITLES, MonthlyPack, median_days
 from pmo_jira_office.resources import ResourceView
 from pmo_jira_office.strategy import StrategyView
 
@@ -31,7 +32,8 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
                  ("Over-allocated", str(len(over)), "bad" if len(over) else "good"),
                  ("Unassigned in execution", str(int(view.unassigned["unassigned"].sum()) if len(view.unassigned) else 0),
                   "warn" if len(view.unassigned) else "good"),
-                 (f"On more than {view.max_epics} epics", str(len(view.spread_thin)), "warn" if len(view.spread_thin) else "good"),
+                 (f"On more than {counted(view.max_epics, 'epic')}", str(len(view.spread_thin)),
+                  "warn" if len(view.spread_thin) else "good"),
                  (f"Open work ({unit})", f"{view.work['estimate'].sum():.0f}", ""))),
         Chart(f"{prefix}chart-capacity", f"Load against capacity per month ({unit})", "bars", tuple(months),
               (("load", tuple(float(v) for v in totals["load"])), ("capacity", tuple(float(v) for v in totals["capacity"]))),
@@ -84,7 +86,7 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
          for r in view.unassigned.itertuples()],
         links=[_url(r.url) for r in view.unassigned.itertuples()]))
     blocks.append(table(
-        f"{prefix}spread", f"People on more than {view.max_epics} epics at once",
+        f"{prefix}spread", f"People on more than {counted(view.max_epics, 'epic')} at once",
         [("Person", "text"), ("Epics worked on", "int"), ("Open issues", "int"), (f"Assigned ({unit})", "num")],
         [(r.name, r.epics_active, r.issues, r.estimate)
          for r in view.spread_thin.sort_values(["epics_active", "name"], ascending=[False, True]).itertuples()]))
@@ -96,7 +98,7 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
 
 def resources_document(view: ResourceView, mapping_name: str) -> Document:
     return Document(f"Resources - {mapping_name}",
-                    f"Open work against capacity from {view.today.isoformat()} over {len(view.months)} months",
+                    f"Open work against capacity from {view.today.isoformat()} over {counted(len(view.months), 'month')}",
                     tuple(resource_blocks(view)))
 
 
@@ -218,11 +220,11 @@ def monthly_document(pack: MonthlyPack) -> Document:
     start = f"run {pack.start_run.id} of {pack.start_run.started.strftime('%Y-%m-%d')}" if pack.start_run else "no run"
     end = "this run" if pack.current else (f"run {pack.end_run.id} of {pack.end_run.started.strftime('%Y-%m-%d')}"
                                           if pack.end_run else "no run")
-    ttf = sorted(c.fixed_days)
+    ttf = median_days(c.fixed_days)
     blocks.append(table(
         "changes", "Summary", [("What", "text"), ("Count", "int"), ("Detail", "text")],
         [("New findings", len(c.new), ""), ("Resolved findings", len(c.resolved),
-                                            f"median time to fix {ttf[len(ttf) // 2]:.1f} days" if ttf else ""),
+                                            "" if ttf is None else f"median time to fix {ttf:.1f} days"),
          ("Gates passed (phase moved forward)", len(c.gates), ""), ("RAG moves (projects, portfolios)", len(c.rag_moves), ""),
          ("Baselines moved (target end or scope)", len(c.baselines) if c.baselines_known else None,
           _baselines_detail(c)),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS
-from pmo_jira_portfolio.rollup import SEVERITIES
+from pmo_jira_portfolio.rollup import SEVERITIES, Rollup
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,22 @@ LEVEL_COLUMNS: dict[str, tuple[Column, ...]] = {
              Column("Phase", "phase"), Column("Status", "status"), Column("Target end", "target_end"),
              *_PROGRESS, Column("Open findings", "findings_open", "int"), *_RAG),
 }
+
+
+
+def multi_site(rollup: Rollup) -> bool:
+    """Whether the run read several sites, so the same project or epic key can stand for two rows."""
+    return len(set(rollup.projects["site"])) > 1 or len(rollup.sites) > 1
+
+
+def level_columns(rollup: Rollup, level: str) -> tuple[Column, ...]:
+    """The level's columns for this run: an epic's site right after its key when keys can repeat
+    across sites (projects always show theirs)."""
+    cols = LEVEL_COLUMNS[level]
+    if level == "epic" and multi_site(rollup):
+        cols = (*cols[:2], Column("Site", "site"), *cols[2:])
+    return cols
+
 
 # Every figure of a row, for the machine formats (csv, json, xlsx), in a stable order.
 MEASURE_FIELDS: tuple[str, ...] = tuple(f"m_{d}" for d in RAG_DIMENSIONS)

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pmo_jira.errors import PmoError
 from pmo_jira.formats.base import iso, one_line
 from pmo_jira.jira.client import Credentials
-from pmo_jira_portfolio.columns import LEVEL_COLUMNS, cell, plain
+from pmo_jira_portfolio.columns import cell, level_columns, plain
 from pmo_jira_portfolio.html_charts import heatmap_rows, trend_points
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
@@ -61,7 +61,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _level_table(rollup: Rollup, level: str) -> str:
-    cols = LEVEL_COLUMNS[level]
+    cols = level_columns(rollup, level)
     rows = []
     for _, r in frame(rollup, level).iterrows():
         row = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pmo_jira.formats.base import counted
+from pmo_jira_portfolio.columns import multi_site
 from pmo_jira_portfolio.governance import (
     APPROVED,
     HOT_RISKS_SHOWN,
@@ -19,7 +21,7 @@ from pmo_jira_portfolio.governance import (
     HeatMap,
     ProjectChanges,
 )
-from pmo_jira_portfolio.html_sections import chip, e, link, multi_site, section, simple_table
+from pmo_jira_portfolio.html_sections import chip, e, link, section, simple_table
 from pmo_jira_portfolio.rollup import Rollup
 
 CHANGED_EPICS_SHOWN = 25  # per project
@@ -43,7 +45,7 @@ def _heat_grid(heat: HeatMap) -> str:
         cells = []
         for i, i_label in heat.impact:
             n = heat.counts.get((p, i), 0)
-            title = f"Likelihood {p_label} x impact {i_label} = score {p * i}: {n} open risks"
+            title = f"Likelihood {p_label} x impact {i_label} = score {p * i}: {counted(n, 'open risk')}"
             cells.append(f'<td class="heat rag-{heat.colour(p, i)}{" empty" if not n else ""}" title="{e(title)}">'
                          f'{n if n else ""}</td>')
         rows.append(f'<tr><th scope="row">{e(p_label)} <span class="meta">{p}</span></th>{"".join(cells)}</tr>')
@@ -65,9 +67,9 @@ def risks_section(rollup: Rollup) -> str:
                                                                   *([""] if sites else []), ""])
     more = len(heat.hot) - HOT_RISKS_SHOWN
     tail = f'<p class="meta">and {more} more high risks (the XLSX Risks sheet lists every one).</p>' if more > 0 else ""
-    unscored = (f' {heat.unscored} open risks cannot be placed: their likelihood or impact is unset or not on the '
-                "matrix (PMO-RSK-003 names each).") if heat.unscored else ""
-    intro = (f"{heat.scored} open risks by likelihood and impact on the mapping's matrix; a cell is red from "
+    unscored = (f" {counted(heat.unscored, 'open risk')} cannot be placed: {'its' if heat.unscored == 1 else 'their'} "
+                "likelihood or impact is unset or not on the matrix (PMO-RSK-003 names each).") if heat.unscored else ""
+    intro = (f"{counted(heat.scored, 'open risk')} by likelihood and impact on the mapping's matrix; a cell is red from "
              f"score {heat.high_score} (high), amber from {-(-heat.high_score // 2)}.{unscored}")
     body = (f'<div class="heat-layout"><div class="scroll">{_heat_grid(heat)}</div>'
             f'<div class="hot"><h3>High risks ({len(heat.hot)}), highest score first</h3>{hot}{tail}</div></div>')
@@ -89,8 +91,9 @@ def _project_changes(p: ProjectChanges, sites: bool) -> str:
     unapproved = p.count(UNAPPROVED)
     head = (f'<summary>{chip("red" if unapproved else "green", f"{unapproved} unapproved")} '
             f'<strong>{e(p.project)}</strong>{f" ({e(p.site)})" if sites else ""} '
-            f'<span class="meta">{len(p.epics)} baselined, {p.moved} moved ({p.days_slipped} days slipped), '
-            f'{p.replans} re-plans, +{p.scope_added} children, {p.count(APPROVED)} approved changes</span></summary>')
+            f'<span class="meta">{len(p.epics)} baselined, {p.moved} moved ({counted(p.days_slipped, "day")} slipped), '
+            f'{counted(p.replans, "re-plan")}, +{counted(p.scope_added, "child", "children")}, '
+            f'{counted(p.count(APPROVED), "approved change")}</span></summary>')
     if not changed:
         return f'<details class="project">{head}<p>Every epic is on its baseline.</p></details>'
     table = simple_table(f"table-changes-{e(p.site)}-{e(p.project)}",
@@ -125,8 +128,8 @@ def change_log_section(rollup: Rollup) -> str:
                          ["", "", *([""] if sites else []), "num", "num", "num", "num", "num", "num"])
     blocks = "".join(_project_changes(p, sites) for p in worst if p.count(UNAPPROVED) or p.moved
                      or p.scope_added or p.replans)
-    intro = (f"Baseline (dates and children when the epic passed its planning gate) against now, for {epics} "
-             f"epics: {totals[UNAPPROVED]} changed without an approved change request, {totals[APPROVED]} with "
+    intro = (f"Baseline (dates and children when the epic passed its planning gate) against now, for "
+             f"{counted(epics, 'epic')}: {totals[UNAPPROVED]} changed without an approved change request, {totals[APPROVED]} with "
              f"one, {totals[TOLERATED]} within the mapping's tolerance. Open a project for its epics.")
     return section("change-log", "Change log", table + blocks, e(intro))
 
@@ -154,7 +157,7 @@ def dependencies_section(rollup: Rollup) -> str:
     cross = sum(d.cross_site for d in deps)
     epics = len({(d.epic.site, d.epic.key) for d in deps})
     wait = "open epic waits" if epics == 1 else "open epics wait"
-    intro = (f"{len(deps)} red links: {epics} {wait} for work in another project that is late, has no "
+    intro = (f"{counted(len(deps), 'red link')}: {epics} {wait} for work in another project that is late, has no "
              "owner or sits under an epic in closing" + (f"; {cross} of the links cross sites" if cross else "") + ".")
     return section("dependencies", "Red dependencies", table + tail, e(intro))
 

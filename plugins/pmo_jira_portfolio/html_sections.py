@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.formats.base import one_line
-from pmo_jira_portfolio.columns import LEVEL_COLUMNS, Column, cell, plain
+from pmo_jira.formats.base import counted, one_line
+from pmo_jira_portfolio.columns import Column, cell, level_columns, multi_site, plain
 from pmo_jira_portfolio.html_charts import HEATMAP_MAX_ROWS, heatmap, heatmap_rows, phase_chart, trend_chart, trend_points
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline
 from pmo_jira_portfolio.rollup import Rollup
@@ -64,10 +64,6 @@ def section(section_id: str, title: str, body: str, intro: str = "") -> str:
 def scroll(table: str) -> str:
     """A wide table scrolls in its own box, never the page."""
     return f'<div class="scroll">{table}</div>'
-
-
-def multi_site(rollup: Rollup) -> bool:
-    return len(set(rollup.projects["site"])) > 1 or len(rollup.sites) > 1
 
 
 def _date(value: datetime | None) -> str:
@@ -125,7 +121,7 @@ def decisions_section(rollup: Rollup) -> str:
     for d in decisions[:DECISIONS_SHOWN]:
         what = f'{e(d.level)} {link(d.key, d.url)} {e(d.name)}'
         age = _days_since(d.red_since, rollup.now)
-        red_for = "red since this run" if age is None else f"red {age} day{'' if age == 1 else 's'} (since {_date(d.red_since)})"
+        red_for = "red since this run" if age is None else f"red {counted(age, 'day')} (since {_date(d.red_since)})"
         owner = e(d.owner) if d.owner else '<strong class="warn-text">nobody: appoint an owner</strong>'
         row = [what, *([e(d.site)] if sites else []), e(d.why), owner, e(red_for), e(d.fix)]
         rows.append(row)
@@ -187,7 +183,7 @@ def _findings_list(findings: pd.DataFrame, now: datetime) -> str:
     items = []
     for f in findings.to_dict("records"):
         age = _days_since(f["since"], now)
-        since = f"since {_date(f['since'])} ({age} days)" if age else "new in this run"
+        since = f"since {_date(f['since'])} ({counted(age, 'day')})" if age else "new in this run"
         waived = " (waived)" if f["outcome"] == "waived" else ""
         owner = e(f["owner"]) if f["owner"] else "no owner"
         items.append(f'<li><span class="sev sev-{e(f["severity"])}">{e(f["severity"])}</span> '
@@ -206,8 +202,8 @@ def _project_block(p: dict[str, Any], epics: pd.DataFrame, findings: pd.DataFram
                    sites: bool) -> str:
     site = f" ({e(p['site'])})" if sites else ""
     head = (f'<summary>{chip(p["rag_overall"])} <strong>{e(p["project"])}</strong>{site} {e(p["name"])}'
-            f' <span class="meta">owner {e(p.get("owner") or "none")}, {plain(p["epics"])} epics, '
-            f'{plain(p["findings_open"])} open findings</span><span class="why">{e(p["why"])}</span></summary>')
+            f' <span class="meta">owner {e(p.get("owner") or "none")}, {counted(plain(p["epics"]), "epic")}, '
+            f'{counted(plain(p["findings_open"]), "open finding")}</span><span class="why">{e(p["why"])}</span></summary>')
     by_item = {k: g for k, g in findings.groupby("item")} if len(findings) else {}
     own = by_item.get(p["project"], findings.iloc[0:0])
     parts = [_findings_list(own, now)] if len(own) else []
@@ -242,7 +238,7 @@ def portfolio_sections(rollup: Rollup) -> str:
                                        findings_by.get((p["site"], p["project"]), none), rollup.now, sites)
                         for p in projects)
         blocks.append(f'<details class="portfolio"><summary>{chip(port["rag_overall"])} '
-                      f'<strong>{e(port["portfolio"])}</strong> {len(projects)} projects {counts}'
+                      f'<strong>{e(port["portfolio"])}</strong> {counted(len(projects), "project")} {counts}'
                       f'<span class="why">{e(port["why"])}</span></summary>{inner}</details>')
     intro = "Open a portfolio, then a project, for its epics and their findings: message, fix, owner, since when."
     return section("portfolios", "Portfolios and projects",
@@ -260,14 +256,11 @@ def worst_first(frame_: pd.DataFrame) -> pd.DataFrame:
 
 def _columns(rollup: Rollup, level: str) -> tuple[Column, ...]:
     """The level's columns with the colours right after the names, so the verdict is seen unscrolled."""
-    cols = LEVEL_COLUMNS[level]
+    cols = level_columns(rollup, level)
     rag = [c for c in cols if c.kind == "rag"]
     rag = [rag[-1], *rag[:-1]]  # Overall first
     names = [c for c in cols if c.kind == "text" and c.field not in ("summary", "phase", "status", "target_end")]
-    cols = (*names, *rag, *(c for c in cols if c not in names and c.kind != "rag"))
-    if level == "epic" and multi_site(rollup):  # the same key can exist on two sites
-        cols = (*cols[:2], Column("Site", "site"), *cols[2:])
-    return cols
+    return (*names, *rag, *(c for c in cols if c not in names and c.kind != "rag"))
 
 
 def level_table(rollup: Rollup, level: str, rows: pd.DataFrame | None = None) -> str:

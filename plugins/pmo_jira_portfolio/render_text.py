@@ -15,11 +15,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from pmo_jira.formats.base import iso, one_line
+from pmo_jira.formats.base import counted, iso, one_line
 from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira.formats.fit import fit_table
 from pmo_jira.formats.markdown import md_text
-from pmo_jira_portfolio.columns import FIGURES, LEVEL_COLUMNS, MEASURE_FIELDS, RAG_FIELDS, cell, plain
+from pmo_jira_portfolio.columns import FIGURES, MEASURE_FIELDS, RAG_FIELDS, cell, level_columns, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.report import CSV_LEVELS
 from pmo_jira_portfolio.rollup import FINDING_COLUMNS, LEVELS, SEVERITIES, Rollup
@@ -38,7 +38,7 @@ def frame(rollup: Rollup, level: str):
 def headline(rollup: Rollup) -> str:
     sev = ", ".join(f"{n} {s}" for s, n in rollup.open_by_severity.items() if n) or "none"
     return (f"Mapping {rollup.mapping_name} - run {iso(rollup.run_started)} - sites "
-            f"{', '.join(rollup.sites) or 'none'} - {len(rollup.projects)} projects, {len(rollup.epics)} epics - "
+            f"{', '.join(rollup.sites) or 'none'} - {counted(len(rollup.projects), 'project')}, {counted(len(rollup.epics), 'epic')} - "
             f"open findings: {rollup.open_total} ({sev})")
 
 
@@ -92,7 +92,7 @@ def _wrapped(lines: Iterable[str], width: int | None) -> list[str]:
 
 
 def _level_rows(rollup: Rollup, level: str, text=one_line, limit: int = 60) -> tuple[list[str], list[list[str]]]:
-    cols = LEVEL_COLUMNS[level]
+    cols = level_columns(rollup, level)
     rows = [[text(cell(r[c.field], c.kind))[:limit] for c in cols] for _, r in frame(rollup, level).iterrows()]
     return [c.header for c in cols], rows
 
@@ -108,7 +108,7 @@ def render_table(rollup: Rollup, *, width: int | None = None, color: bool = Fals
     out += _aligned(["Dimension", "Amber", "Red", "Definition"], definitions, width=width, wrap=("Definition",))
     for level in LEVELS:
         header, rows = _level_rows(rollup, level)
-        numeric = frozenset(i for i, c in enumerate(LEVEL_COLUMNS[level]) if c.kind in ("int", "pct"))
+        numeric = frozenset(i for i, c in enumerate(level_columns(rollup, level)) if c.kind in ("int", "pct"))
         table = _aligned(header, rows, width=width, color=color, numeric=numeric,
                          text=("Portfolio", "Name", "Summary", "Status", "Phase")) if rows else ["(none)"]
         out += ["", f"{_TITLES[level]} ({len(rows)})", *table]
