@@ -417,3 +417,8 @@ def test_closing_gate_lists_a_few_keys_and_counts_the_rest():
 
 def test_closing_gate_only_in_closing():
     assert findings([epic(), child("WEB-2", "WEB-1", status="In Progress")], "PMO-CLS-001") == []
+
+
+def test_an_epic_one_day_past_its_target_end_passed_it_one_day_ago():
+    (f,) = findings([epic(target_end=day(-1))], "PMO-EXE-002")
+    assert f.message == f"target end {day(-1)} passed 1 day ago and the epic is still In Progress"

@@ -455,3 +455,14 @@ def test_a_hand_edited_baseline_is_ignored_not_trusted(bad):
     state = state_for([], comment_id=None, mapping="h", labels=(), updated=NOW.isoformat()).to_json()
     parsed = parse_state({**state, "baseline": bad})
     assert parsed is not None and parsed.baseline is None
+
+
+def test_one_day_late_reads_one_day():
+    logged = replace(issue("OPS-2", "Issue"), assignee=ANN, due=day(-1))
+    blocker = replace(issue("PAY-2", "Story"), due=day(-1), assignee=ANN)
+    e = linked(epic(), logged)
+    e = replace(e, links=(*e.links, IssueLink("Blocks", "inward", "is blocked by", "PAY-2")))
+    assert [f.message for f in run([e, logged, blocker], "PMO-ISS-001")] == [
+        f"logged issue OPS-2 is 1 day past its due date {day(-1)}"]
+    assert [f.message for f in run([e, logged, blocker], "PMO-DEP-001")] == [
+        f"blocked by PAY-2 (PAY), which is 1 day late ({day(-1)})"]

@@ -20,10 +20,10 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from pmo_jira.errors import NotInHistory, PmoError
-from pmo_jira.formats.base import counted
 from pmo_jira.history import FindingRef, RunRecord
 from pmo_jira.model import PHASES
 from pmo_jira.reports import HistoryContext, ReportContext
+from pmo_jira.wording import counted
 from pmo_jira_office.baselines import BaselineMove, baseline_moves, plans_from, plans_of
 from pmo_jira_office.facts import KPI_KEYS, NAME, kpis, ranks_of
 from pmo_jira_office.inputs import OfficeInput, gather

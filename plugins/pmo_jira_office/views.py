@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.formats.base import counted
+from pmo_jira.wording import counted
 from pmo_jira_office.document import Block, Chart, Document, Figures, Heading, Table, Text, table
 from pmo_jira_office.monthly import KPI_BETTER, KPI_TITLES, MonthlyPack, median_days
 from pmo_jira_office.resources import ResourceView

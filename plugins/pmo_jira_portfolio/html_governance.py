@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pmo_jira.formats.base import counted
+from pmo_jira.wording import counted
 from pmo_jira_portfolio.columns import multi_site
 from pmo_jira_portfolio.governance import (
     APPROVED,

@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from pmo_jira.formats.base import counted, one_line
+from pmo_jira.formats.base import one_line
+from pmo_jira.wording import counted
 from pmo_jira_portfolio.columns import Column, cell, level_columns, multi_site, plain
 from pmo_jira_portfolio.html_charts import HEATMAP_MAX_ROWS, heatmap, heatmap_rows, phase_chart, trend_chart, trend_points
 from pmo_jira_portfolio.render_text import change_lines, definition_rows, frame, headline

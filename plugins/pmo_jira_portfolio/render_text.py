@@ -15,10 +15,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from pmo_jira.formats.base import counted, iso, one_line
+from pmo_jira.formats.base import iso, one_line
 from pmo_jira.formats.csv_format import defuse_cell
 from pmo_jira.formats.fit import fit_table
 from pmo_jira.formats.markdown import md_text
+from pmo_jira.wording import counted
 from pmo_jira_portfolio.columns import FIGURES, MEASURE_FIELDS, RAG_FIELDS, cell, level_columns, plain
 from pmo_jira_portfolio.rag import RAG_DIMENSIONS
 from pmo_jira_portfolio.report import CSV_LEVELS

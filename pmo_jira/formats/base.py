@@ -132,8 +132,3 @@ def one_line(text: str) -> str:
     """Collapse whitespace and drop control characters, so text from Jira can neither break a
     row-based format nor smuggle terminal escape sequences into a report."""
     return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split())
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` and the noun agreeing with it: "1 epic", "2 epics", "1 person" / "3 people"."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -17,6 +17,7 @@ from pmo_jira.model import Issue, ReadPlan
 from pmo_jira.standards.base import Check, Standard, StandardOptions, keys_preview
 from pmo_jira.standards.context import AuditContext
 from pmo_jira.standards.timeline import Baseline, Move, baseline, moves, stored_baseline
+from pmo_jira.wording import counted
 
 GATE_PHASE = "execution"  # passing the planning gate = first reaching execution (or later)
 
@@ -198,9 +199,9 @@ class ScheduleChangeControlled(Standard):
                          or (options.slip_percent is not None and pct is not None and pct > options.slip_percent)):
             share = f", {pct:.0f}% of the baselined {duration} days" if pct is not None else ""
             problems.append(("slip", f"target end moved from {base.end.isoformat()} to {now_end.isoformat()} "
-                                     f"(+{slip} days{share}) since {_when(base)}"))
+                                     f"(+{counted(slip, 'day')}{share}) since {_when(base)}"))
         if options.max_replans is not None and len(moved) > options.max_replans:
-            problems.append(("replans", f"{len(moved)} re-plans of the target end since {_when(base)} "
+            problems.append(("replans", f"{counted(len(moved), 're-plan')} of the target end since {_when(base)} "
                                         f"(limit {options.max_replans})"))
         if not problems:
             yield Check.passed()

@@ -10,6 +10,7 @@ from pmo_jira.findings import Severity
 from pmo_jira.model import Issue
 from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.context import AuditContext
+from pmo_jira.wording import counted
 
 
 class StatusFresh(Standard):
@@ -51,7 +52,7 @@ class StatusFresh(Standard):
             yield Check.passed()
             return
         where = "" if latest is item else f", {latest.key}"
-        detail = f"{age} days (last {updated.date().isoformat()}{where}" + (f", {own}" if own else "")
+        detail = f"{counted(age, 'day')} (last {updated.date().isoformat()}{where}" + (f", {own}" if own else "")
         yield Check.fail(
             f"no update on the epic or its children for {detail}; limit {options.max_days})",
             f"Post a status update on {item.key} (a comment on progress, risks and next steps) "
@@ -94,7 +95,7 @@ class NotOverdue(Standard):
             yield Check.passed()
             return
         yield Check.fail(
-            f"target end {end.isoformat()} passed {late} days ago and the epic is still {item.status}",
+            f"target end {end.isoformat()} passed {counted(late, 'day')} ago and the epic is still {item.status}",
             f"Agree a new target end with the sponsor and update {ctx.field_label('target_end')} on "
             f"{item.key} (re-baseline), or finish the remaining work and close it.",
         )
@@ -143,7 +144,7 @@ class BlockedTooLong(Standard):
             basis = ("" if issue.status_category_changed else
                      "; measured from the last update, Jira reported no status-category change")
             yield Check.fail(
-                f"{issue.key} has been {issue.status} for {days} days (since {since.date().isoformat()}, "
+                f"{issue.key} has been {issue.status} for {counted(days, 'day')} (since {since.date().isoformat()}, "
                 f"limit {options.max_days}{basis})",
                 f"Escalate the blocker on {issue.key}: name who must act and by when in a comment, "
                 f"or move it out of {issue.status} if it is no longer blocked.",

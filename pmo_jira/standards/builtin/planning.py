@@ -11,6 +11,7 @@ from pmo_jira.findings import Severity
 from pmo_jira.model import Issue
 from pmo_jira.standards.base import Check, Standard, StandardOptions, keys_preview
 from pmo_jira.standards.context import AuditContext
+from pmo_jira.wording import counted
 
 
 class DatesSet(Standard):
@@ -136,7 +137,7 @@ class ChildrenInsideDates(Standard):
             c_start, c_end = _child_window(child)
             problem = None
             if epic_end and c_end and c_end > epic_end:
-                problem = (f"{child.key} ends {c_end.isoformat()}, {(c_end - epic_end).days} days after "
+                problem = (f"{child.key} ends {c_end.isoformat()}, {counted((c_end - epic_end).days, 'day')} after "
                            f"the epic's target end {epic_end.isoformat()}")
             elif epic_start and c_end and c_end < epic_start:
                 problem = (f"{child.key} is due {c_end.isoformat()}, before the epic starts "

@@ -15,6 +15,7 @@ from pmo_jira.model import Issue, ReadPlan, User
 from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.builtin.risk import risk_owner
 from pmo_jira.standards.context import AuditContext, issues_by_key
+from pmo_jira.wording import counted
 
 DEFAULT_PROBABILITY = {"Rare": 1, "Low": 1, "Unlikely": 2, "Medium": 2, "Possible": 3, "High": 3,
                        "Likely": 4, "Critical": 4, "Almost certain": 5}
@@ -186,7 +187,7 @@ class HighRisksReviewed(Standard):
             owner = risk_owner(ctx, risk)
             by = owner.display_name if owner else "its owner"
             yield Check.fail(
-                f"high risk {risk.key} (score {score}) not reviewed for {age} days "
+                f"high risk {risk.key} (score {score}) not reviewed for {counted(age, 'day')} "
                 f"(last {reviewed.date().isoformat()}, limit {options.max_days})",
                 f"Have {by} review {risk.key}: update its likelihood, impact and mitigation, or close it "
                 f"if it passed.",
@@ -263,7 +264,7 @@ class IssueLogKept(Standard):
                 gaps.append("has no due date")
                 fixes.append("set its Due date")
             elif record.due < ctx.today:
-                gaps.append(f"is {(ctx.today - record.due).days} days past its due date {record.due.isoformat()}")
+                gaps.append(f"is {counted((ctx.today - record.due).days, 'day')} past its due date {record.due.isoformat()}")
                 fixes.append("resolve it or agree a new due date")
             if gaps:
                 flagged = True
@@ -412,7 +413,7 @@ def dependency_problems(ctx: AuditContext, blocker: Blocker | Issue) -> list[str
     out = []
     late = _late(issue, ctx.today)
     if late:
-        out.append(f"is {(ctx.today - late).days} days late ({late.isoformat()})")
+        out.append(f"is {counted((ctx.today - late).days, 'day')} late ({late.isoformat()})")
     if _owner(issue) is None:
         out.append("has no owner")
     site_issues = _sites(ctx)[0].get(b.site, ctx.issues)
