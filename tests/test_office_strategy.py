@@ -7,12 +7,15 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 from pmo_jira_office.config import Objectives, Strategy
+from pmo_jira_office.reports import REPORTS
 from pmo_jira_office.resources import build_resources
 from pmo_jira_office.strategy import build_strategy, objectives_of, rank_order
 from pmo_jira_office.views import strategy_blocks
 
+from pmo_jira.reports import ReportContext
+
 from office_fixtures import STRATEGY, TODAY, audit_all, office_mapping, snapshots
-from standards_fixtures import epic
+from standards_fixtures import NOW, epic
 
 
 def view(strategy=None, previous=None, snaps=None):
@@ -97,3 +100,18 @@ def test_strategy_config_errors_are_clear():
         Strategy.model_validate({"objectives": {"source": "link"}})
     with pytest.raises(ValueError, match="needs weights"):
         Strategy.model_validate({"score": {"method": "weighted"}})
+
+
+def test_jira_text_in_the_markdown_stays_inert_and_readable():
+    # a summary typed in Jira: a link, emphasis, an @mention and code must not work in the rendered Markdown
+    typed = "[click](javascript:alert(1)) **now** @alice `x` a|b <b>bold</b> (Q4) - ok"
+    snaps = [replace(s, issues=tuple(replace(i, summary=typed) if i.key == "WEB-1" else i for i in s.issues))
+             for s in snapshots()]
+    result, snaps, m = audit_all(snaps=snaps)
+    ctx = ReportContext(result=result, snapshots=snaps, mapping=m, now=NOW)
+    for report in REPORTS:
+        out = report.render(ctx, "markdown")
+        lines = [line for line in out.splitlines() if "click" in line]
+        assert lines, report.name
+        for line in lines:
+            assert "\\[click](javascript:alert(1)) \\*\\*now\\*\\* \\@alice \\`x\\` a\\|b \\<b\\>bold\\</b\\> (Q4) - ok" in line

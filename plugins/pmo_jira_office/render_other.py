@@ -15,6 +15,7 @@ from typing import Any
 
 from pmo_jira.formats.base import one_line
 from pmo_jira.formats.csv_format import defuse_cell
+from pmo_jira.formats.markdown import md_text
 from pmo_jira_office.document import Chart, Column, Document, Figures, Heading, Table, Text, plain, text_of
 
 
@@ -66,28 +67,30 @@ def render_table(doc: Document) -> str:
     return "\n".join(out) + "\n"
 
 
-def _md(text: str) -> str:
-    return one_line(text).replace("|", "\\|").replace("<", "&lt;")
+def _cell(text: str) -> str:
+    return md_text(text, cell=True)
 
 
 def render_markdown(doc: Document) -> str:
-    out = [f"# {_md(doc.title)}", "", f"_{_md(doc.subtitle)}_"]
+    """Markdown that reads as well raw as rendered; Jira text in it stays inert (``md_text``), as in
+    the portfolio's: a link, emphasis or an @mention typed in a summary does not work."""
+    out = [f"# {md_text(doc.title)}", "", f"_{_cell(doc.subtitle)}_"]
     for b in doc.blocks:
         if isinstance(b, Heading):
-            out += ["", f"## {_md(b.text)}"]
+            out += ["", f"## {md_text(b.text)}"]
         elif isinstance(b, Text):
-            out += ["", _md(b.text)]
+            out += ["", md_text(b.text)]
         elif isinstance(b, Figures):
-            out += ["", " · ".join(f"**{_md(label)}** {_md(value)}" for label, value, _ in b.items)]
+            out += ["", " · ".join(f"**{_cell(label)}** {_cell(value)}" for label, value, _ in b.items)]
         elif isinstance(b, (Table, Chart)):
             t = chart_table(b) if isinstance(b, Chart) else b
-            out += ["", f"### {_md(t.title)}", ""]
+            out += ["", f"### {md_text(t.title)}", ""]
             if not t.rows:
-                out.append(_md(t.empty))
+                out.append(md_text(t.empty))
                 continue
-            out.append("| " + " | ".join(_md(c.header) for c in t.columns) + " |")
+            out.append("| " + " | ".join(_cell(c.header) for c in t.columns) + " |")
             out.append("|" + "|".join("---:" if c.kind in ("int", "num", "pct") else "---" for c in t.columns) + "|")
-            out += ["| " + " | ".join(_md(text_of(v, c.kind)) for c, v in zip(t.columns, r)) + " |" for r in t.rows]
+            out += ["| " + " | ".join(_cell(text_of(v, c.kind)) for c, v in zip(t.columns, r)) + " |" for r in t.rows]
     return "\n".join(out) + "\n"
 
 
