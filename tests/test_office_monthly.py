@@ -291,3 +291,16 @@ def test_decisions_about_one_epic_or_one_person_read_in_the_singular(history):
     assert decisions["Low-ranked busy epics"].startswith("1 low-ranked epic in execution keeps people busy: WEB-2")
     assert decisions["Unassigned work"].startswith("2 open issues in execution have no assignee in 1 epic,")
     assert decisions["Strategy"] == "1 open epic past initiation serves no objective: link it or stop it"
+
+
+def test_the_terminal_table_wraps_long_text_to_the_terminal_and_cuts_nothing(history):
+    store, m = history
+    _, ctx = pack(store, m, month="2026-10")
+    monthly = next(r for r in REPORTS if r.name == "monthly")
+    decision = ("1 low-ranked epic in execution keeps people busy: WEB-2 (rank 3): confirm its priority or move "
+                "people to higher-ranked work")
+    whole = monthly.render(ctx, "table")  # to a file or a pipe: no width, every line whole
+    assert any(line.endswith(decision) for line in whole.splitlines())
+    narrow = monthly.render(replace(ctx, width=72), "table")
+    assert max(len(line) for line in narrow.splitlines()) <= 72
+    assert " ".join(narrow.split()).count(decision) == 1  # wrapped over lines, not cut

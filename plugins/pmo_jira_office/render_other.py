@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
 from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
 from pmo_jira.formats.base import one_line
 from pmo_jira.formats.csv_format import defuse_cell
+from pmo_jira.formats.fit import fit_table
 from pmo_jira.formats.markdown import md_text
 from pmo_jira_office.document import Chart, Column, Document, Figures, Heading, Table, Text, plain, text_of
 
@@ -44,26 +46,35 @@ def render_json(doc: Document) -> str:
     return json.dumps(out, indent=2, default=str) + "\n"
 
 
-def _aligned(t: Table, text=one_line) -> list[str]:
-    header = [c.header for c in t.columns]
-    rows = [[text(text_of(v, c.kind))[:60] for c, v in zip(t.columns, r)] for r in t.rows]
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    return [" ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+_NUMBERS = ("int", "num", "pct", "signed")
 
 
-def render_table(doc: Document) -> str:
-    out = [doc.title, doc.subtitle]
+def _aligned(t: Table, width: int | None) -> list[str]:
+    """The table fitted to ``width`` (``pmo_jira.formats.fit``): text wraps rather than being cut,
+    numbers are right-aligned; no limit when the text goes to a file or pipe."""
+    rows = [[one_line(text_of(v, c.kind)) for c, v in zip(t.columns, r)] for r in t.rows]
+    return fit_table([c.header for c in t.columns], rows, width, rule=False,
+                     numeric={j for j, c in enumerate(t.columns) if c.kind in _NUMBERS},
+                     wrap=[j for j, c in enumerate(t.columns) if c.kind == "text"])
+
+
+def render_table(doc: Document, width: int | None = None) -> str:
+    """The terminal text; ``width`` (the terminal's columns, None: no limit) wraps long text."""
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(text, width, break_on_hyphens=False) if width else [text]
+
+    out = [*para(doc.title), *para(doc.subtitle)]
     for b in doc.blocks:
         if isinstance(b, Heading):
             out += ["", b.text.upper()]
         elif isinstance(b, Text):
-            out += ["", b.text]
+            out += ["", *para(b.text)]
         elif isinstance(b, Figures):
-            out += ["", "  ".join(f"{label}: {value}" for label, value, _ in b.items)]
+            out += ["", *para("  ".join(f"{label}: {value}" for label, value, _ in b.items))]
         elif isinstance(b, (Table, Chart)):
             t = chart_table(b) if isinstance(b, Chart) else b
-            out += ["", t.title]
-            out += _aligned(t) if t.rows else [f"  {t.empty}"]
+            out += ["", *para(t.title)]
+            out += _aligned(t, width) if t.rows else [f"  {t.empty}"]
     return "\n".join(out) + "\n"
 
 

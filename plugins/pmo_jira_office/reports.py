@@ -18,8 +18,9 @@ def _render(doc, fmt: str, ctx: ReportContext | HistoryContext) -> str | bytes:
         return render_html.render_html(doc)
     if fmt == "xlsx":
         return render_other.render_xlsx(doc, ctx.now)
-    return {"table": render_other.render_table, "markdown": render_other.render_markdown,
-            "json": render_other.render_json}[fmt](doc)
+    if fmt == "table":
+        return render_other.render_table(doc, width=ctx.width)
+    return {"markdown": render_other.render_markdown, "json": render_other.render_json}[fmt](doc)
 
 
 def _no_options(ctx: ReportContext | HistoryContext, name: str, allowed: tuple[str, ...] = ()) -> None:
