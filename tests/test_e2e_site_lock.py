@@ -133,3 +133,19 @@ def test_a_lock_knows_whether_it_is_still_held(postgres):
         with pytest.raises(LockError, match=r"the locks of sites s0 \(https://jira0.example.com\), s1 .*, s7 \(https://jira7.example.com\) "
                                                 r"in the shared history .* were lost before writing"):
             lock.check()
+
+
+def test_the_server_lets_a_vanished_runners_lock_go_within_a_minute(postgres):
+    import sqlalchemy as sa
+
+    from pmo_jira.history.database import parse_target
+    from pmo_jira.history.site_lock import SiteLock
+    from pmo_jira.settings import SiteSettings
+
+    # A machine that vanishes closes no connection; the server finds out by probing the silent
+    # connection (what a test cannot cut without root), as the lock's session asks it to.
+    with SiteLock(parse_target(postgres.url("postgres")), [SiteSettings(name="s", url="https://j.example.com")]) as lock:
+        probing = dict(lock._conn.execute(sa.text(
+            "SELECT name, setting FROM pg_settings WHERE name LIKE 'tcp_keepalives_%'")).all())
+    idle, interval, count = (int(probing[f"tcp_keepalives_{k}"]) for k in ("idle", "interval", "count"))
+    assert 0 < idle + interval * count <= 60

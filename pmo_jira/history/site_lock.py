@@ -4,7 +4,8 @@ The run lock file (``runlock.py``) only stops runs that see the same file. Runne
 machines, or with different lock paths, that share a PostgreSQL history take a PostgreSQL
 advisory lock per site instead (as well). It is session-level: held by a connection kept open
 for the run, and released by the server the moment that connection ends, so a crashed or killed
-runner never leaves a stale lock. The lock is keyed by the site's URL, not its name, because two
+runner never leaves a stale lock; nor, within about a minute (TCP keepalives), does one whose
+machine vanished without closing it. The lock is keyed by the site's URL, not its name, because two
 configs may name one site differently.
 
 Sites are locked in URL order, so two runs over overlapping sites cannot deadlock.
@@ -26,6 +27,13 @@ from pmo_jira.history.database import HistoryTarget, advisory_lock_id, database_
 from pmo_jira.settings import SiteSettings
 
 log = logging.getLogger(__name__)
+
+
+KEEPALIVES = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "3"}
+"""The server asks after a silent runner every 30 s and lets its lock go after three unanswered
+probes: a runner whose machine vanished (power cut, lost node, network cut) sends no goodbye,
+and with the kernel's defaults its lock would be held for more than two hours. A live runner's
+kernel answers the probes however busy the run is."""
 
 
 def site_lock_id(site: SiteSettings) -> int:
@@ -50,8 +58,10 @@ class SiteLock:
         with database_errors(self.target):
             self._engine = make_engine(self.target)
             self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            self._conn.execute(sa.select(sa.func.set_config(
-                "application_name", f"pmo-jira pid {os.getpid()} on {socket.gethostname()}"[:63], False)))
+            settings = {"application_name": f"pmo-jira pid {os.getpid()} on {socket.gethostname()}"[:63],
+                        **KEEPALIVES}
+            self._conn.execute(sa.select(*(sa.func.set_config(name, value, False)
+                                           for name, value in settings.items())))
             try:
                 for site in self.sites:
                     self._lock(site)
