@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 import uuid
 
 import pytest
@@ -17,10 +19,13 @@ import sqlalchemy as sa
 from alembic import command
 from test_e2e_multisite import cloud, dc, tokens, write_config  # noqa: F401 - fixtures
 
+from pmo_jira import interrupt
+from pmo_jira.errors import PmoError
 from pmo_jira.history import HistoryStore, database
 from pmo_jira.history import migrate as migrations
 
 from cli_fixtures import one_error_line, writes
+from history_fixtures import nights
 
 
 def _psql(postgres, database_name: str, *statements: str) -> None:
@@ -154,3 +159,49 @@ def test_a_stopped_site_job_names_its_own_site(pmo, cloud, dc, tmp_path):  # noq
     assert res.exit_code == 2 and "another pmo-jira run" in one_error_line(res)
     assert "sync: 1 site, 0 issues read" in res.stderr
     assert json.loads((tmp_path / "summary.json").read_text())["sites"] == ["dc-prod"]
+
+
+def _hold_write_lock(path, seconds: float) -> threading.Thread:
+    """Another process's run recording into the SQLite history: its write lock, for ``seconds``."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    taken.wait(10)
+    return thread
+
+
+def test_a_sqlite_write_queues_behind_a_recording_longer_than_the_busy_timeout(tmp_path):
+    # recording a run of 100,000 issues holds the write lock for 5 to 12 s, past the 10 s busy
+    # timeout; a short one (0.2 s) stands for it here
+    first, second = [r for r, _ in nights(issues=40, nights=2)]
+    path = tmp_path / "history.sqlite"
+    with HistoryStore(path) as store:
+        store.record_run(first)
+    holder = _hold_write_lock(path, 1.5)
+    with HistoryStore(path, timeout=0.2) as store:
+        store.record_run(second)
+        assert len(store.runs(None)) == 2
+    holder.join()
+
+
+def test_a_stopped_run_does_not_queue_to_record_itself(tmp_path):
+    (night,) = [r for r, _ in nights(issues=10, nights=1)]
+    path = tmp_path / "history.sqlite"
+    HistoryStore(path).close()
+    holder = _hold_write_lock(path, 1.5)
+    interrupt.STOP.set()  # a stop signal came: the run winds down
+    try:
+        with HistoryStore(path) as store, pytest.raises(PmoError, match="database is locked"):
+            store.record_run(night)
+    finally:
+        interrupt.STOP.clear()
+        holder.join()

@@ -11,7 +11,9 @@ from the URL: config files end up in repositories and ConfigMaps, and ``--db`` i
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from pmo_jira.errors import PmoError
+
+log = logging.getLogger(__name__)
 
 PASSWORD_VAR = "PMO_JIRA_HISTORY_PASSWORD"
 KEYRING_SERVICE = "pmo-jira"
@@ -154,9 +158,47 @@ def _sqlite_engine(path: Path, timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+        if conn.get_execution_options().get("write"):
+            _begin_write(conn, path, timeout)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+WRITE_WAIT = 900.0
+"""How long a write to a SQLite history queues behind another process's. Recording a run of
+100,000 issues holds the write lock for 5 to 12 s (bench/README.md), so per-site jobs started
+together on one machine queue; the busy timeout alone gave up after 10 s."""
+
+
+def _begin_write(conn: Connection, path: Path, timeout: float) -> None:
+    """``BEGIN IMMEDIATE``, queueing behind another run's write for up to ``WRITE_WAIT`` seconds
+    in short tries: one long wait inside SQLite would not return to Python, so SIGTERM or Ctrl-C
+    would go unheard until it ended. A run winding down after a stop signal does not queue: its
+    record is given up, with a warning, rather than delay the exit."""
+    from pmo_jira import interrupt
+
+    sqlite = conn.connection.dbapi_connection
+    assert sqlite is not None
+    started = time.monotonic()
+    said = False
+    sqlite.execute("PRAGMA busy_timeout = 100")
+    try:
+        while True:
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() - started >= WRITE_WAIT \
+                        or interrupt.STOP.is_set():  # a stopped run's record does not wait
+                    raise
+            if not said and time.monotonic() - started >= 1:
+                log.info("history %s: waiting for another run to finish writing to it", path)
+                said = True
+            time.sleep(0.1)  # a stop signal raises here
+    finally:
+        sqlite.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
 
 @contextmanager
