@@ -115,3 +115,12 @@ def test_listing_ends_with_time_to_fix(db):
                                            "mean 1.0 days; 2 still open.")
     doc = json.loads(run("--db", db, "--format", "json").output)
     assert doc["time_to_fix"] == {"resolved": 1, "still_open": 2, "median_days": 1.0, "mean_days": 1.0}
+
+
+def test_a_number_larger_than_any_database_integer_is_no_run_and_no_limit(db):
+    huge = "9" * 30
+    res = CliRunner().invoke(cli, ["history", "--db", db, "show", huge])
+    assert res.exit_code == 2 and res.output.strip() == f"Error: history database {db} has no run {huge}"
+    res = run("--db", db, "--limit", huge)
+    assert res.exit_code == 0, res.output
+    assert res.output.count("sandbox") == 2  # every run

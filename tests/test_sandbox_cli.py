@@ -22,6 +22,8 @@ from pmo_jira.cli.main import cli
     (["--fault-429-rate", "0.7", "--fault-503-rate", "0.7"], "more than 1"),
     (["--deny", "NOPE"], "unknown permission"),
     (["--now", "yesterday"], "not an ISO date-time"),
+    (["--now", "9999-12-31T23:59:59"], "outside the years 1900 to 9000"),
+    (["--now", "0001-01-01"], "outside the years 1900 to 9000"),
 ])
 def test_bad_options_give_one_line_and_exit_2(args, message):
     result = CliRunner().invoke(cli, ["sandbox", "serve", "--issues", "30", *args])

@@ -34,6 +34,10 @@ def sandbox() -> None:
     """A local Jira stand-in with a generated portfolio (no Jira needed)."""
 
 
+NOW_YEARS = (1900, 9000)
+"""The years ``--now`` may fall in: the generator writes dates years before and after it."""
+
+
 @sandbox.command(cls=_OneLineCommand)
 @click.option("--flavour", type=click.Choice(["cloud", "dc"]), default="cloud", show_default=True,
               help="Jira Cloud (REST v3, search/jql) or Data Center (REST v2, startAt paging).")
@@ -91,6 +95,8 @@ def serve(flavour: str, issues: int, seed: int, host: str, port: int, now_text: 
         fail(f"--now: {now_text!r} is not an ISO date-time such as 2026-01-15T09:00:00+00:00")
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
+    if not NOW_YEARS[0] <= now.year <= NOW_YEARS[1]:  # generated dates reach years around it
+        fail(f"--now: {now_text!r} is outside the years {NOW_YEARS[0]} to {NOW_YEARS[1]} a site can be generated in")
     try:
         faults = Faults(rate_429=fault_429_rate, rate_503=fault_503_rate, rate_drop=fault_drop_rate,
                         rate_slow=fault_slow_rate, rate_drop_after_apply=fault_drop_after_apply_rate,

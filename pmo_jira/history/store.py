@@ -42,6 +42,7 @@ _SEVERITIES = tuple(s.value for s in reversed(Severity))  # critical first
 _WRITTEN = (runs, run_counts, run_facts, site_facts, finding_events, item_events)  # by record_run and prune
 _GRANT = (" (grant the account SELECT, INSERT and DELETE on the history's tables and USAGE on their "
           "sequences, see docs/history.md)")
+_MAX_ID = 2**63  # SQLite's and PostgreSQL's integers stop below this; a larger number names no run
 _COMPARED = sa.and_(runs.c.narrowed.is_(None), runs.c.interrupted.is_(None))  # see RunRecord.compared
 
 
@@ -325,7 +326,7 @@ class HistoryStore:
             stmt = stmt.where(runs.c.mapping_name == mapping)
         if compared:
             stmt = stmt.where(_COMPARED)
-        if limit is not None:
+        if limit is not None and limit < _MAX_ID:  # more than a database integer holds: no limit
             stmt = stmt.limit(limit)
         return [_record(r) for r in self.query(stmt)]
 
@@ -350,7 +351,7 @@ class HistoryStore:
         return json.loads(rows[0][0]) if rows else None
 
     def run(self, run_id: int) -> RunRecord:
-        rows = self.query(sa.select(runs).where(runs.c.id == run_id))
+        rows = self.query(sa.select(runs).where(runs.c.id == run_id)) if 0 < run_id < _MAX_ID else []
         if not rows:
             raise PmoError(f"history database {self} has no run {run_id}")
         return _record(rows[0])
