@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 
 from pmo_jira.errors import ConfigError
-from pmo_jira.jira.client import Credentials
+from pmo_jira.jira.client import Credentials, checked_token
 from pmo_jira.redaction import register_secret
 from pmo_jira.settings import ENV_PREFIX, SiteSettings
 
@@ -36,10 +36,13 @@ def find_token(site: SiteSettings, env: Mapping[str, str] | None = None) -> tupl
     """``(token, where it came from)`` or None; ``where`` names the env var or the keyring."""
     env = os.environ if env is None else env
     for var in (site.token_var, SHARED_TOKEN_VAR):
-        if env.get(var):
-            return env[var], f"environment variable {var}"
-    token = keyring_token(site.name)
-    return (token, f"system keyring ({KEYRING_SERVICE} / {site.name})") if token else None
+        where = f"environment variable {var}"
+        token = checked_token(env.get(var) or "", where)
+        if token:
+            return token, where
+    where = f"system keyring ({KEYRING_SERVICE} / {site.name})"
+    token = checked_token(keyring_token(site.name) or "", where)
+    return (token, where) if token else None
 
 
 def token_for(site: SiteSettings, env: Mapping[str, str] | None = None) -> str:

@@ -12,6 +12,7 @@ from pmo_jira.errors import ConfigError
 from pmo_jira.logs import setup_logging
 from pmo_jira.settings import SiteSettings
 
+from cli_fixtures import one_error_line
 from ops_fixtures import MemoryKeyring
 
 CLOUD = SiteSettings(name="cloud", url="https://acme.atlassian.net", flavour="cloud", email="bot@acme.com")
@@ -66,3 +67,25 @@ def test_a_token_handed_out_is_masked_in_logs(memory_keyring, capsys):
     setup_logging(0, "text")
     logging.getLogger("pmo_jira.test").info("connecting with %s", token)
     assert "plain-looking-value-42" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flavour, around", [("dc", "\n"), ("dc", "\r\n"), ("cloud", "\r\n"), ("cloud", " ")])
+def test_a_token_with_a_line_end_from_a_secret_file_still_authenticates(pmo, sandbox, flavour, around):
+    """`kubectl create secret --from-file` and Windows editors leave a line end after the token:
+    Data Center's Bearer header refused it with the token in 'unexpected ValueError', Cloud got 401."""
+    sb = sandbox(flavour, issues=30)
+    result = pmo.run(["audit", "--no-history", "--fail-on", "never"], sb=sb,
+                     env={"PMO_JIRA_TOKEN": sb.credentials.token + around})
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("flavour", ["dc", "cloud"])
+def test_a_token_with_a_break_inside_is_one_line_that_never_shows_it(pmo, sandbox, flavour):
+    sb = sandbox(flavour, issues=30)
+    pasted = "Tok3n-SECRET-part1\nTok3n-SECRET-part2"
+    result = pmo.run(["audit", "--no-history"], sb=sb, env={"PMO_JIRA_TOKEN": pasted})
+    assert result.exit_code == 2
+    assert one_error_line(result) == (
+        "Error: site jira: the token in environment variable PMO_JIRA_TOKEN has a space or a control "
+        "character inside it (a token is one word: copy it again from where it was created)")
+    assert "SECRET" not in result.output

@@ -6,6 +6,7 @@ import click
 
 from pmo_jira.cli.options import CommonOptions, run_options
 from pmo_jira.credentials import store_token
+from pmo_jira.jira.client import checked_token
 
 
 @click.command()
@@ -32,7 +33,7 @@ def login(common: CommonOptions, site_name: str | None, history: bool) -> None:
     site = settings.site(site_name)
     kind = "API token" if site.flavour == "cloud" else "token (Cloud API token or Data Center personal access token)"
     who = f" for {site.email}" if site.email else ""
-    token = click.prompt(f"{kind}{who} at {site.url}", hide_input=True, err=True).strip()
+    token = checked_token(click.prompt(f"{kind}{who} at {site.url}", hide_input=True, err=True), "what was typed")
     if not token:
         raise click.UsageError("an empty token was given")
     store_token(site, token)

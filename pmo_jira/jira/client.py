@@ -97,6 +97,18 @@ def own_writes(base_url: str) -> list[int]:
 _KNOWN_SCHEMA_PREFIXES = ("com.atlassian.", "com.pyxis.greenhopper.")
 
 
+def checked_token(value: str, where: str) -> str:
+    """A token as given (env var, keyring), without the spaces and line ends around it that a
+    copied or ``kubectl create secret --from-file`` token carries; empty: none given. A token is
+    one word: a space or control character inside it is a ``ConfigError`` naming ``where``, never
+    the token (an HTTP header would refuse it with the token in the message)."""
+    token = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in token):
+        raise ConfigError(f"the token in {where} has a space or a control character inside it",
+                          hint="a token is one word: copy it again from where it was created")
+    return token
+
+
 @dataclass(frozen=True, repr=False)
 class Credentials:
     """Cloud: ``email`` + API token (HTTP Basic). Data Center: ``token`` alone, a PAT (Bearer)."""
@@ -112,7 +124,7 @@ class Credentials:
     @classmethod
     def from_env(cls, prefix: str = "PMO_JIRA_", environ: Mapping[str, str] | None = None) -> Credentials:
         env = os.environ if environ is None else environ
-        token = env.get(f"{prefix}TOKEN") or None
+        token = checked_token(env.get(f"{prefix}TOKEN") or "", f"{prefix}TOKEN") or None
         if not token:
             raise ConfigError(f"{prefix}TOKEN is not set",
                               hint=f"Cloud: set {prefix}EMAIL and {prefix}TOKEN (API token); "
