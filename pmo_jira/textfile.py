@@ -13,12 +13,16 @@ def read_small_text(path: Path, shown: str, *, what: str, max_bytes: int, hints:
     write, is dropped). ``shown``: how errors name the file; ``what``: the kind of file
     ("mapping"); ``hints``: the fix for ``missing``, ``folder`` and ``too_big``. A file larger than
     ``max_bytes`` is refused before it is read, so a wrong path answers at once."""
+    limit = f"a {what}'s limit of {max_bytes // 1024 // 1024} MiB"
     try:
         size = path.stat().st_size
         if size > max_bytes and path.is_file():
-            raise ConfigError(f"the file is {size / 1024 / 1024:.1f} MiB, more than a {what}'s limit of "
-                              f"{max_bytes // 1024 // 1024} MiB", file=shown, line=1, hint=hints["too_big"])
-        raw = path.read_bytes()
+            raise ConfigError(f"the file is {size / 1024 / 1024:.1f} MiB, more than {limit}", file=shown, line=1,
+                              hint=hints["too_big"])
+        with open(path, "rb") as fh:  # at most one byte past the limit: /dev/zero or a pipe never ends
+            raw = fh.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise ConfigError(f"the file holds more than {limit}", file=shown, line=1, hint=hints["too_big"])
     except FileNotFoundError:
         raise ConfigError(f"{what} file not found", file=shown, hint=hints["missing"]) from None
     except IsADirectoryError:

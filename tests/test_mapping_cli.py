@@ -132,3 +132,27 @@ def test_connected_check_without_token_is_one_line() -> None:
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == ["Error: PMO_JIRA_TOKEN is not set (Cloud: set PMO_JIRA_EMAIL and PMO_JIRA_TOKEN "
                                                   "(API token); Data Center: set PMO_JIRA_TOKEN (personal access token))"]
+
+
+def test_a_mapping_that_never_ends_is_refused_after_the_limit(tmp_path):
+    """A device or pipe has no size to check first (`/dev/zero` was read until memory ran out):
+    the read stops one byte past the limit."""
+    import contextlib
+    import os
+    import threading
+
+    fifo = tmp_path / "endless.yaml"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as out:
+            for _ in range(3 * 1024):  # 3 MiB of one long comment, then the end
+                out.write(b"#" * 1024)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = check(str(fifo))
+    writer.join(timeout=30)
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"{fifo}:1: the file holds more than a mapping's limit of 2 MiB (is this the "
+                                     "right file? a mapping is a few kilobytes of YAML)")
