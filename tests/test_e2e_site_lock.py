@@ -149,3 +149,19 @@ def test_the_server_lets_a_vanished_runners_lock_go_within_a_minute(postgres):
             "SELECT name, setting FROM pg_settings WHERE name LIKE 'tcp_keepalives_%'")).all())
     idle, interval, count = (int(probing[f"tcp_keepalives_{k}"]) for k in ("idle", "interval", "count"))
     assert 0 < idle + interval * count <= 60
+
+
+def test_a_databases_idle_session_timeout_does_not_end_the_lock_while_the_run_reads(postgres):
+    import psycopg
+
+    from pmo_jira.history.database import parse_target
+    from pmo_jira.history.site_lock import SiteLock
+    from pmo_jira.settings import SiteSettings
+
+    name = postgres.create_database()
+    with psycopg.connect(host="127.0.0.1", port=postgres.port, user=postgres.user, password=postgres.password,
+                         dbname="postgres", autocommit=True) as conn:  # a DBA ends idle sessions after 1 s
+        conn.execute(f"ALTER DATABASE \"{name}\" SET idle_session_timeout = '1s'")
+    with SiteLock(parse_target(postgres.url(name)), [SiteSettings(name="s", url="https://j.example.com")]) as lock:
+        time.sleep(2.5)  # the run reads Jira; the lock's session sits idle
+        lock.check()

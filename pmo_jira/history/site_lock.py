@@ -60,6 +60,10 @@ class SiteLock:
             self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             settings = {"application_name": f"pmo-jira pid {os.getpid()} on {socket.gethostname()}"[:63],
                         **KEEPALIVES}
+            if (self._conn.dialect.server_version_info or (0,)) >= (14,):
+                # a DBA's idle_session_timeout (PostgreSQL 14+) would end this session, idle
+                # while the run reads Jira, and the lock with it
+                settings["idle_session_timeout"] = "0"
             self._conn.execute(sa.select(*(sa.func.set_config(name, value, False)
                                            for name, value in settings.items())))
             try:
