@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -205,3 +206,17 @@ def test_a_stopped_run_does_not_queue_to_record_itself(tmp_path):
     finally:
         interrupt.STOP.clear()
         holder.join()
+
+
+def test_a_runner_whose_clock_is_off_the_shared_historys_says_so(pmo, fresh_cloud, postgres, monkeypatch):
+    for var, value in postgres.env().items():
+        monkeypatch.setenv(var, value)
+    url = postgres.url(postgres.create_database())
+    res = pmo.run(["audit", "--fail-on", "never", "-o", "first.json"], sb=fresh_cloud, env={"PMO_JIRA_HISTORY": url})
+    assert res.exit_code == 0 and "clock" not in res.stderr, res.stderr
+    behind = timedelta(minutes=10, seconds=5.5)  # a machine whose time service broke
+    monkeypatch.setattr("pmo_jira.history.store._machine_clock", lambda: datetime.now(timezone.utc) - behind)
+    res = pmo.run(["audit", "--fail-on", "never", "-o", "second.json"], sb=fresh_cloud, env={"PMO_JIRA_HISTORY": url})
+    assert res.exit_code == 0, res.stderr
+    (line,) = [ln for ln in res.stderr.splitlines() if "clock" in ln]
+    assert "WARNING" in line and f"this machine's clock is 10 min 5 s behind the history database server's {url}" in line

@@ -21,7 +21,7 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,10 @@ _GRANT = (" (grant the account SELECT, INSERT and DELETE on the history's tables
           "sequences, see docs/history.md)")
 _MAX_ID = 2**63  # SQLite's and PostgreSQL's integers stop below this; a larger number names no run
 _COMPARED = sa.and_(runs.c.narrowed.is_(None), runs.c.interrupted.is_(None))  # see RunRecord.compared
+
+
+def _machine_clock() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def history_target(target: str | Path | None = None) -> HistoryTarget:
@@ -171,6 +175,17 @@ class HistoryStore:
                     raise PmoError(f"history database {self} cannot record runs: permission denied "
                                    f"for the sequence of runs.id{_GRANT}")
                 transaction.rollback()
+
+    def clock_skew(self) -> timedelta:
+        """How far this machine's clock is behind the shared database server's (negative: ahead);
+        zero for a SQLite file. Each runner dates its runs by its own clock and the history
+        orders them so: a runner whose clock is off files its runs out of order."""
+        if not self.is_postgres:
+            return timedelta(0)
+        before = _machine_clock()
+        server = self.query(sa.select(sa.func.clock_timestamp()))[0][0]
+        after = _machine_clock()
+        return server - (before + (after - before) / 2)
 
     def query(self, statement: sa.Executable | str, params: dict[str, Any] | None = None) -> list[Row]:
         """A read (a Core statement, or SQL text with ``:name`` parameters); a failure is one line."""

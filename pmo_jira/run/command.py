@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from pmo_jira.runlock import RunLock
 
 log = logging.getLogger("pmo_jira.run")
+
+
+CLOCK_TOLERANCE = timedelta(minutes=1)
+"""How far a runner's clock may be off the shared history's server before the run says so."""
 
 
 def run_now(env: Mapping[str, str] | None = None) -> datetime:
@@ -276,6 +280,13 @@ class Run:
 
         with HistoryStore(self.settings.history) as store:
             store.check_writable()
+            skew = store.clock_skew()
+        if abs(skew) > CLOCK_TOLERANCE:
+            seconds = int(abs(skew).total_seconds())
+            log.warning("this machine's clock is %d min %d s %s the history database server's %s: runs "
+                        "are ordered by the clocks of the runners that made them, so set it right (NTP)",
+                        seconds // 60, seconds % 60, "behind" if skew > timedelta(0) else "ahead of",
+                        store)
 
     def plan(self, audited: AuditedSites) -> dict[str, Plan]:
         """One write-back plan per site read (nothing is written)."""
