@@ -8,6 +8,7 @@ plugin never takes the tool down with it. The manager is built on first use and 
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from pmo_jira import hookspecs
 from pmo_jira.errors import PluginError
 
 ENTRY_POINT_GROUP = "pmo_jira"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -89,33 +92,91 @@ def _build() -> tuple[pluggy.PluginManager, list[PluginInfo]]:
 
 def hook_results(hook_name: str, *, plugin: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
     """``(plugin name, result)`` of every implementation of a hook, in call order (or only
-    ``plugin``'s). Each implementation gets the ``kwargs`` it names, so hooks can grow."""
+    ``plugin``'s). Each implementation gets the ``kwargs`` it names, so hooks can grow.
+
+    A hook that raises is a ``PluginError`` naming the plugin and the hook (its traceback
+    chained, for ``-v``): a plugin's bug is never told as pmo-jira's own.
+    """
     caller = getattr(get_plugin_manager().hook, hook_name)
     out: list[tuple[str, Any]] = []
     for impl in reversed(caller.get_hookimpls()):
         if plugin is None or impl.plugin_name == plugin:
-            out.append((impl.plugin_name, impl.function(*(kwargs[name] for name in impl.argnames))))
+            try:
+                result = impl.function(*(kwargs[name] for name in impl.argnames))
+            except Exception as exc:
+                raise PluginError(f"plugin '{impl.plugin_name}' failed in {hook_name}: {failure(exc)}") from exc
+            out.append((impl.plugin_name, result))
     return out
 
 
+def check_shape(hook_name: str, plugin: str, result: Any) -> None:
+    """A hook's result is None, a list (or tuple) or a dict; else a ``PluginError`` naming the
+    plugin (a string would otherwise be read letter by letter)."""
+    if result is not None and not isinstance(result, (list, tuple, dict)):
+        raise PluginError(f"plugin '{plugin}': {hook_name} returned a value of type "
+                          f"{type(result).__name__}, expected a list or a dict")
+
+
 def collect(hook_name: str, *, what: str, name_of: Callable[[Any], str] = str, reserved: Iterable[str] = (),
-            **kwargs: Any) -> dict[str, Any]:
+            check: Callable[[str, Any], None] | None = None,
+            skip_broken: Callable[[PluginError], None] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Every item the installed plugins return from a hook, by name: the one place hook results
     are gathered, with one rule for clashes.
 
-    A hook returns a list (each item named by ``name_of``) or a dict (name -> item). Two plugins
-    offering the same name is a ``PluginError`` naming both: nothing is silently replaced.
-    ``reserved`` names (e.g. built-in commands) are taken by pmo-jira itself.
+    A hook returns a list (each item named by ``name_of``) or a dict (name -> item); anything
+    else is a ``PluginError`` naming the plugin. Two plugins offering the same name is a
+    ``PluginError`` naming both: nothing is silently replaced. ``reserved`` names (e.g. built-in
+    commands) are taken by pmo-jira itself. ``check(name, item)`` raises ``PluginError`` for an
+    item that breaks the contract; the error is told with the plugin's name.
+
+    ``skip_broken``: where leaving a plugin out is safe (it only adds things the user asks for by
+    name), a plugin whose hook raises or whose results break the contract is passed to it and
+    left out whole, and the others' items are returned; without it the first such plugin is the error.
     """
     items: dict[str, Any] = {}
     owners: dict[str, str] = dict.fromkeys(reserved, "pmo-jira itself")
-    for plugin, result in hook_results(hook_name, **kwargs):
-        pairs = result.items() if isinstance(result, dict) else ((name_of(x), x) for x in result or ())
+    caller = getattr(get_plugin_manager().hook, hook_name)
+    for plugin in dict.fromkeys(impl.plugin_name for impl in reversed(caller.get_hookimpls())):
+        try:
+            found = _plugin_items(hook_name, plugin, what, name_of, check, items, owners, kwargs)
+        except PluginError as exc:
+            if skip_broken is None:
+                raise
+            skip_broken(exc)
+            continue
+        items.update(found)
+        owners.update(dict.fromkeys(found, plugin))
+    return items
+
+
+def _plugin_items(hook_name: str, plugin: str, what: str, name_of: Callable[[Any], str],
+                  check: Callable[[str, Any], None] | None, items: dict[str, Any], owners: dict[str, str],
+                  kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One plugin's items of a hook, checked against the contract and against what others offer."""
+    found: dict[str, Any] = {}
+    for _, result in hook_results(hook_name, plugin=plugin, **kwargs):
+        check_shape(hook_name, plugin, result)
+        if result is None:
+            continue
+        pairs: Iterable[tuple[Any, Any]] = result.items() if isinstance(result, dict) else \
+            ((name_of(x), x) for x in result)
         for name, item in pairs:
-            if name in owners and not (owners[name] == plugin and items.get(name) == item):
-                first = owners[name] if owners[name] == "pmo-jira itself" else f"plugin '{owners[name]}'"
+            owner = plugin if name in found else owners.get(name)
+            if owner is not None and not (owner == plugin and found.get(name, items.get(name)) == item):
+                first = owner if owner == "pmo-jira itself" else f"plugin '{owner}'"
                 raise PluginError(f"{what} '{name}' is offered by both {first} and plugin '{plugin}'; "
                                   "uninstall one of them")
-            items[name] = item
-            owners[name] = plugin
-    return items
+            if check is not None:
+                try:
+                    check(name, item)
+                except PluginError as exc:
+                    raise PluginError(f"plugin '{plugin}': {exc}") from None
+            found[name] = item
+    return found
+
+
+def left_out(what: str) -> Callable[[PluginError], None]:
+    """A ``skip_broken`` for ``collect`` that logs one warning naming the plugin left out."""
+    def warn(exc: PluginError) -> None:
+        log.warning("%s; its %s are left out", exc.one_line(), what)
+    return warn

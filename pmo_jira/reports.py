@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from pmo_jira.collector import collector_paused
-from pmo_jira.errors import PmoError
+from pmo_jira.errors import PluginError, PmoError
 from pmo_jira.findings import AuditResult
 from pmo_jira.mapping.schema import Mapping as MappingFile
 from pmo_jira.model import Snapshot
@@ -132,10 +132,18 @@ def renders_from_history(report: Report) -> bool:
 
 
 def available_reports() -> dict[str, Report]:
-    """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook)."""
-    from pmo_jira.plugin_manager import collect
+    """Every report the installed plugins offer, by name (``pmo_jira_reports`` hook); a plugin
+    whose hook raises or returns something else than a list of reports is left out with a warning."""
+    from pmo_jira.plugin_manager import collect, left_out
 
-    return collect("pmo_jira_reports", what="report", name_of=lambda r: getattr(r, "name", None) or repr(r))
+    return collect("pmo_jira_reports", what="report", name_of=lambda r: getattr(r, "name", None) or repr(r),
+                   check=_is_report, skip_broken=left_out("reports"))
+
+
+def _is_report(name: str, report: Any) -> None:
+    if not (isinstance(getattr(report, "name", None), str) and callable(getattr(report, "render", None))):
+        raise PluginError(f"report '{name}' is not a report (a {type(report).__name__} without a name "
+                          "and a render() method)")
 
 
 def find_report(name: str) -> Report:

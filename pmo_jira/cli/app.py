@@ -27,22 +27,35 @@ COMMANDS: dict[str, str] = {
 
 
 def plugin_commands() -> dict[str, click.Command]:
-    """Commands the installed plugins add (``pmo_jira_cli_commands``); one taking a built-in
-    command's name, or another plugin's, is a ``PluginError`` naming both."""
+    """Commands the installed plugins add (``pmo_jira_cli_commands``). A plugin whose hook raises,
+    returns something other than click commands, or takes a built-in command's name (or another
+    plugin's) is left out with one warning line naming it: every other command keeps working."""
     from pmo_jira.cli.options import run_options
     from pmo_jira.plugin_manager import collect
 
-    found = collect("pmo_jira_cli_commands", what="command", name_of=lambda c: getattr(c, "name", None) or repr(c),
-                    reserved=COMMANDS, run_options=run_options)
-    for name, command in found.items():
-        if not isinstance(command, click.Command):
-            raise PluginError(f"command '{name}' is not a click command ({type(command).__name__})")
-    return found
+    return collect("pmo_jira_cli_commands", what="command", name_of=lambda c: getattr(c, "name", None) or repr(c),
+                   reserved=COMMANDS, check=_is_command, skip_broken=_warn_left_out, run_options=run_options)
+
+
+def _is_command(name: str, command: object) -> None:
+    if not isinstance(command, click.Command):
+        raise PluginError(f"command '{name}' is not a click command ({type(command).__name__})")
+
+
+_warned: set[str] = set()
+
+
+def _warn_left_out(exc: PluginError) -> None:
+    """One line on stderr per broken plugin and process (the commands are listed more than once)."""
+    line = f"{exc.one_line()}; its commands are left out"
+    if line not in _warned:
+        _warned.add(line)
+        click.secho("Warning: " + line, fg="yellow", err=True)
 
 
 class LazyGroup(SuggestingGroup):
     """Built-in commands load when used; plugins' commands are asked for only when needed, and a
-    plugin whose command clashes is one ``Error:`` line naming it (exit 2)."""
+    plugin whose commands are broken is one warning line naming it."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         with cli_errors():

@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from pmo_jira.cli.groups import SuggestingGroup
+from pmo_jira.errors import PluginError
 from pmo_jira.formats.fit import terminal_width
-from pmo_jira.plugin_manager import PluginInfo, failure, hook_results, plugin_infos
+from pmo_jira.plugin_manager import PluginInfo, check_shape, failure, hook_results, plugin_infos
 
 # hook -> (label, how to name one contribution)
 _HOOKS: dict[str, tuple[str, Any]] = {
@@ -30,7 +31,10 @@ def contributions(name: str) -> dict[str, list[str] | str]:
     for hook, (label, names) in _HOOKS.items():
         try:
             for _, result in hook_results(hook, plugin=name, run_options=run_options):
+                check_shape(hook, name, result)
                 out[label] = names(result)
+        except PluginError as exc:  # what the plugin did: its own exception, else the broken contract
+            out[label] = "error: " + (failure(exc.__cause__) if exc.__cause__ else exc.one_line())
         except Exception as exc:
             out[label] = "error: " + failure(exc)
     return out

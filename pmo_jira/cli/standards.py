@@ -8,7 +8,7 @@ import textwrap
 
 import click
 
-from pmo_jira.cli.errors import fail
+from pmo_jira.cli.errors import cli_errors, fail
 from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.formats.fit import fit_table, terminal_width, use_color
 from pmo_jira.formats.table import SEVERITY_STYLE
@@ -31,7 +31,8 @@ def standards() -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_standards(fmt: str) -> None:
     """Every standard: code, title, default severity, phases, what it applies to."""
-    rows = [_row(cls) for cls in plugin_registry()]
+    with cli_errors():  # a broken plugin: one line naming it
+        rows = [_row(cls) for cls in plugin_registry()]
     if fmt == "json":
         click.echo(json.dumps({"version": 1, "standards": rows}, indent=2))
         return
@@ -48,7 +49,8 @@ def list_standards(fmt: str) -> None:
 @click.argument("code")
 def explain(code: str) -> None:
     """What a standard checks, why, its options and an example mapping entry."""
-    registry = plugin_registry()
+    with cli_errors():
+        registry = plugin_registry()
     if code.upper() not in registry:
         hint = registry.suggest(code.upper())
         fail(f"unknown standard '{code}'" + (f" ({hint})" if hint else ""))

@@ -62,14 +62,17 @@ def register_format(name: str, renderer: AuditFormat, into: dict[str, AuditForma
 
 
 def plugin_formats() -> dict[str, AuditFormat]:
-    """A fresh name -> renderer dict: the built-ins plus every ``pmo_jira_audit_formats`` result.
+    """A fresh name -> renderer dict: the built-ins plus every ``pmo_jira_audit_formats`` result
+    (a plugin whose formats are broken is left out with a warning naming it).
 
     Built anew per call, so installing or removing a plugin never leaves a format behind.
     """
-    from pmo_jira.plugin_manager import collect
+    from pmo_jira.plugin_manager import collect, left_out
 
     available = dict(formats)
-    for name, renderer in collect("pmo_jira_audit_formats", what="audit format").items():
+    found = collect("pmo_jira_audit_formats", what="audit format", skip_broken=left_out("audit formats"),
+                    check=lambda name, renderer: register_format(name, renderer, dict(formats)))
+    for name, renderer in found.items():
         register_format(name, renderer, available)
     return available
 

@@ -489,11 +489,11 @@ def mapping_sections() -> dict[str, type[BaseModel]]:
     from pmo_jira.errors import PluginError
     from pmo_jira.plugin_manager import collect
 
-    sections = collect("pmo_jira_mapping_sections", what="mapping section", reserved=CORE_SECTIONS)
-    for name, model in sections.items():
+    def is_model(name: str, model: Any) -> None:
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             raise PluginError(f"mapping section '{name}' is not a pydantic model ({model!r})")
-    return sections
+
+    return collect("pmo_jira_mapping_sections", what="mapping section", reserved=CORE_SECTIONS, check=is_model)
 
 
 def _error_details(err: Any) -> InitErrorDetails:

@@ -204,7 +204,8 @@ def plugin_registry() -> Registry:
     from pmo_jira.plugin_manager import collect
 
     registry = builtin_registry()
-    for cls in collect("pmo_jira_standards", what="standard", name_of=_code_of).values():
+    for cls in collect("pmo_jira_standards", what="standard", name_of=_code_of,
+                       check=lambda code, cls: Registry().register(cls)).values():
         registry.register(cls)
     return registry
 
