@@ -183,6 +183,12 @@ class Settings(_Strict):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"site names must be unique: {', '.join(twice)} appears more than once")
+        by_var: dict[str, str] = {}
+        for site in sites:  # 'dc-prod' and 'DC_prod' would read one token: the wrong one for a site
+            if site.token_env is None and site.token_var in by_var:
+                raise ValueError(f"sites {by_var[site.token_var]!r} and {site.name!r} would both read their token "
+                                 f"from {site.token_var} (rename one, or give one its own token_env)")
+            by_var.setdefault(site.token_var, site.name)
         return sites
 
     def site(self, name: str) -> SiteSettings:

@@ -257,3 +257,14 @@ def test_a_config_that_is_not_text_is_one_line_and_exit_2(pmo, content, message)
     result = pmo.run(["audit"])
     assert result.exit_code == 2
     assert one_error_line(result) == "Error: " + message
+
+
+def test_two_sites_whose_names_make_one_token_variable_are_refused(clean_env):
+    msg = _error(clean_env, '[sites.dc-prod]\nurl = "https://a.example.com"\n'
+                            '[sites.DC_prod]\nurl = "https://b.example.com"\n')
+    assert msg == ("pmo-jira.toml: sites: sites 'dc-prod' and 'DC_prod' would both read their token from "
+                   "PMO_JIRA_TOKEN_DC_PROD (rename one, or give one its own token_env)")
+    s = load_settings(write_config(clean_env, '[sites.dc-prod]\nurl = "https://a.example.com"\n'
+                                              '[sites.DC_prod]\nurl = "https://b.example.com"\n'
+                                              'token_env = "PMO_JIRA_TOKEN_B"\n'), env={})
+    assert [site.token_var for site in s.sites] == ["PMO_JIRA_TOKEN_DC_PROD", "PMO_JIRA_TOKEN_B"]
