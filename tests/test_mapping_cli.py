@@ -156,3 +156,26 @@ def test_a_mapping_that_never_ends_is_refused_after_the_limit(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == (f"{fifo}:1: the file holds more than a mapping's limit of 2 MiB (is this the "
                                      "right file? a mapping is a few kilobytes of YAML)")
+
+
+def test_a_mapping_piped_in_is_checked_as_a_file_is(tmp_path):
+    """`cat mapping.yaml | pmo-jira mappings check /dev/stdin`: the file is read once (a second
+    read waited for a pipe that had ended, or found nothing and called the mapping empty)."""
+    import os
+    import threading
+
+    fifo = tmp_path / "piped.yaml"
+    os.mkfifo(fifo)
+    text = (HERE.parent / "mappings" / "sandbox.yaml").read_bytes()
+    threading.Thread(target=lambda: fifo.write_bytes(text), daemon=True).start()
+    results = []
+    checking = threading.Thread(target=lambda: results.append(check(str(fifo))), daemon=True)
+    checking.start()
+    checking.join(timeout=30)
+    if checking.is_alive():  # waiting to read the pipe a second time: let it go, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        checking.join(timeout=30)
+        pytest.fail("the mapping was read twice from a pipe")
+    (result,) = results
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().startswith(f"{fifo}: ok (")

@@ -12,7 +12,7 @@ from pmo_jira.cli.errors import EXIT_CANNOT_RUN, cli_errors
 from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.cli.options import config_option
 from pmo_jira.errors import ConfigError
-from pmo_jira.mapping import load_mapping, validate_mapping
+from pmo_jira.mapping import check_mapping
 from pmo_jira.mapping.fields import field_report
 from pmo_jira.run import run_now
 from pmo_jira.site_proof import prove_mapping
@@ -47,11 +47,9 @@ def check(file: str, site_name: str | None, site_url: str | None, config: Path |
             raise ConfigError("give --site or --site-url, not both")
         registry = plugin_registry()  # plugin standards' codes are known too
         today = run_now().date()  # PMO_JIRA_NOW pins it, as for runs
-        errors = validate_mapping(file, {cls.code for cls in registry}, today=today)
-        mapping = None
+        mapping, errors = check_mapping(file, {cls.code for cls in registry}, today=today)
         active = []
-        if not errors:
-            mapping = load_mapping(file)
+        if mapping is not None:
             try:
                 active = configure(mapping, registry)  # standard options and waivers, checked by each standard
             except ConfigError as exc:

@@ -7,7 +7,7 @@ build them from the same pieces as the built-in ones: ``Strict``, ``Text``, ``Pr
 
 from __future__ import annotations
 
-from pmo_jira.mapping.loader import load_mapping, validate_mapping
+from pmo_jira.mapping.loader import check_mapping, load_mapping, validate_mapping
 from pmo_jira.mapping.phases import classify
 from pmo_jira.mapping.schema import (
                                      KNOWN_FIELDS,
@@ -27,5 +27,5 @@ from pmo_jira.mapping.schema import (
 
 __all__ = [
     "KNOWN_FIELDS", "ConsistencyIssue", "Mapping", "MappingSection", "ProjectKey", "StandardConfig", "Strict",
-    "Text", "WaiverConfig", "choice", "choice_hint", "classify", "describe", "load_mapping", "problem", "validate_mapping",
+    "Text", "WaiverConfig", "check_mapping", "choice", "choice_hint", "classify", "describe", "load_mapping", "problem", "validate_mapping",
 ]

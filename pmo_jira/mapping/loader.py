@@ -362,16 +362,24 @@ def _errors(path: str, known_codes: Iterable[str] | None,
     return mapping, []
 
 
-def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None, *,
-                     today: date | None = None) -> list[ConfigError]:
-    """Every problem of a mapping file, in file order (a YAML-level problem stops at the first).
+def check_mapping(path: str | Path, known_codes: Iterable[str] | None = None, *,
+                  today: date | None = None) -> tuple[Mapping | None, list[ConfigError]]:
+    """The mapping and every problem of its file, in file order (a YAML-level problem stops at
+    the first); the mapping is None when there is a problem. The file is read once, so a pipe
+    (``mappings check /dev/stdin``) is checked as well as a file.
 
     ``today``: also report waivers that expired before it and live duplicates (``mappings check``
     does; a run only warns about expired ones, so a waiver running out never stops the nightly sync)."""
     try:
-        return _errors(str(path), known_codes, today)[1]
+        return _errors(str(path), known_codes, today)
     except ConfigError as exc:
-        return [exc]
+        return None, [exc]
+
+
+def validate_mapping(path: str | Path, known_codes: Iterable[str] | None = None, *,
+                     today: date | None = None) -> list[ConfigError]:
+    """Every problem of a mapping file (see ``check_mapping``)."""
+    return check_mapping(path, known_codes, today=today)[1]
 
 
 def load_mapping(path: str | Path, known_codes: Iterable[str] | None = None) -> Mapping:
