@@ -151,3 +151,15 @@ def test_the_over_allocated_count_a_run_keeps_is_the_views_count(capacity, over)
     result, snaps, m = audit_all(m)
     kept = people_over(gather(result.items, snaps, m), m, TODAY)
     assert kept == int(build_resources(result, snaps, m, TODAY).people["over"].sum()) == over
+
+
+def test_the_heat_map_says_whom_it_shows():
+    result, snaps, m = audit_all()
+    doc = resources_document(build_resources(result, snaps, m, TODAY), "test")
+    title = next(b.title for b in doc.blocks if getattr(b, "id", "") == "chart-utilisation")
+    assert title == "Utilisation by person and month (% of capacity; everyone with work)"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pmo_jira_office.views.HEAT_PEOPLE", 1)
+        doc = resources_document(build_resources(result, snaps, m, TODAY), "test")
+    title = next(b.title for b in doc.blocks if getattr(b, "id", "") == "chart-utilisation")
+    assert title.endswith("(% of capacity; the 1 most loaded of 2)")  # Ann and Cy (acme) have work

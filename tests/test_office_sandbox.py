@@ -132,3 +132,8 @@ def test_the_office_reports_of_a_site_without_issues_or_configured_people_say_no
             assert data["figures"]["Over-allocated" if name == "resources" else "Over-allocated people"] == "0"
     monthly = json.loads(pmo.run(["report", "monthly", "--format", "json", "--no-history"], sb=empty).stdout)
     assert not any(row["About"] == "Over-allocated people" for row in monthly["decisions"])
+    page = pmo.run(["report", "monthly", "--format", "html", "--no-history"], sb=empty).stdout
+    # this run is recorded nowhere but measured: what it cannot measure is "no figures", not "no runs"
+    assert "no figures for these months" in page and "no runs recorded" not in page
+    resources = pmo.run(["report", "resources", "--format", "html", "--no-history"], sb=empty).stdout
+    assert "(% of capacity; everyone with work)" in resources and "the 0 most loaded" not in resources

@@ -148,3 +148,12 @@ def test_a_portfolio_of_one_project_and_one_epic_reads_in_the_singular(tmp_path)
     assert "Digital 1 project 1 red" in text and "owner Ann Lee, 1 epic, 3 open findings" in text
     assert "since 2026-11-24 (1 day)" in text
     assert not re.findall(r"\b1 (?:project|epic|day|finding|risk|re-plan|link)s\b", text)
+
+
+def test_one_red_item_is_one_red_item():
+    # WEB-2 alone (an epic in planning without a risk register): one row is red
+    snap = portfolio_snapshot()
+    one = dataclasses.replace(snap, issues=tuple(i for i in snap.issues if i.key == "WEB-2"),
+                              projects=(project("WEB", category="Digital"),))
+    text = " ".join(re.sub(r"<[^>]+>", " ", PortfolioReport().render(portfolio_context(snapshots=[one]), "html")).split())
+    assert "Decisions needed 1 red item. Red means a decision" in text

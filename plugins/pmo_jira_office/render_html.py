@@ -128,7 +128,7 @@ def lines(chart: Chart) -> str:
         x, _ = xy(i, lo)
         parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle">{_e(_month(label))}</text>')
     if not coords:
-        parts.append(f'<text x="{left + 8}" y="{top + plot_h / 2:.0f}">no runs recorded</text>')
+        parts.append(f'<text x="{left + 8}" y="{top + plot_h / 2:.0f}">no figures for these months</text>')
     return _svg(chart, width, height, "".join(parts))
 
 

@@ -43,8 +43,10 @@ def resource_blocks(view: ResourceView, *, prefix: str = "") -> list[Block]:
     heat_people = list(ranked.loc[ranked["issues"] > 0, "person"].head(HEAT_PEOPLE))
     by = dict(zip(zip(load["person"], load["month"]), load["pct"]))
     names = dict(zip(view.people["person"], view.people["name"]))
-    blocks.append(Chart(f"{prefix}chart-utilisation", f"Utilisation by person and month (% of capacity; the "
-                        f"{min(len(heat_people), HEAT_PEOPLE)} most loaded)", "heat", tuple(months),
+    with_work = int((ranked["issues"] > 0).sum())
+    who = "everyone with work" if len(heat_people) == with_work else f"the {len(heat_people)} most loaded of {with_work}"
+    blocks.append(Chart(f"{prefix}chart-utilisation", f"Utilisation by person and month (% of capacity; {who})",
+                        "heat", tuple(months),
                         tuple((names[p], tuple(by.get((p, m)) for m in months)) for p in heat_people),
                         unit="%", rows=tuple(names[p] for p in heat_people)))
     people_rows = view.people.sort_values(["over", "peak_pct", "name"], ascending=[False, False, True],

@@ -66,7 +66,8 @@ def risks_section(rollup: Rollup) -> str:
                        rows, "none: no open risk scores high", ["", "num", "num", "", "text", "",
                                                                   *([""] if sites else []), ""])
     more = len(heat.hot) - HOT_RISKS_SHOWN
-    tail = f'<p class="meta">and {more} more high risks (the XLSX Risks sheet lists every one).</p>' if more > 0 else ""
+    tail = (f'<p class="meta">and {counted(more, "more high risk")} (the XLSX Risks sheet lists every one).</p>'
+            if more > 0 else "")
     unscored = (f" {counted(heat.unscored, 'open risk')} cannot be placed: {'its' if heat.unscored == 1 else 'their'} "
                 "likelihood or impact is unset or not on the matrix (PMO-RSK-003 names each).") if heat.unscored else ""
     intro = (f"{counted(heat.scored, 'open risk')} by likelihood and impact on the mapping's matrix; a cell is red from "
@@ -102,7 +103,8 @@ def _project_changes(p: ProjectChanges, sites: bool) -> str:
                          (_epic_change_row(c) for c in changed[:CHANGED_EPICS_SHOWN]), "none",
                          ["text", "", "", "num", "num", "", "", "text", ""])
     more = len(changed) - CHANGED_EPICS_SHOWN
-    tail = f'<p class="meta">and {more} more changed epics (the XLSX Change log lists every one).</p>' if more > 0 else ""
+    tail = (f'<p class="meta">and {counted(more, "more changed epic")} (the XLSX Change log lists every one).</p>'
+            if more > 0 else "")
     return f'<details class="project">{head}{table}{tail}</details>'
 
 

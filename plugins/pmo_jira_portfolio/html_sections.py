@@ -129,8 +129,9 @@ def decisions_section(rollup: Rollup) -> str:
     headers = ["What", *(["Site"] if sites else []), "Why", "Owner", "Age", "The fix"]
     classes = ["text", *([""] if sites else []), "text", "", "", "text"]
     more = len(decisions) - DECISIONS_SHOWN
-    tail = f'<p class="meta">and {more} more red items, each in its project below.</p>' if more > 0 else ""
-    intro = (f"{len(decisions)} red items. Red means a decision or intervention is needed above the "
+    tail = (f'<p class="meta">and {counted(more, "more red item")}, each in its project below.</p>'
+            if more > 0 else "")
+    intro = (f"{counted(len(decisions), 'red item')}. Red means a decision or intervention is needed above the "
              "project manager; each names what, why, who owns it, since when and the fix.")
     return section("decisions", "Decisions needed",
                    simple_table("table-decisions", headers, rows, "none: nothing is red", classes) + tail, intro)
@@ -218,7 +219,7 @@ def _project_block(p: dict[str, Any], epics: pd.DataFrame, findings: pd.DataFram
         else:
             rest.append(f'{e(r["key"])} ({e(r["rag_overall"])})')
     if rest:
-        parts.append(f'<p class="meta">{len(rest)} more epics with findings (every finding is in the XLSX '
+        parts.append(f'<p class="meta">{counted(len(rest), "more epic")} with findings (every finding is in the XLSX '
                      f'Findings sheet): {", ".join(rest)}</p>')
     if quiet:
         parts.append(f'<p class="meta">Green with no findings: {", ".join(quiet)}</p>')
