@@ -18,7 +18,7 @@ from released_history_v1 import HistoryStore as ReleasedStore
 
 from pmo_jira.cli.main import cli
 from pmo_jira.errors import PmoError
-from pmo_jira.history import SCHEMA_VERSION, HistoryStore
+from pmo_jira.history import SCHEMA_VERSION, FindingRef, HistoryStore, sorted_refs
 from pmo_jira.history import migrate as migrations
 
 from history_fixtures import nights
@@ -176,3 +176,11 @@ def test_postgresql_password_comes_from_the_environment_and_never_shows(postgres
     monkeypatch.setenv("PMO_JIRA_HISTORY_PASSWORD", postgres.password)
     res = CliRunner().invoke(cli, ["history", "--db", url, "migrate"])
     assert res.output == f"Created history {url} at schema revision {migrations.head()}.\n"
+
+
+def test_compared_findings_are_listed_in_key_reading_order():
+    # as the reports list them (portfolio changes, monthly pack): DIG-9 before DIG-10
+    refs = [FindingRef(f"f{k}", "PMO-GOV-001", "acme", "DIG", k, "high", "fail", None)
+            for k in ("DIG-10", "DIG-9", "DIG-100", "DIG-1")]
+    assert [r.item_key for r in sorted_refs(refs, reading=True)] == ["DIG-1", "DIG-9", "DIG-10", "DIG-100"]
+    assert [r.item_key for r in sorted_refs(refs)] == ["DIG-1", "DIG-10", "DIG-100", "DIG-9"]  # the history's own

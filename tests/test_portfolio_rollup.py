@@ -14,6 +14,7 @@ from pmo_jira_portfolio.rag import rate, worst
 from pmo_jira_portfolio.rollup import SEVERITIES, UNCATEGORISED, build_rollup
 
 from portfolio_fixtures import portfolio_context, portfolio_mapping, portfolio_snapshot
+from standards_fixtures import day, days_ago, epic, project, snapshot
 
 
 def row(frame, **match):
@@ -183,3 +184,11 @@ def test_every_row_says_why_it_has_its_colour(rollup):
     assert row(rollup.epics, key="WEB-3")["why"] == "Green: every measured dimension is below its amber threshold."
     assert all(isinstance(w, str) and w for w in (*rollup.epics["why"], *rollup.projects["why"],
                                                    *rollup.portfolios["why"]))
+
+
+def test_decisions_and_late_epics_list_keys_in_reading_order():
+    # equally red and equally late: DIG-9 comes before DIG-10, as Jira and every other table list them
+    late = [epic(k, "Execution", target_end=day(-45), updated=days_ago(1)) for k in ("DIG-10", "DIG-9", "DIG-100")]
+    r = build_rollup(portfolio_context(snapshots=[snapshot(late, projects=[project("DIG")])]))
+    assert [d.key for d in r.summary.decisions if d.level == "epic"] == ["DIG-9", "DIG-10", "DIG-100"]
+    assert list(r.summary.late["key"]) == ["DIG-9", "DIG-10", "DIG-100"]

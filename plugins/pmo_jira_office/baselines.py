@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pmo_jira.model import Issue, Snapshot
+from pmo_jira.model import Issue, Snapshot, natural_key
 from pmo_jira.standards.builtin.change_control import ChangeControlOptions, ScheduleChangeControlled, ScopeChangeControlled
 
 FACTS_KEY = "plans"
@@ -125,7 +125,7 @@ def baseline_moves(before: dict[tuple[str, str], Plan], after: dict[tuple[str, s
     """
     checked = set(sites)
     out = []
-    for (site, key), (end, children, crs) in sorted(after.items()):
+    for (site, key), (end, children, crs) in sorted(after.items(), key=lambda kv: (kv[0][0], natural_key(kv[0][1]))):
         was = before.get((site, key))
         if site not in checked or was is None:
             continue

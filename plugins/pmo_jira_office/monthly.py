@@ -20,8 +20,8 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from pmo_jira.errors import NotInHistory, PmoError
-from pmo_jira.history import FindingRef, RunRecord
-from pmo_jira.model import PHASES
+from pmo_jira.history import FindingRef, RunRecord, sorted_refs
+from pmo_jira.model import PHASES, natural_key
 from pmo_jira.reports import HistoryContext, ReportContext
 from pmo_jira.wording import counted
 from pmo_jira_office.baselines import BaselineMove, baseline_moves, plans_from, plans_of
@@ -251,13 +251,11 @@ def _change(store: Any, name: str, first: date, start: RunRecord | None, end: Ru
         phases_after = store.known_phases(end.id)
     else:
         return Change()
-    new = tuple(sorted((f for fp, f in after.items() if fp not in before),
-                       key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
-    resolved = tuple(sorted((f for fp, f in before.items() if fp not in after and f.site in checked),
-                            key=lambda f: (f.site, f.project_key, f.item_key, f.code)))
+    new = sorted_refs((f for fp, f in after.items() if fp not in before), reading=True)
+    resolved = sorted_refs((f for fp, f in before.items() if fp not in after and f.site in checked), reading=True)
     phases_before = store.known_phases(start.id) if start else {}
     gates = []
-    for (site, key), (kind, phase) in sorted(phases_after.items()):
+    for (site, key), (kind, phase) in sorted(phases_after.items(), key=lambda kv: (kv[0][0], natural_key(kv[0][1]))):
         was = phases_before.get((site, key), (kind, None))[1]
         if was in PHASES and phase in PHASES and PHASES.index(phase) > PHASES.index(was):
             gates.append((site, key, was, phase))

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pmo_jira.findings import AuditResult
 from pmo_jira.formats.base import summarize
 from pmo_jira.history import FindingRef, HistoryStore, PhaseMove, RunRecord, TrendPoint, schema, sorted_refs, stored_time
+from pmo_jira.model import natural_key
 from pmo_jira_portfolio import REPORT_NAME
 from pmo_jira_portfolio.rag import NONE, RAG_DIMENSIONS
 
@@ -161,18 +162,18 @@ def _against(store: HistoryStore, previous: RunRecord | None, result: AuditResul
     """New / resolved findings and phase moves of an unrecorded ``result`` against ``previous``."""
     now_open = _refs(result)
     if previous is None:
-        return sorted_refs(now_open.values()), (), ()
+        return sorted_refs(now_open.values(), reading=True), (), ()
     # The store's own reader of what was open, so both cases count alike: every site as its own
     # latest audit left it (a run of one site, or with one down, leaves the others as they were).
     before = store.known_findings(previous.id)
     checked = set(result.sites) - set(result.site_errors)
     read = {(i.site, i.key) for i in result.items}  # a narrowed run read only these
-    new = sorted_refs(f for fp, f in now_open.items() if fp not in before)
-    resolved = sorted_refs(f for fp, f in before.items() if fp not in now_open and f.site in checked
-                           and (not result.narrowed or (f.site, f.item_key) in read))
+    new = sorted_refs((f for fp, f in now_open.items() if fp not in before), reading=True)
+    resolved = sorted_refs((f for fp, f in before.items() if fp not in now_open and f.site in checked
+                            and (not result.narrowed or (f.site, f.item_key) in read)), reading=True)
     was = store.known_phases(previous.id)
     moves = tuple(PhaseMove(i.site, i.key, i.kind, was[(i.site, i.key)][1], i.phase)
-                  for i in sorted(result.items, key=lambda i: (i.site, i.key))
+                  for i in sorted(result.items, key=lambda i: (i.site, natural_key(i.key)))
                   if (i.site, i.key) in was and was[(i.site, i.key)][1] != i.phase)
     return new, resolved, moves
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from pmo_jira.model import natural_key
 from pmo_jira_portfolio.rag import AMBER, GREEN, RAG_DIMENSIONS, RED
 from pmo_jira_portfolio.runs import Changes, RowId, RowState
 
@@ -114,7 +115,7 @@ def decisions(projects: pd.DataFrame, epics: pd.DataFrame, findings: pd.DataFram
     far_past = datetime.max.replace(tzinfo=None)
     return tuple(sorted(out, key=lambda d: (d.level != "project",
                                             d.red_since.replace(tzinfo=None) if d.red_since else far_past,
-                                            d.site, d.key)))
+                                            d.site, natural_key(d.key))))
 
 
 def gates(epics: pd.DataFrame, today) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -126,8 +127,14 @@ def gates(epics: pd.DataFrame, today) -> tuple[pd.DataFrame, pd.DataFrame]:
     with_days = open_epics.assign(days_to_go=days_to_go)
     upcoming = with_days[(with_days["days_to_go"] >= 0) & (with_days["days_to_go"] <= GATE_WINDOW_DAYS)]
     late = with_days[with_days["days_late"] > 0]
-    return (upcoming.sort_values(["days_to_go", "site", "key"]).reset_index(drop=True),
-            late.sort_values(["days_late", "site", "key"], ascending=[False, True, True]).reset_index(drop=True))
+    return (upcoming.sort_values(["days_to_go", "site", "key"], key=_natural).reset_index(drop=True),
+            late.sort_values(["days_late", "site", "key"], ascending=[False, True, True],
+                             key=_natural).reset_index(drop=True))
+
+
+def _natural(column: pd.Series) -> pd.Series:
+    """Issue keys in the order people read them (DIG-9 before DIG-10); other columns as they are."""
+    return column.map(natural_key) if column.name == "key" else column
 
 
 def build_summary(projects: pd.DataFrame, epics: pd.DataFrame, findings: pd.DataFrame, changes: Changes,

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
+
+from pmo_jira.model import natural_key
 
 
 class PerSite(dict):  # type: ignore[type-arg]
@@ -163,6 +166,8 @@ def stored_time(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def sorted_refs(refs: Iterable[FindingRef]) -> tuple[FindingRef, ...]:
-    """Findings in the order every comparison lists them: site, project, item, code."""
-    return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, f.item_key, f.code, f.fingerprint)))
+def sorted_refs(refs: Iterable[FindingRef], *, reading: bool = False) -> tuple[FindingRef, ...]:
+    """Findings in the order every comparison lists them: site, project, item, code. ``reading``:
+    items in the order people read keys (DIG-9 before DIG-10), as the reports list them."""
+    item: Callable[[str], Any] = natural_key if reading else str
+    return tuple(sorted(refs, key=lambda f: (f.site, f.project_key, item(f.item_key), f.code, f.fingerprint)))
