@@ -106,3 +106,18 @@ def test_what_cannot_be_rendered_from_the_history_is_one_line(pmo, cloud, tmp_pa
     assert done.exit_code == 2 and done.stdout == ""
     (line,) = errors(done)
     assert line.startswith(message), line
+
+
+def test_a_site_recorded_days_before_the_other_is_named_with_its_date(pmo, cloud, dc, tmp_path):
+    # the dc job last ran four days before the cloud job: the report must not pass its figures off as today's
+    write_config(tmp_path, cloud.url, dc.url)
+    env = tokens(cloud, dc)
+    for site, when in (("dc-prod", "2026-11-21T06:00:00+00:00"), ("cloud-prod", "2026-11-25T06:00:00+00:00")):
+        done = pmo.run(["audit", "--site", site, "--fail-on", "never", "-q"], env={**env, "PMO_JIRA_NOW": when})
+        assert done.exit_code == 0, done.stderr
+    table = pmo.run(["report", "portfolio", "--from-history", "--format", "table"], env=env)
+    assert table.exit_code == 0, table.stderr
+    assert ("run 2026-11-25T06:00:00Z - sites cloud-prod, dc-prod (dc-prod as of 2026-11-21T06:00:00Z) - "
+            in table.stdout.splitlines()[1])
+    doc = json.loads(pmo.run(["report", "portfolio", "--from-history", "--format", "json"], env=env).stdout)
+    assert doc["run"]["sites_as_of"] == {"cloud-prod": "2026-11-25T06:00:00Z", "dc-prod": "2026-11-21T06:00:00Z"}

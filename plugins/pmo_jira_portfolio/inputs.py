@@ -10,7 +10,7 @@ clock (days late, days without an update) are taken at the run's own time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -68,6 +68,9 @@ class RollupInput:
     epics: Mapping[SiteKey, EpicFacts]
     projects: Mapping[SiteKey, ProjectFacts | None]
     governance: Governance | None = None  # heat map, change log, red dependencies (kept per site)
+    recorded: Mapping[str, datetime] = field(default_factory=dict)
+    """From the history: site -> the start of the run its figures were recorded by (per-site jobs
+    run at different times); a site read by this run is as of the run's start."""
 
 
 # --- from a run ----------------------------------------------------------------------------------
@@ -181,5 +184,6 @@ def load(store: HistoryStore, mapping: MappingFile, sites: Sequence[str]) -> Rol
                          mapping_hash=newest.mapping_hash, sites=tuple(sites),
                          issues_read=sum(r.issues_read for r in {r.id: r for r in runs.values()}.values()))
     parts = {site: kept[site][1]["governance"] for site in sites if "governance" in kept[site][1]}
-    return RollupInput(result, epics, projects, from_parts(parts, mapping) if len(parts) == len(sites) else None)
+    return RollupInput(result, epics, projects, from_parts(parts, mapping) if len(parts) == len(sites) else None,
+                       recorded={site: run.started for site, run in runs.items()})
 

@@ -37,9 +37,13 @@ def frame(rollup: Rollup, level: str):
 
 
 def headline(rollup: Rollup) -> str:
+    """One line of what the report covers; a site whose figures are older than the run (recorded
+    by its own job earlier, rendered ``--from-history``) is named with when it was read."""
     sev = ", ".join(f"{n} {s}" for s, n in rollup.open_by_severity.items() if n) or "none"
-    return (f"Mapping {rollup.mapping_name} - run {iso(rollup.run_started)} - sites "
-            f"{', '.join(rollup.sites) or 'none'} - {counted(len(rollup.projects), 'project')}, {counted(len(rollup.epics), 'epic')} - "
+    older = ", ".join(f"{s} as of {iso(t)}" for s, t in sorted(rollup.as_of.items()) if t != rollup.run_started)
+    sites = (", ".join(rollup.sites) or "none") + (f" ({older})" if older else "")
+    return (f"Mapping {rollup.mapping_name} - run {iso(rollup.run_started)} - sites {sites} - "
+            f"{counted(len(rollup.projects), 'project')}, {counted(len(rollup.epics), 'epic')} - "
             f"open findings: {rollup.open_total} ({sev})")
 
 
@@ -253,7 +257,8 @@ def to_dict(rollup: Rollup) -> dict[str, Any]:
     return {
         "schema": SCHEMA_ID, "version": SCHEMA_VERSION, "generated": iso(rollup.now),
         "run": {"started": iso(rollup.run_started), "mapping": rollup.mapping_name, "sites": list(rollup.sites),
-                "site_errors": dict(sorted(rollup.site_errors.items()))},
+                "site_errors": dict(sorted(rollup.site_errors.items())),
+                "sites_as_of": {s: iso(t) for s, t in sorted(rollup.as_of.items())}},
         "group_by": rollup.group_by,
         "rag": {"thresholds": {d: {"amber": t.amber, "red": t.red} for d, t in rollup.thresholds.items()},
                 "definitions": dict(rollup.definitions)},

@@ -12,7 +12,7 @@ run keeps in the history; the frames show them next to the figures, with a line 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,7 @@ class Rollup:
     findings: pd.DataFrame  # open and waived findings, worst first (FINDING_COLUMNS)
     summary: Summary
     governance: Governance | None = None  # risk heat map, change log, red dependencies
+    as_of: dict[str, datetime] = field(default_factory=dict)  # site audited -> when its figures were read
 
     @property
     def open_total(self) -> int:
@@ -195,6 +196,7 @@ def _roll_up(inp: RollupInput, mapping: MappingFile, now: datetime,
         portfolios=port, projects=proj, epics=epics, phase_counts=phase_counts,
         open_by_severity=_severity_counts(result.open_findings()), changes=hist, rag_moves=moves,
         findings=findings, summary=summary, governance=inp.governance,
+        as_of={s: inp.recorded.get(s, result.started) for s in result.sites if s not in result.site_errors},
     ), rows
 
 
