@@ -9,6 +9,7 @@ tell what it had written. A SQLite history on a full disk or a read-only file wa
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 import threading
 import time
@@ -220,3 +221,17 @@ def test_a_runner_whose_clock_is_off_the_shared_historys_says_so(pmo, fresh_clou
     assert res.exit_code == 0, res.stderr
     (line,) = [ln for ln in res.stderr.splitlines() if "clock" in ln]
     assert "WARNING" in line and f"this machine's clock is 10 min 5 s behind the history database server's {url}" in line
+
+
+def test_a_sync_without_history_says_why_it_still_needs_the_shared_database(pmo, fresh_cloud, postgres):
+    with socket.socket() as s:  # a port nothing listens on: the database server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://pmo@127.0.0.1:{port}/pmo"
+    res = pmo.run(["sync", "--apply", "--no-history"], sb=fresh_cloud,
+                  env={"PMO_JIRA_HISTORY": url, **postgres.env()})
+    assert res.exit_code == 2
+    line = one_error_line(res)
+    assert line.startswith("Error: cannot lock site jira in the shared history (a sync locks its sites there "
+                           f"before it reads Jira, also with --no-history): history database {url}: cannot connect")
+    assert list(fresh_cloud.log) == [] and postgres.password not in res.output  # Jira was not asked

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from pmo_jira.errors import LockError
+from pmo_jira.errors import LockError, PmoError
 from pmo_jira.history.database import HistoryTarget, advisory_lock_id, database_errors, make_engine
 from pmo_jira.settings import SiteSettings
 
@@ -55,17 +55,25 @@ class SiteLock:
         self._conn: Connection | None = None
 
     def acquire(self) -> None:
+        try:
+            with database_errors(self.target):
+                self._engine = make_engine(self.target)
+                self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                settings = {"application_name": f"pmo-jira pid {os.getpid()} on {socket.gethostname()}"[:63],
+                            **KEEPALIVES}
+                if (self._conn.dialect.server_version_info or (0,)) >= (14,):
+                    # a DBA's idle_session_timeout (PostgreSQL 14+) would end this session, idle
+                    # while the run reads Jira, and the lock with it
+                    settings["idle_session_timeout"] = "0"
+                self._conn.execute(sa.select(*(sa.func.set_config(name, value, False)
+                                               for name, value in settings.items())))
+        except PmoError as exc:  # why a run asked for no history still needs the database
+            self.release()
+            names = ", ".join(s.name for s in sorted(self.sites, key=lambda s: s.name))
+            raise PmoError(f"cannot lock site{'s' if len(self.sites) > 1 else ''} {names} in the shared history "
+                           f"(a sync locks its sites there before it reads Jira, also with --no-history): "
+                           f"{exc.one_line()}") from None
         with database_errors(self.target):
-            self._engine = make_engine(self.target)
-            self._conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            settings = {"application_name": f"pmo-jira pid {os.getpid()} on {socket.gethostname()}"[:63],
-                        **KEEPALIVES}
-            if (self._conn.dialect.server_version_info or (0,)) >= (14,):
-                # a DBA's idle_session_timeout (PostgreSQL 14+) would end this session, idle
-                # while the run reads Jira, and the lock with it
-                settings["idle_session_timeout"] = "0"
-            self._conn.execute(sa.select(*(sa.func.set_config(name, value, False)
-                                           for name, value in settings.items())))
             try:
                 for site in self.sites:
                     self._lock(site)

@@ -171,7 +171,7 @@ class HistoryStore:
                 except sa.exc.ProgrammingError as exc:  # PostgreSQL: the account lacks a right
                     raise PmoError(f"history database {self} cannot record runs: "
                                    f"{' '.join(str(exc.orig).split())}{_GRANT}") from None
-                if not allowed:
+                if allowed is False:  # None: runs.id has no sequence of its own to check
                     raise PmoError(f"history database {self} cannot record runs: permission denied "
                                    f"for the sequence of runs.id{_GRANT}")
                 transaction.rollback()
