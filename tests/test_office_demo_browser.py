@@ -93,3 +93,16 @@ def test_strategy_page_in_chromium(browser, demo):
     page.screenshot(path=str(shots(demo) / "strategy.png"), full_page=True)
     assert problems == [] and outside == []
     page.close()
+
+
+def test_monthly_page_prints_its_kpi_charts_three_to_a_row(browser, demo):
+    # on A4 landscape the six KPI charts take two rows of three, not three rows at double size
+    page, problems, _ = open_page(browser, demo / "monthly.html")
+    page.set_viewport_size({"width": 1060, "height": 750})  # A4 landscape at 96 dpi, less the margins
+    page.emulate_media(media="print")
+    boxes = [page.locator(f"#chart-kpi-{kpi}").bounding_box() for kpi in
+             ("compliance_pct", "on_time_pct", "slippage_days", "open_high_risks", "time_to_fix_days", "people_over")]
+    assert len({round(b["y"]) for b in boxes}) == 2 and max(b["width"] for b in boxes) <= 1060 / 3
+    page.screenshot(path=str(shots(demo) / "monthly-print.png"), full_page=True)
+    assert problems == []
+    page.close()

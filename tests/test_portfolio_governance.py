@@ -137,6 +137,18 @@ def test_the_workbook_has_the_risks_the_change_log_and_the_dependencies():
     assert [(r[2], r[6], r[7]) for r in deps] == [("WEB-4", "PAY-2", "acme"), ("WEB-4", "OPS-7", "ops")]
 
 
+def test_the_risks_beside_the_heat_map_say_they_are_those_scoring_high():
+    # not the projects' "Open high risks" (by impact): a reader must not take the two for one count
+    rollup = build_rollup(context())
+    page = render_html(rollup)
+    assert "<h3>Risks scoring high (2): score 6 or more, highest first</h3>" in page and "High risks (" not in page
+    risks = openpyxl.load_workbook(io.BytesIO(render_xlsx(rollup)))["Risks"]
+    rows = list(risks.iter_rows(values_only=True))
+    assert rows[4][0] == "4 open risks placed; 2 cannot be placed (likelihood or impact unset or not on the matrix); " \
+                         "red from score 6."
+    assert rows[6][:2] == ("Risk scoring 6 or more", "Site")
+
+
 def test_without_history_the_change_log_says_how_to_get_one():
     ctx = context()
     plain = [replace(s, issues=tuple(replace(i, changelog=None) for i in s.issues)) for s in ctx.snapshots]

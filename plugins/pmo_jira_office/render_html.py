@@ -25,6 +25,7 @@ _EXTRA_STYLE = """
   tr.over td { background: var(--red); }
   .charts svg { max-width: 100%; height: auto; }
   .wide { overflow-x: auto; }
+  @media print { .charts figure { flex: 1 1 30%; max-width: 33%; } .charts { gap: 12px; } }
 """
 SERIES = ("#4f81bd", "#9bbb59", "#c0504d", "#8064a2")
 FOLDED_FROM = 30

@@ -66,14 +66,15 @@ def risks_section(rollup: Rollup) -> str:
                        rows, "none: no open risk scores high", ["", "num", "num", "", "text", "",
                                                                   *([""] if sites else []), ""])
     more = len(heat.hot) - HOT_RISKS_SHOWN
-    tail = (f'<p class="meta">and {counted(more, "more high risk")} (the XLSX Risks sheet lists every one).</p>'
+    tail = (f'<p class="meta">and {counted(more, "more risk")} scoring high (the XLSX Risks sheet lists every one).</p>'
             if more > 0 else "")
     unscored = (f" {counted(heat.unscored, 'open risk')} cannot be placed: {'its' if heat.unscored == 1 else 'their'} "
                 "likelihood or impact is unset or not on the matrix (PMO-RSK-003 names each).") if heat.unscored else ""
     intro = (f"{counted(heat.scored, 'open risk')} by likelihood and impact on the mapping's matrix; a cell is red from "
              f"score {heat.high_score} (high), amber from {-(-heat.high_score // 2)}.{unscored}")
     body = (f'<div class="heat-layout"><div class="scroll">{_heat_grid(heat)}</div>'
-            f'<div class="hot"><h3>High risks ({len(heat.hot)}), highest score first</h3>{hot}{tail}</div></div>')
+            f'<div class="hot"><h3>Risks scoring high ({len(heat.hot)}): score {heat.high_score} or more, highest '
+            f'first</h3>{hot}{tail}</div></div>')
     return section("risks", "Risk heat map", body, e(intro))
 
 

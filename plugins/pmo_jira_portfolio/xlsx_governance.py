@@ -9,6 +9,7 @@ from __future__ import annotations
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, PatternFill
 
+from pmo_jira.wording import counted
 from pmo_jira_portfolio.governance import APPROVED, UNAPPROVED, Governance, HeatMap, ProjectChanges, RedDependency
 from pmo_jira_portfolio.render_xlsx import _BOLD, DATE, FILLS, INTEGER, _finish, _link, _text
 
@@ -26,11 +27,11 @@ def _risks_sheet(wb: Workbook, heat: HeatMap) -> None:
             c.fill = PatternFill("solid", fgColor=FILLS[heat.colour(p, i)])
             c.alignment = Alignment(horizontal="center")
             c.number_format = INTEGER
-    ws.append([f"{heat.scored} open risks placed; {heat.unscored} cannot be placed (likelihood or impact unset or "
-               f"not on the matrix); red from score {heat.high_score}."])
+    ws.append([f"{counted(heat.scored, 'open risk')} placed; {heat.unscored} cannot be placed (likelihood or impact "
+               f"unset or not on the matrix); red from score {heat.high_score}."])
     ws.append([])
     start = ws.max_row + 1
-    ws.append(["High risk", "Site", "Project", "Summary", "Epic", "Owner", "Likelihood", "Impact", "Score",
+    ws.append([f"Risk scoring {heat.high_score} or more", "Site", "Project", "Summary", "Epic", "Owner", "Likelihood", "Impact", "Score",
                "Days since review"])
     for c in ws[start]:
         c.font = _BOLD
