@@ -93,6 +93,13 @@ def test_missing_database_lists_nothing_and_creates_nothing(tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
+def test_show_on_an_empty_history_says_it_has_no_runs(tmp_path):
+    path = tmp_path / "history.sqlite"
+    path.touch()  # there, but nothing recorded into it: as a new PostgreSQL database before its first run
+    res = run("--db", str(path), "show", "1")
+    assert res.exit_code == 2 and res.output.strip() == f"Error: history database {path} has no runs yet: no run 1"
+
+
 def test_corrupt_database_is_one_error_line_and_exit_2(tmp_path):
     path = tmp_path / "history.sqlite"
     path.write_bytes(b"garbage" * 1000)

@@ -129,7 +129,9 @@ def show(obj: dict[str, Any], run_id: int, db: str | None, fmt: str | None) -> N
     db, fmt = db or obj["db"], fmt or obj["fmt"]
     store = existing_history(db)
     if store is None:
-        raise PmoError(f"history database {history_target(db)} does not exist: no run {run_id}")
+        where = history_target(db)
+        state = "does not exist" if where.path is not None and not where.path.exists() else "has no runs yet"
+        raise PmoError(f"history database {where} {state}: no run {run_id}")
     with store:
         d = store.compare(run_id)
     if fmt == "json":
