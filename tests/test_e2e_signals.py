@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import time
@@ -18,6 +19,7 @@ import pytest
 
 from pmo_jira import interrupt
 from pmo_jira.cli import main as cli_main
+from pmo_jira.runlock import RunLock
 from pmo_jira.sandbox.faults import Faults
 from pmo_jira.sandbox.server import SandboxServer
 
@@ -110,6 +112,30 @@ def test_a_signal_while_reading_is_one_line_with_summary_and_record(pmo, tmp_pat
         assert (report["exit_code"], report["interrupted"], report["issues_read"]) == (2, "SIGTERM", 0)
         runs = json.loads(pmo.run(["history", "--all", "--format", "json"], sb=sb).stdout)["runs"]
         assert [(r["kind"], r["interrupted"], r["sites"]) for r in runs] == [("audit", "SIGTERM", [])]
+
+
+def test_a_signal_while_waiting_for_the_run_lock_reads_nothing_and_records_nothing(pmo, tmp_path):
+    summary = tmp_path / "summary.json"
+    with SandboxServer("cloud", issues=30, seed=5) as sb, RunLock(pmo.base_env()["PMO_JIRA_LOCK"]):
+        env = {**pmo.base_env(), **site_env(sb)}
+        proc = run_subprocess(["sync", "--apply", "--wait", "--summary-json", str(summary)], env, tmp_path)
+        try:
+            waiting = ""
+            while "waiting for the run lock" not in waiting:
+                assert select.select([proc.stderr], [], [], 60)[0], "the run did not wait for the lock"
+                line = proc.stderr.readline()
+                assert line, proc.communicate()
+                waiting += line
+            proc.send_signal(signal.SIGTERM)
+        finally:
+            code, stderr = _finish(proc)
+        assert code == 2
+        (line,) = _error_lines(stderr)
+        assert line == "Error: interrupted by SIGTERM before reading Jira; nothing was read or written"
+        assert json.loads(summary.read_text())["interrupted"] == "SIGTERM"
+        assert sb.log.count(path=r"/rest/") == 0
+    runs = json.loads(pmo.run(["history", "--all", "--format", "json"]).stdout)["runs"]
+    assert runs == []  # a run that never began is not a run of the history
 
 
 def test_ctrl_c_while_starting_is_one_line_and_exit_2(monkeypatch, capsys):

@@ -163,6 +163,7 @@ class Run:
         self.started = time.monotonic()
         self.summary: RunSummary | None = None
         self.recorded: int | None = None  # the run's id in the history, once recorded
+        self.reading = False  # audit() has begun: a stop from now on came while reading Jira
         self.audited: AuditedSites | None = None  # what audit() read, once it has
         self.writes_planned = 0  # issues the write-back plan touches, once planned
         self.applied: ApplyReport | None = None  # what apply() wrote, once it has
@@ -201,12 +202,14 @@ class Run:
             where = (f"while writing: {report.applied} of {self.writes_planned} issues written, "
                      f"{report.failed} cut off or failed, {report.not_attempted} not started; the next "
                      "sync finishes them")
+        elif not self.reading:  # e.g. waiting for the run lock: the run never began
+            where = "before reading Jira; nothing was read or written"
         elif audited is None:
             where = "while reading Jira; nothing was written"
         else:
             where = "before writing anything"
         exc.detail = f"{exc} {where}"
-        if self.request.record and self.recorded is None:
+        if self.request.record and self.recorded is None and self.reading:
             try:
                 self._record_interrupted(exc.signal_name, report)
             except PmoError as err:  # the summary and the error line still come
@@ -255,6 +258,7 @@ class Run:
 
         ``read_comments``: also read the comments of the issues pmo-jira wrote to, in the same
         searches (a sync proves which comments are its own with them)."""
+        self.reading = True
         if self.request.record:
             self._check_history()
         audited = audit_sites(
