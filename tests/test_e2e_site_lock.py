@@ -165,3 +165,32 @@ def test_a_databases_idle_session_timeout_does_not_end_the_lock_while_the_run_re
     with SiteLock(parse_target(postgres.url(name)), [SiteSettings(name="s", url="https://j.example.com")]) as lock:
         time.sleep(2.5)  # the run reads Jira; the lock's session sits idle
         lock.check()
+
+
+def test_wait_timeout_bounds_the_waits_for_both_locks_together(sandbox, postgres, monkeypatch, tmp_path):
+    """--wait-timeout 2 with the run lock freed after about one second and the site busy elsewhere
+    gives up two seconds after the start, not one second plus two more for the site."""
+    import threading
+
+    from pmo_jira.history.site_lock import SiteLock
+    from pmo_jira.runlock import RunLock
+
+    site = sandbox("cloud", issues=20, seed=11)
+    url = postgres.url(postgres.create_database())
+    settings = load_settings(env={**site_env(site), "PMO_JIRA_HISTORY": url,
+                                  "PMO_JIRA_LOCK": str(tmp_path / "pmo-jira.lock")}, cwd=tmp_path)
+    run_lock = RunLock(tmp_path / "pmo-jira.lock")
+    run_lock.acquire()
+    freed = threading.Timer(1.0, run_lock.release)
+    with HistoryStore(url, migrate=True) as store:  # as `pmo-jira history migrate` before the runners
+        target = store.target
+    with SiteLock(target, settings.sites):  # another runner syncs the site
+        freed.start()
+        try:
+            with pytest.raises(LockError, match=r"still holds site jira .* after waiting") as refused:
+                run_sync_command(settings, RunRequest("sync", wait=True, wait_timeout=2.0), apply=True)
+        finally:
+            freed.join()
+    waited = float(str(refused.value).rsplit("after waiting ", 1)[1].rstrip("s"))
+    assert waited < 2.0  # what the run lock left of the two seconds
+    assert writes(site) == []

@@ -74,7 +74,7 @@ summary_json_option = click.option(
 wait_option = click.option("--wait", is_flag=True, default=False,
                            help="If another run holds the run lock, wait for it instead of exiting.")
 wait_timeout_option = click.option("--wait-timeout", type=click.FloatRange(min=0), default=None,
-                                   metavar="SECONDS", help="With --wait: give up after this many seconds.")
+                                   metavar="SECONDS", help="With --wait: give up after this many seconds (for all the locks together).")
 
 
 def run_options(*, sites: bool = True, summary: bool = True, lock: bool = False) -> Callable[[F], F]:

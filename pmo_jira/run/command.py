@@ -163,6 +163,7 @@ class Run:
         self.started = time.monotonic()
         self.summary: RunSummary | None = None
         self.recorded: int | None = None  # the run's id in the history, once recorded
+        self._wait_until: float | None = None  # --wait-timeout's end, once the run lock is asked for
         self.reading = False  # audit() has begun: a stop from now on came while reading Jira
         self.audited: AuditedSites | None = None  # what audit() read, once it has
         self.writes_planned = 0  # issues the write-back plan touches, once planned
@@ -321,8 +322,9 @@ class Run:
         """The run lock writing runs hold, so two never write the same site at once."""
         from pmo_jira.runlock import RunLock  # filelock: only writing runs load it
 
-        return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait,
-                       timeout=self.request.wait_timeout)
+        timeout = self.request.wait_timeout
+        self._wait_until = None if timeout is None else time.monotonic() + timeout
+        return RunLock(self.settings.lock or Path("pmo-jira.lock"), wait=self.request.wait, timeout=timeout)
 
     def site_lock(self) -> AbstractContextManager[SiteLock | None]:
         """With a shared PostgreSQL history, the lock of each selected site in it, which runners
@@ -333,8 +335,11 @@ class Run:
         target = parse_target(self.settings.history or "")
         if not target.is_postgres:
             return nullcontext()
+        left = self.request.wait_timeout  # --wait-timeout bounds the waits for both locks together
+        if self._wait_until is not None:
+            left = round(max(0.0, self._wait_until - time.monotonic()), 1)
         return SiteLock(target, self.settings.select_sites(self.request.sites), wait=self.request.wait,
-                        timeout=self.request.wait_timeout)
+                        timeout=left)
 
     def history(self) -> AbstractContextManager[HistoryStore]:
         """The run history, opened (and created) for this run."""
