@@ -235,6 +235,16 @@ class Issue:
     def is_done(self) -> bool:
         return self.status_category == "done"
 
+    def day(self, name: str) -> date | None:
+        """A date field's calendar day: a date picker's value, or a date-time picker's day as Jira
+        gave it (in the offset it wrote, ``2026-03-29T01:30:00.000+0100`` is 29 March); None when
+        unset or not a date. A standard comparing dates reads them this way, never ``fields[name]``:
+        a date-time would not compare with a date."""
+        value = self.fields.get(name)
+        if isinstance(value, datetime):
+            return value.date()
+        return value if isinstance(value, date) else None
+
     @property
     def url(self) -> str:
         """The issue's page in Jira ('' when the site's address is not known). Made when asked:

@@ -54,7 +54,7 @@ def kpis(result: AuditResult, snapshots: Sequence[Snapshot], mapping: Any, now: 
                 kinds[issue.issue_type] = mapping.issue_types.kind_of(issue.issue_type)
             kind = kinds[issue.issue_type]
             if kind == "epic":
-                target = issue.fields.get("target_end")
+                target = issue.day("target_end")
                 if target is None:
                     continue
                 dated += 1

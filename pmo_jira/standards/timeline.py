@@ -77,8 +77,7 @@ def date_at(issue: Issue, field: str, moment: datetime) -> date | None:
     for move in moves(issue, field):
         if move.at > moment:
             return move.before_date
-    value = issue.fields.get(field)
-    return value if isinstance(value, date) else None
+    return issue.day(field)
 
 
 @dataclass(frozen=True)
@@ -183,10 +182,9 @@ def baseline(issue: Issue, gate: Gate | None, children: list[Issue], has_field: 
     count = len(scope) if at is not None else None
     points = sum(float(p) for c in scope if isinstance(p := c.fields.get("story_points"), (int, float))) \
         if at is not None else None
-    if has_field("baseline_end") and isinstance(issue.fields.get("baseline_end"), date):
-        start = issue.fields.get("baseline_start")
-        return Baseline("field", at, gate.by if gate else None, start if isinstance(start, date) else None,
-                        issue.fields["baseline_end"], count, points)
+    end = issue.day("baseline_end") if has_field("baseline_end") else None
+    if end is not None:
+        return Baseline("field", at, gate.by if gate else None, issue.day("baseline_start"), end, count, points)
     if gate is None:
         return None
     return Baseline("gate", gate.at, gate.by, date_at(issue, "start", gate.at), date_at(issue, "target_end", gate.at),

@@ -64,7 +64,7 @@ def epic_baseline(ctx: AuditContext, epic: Issue) -> Baseline | None:
 
 
 def _epic_baseline(ctx: AuditContext, epic: Issue) -> Baseline | None:
-    if not (ctx.has_field("baseline_end") and isinstance(epic.fields.get("baseline_end"), date)):
+    if not (ctx.has_field("baseline_end") and epic.day("baseline_end")):
         stored = stored_baseline(epic)
         if stored is not None:
             return stored
@@ -186,7 +186,7 @@ class ScheduleChangeControlled(Standard):
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
         base = epic_baseline(ctx, item)
-        now_end = item.fields.get("target_end")
+        now_end = item.day("target_end")
         if base is None or base.end is None:
             yield _history_na(item) or Check.not_applicable(f"{item.key} has no baseline (see PMO-BSL-001)")
             return

@@ -86,7 +86,7 @@ class NotOverdue(Standard):
         grace_days: int = Field(default=0, ge=0, description="days past the target end tolerated before failing")
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: Options) -> Iterable[Check]:
-        end = item.fields.get("target_end")
+        end = item.day("target_end")
         if end is None:
             yield Check.not_applicable(f"{item.key} has no target end (see PMO-PLN-001)")
             return

@@ -37,9 +37,14 @@ class DatesSet(Standard):
     needs_fields = ("start", "target_end")
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: StandardOptions) -> Iterable[Check]:
-        start, end = item.fields.get("start"), item.fields.get("target_end")
+        start, end = item.day("start"), item.day("target_end")
         missing = [name for name, value in (("start", start), ("target_end", end)) if value is None]
-        if missing:
+        not_dates = [n for n in missing if item.fields.get(n) is not None]  # e.g. a text field bound
+        if not_dates:
+            shown = "; ".join(f"{ctx.field_label(n)} holds {str(item.fields.get(n))!r}, not a date" for n in not_dates)
+            yield Check.fail(shown, f"Bind {' and '.join(n for n in not_dates)} to a date field in the mapping, "
+                                    f"or set {item.key}'s dates in the date field the site uses.")
+        elif missing:
             labels = " and ".join(ctx.field_label(n) for n in missing)
             what = " and ".join("start date" if n == "start" else "target end" for n in missing)
             yield Check.fail(f"no {what}", f"Set {labels} on {item.key} to the agreed baseline dates.")
@@ -97,8 +102,7 @@ class ChildrenEstimated(Standard):
 
 
 def _child_window(child: Issue) -> tuple[date | None, date | None]:
-    end = child.fields.get("target_end") or child.due
-    return child.fields.get("start"), end
+    return child.day("start"), child.day("target_end") or child.due
 
 
 class ChildrenInsideDates(Standard):
@@ -126,7 +130,7 @@ class ChildrenInsideDates(Standard):
     optional_fields = ("start", "due")
 
     def evaluate(self, item: Issue, ctx: AuditContext, options: StandardOptions) -> Iterable[Check]:
-        epic_start, epic_end = item.fields.get("start"), item.fields.get("target_end")
+        epic_start, epic_end = item.day("start"), item.day("target_end")
         if epic_start is None and epic_end is None:
             yield Check.not_applicable(f"{item.key} has no start or target end (see PMO-PLN-001)")
             return

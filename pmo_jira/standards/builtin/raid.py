@@ -275,8 +275,8 @@ class IssueLogKept(Standard):
 
 
 def _late(issue: Issue, today: date) -> date | None:
-    end = issue.fields.get("target_end") or issue.due
-    return end if isinstance(end, date) and end < today and not issue.is_done else None
+    end = issue.day("target_end") or issue.due
+    return end if end is not None and end < today and not issue.is_done else None
 
 
 @dataclasses.dataclass(frozen=True)
