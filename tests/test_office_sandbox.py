@@ -137,3 +137,13 @@ def test_the_office_reports_of_a_site_without_issues_or_configured_people_say_no
     assert "no figures for these months" in page and "no runs recorded" not in page
     resources = pmo.run(["report", "resources", "--format", "html", "--no-history"], sb=empty).stdout
     assert "(% of capacity; everyone with work)" in resources and "the 0 most loaded" not in resources
+
+
+def test_a_month_not_started_is_refused_before_jira_is_read(pmo, office_env, no_sleep):
+    # nothing answers on the site's address: the month is refused first, in the one line that matters
+    env = {**office_env, "PMO_JIRA_URL": "http://127.0.0.1:9", "PMO_JIRA_TOKEN": "t", "PMO_JIRA_FLAVOUR": "dc"}
+    for source in ("--no-history", "--from-history"):
+        done = pmo.run(["report", "monthly", "--month", "2999-01", source], env=env)
+        assert done.exit_code == 2
+        assert [line for line in done.stderr.splitlines() if "Error:" in line] == [
+            "Error: --month 2999-01: the month has not started yet (today is 2026-01-15)"], done.stderr

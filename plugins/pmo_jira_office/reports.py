@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pmo_jira.errors import PmoError
@@ -52,6 +52,14 @@ class _OfficeReport:
     def render(self, ctx: ReportContext, fmt: str) -> str | bytes:
         self._check(fmt)
         return _render(self.document(ctx), fmt, ctx)
+
+    def check_options(self, options: Mapping[str, str], formats: Sequence[str]) -> None:
+        """A --month that is not a month, or has not started yet, is refused before Jira is read."""
+        if options.get("month"):
+            from pmo_jira.run import run_now
+            from pmo_jira_office.monthly import parse_month
+
+            parse_month(options["month"], run_now())
 
     def _check(self, fmt: str) -> None:
         if fmt not in self.formats:
