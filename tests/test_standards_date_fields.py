@@ -2,7 +2,8 @@
 
 Jira sends such a field as ``2026-03-29T01:30:00.000+0100`` (in the offset of the account that
 reads it); a date picker as ``2026-03-29``. Both are plans of a calendar day: a standard compares
-them with dates and tells the day Jira shows, never crashes or shifts it to UTC.
+them with dates and tells the day Jira shows, never crashes or shifts it to UTC. Durations
+count from the change that started them, as the changelog tells it.
 """
 
 from __future__ import annotations
@@ -63,3 +64,28 @@ def test_a_date_time_baseline_field_is_the_baseline():
     base = baseline(e, None, [], lambda name: name in ALL_FIELDS | {"baseline_start", "baseline_end"})
     assert base is not None and base.source == "field"
     assert (base.start, base.end) == (date(2026, 1, 5), date(2026, 6, 30))
+
+
+def test_blocked_counts_from_the_move_into_blocked_when_the_history_was_read():
+    """Blocked sits in the In Progress category on most sites: the category changed when work
+    started (30 days ago), the epic was blocked 3 days ago; that is not an escalation yet."""
+    from dataclasses import replace
+
+    from pmo_jira.model import Change, FieldChange
+
+    from standards_fixtures import ANN, days_ago
+
+    def status_move(days: int, before: str, after: str) -> Change:
+        return Change(str(days), ANN, days_ago(days), (FieldChange("status", "3", before, "10", after),))
+
+    e = epic(status="Blocked", status_category_changed=days_ago(30))
+    recent = replace(e, changelog=(status_move(30, "To Do", "In Progress"), status_move(3, "In Progress", "Blocked")))
+    assert outcomes([recent], "PMO-EXE-003") == []
+
+    # blocked 20 days ago, then moved between two blocked statuses: counted from the first
+    long = replace(e, status="On Hold", changelog=(status_move(30, "To Do", "In Progress"),
+                                                   status_move(20, "In Progress", "Blocked"),
+                                                   status_move(4, "Blocked", "On Hold")))
+    m = only("PMO-EXE-003", options={"blocked_statuses": ["Blocked", "On Hold"]})
+    [finding] = audit([long], m).findings
+    assert finding.message == f"WEB-1 has been On Hold for 20 days (since {days_ago(20).date()}, limit 10)"

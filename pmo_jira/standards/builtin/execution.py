@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from pydantic import Field
 
@@ -10,6 +11,7 @@ from pmo_jira.findings import Severity
 from pmo_jira.model import Issue
 from pmo_jira.standards.base import Check, Standard, StandardOptions
 from pmo_jira.standards.context import AuditContext
+from pmo_jira.standards.timeline import moves
 from pmo_jira.wording import counted
 
 
@@ -101,13 +103,28 @@ class NotOverdue(Standard):
         )
 
 
+def blocked_since(issue: Issue, blocked: set[str]) -> datetime | None:
+    """When the issue entered its current run of blocked statuses, from its changelog when the run
+    read it (None otherwise). Blocked is usually in the In Progress category, so the last
+    status-category change is when work started, not when it stopped."""
+    since = None
+    for move in reversed(moves(issue, "status")):
+        if (move.after or "").casefold() not in blocked:
+            break
+        since = move.at
+        if (move.before or "").casefold() not in blocked:
+            break
+    return since
+
+
 class BlockedTooLong(Standard):
     """Nothing in the epic stays blocked longer than N days.
 
     Why: a blocker older than a couple of weeks has outgrown the team's authority and needs
     escalation (RAID: an issue with an owner and a next action). The time is measured from the
-    last status-category change; where Jira does not report it, from the last update, and the
-    message says so.
+    move into the blocked status when the issue's history was read (epics, when a standard reads
+    their history), else from the last status-category change; where Jira does not report it,
+    from the last update, and the message says so.
 
     Example:
 
@@ -136,12 +153,13 @@ class BlockedTooLong(Standard):
         for issue in (item, *ctx.children(item.key)):
             if issue.status.casefold() not in blocked:
                 continue
-            since = issue.status_category_changed or issue.updated
+            entered = blocked_since(issue, blocked)
+            since = entered or issue.status_category_changed or issue.updated
             days = (ctx.now - since).days
             if days <= options.max_days:
                 continue
             stuck = True
-            basis = ("" if issue.status_category_changed else
+            basis = ("" if entered or issue.status_category_changed else
                      "; measured from the last update, Jira reported no status-category change")
             yield Check.fail(
                 f"{issue.key} has been {issue.status} for {counted(days, 'day')} (since {since.date().isoformat()}, "
