@@ -291,6 +291,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
         if value not in (None, ""):
             _put(data, keypath, value)
             from_env[keypath] = ENV_PREFIX + name
+    outside = {keypath[0] for keypath in from_env}  # what the environment or a flag gave, not the file
     for key, value in (overrides or {}).items():
         if key not in OVERRIDE_KEYS:
             raise ValueError(f"unknown settings override {key!r}")
@@ -298,13 +299,14 @@ def load_settings(config_path: str | os.PathLike[str] | None = None,
             keypath = next(p for p in _ENV_KEYS.values() if p[-1] == key)
             _put(data, keypath, value)
             from_env.pop(keypath, None)
+            outside.add(keypath[0])
 
     where = _display(path) if path else None
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         raise _config_error(exc, where, locate, from_env) from None
-    return _resolve_paths(settings, base, path, env)
+    return _resolve_paths(settings, base, path, env, outside=outside, cwd=cwd or Path.cwd())
 
 
 def _display(path: Path) -> str:
@@ -334,25 +336,29 @@ def _put(data: dict[str, Any], keypath: tuple[str, ...], value: Any) -> None:
     data[keypath[-1]] = value
 
 
-def _resolve_paths(settings: Settings, base: Path, path: Path | None,
-                   env: Mapping[str, str]) -> Settings:
-    """Relative paths in a config file mean "next to the file", so cron's cwd does not matter."""
+def _resolve_paths(settings: Settings, base: Path, path: Path | None, env: Mapping[str, str], *,
+                   outside: set[str], cwd: Path) -> Settings:
+    """Relative paths in a config file mean "next to the file", so cron's cwd does not matter;
+    those of ``outside`` keys (an environment variable or a flag gave them) mean the working
+    folder's, as on any command line."""
 
-    def fix(p: Path | None) -> Path | None:
-        return None if p is None else (base / p.expanduser() if not p.expanduser().is_absolute()
-                                       else p.expanduser())
+    def fix(p: Path | None, key: str) -> Path | None:
+        if p is None:
+            return None
+        p = p.expanduser()
+        return p if p.is_absolute() else (cwd if key in outside else base) / p
 
     history = settings.history or str(_data_home(env) / "history.sqlite")
     if "://" not in history:
-        history = str(fix(Path(history)))
+        history = str(fix(Path(history), "history"))
     beside_history = Path(history).parent if "://" not in history else _data_home(env)
-    lock = fix(settings.lock) or beside_history / "pmo-jira.lock"
-    state_cache = fix(settings.state_cache) or beside_history / "pmo-jira-state.sqlite"
-    sites = tuple(s.model_copy(update={"mapping": fix(s.mapping)}) for s in settings.sites)
+    lock = fix(settings.lock, "lock") or beside_history / "pmo-jira.lock"
+    state_cache = fix(settings.state_cache, "state_cache") or beside_history / "pmo-jira-state.sqlite"
+    sites = tuple(s.model_copy(update={"mapping": fix(s.mapping, "sites")}) for s in settings.sites)
     out = settings.model_copy(update={
-        "sites": sites, "mapping": fix(settings.mapping), "history": history, "lock": lock,
+        "sites": sites, "mapping": fix(settings.mapping, "mapping"), "history": history, "lock": lock,
         "state_cache": state_cache,
-        "summary_json": fix(settings.summary_json)})
+        "summary_json": fix(settings.summary_json, "summary_json")})
     out._config_file = path
     return out
 

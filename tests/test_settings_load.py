@@ -268,3 +268,14 @@ def test_two_sites_whose_names_make_one_token_variable_are_refused(clean_env):
                                               '[sites.DC_prod]\nurl = "https://b.example.com"\n'
                                               'token_env = "PMO_JIRA_TOKEN_B"\n'), env={})
     assert [site.token_var for site in s.sites] == ["PMO_JIRA_TOKEN_DC_PROD", "PMO_JIRA_TOKEN_B"]
+
+
+def test_a_relative_path_from_a_flag_or_the_environment_is_the_working_folders(clean_env, tmp_path):
+    """Only the file's own relative paths mean "next to the file": `--summary-json out.json` run
+    from a folder writes there, not next to a config in /etc."""
+    cfg = write_config(tmp_path / "etc", TWO_SITES)
+    s = load_settings(cfg, env={"PMO_JIRA_LOCK": "run.lock", "PMO_JIRA_MAPPING": "mine.yaml"},
+                      overrides={"summary_json": "out.json"})
+    assert s.summary_json == clean_env / "out.json"
+    assert s.lock == clean_env / "run.lock" and s.mapping == clean_env / "mine.yaml"
+    assert s.history == str(tmp_path / "etc" / "state" / "history.sqlite")  # the file's: next to it
