@@ -131,3 +131,11 @@ def test_a_number_larger_than_any_database_integer_is_no_run_and_no_limit(db):
     res = run("--db", db, "--limit", huge)
     assert res.exit_code == 0, res.output
     assert res.output.count("sandbox") == 2  # every run
+
+
+@pytest.mark.parametrize("keep", ["3000000d", "99999999999999d"])
+def test_keeping_more_days_than_the_calendar_has_keeps_every_run(db, keep):
+    res = CliRunner().invoke(cli, ["history", "--db", db, "prune", "--keep", keep])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Deleted 0 runs")
+    assert run("--db", db).output.count("sandbox") == 2

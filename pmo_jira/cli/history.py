@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import click
@@ -197,7 +197,7 @@ def _age(text: str) -> timedelta:
     m = re.fullmatch(r"\s*(\d+)\s*d\s*", text)
     if not m or int(m.group(1)) < 1:
         raise click.BadParameter(f"{text!r} is not a number of days, e.g. 400d", param_hint="--keep")
-    return timedelta(days=int(m.group(1)))
+    return timedelta(days=min(int(m.group(1)), timedelta.max.days))
 
 
 @history.command()
@@ -211,7 +211,10 @@ def prune(obj: dict[str, Any], keep: str, dry_run: bool, db: str | None) -> None
     from pmo_jira.run.command import run_now
 
     age = _age(keep)
-    cutoff = run_now() - age
+    try:
+        cutoff = run_now() - age
+    except OverflowError:  # more days than the calendar has before now: no run is that old
+        cutoff = datetime(1, 1, 1, tzinfo=timezone.utc)
     store = existing_history(db or obj["db"])
     if store is None:
         click.echo(f"No runs recorded yet in {history_target(db or obj['db'])}.")
