@@ -204,3 +204,38 @@ def test_a_plugin_listing_shows_what_the_hook_raised(pmo, tmp_path, monkeypatch)
     row = next(p for p in json.loads(result.stdout)["plugins"] if p["name"] == "broken")
     assert row["provides"]["standards"] == "error: RuntimeError: boom in standards"
     assert row["provides"]["commands"] == "error: RuntimeError: boom in commands"
+
+
+SECTION_WITH_A_BUG = """
+    from pydantic import field_validator
+    from pmo_jira.hookspecs import hookimpl
+    from pmo_jira.mapping import MappingSection
+
+    class Acme(MappingSection):
+        owner: str = ""
+
+        @field_validator("owner")
+        @classmethod
+        def _known(cls, value):
+            return {"Ann": "acc-ann"}[value]  # a KeyError for anyone else: the plugin's bug
+
+    @hookimpl
+    def pmo_jira_mapping_sections():
+        return {"acme": Acme}
+"""
+
+
+def test_a_mapping_section_model_that_raises_is_named_with_the_plugin_model(pmo, tmp_path, monkeypatch):
+    from cli_fixtures import MAPPING
+
+    install(tmp_path, monkeypatch, "section", SECTION_WITH_A_BUG)
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(MAPPING.read_text(encoding="utf-8") + "\nacme:\n  owner: Ann\n", encoding="utf-8")
+    bad.write_text(MAPPING.read_text(encoding="utf-8") + "\nacme:\n  owner: Bob\n", encoding="utf-8")
+
+    assert pmo.run(["mappings", "check", str(good)]).exit_code == 0
+    result = pmo.run(["mappings", "check", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: mapping section 'acme': the plugin's model "
+                                     f"{_PREFIX}section.Acme failed on it: KeyError: 'Bob'")
+    no_traceback(result)

@@ -560,10 +560,17 @@ class Mapping(Strict):
             raw = data.get(name)
             try:
                 section = model.model_validate({} if raw is None else raw)
+                issues = section.issues() if isinstance(section, MappingSection) else ()
             except ValidationError as exc:
                 errors.extend({**e, "loc": (name, *e["loc"])} for e in exc.errors(include_url=False))
                 continue
-            for path, text, hint in section.issues() if isinstance(section, MappingSection) else ():
+            except Exception as exc:  # the plugin's model has a bug: its name, not "unexpected TypeError"
+                from pmo_jira.errors import PluginError
+                from pmo_jira.plugin_manager import failure
+
+                raise PluginError(f"mapping section '{name}': the plugin's model {model.__module__}."
+                                  f"{model.__qualname__} failed on it: {failure(exc)}") from exc
+            for path, text, hint in issues:
                 errors.append({"type": "pmo", "loc": (name, *path), "input": raw, "msg": text,
                                "ctx": {"problem": text, "hint": hint}})
             sections[name] = section
