@@ -239,3 +239,25 @@ def test_a_mapping_section_model_that_raises_is_named_with_the_plugin_model(pmo,
     assert result.stderr.strip() == ("Error: mapping section 'acme': the plugin's model "
                                      f"{_PREFIX}section.Acme failed on it: KeyError: 'Bob'")
     no_traceback(result)
+
+
+CRASHING_COMMAND = """
+    import click
+    from pmo_jira.hookspecs import hookimpl
+
+    @hookimpl
+    def pmo_jira_cli_commands(run_options):
+        @click.command("crash")
+        def crash():
+            raise RuntimeError("the export folder is gone")
+        return [crash]
+"""
+
+
+def test_a_plugin_command_that_crashes_is_one_line_naming_the_plugin(pmo, tmp_path, monkeypatch):
+    install(tmp_path, monkeypatch, "crashing", CRASHING_COMMAND)
+    result = pmo.run(["crash"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == ("Error: command 'crash' of plugin 'crashing' failed: "
+                                     "RuntimeError: the export folder is gone")
+    no_traceback(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pmo_jira import __version__
-from pmo_jira.cli.errors import cli_errors, closed_pipe_exit
+from pmo_jira.cli.errors import cli_errors, closed_pipe_exit, fail
 from pmo_jira.cli.groups import SuggestingGroup
 from pmo_jira.cli.main import load_module
 from pmo_jira.errors import PluginError
@@ -42,6 +42,17 @@ def _is_command(name: str, command: object) -> None:
         raise PluginError(f"command '{name}' is not a click command ({type(command).__name__})")
 
 
+def _owner(command: str) -> str:
+    """The plugin whose ``pmo_jira_cli_commands`` returns ``command``."""
+    from pmo_jira.cli.options import run_options
+    from pmo_jira.plugin_manager import hook_results
+
+    for plugin, result in hook_results("pmo_jira_cli_commands", run_options=run_options):
+        if any(getattr(c, "name", None) == command for c in result or ()):
+            return plugin
+    return "?"
+
+
 _warned: set[str] = set()
 
 
@@ -68,6 +79,16 @@ class LazyGroup(SuggestingGroup):
             return super().invoke(ctx)
         except BrokenPipeError:
             closed_pipe_exit()
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # a plugin's command that does not turn its own errors into a line
+            name = ctx.invoked_subcommand
+            if name is None or name in COMMANDS:
+                raise
+            from pmo_jira.plugin_manager import failure
+
+            fail(f"command '{name}' of plugin '{_owner(name)}' failed: {failure(exc)}")
+
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
