@@ -147,6 +147,8 @@ def test_the_risks_beside_the_heat_map_say_they_are_those_scoring_high():
     assert rows[4][0] == "4 open risks placed; 2 cannot be placed (likelihood or impact unset or not on the matrix); " \
                          "red from score 6."
     assert rows[6][:2] == ("Risk scoring 6 or more", "Site")
+    assert risks.freeze_panes == "A8" and risks.auto_filter.ref == "A7:J9"  # the list filters; its header stays
+    assert all(c.font.b for c in risks[7])
 
 
 def test_without_history_the_change_log_says_how_to_get_one():

@@ -170,6 +170,13 @@ def test_overall_is_the_worst_dimension_and_portfolios_follow_the_mapping_groups
     assert rows[("portfolio", "Customer")]["schedule"] == "amber"
 
 
+def test_one_day_reads_in_the_singular_in_why():
+    m = portfolio_mapping(rag={"schedule": {"amber": 1, "red": 30}, "freshness": {"amber": 1, "red": 30}})
+    report = roll_up(portfolio({"WEB-1": epic(days_late=1, days_since_update=1)}), m, NOW, None)
+    assert report.epics.set_index("key").loc["WEB-1", "why"] == (
+        "Amber: schedule - 1 day late (amber from 1); freshness - 1 day without an update (amber from 1).")
+
+
 def test_the_report_says_why_from_the_rated_measures():
     """Each row's why names the dimensions that decided its colour, with the measures rated."""
     inp = portfolio({"WEB-1": epic(days_late=45, days_since_update=20), "OPS-1": epic(unmanaged_risks=1)},

@@ -28,11 +28,11 @@ __all__ = ["RAG_DIMENSIONS", "GREEN", "AMBER", "RED", "NONE", "rate", "worst", "
 
 # How each dimension's measure reads in a sentence, given the measure.
 _READING = {
-    "schedule": lambda m: f"{_figure(m)} days late",
+    "schedule": lambda m: f"{_figure(m)} day{'' if m == 1 else 's'} late",
     "scope": lambda m: f"open work grew {_figure(m)} %",
     "risk": lambda m: f"{_figure(m)} unmanaged risk{'' if m == 1 else 's'} or missing risk register{'' if m == 1 else 's'}",
     "compliance": lambda m: f"{_figure(m)} % of items with gaps",
-    "freshness": lambda m: f"{_figure(m)} days without an update",
+    "freshness": lambda m: f"{_figure(m)} day{'' if m == 1 else 's'} without an update",
 }
 
 

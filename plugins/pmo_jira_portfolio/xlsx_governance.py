@@ -30,9 +30,9 @@ def _risks_sheet(wb: Workbook, heat: HeatMap) -> None:
     ws.append([f"{counted(heat.scored, 'open risk')} placed; {heat.unscored} cannot be placed (likelihood or impact "
                f"unset or not on the matrix); red from score {heat.high_score}."])
     ws.append([])
-    start = ws.max_row + 1
     ws.append([f"Risk scoring {heat.high_score} or more", "Site", "Project", "Summary", "Epic", "Owner", "Likelihood", "Impact", "Score",
                "Days since review"])
+    start = ws.max_row  # the list's header (an empty row above it holds no cell to count)
     for c in ws[start]:
         c.font = _BOLD
     for r in heat.hot:
@@ -41,6 +41,8 @@ def _risks_sheet(wb: Workbook, heat: HeatMap) -> None:
         _link(ws.cell(ws.max_row, 1), r.url)
     for col, width in zip("ABCDEFGHIJ", (22, 14, 12, 44, 12, 22, 12, 12, 8, 10)):
         ws.column_dimensions[col].width = width
+    ws.freeze_panes = f"A{start + 1}"  # the heat map and the list's header stay in view
+    ws.auto_filter.ref = f"A{start}:J{ws.max_row}"
 
 
 def _change_sheet(wb: Workbook, changes: tuple[ProjectChanges, ...]) -> None:
