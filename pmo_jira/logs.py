@@ -130,10 +130,14 @@ class RunSummary:
     started_at: datetime | None = None
     stopped: str | None = None  # why a run stopped early (cap, refused notify ...); in the JSON only
     interrupted: str | None = None  # the signal that stopped the run (SIGTERM, SIGINT)
+    from_history: bool = False  # rendered from the run history: Jira was not read, nothing was checked
 
     def line(self) -> str:
         """One human line, e.g. ``sync: 2 sites (1 failed: dc), 1,204 issues read, ...``."""
         failed = f" ({len(self.site_errors)} failed: {', '.join(sorted(self.site_errors))})" if self.site_errors else ""
+        if self.from_history:  # "0 issues read, findings: none" would belie the report just made
+            return (f"{self.command}: {len(self.sites)} site{'' if len(self.sites) == 1 else 's'} from the run history, "
+                    f"Jira not read, {self.duration_s:.1f}s, exit {self.exit_code}")
         sev = ", ".join(f"{self.findings_by_severity[s.value]} {s.value}" for s in reversed(Severity)
                         if self.findings_by_severity.get(s.value))
         errors = f"{self.errors} error{'' if self.errors == 1 else 's'}"

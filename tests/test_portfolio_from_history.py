@@ -7,6 +7,7 @@ reads both sites from Jira in the same state, in every text format.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from test_e2e_multisite import _closed_port, tokens, write_config
@@ -63,6 +64,8 @@ def test_every_format_from_the_history_to_a_folder_records_nothing(pmo, cloud, d
     assert done.exit_code == 0, done.stderr
     assert len(list(out.iterdir())) == 6
     assert (tmp_path / "history.sqlite").read_bytes() == before
+    assert re.search(r"INFO +report portfolio: 2 sites from the run history, Jira not read, [0-9.]+s, exit 0$",
+                     done.stderr, re.MULTILINE), done.stderr  # not "0 issues read, findings: none"
 
 
 def test_a_site_never_recorded_is_named_with_the_command_that_records_it(pmo, cloud, dc, tmp_path):

@@ -376,7 +376,7 @@ class Run:
     def finish_from_history(self, sites: Sequence[str]) -> RunSummary:
         """The summary line of a run that rendered from the run history: no read, no findings."""
         self.summary = RunSummary(command=self.request.command, sites=list(sites),
-                                  duration_s=time.monotonic() - self.started, started_at=self.now)
+                                  duration_s=time.monotonic() - self.started, started_at=self.now, from_history=True)
         emit_summary(self.summary, self.settings.summary_json)
         return self.summary
 
