@@ -8,6 +8,7 @@ pure: the caller decides where the text or bytes go.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,10 +141,15 @@ def available_reports() -> dict[str, Report]:
                    check=_is_report, skip_broken=left_out("reports"))
 
 
+_REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 def _is_report(name: str, report: Any) -> None:
     if not (isinstance(getattr(report, "name", None), str) and callable(getattr(report, "render", None))):
         raise PluginError(f"report '{name}' is not a report (a {type(report).__name__} without a name "
                           "and a render() method)")
+    if not _REPORT_NAME.match(report.name):  # it names the report's file in --out-dir
+        raise PluginError(f"report name {report.name!r} must be letters, digits, '.', '-' or '_'")
 
 
 def find_report(name: str) -> Report:
@@ -224,6 +230,11 @@ def render_report(report: Report, ctx: ReportContext | HistoryContext, fmt: str,
                                "or --out-dir DIR")
             if folder.exists() and not folder.is_dir():
                 raise PmoError(f"cannot write {folder}: it is a file, and format '{fmt}' writes a folder")
+            for file in content:
+                parts = Path(str(file)).parts
+                if not parts or Path(str(file)).is_absolute() or ".." in parts or "\\" in str(file):
+                    raise PluginError(f"report '{report.name}' format '{fmt}' names the file {str(file)!r}, "
+                                      f"outside its folder {folder}: nothing was written")
             written = []
             for file, data in content.items():
                 write_output(folder / file, data)

@@ -261,3 +261,45 @@ def test_a_plugin_command_that_crashes_is_one_line_naming_the_plugin(pmo, tmp_pa
     assert result.stderr.strip() == ("Error: command 'crash' of plugin 'crashing' failed: "
                                      "RuntimeError: the export folder is gone")
     no_traceback(result)
+
+
+@pytest.mark.parametrize("escape", ["../escaped.txt", "sub/../../escaped.txt", "/tmp/pmo-jira-escaped.txt",
+                                    "..\\escaped.txt"])
+def test_a_report_naming_a_file_outside_its_folder_writes_nothing(tmp_path, escape):
+    from pmo_jira.errors import PluginError
+    from pmo_jira.reports import render_report
+
+    class Leaky:
+        name, title, formats = "leaky", "Leaky", ("files",)
+
+        def render(self, ctx, fmt):
+            return {}
+
+        def render_from_history(self, ctx, fmt):
+            return {"index.html": "<p>ok</p>", escape: "outside"}
+
+    out = tmp_path / "reports" / "out"
+    with pytest.raises(PluginError, match=r"report 'leaky' format 'files' names the file .* outside its folder"):
+        render_report(Leaky(), object(), "files", out_dir=out)
+    assert not (tmp_path / "reports" / "escaped.txt").exists() and not Path("/tmp/pmo-jira-escaped.txt").exists()
+    assert not (out / "leaky-files" / "index.html").exists()  # checked before anything is written
+
+
+def test_a_report_whose_name_is_a_path_is_left_out(tmp_path, monkeypatch, caplog):
+    from pmo_jira.reports import available_reports
+
+    install(tmp_path, monkeypatch, "pathname", """
+        from pmo_jira.hookspecs import hookimpl
+
+        class Report:
+            name, title, formats = "../../weekly", "Weekly", ("md",)
+
+            def render(self, ctx, fmt):
+                return ""
+
+        @hookimpl
+        def pmo_jira_reports():
+            return [Report()]
+    """)
+    assert "../../weekly" not in available_reports()
+    assert "report name '../../weekly' must be letters, digits" in caplog.text
