@@ -14,6 +14,7 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -49,6 +50,18 @@ def _error_lines(stderr: str) -> list[str]:
     return [ln for ln in stderr.splitlines() if ln.startswith("Error: ")]
 
 
+def _stopped(proc, ready: Callable[[], None], signum: int = signal.SIGTERM) -> str:
+    """Send ``signum`` once ``ready()`` returns; the run's one error line (it must exit 2)."""
+    try:
+        ready()
+        proc.send_signal(signum)
+    finally:
+        code, stderr = _finish(proc)
+    assert code == interrupt.EXIT_INTERRUPTED, stderr
+    (line,) = _error_lines(stderr)
+    return line
+
+
 @pytest.mark.parametrize("flavour, signum", [("cloud", signal.SIGTERM), ("dc", signal.SIGINT)])
 def test_a_signal_mid_apply_ends_in_order_and_the_next_run_converges(pmo, tmp_path, flavour, signum):
     name = signal.Signals(signum).name
@@ -60,18 +73,15 @@ def test_a_signal_mid_apply_ends_in_order_and_the_next_run_converges(pmo, tmp_pa
         sb.faults = Faults()
         proc = run_subprocess(["sync", "--apply", "--concurrency", "1", "--summary-json", str(summary)],
                               env, tmp_path)
-        try:
+
+        def writing() -> None:
             _wait_for(lambda: sb.log.count(path=r"/search") > 0, proc, "the read")
             sb.faults = slow_writes
             _wait_for(lambda: sb.log.count(method="POST", path=r"/comment$", status=201) >= 2, proc,
                       "two comments")
-            proc.send_signal(signum)
-        finally:
-            code, stderr = _finish(proc)
-        sb.faults = Faults()
 
-        assert code == interrupt.EXIT_INTERRUPTED
-        (line,) = _error_lines(stderr)
+        line = _stopped(proc, writing, signum)
+        sb.faults = Faults()
         assert line.startswith(f"Error: interrupted by {name} while writing: ")
         assert "the next sync finishes them" in line
 
@@ -100,13 +110,7 @@ def test_a_signal_while_reading_is_one_line_with_summary_and_record(pmo, tmp_pat
     with SandboxServer("dc", issues=60, seed=5, faults=slow_search) as sb:
         env = {**pmo.base_env(), **site_env(sb)}
         proc = run_subprocess(["audit", "--summary-json", str(summary)], env, tmp_path)
-        try:
-            _wait_for(lambda: sb.log.count(path=r"/field") > 0, proc, "the first request")
-            proc.send_signal(signal.SIGTERM)
-        finally:
-            code, stderr = _finish(proc)
-        assert code == 2
-        (line,) = _error_lines(stderr)
+        line = _stopped(proc, lambda: _wait_for(lambda: sb.log.count(path=r"/field") > 0, proc, "the first request"))
         assert line == "Error: interrupted by SIGTERM while reading Jira; nothing was written"
         report = json.loads(summary.read_text())
         assert (report["exit_code"], report["interrupted"], report["issues_read"]) == (2, "SIGTERM", 0)
@@ -119,18 +123,16 @@ def test_a_signal_while_waiting_for_the_run_lock_reads_nothing_and_records_nothi
     with SandboxServer("cloud", issues=30, seed=5) as sb, RunLock(pmo.base_env()["PMO_JIRA_LOCK"]):
         env = {**pmo.base_env(), **site_env(sb)}
         proc = run_subprocess(["sync", "--apply", "--wait", "--summary-json", str(summary)], env, tmp_path)
-        try:
-            waiting = ""
-            while "waiting for the run lock" not in waiting:
+
+        def waiting() -> None:
+            said = ""
+            while "waiting for the run lock" not in said:
                 assert select.select([proc.stderr], [], [], 60)[0], "the run did not wait for the lock"
                 line = proc.stderr.readline()
                 assert line, proc.communicate()
-                waiting += line
-            proc.send_signal(signal.SIGTERM)
-        finally:
-            code, stderr = _finish(proc)
-        assert code == 2
-        (line,) = _error_lines(stderr)
+                said += line
+
+        line = _stopped(proc, waiting)
         assert line == "Error: interrupted by SIGTERM before reading Jira; nothing was read or written"
         assert json.loads(summary.read_text())["interrupted"] == "SIGTERM"
         assert sb.log.count(path=r"/rest/") == 0
