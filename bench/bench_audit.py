@@ -29,6 +29,7 @@ line (any FAIL: exit 1), checked at the sizes measured:
 
     python bench/bench_audit.py [--sizes 1000,10000,100000] [--flavour cloud|dc|both]
         [--naive-max 10000] [--repeat 3] [--no-trace] [--json results.json] [--version-runs 10]
+        [--floor-imports click,pydantic.main]
 """
 
 from __future__ import annotations
@@ -185,13 +186,17 @@ def measure_size(flavour: str, size: int, args: argparse.Namespace, workdir: Pat
         projects = len(requests.get(sb.api + "/project", headers=sb.auth_headers, timeout=60).json())
         row: dict[str, Any] = {"flavour": flavour, "size": size, "sandbox_startup_s": sb.startup_s, "projects": projects,
                                "first_search": {"method": searches[0]["method"], **_captured(searches[0])[2]}}
-        floors, audits = [], []
+        floors, audits, importing = [], [], []
         for n in range(args.repeat):
             floors.append(child(SCRIPT, "floor", params, env=env))
             audits.append(child(SCRIPT, "cli", audit_params, env=env))
+            if args.floor_imports:  # the floor importing what the audit loads: the imports' share alone
+                importing.append(child(SCRIPT, "floor", {**params, "preimport": args.floor_imports}, env=env))
             print(f"[{flavour} {size:,}] run {n + 1}: floor {floors[-1].process_wall_s:.2f}s, "
                   f"audit {audits[-1].process_wall_s:.2f}s", file=sys.stderr, flush=True)
         row["floor"], row["audit"] = combine(floors), combine(audits)
+        if importing:
+            row["floor_importing"] = {"modules": args.floor_imports, **combine(importing)}
         row["audit"]["issues"] = json.loads(summary.read_text())["issues_read"]
         row["audit"]["first_run_requests"] = warm.stats["requests"]  # an empty state cache: every history read
         if not args.no_trace:
@@ -245,6 +250,11 @@ def report(rows: list[dict[str, Any]]) -> str:
                        ("-" if n is None else ("~" if n.get("estimated") else "") + f"{n['requests'] / a['requests']:.0f}x")])
     lines.append(table(["flavour", "sandbox", "audit/floor wall", "naive/audit wall", "naive/audit requests"], ratios))
     lines.append("")
+    for r in rows:
+        if "floor_importing" in r:
+            m = r["floor_importing"]
+            lines.append(f"floor importing {', '.join(m['modules'])} first, {r['flavour']} {r['size']:,}: "
+                         f"{m['wall_s']:.2f}s, {m['wall_s'] / r['floor']['wall_s']:.2f}x the floor")
     for r in rows:
         split = ", ".join(f"{n:,} {e}" for e, n in r["audit"]["by_endpoint"].items())
         lines.append(f"audit requests, {r['flavour']} {r['size']:,}: {split}; the first run, with an empty "
@@ -318,6 +328,9 @@ def main() -> int:
     parser.add_argument("--no-trace", action="store_true", help="Skip the tracemalloc runs.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None, help="Also write every figure to this file.")
+    parser.add_argument("--floor-imports", type=lambda v: [m for m in v.split(",") if m], default=[],
+                        metavar="MODULES", help="Also time the floor importing these modules first "
+                        "(comma-separated, e.g. click,pydantic.main): what those imports alone add.")
     parser.add_argument("--version-runs", type=int, default=10,
                         help="Fresh `pmo-jira --version` processes timed (0 skips the check).")
     args = parser.parse_args()
