@@ -145,10 +145,17 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
         if exc.status not in (401, 403):
             report.add("reachable", "fail", exc.one_line(), f"check that {site.url} is the Jira base URL")
             return report
+        info = client.public_server_info()  # a refused token may be a token of the other flavour
+        if info is not None and site.flavour not in ("auto", _flavour_of(info)):
+            report.add("reachable", "ok", f"Jira {info.get('version') or '?'} ({info.get('deploymentType', 'Server')})")
+            report.add("flavour", "fail", f"configured {site.flavour!r} but the site is {_flavour_of(info)!r}, "
+                       "so the credentials were sent the other flavour's way and refused",
+                       f"set flavour = \"{_flavour_of(info)}\" (or \"auto\") for site {site.name!r}")
+            return report
         info = None
     actual = None
     if info is not None:
-        actual = "cloud" if info.get("deploymentType") == "Cloud" else "dc"
+        actual = _flavour_of(info)
         version = info.get("version") or "?"
         report.add("reachable", "ok", f"Jira {version} ({info.get('deploymentType', 'Server')})")
         if site.flavour not in ("auto", actual):
@@ -191,6 +198,10 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
     except JiraApiError as exc:
         report.add("jira", "fail", exc.one_line(), "retry; if it persists, check the site's status page")
     return report
+
+
+def _flavour_of(info: Mapping[str, Any]) -> str:
+    return "cloud" if info.get("deploymentType") == "Cloud" else "dc"
 
 
 def _token_fix(site: SiteSettings, actual: str | None) -> str:

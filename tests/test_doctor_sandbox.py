@@ -135,6 +135,17 @@ def test_flavour_mismatch_is_a_failure_with_the_setting_to_change(clean_env, mem
     assert report.sites[0].checks[-1] is flavour and not report.ok  # nothing checked with the wrong API
 
 
+def test_a_token_refused_by_a_site_of_the_other_flavour_names_the_flavour(clean_env, memory_keyring, sandbox):
+    _config(clean_env, cloud=sandbox("dc"))  # a Data Center site set up as Cloud: email + token sent as Basic
+    code, out = _doctor()
+    checks = _checks(out)
+    assert code == 1 and checks["cloud", "reachable"][0] == "ok"
+    assert checks["cloud", "flavour"] == (
+        "FAIL", "configured 'cloud' but the site is 'dc', so the credentials were sent the other flavour's way and refused",
+        'set flavour = "dc" (or "auto") for site \'cloud\'')
+    assert ("cloud", "authentication") not in checks  # not told to make a new Atlassian API token
+
+
 def test_wrong_or_missing_token(clean_env, memory_keyring, sandbox):
     _config(clean_env, cloud=sandbox("cloud"), dc=sandbox("dc"))
     code, out = _doctor(env={"PMO_JIRA_TOKEN_CLOUD": "bad-token-123", "PMO_JIRA_TOKEN_DC": ""})

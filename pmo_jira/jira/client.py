@@ -132,6 +132,11 @@ class Credentials:
         return cls(email=env.get(f"{prefix}EMAIL") or None, token=token)
 
 
+def _no_credentials(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    """Overrides the session's credentials for one request: sent as is, with none."""
+    return request
+
+
 class _BearerAuth(requests.auth.AuthBase):
     def __init__(self, token: str):
         self._token = token
@@ -245,8 +250,9 @@ class JiraClient:
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                  json: Any = None, idempotent: bool | None = None, issue_key: str | None = None,
-                 missing_ok: bool = False, as_text: bool = False) -> Any:
+                 missing_ok: bool = False, as_text: bool = False, anonymous: bool = False) -> Any:
         """One logical request: paced, retried per ``retry.py``, errors made readable.
+        ``anonymous``: sent without the credentials.
 
         ``path`` is logged and reported; query parameters (JQL, tokens) never are.
         Returns the decoded JSON body (None for an empty body, or for 404 with ``missing_ok``);
@@ -268,7 +274,7 @@ class JiraClient:
             started = time.monotonic()
             try:
                 resp = self._session.request(method, url, params=params, json=json, timeout=self.timeout,
-                                             allow_redirects=method == "GET")
+                                             allow_redirects=method == "GET", auth=_no_credentials if anonymous else None)
             except requests.Timeout:
                 if write:
                     self.breaker.timed_out(self.timeout)
@@ -389,6 +395,15 @@ class JiraClient:
                                    method="GET", url="/rest/api/2/serverInfo")
             self._server_info = info
         return self._server_info
+
+    def public_server_info(self) -> dict | None:
+        """``serverInfo`` asked without credentials (both flavours answer it to anyone unless an
+        admin closed anonymous access): what the site is when the credentials are refused."""
+        try:
+            info = self._request("GET", "/rest/api/2/serverInfo", anonymous=True)
+        except JiraApiError:
+            return None
+        return info if isinstance(info, dict) else None
 
     def myself(self) -> dict:
         return self._get(f"{self.api}/myself")
