@@ -145,21 +145,21 @@ def _check_site(settings: Settings, site: SiteSettings, mapping_for: Callable[[S
         if exc.status not in (401, 403):
             report.add("reachable", "fail", exc.one_line(), f"check that {site.url} is the Jira base URL")
             return report
-        info = client.public_server_info()  # a refused token may be a token of the other flavour
-        if info is not None and site.flavour not in ("auto", _flavour_of(info)):
-            report.add("reachable", "ok", f"Jira {info.get('version') or '?'} ({info.get('deploymentType', 'Server')})")
-            report.add("flavour", "fail", f"configured {site.flavour!r} but the site is {_flavour_of(info)!r}, "
-                       "so the credentials were sent the other flavour's way and refused",
-                       f"set flavour = \"{_flavour_of(info)}\" (or \"auto\") for site {site.name!r}")
-            return report
-        info = None
+        # refused: maybe credentials of the other flavour; asked anonymously, the site says which it is
+        info = client.public_server_info()
+        refused = True
+        if info is not None and site.flavour in ("auto", _flavour_of(info)):
+            info = None  # the flavour is right: the token itself is what was refused
+    else:
+        refused = False
     actual = None
     if info is not None:
         actual = _flavour_of(info)
         version = info.get("version") or "?"
         report.add("reachable", "ok", f"Jira {version} ({info.get('deploymentType', 'Server')})")
         if site.flavour not in ("auto", actual):
-            report.add("flavour", "fail", f"configured {site.flavour!r} but the site is {actual!r}",
+            report.add("flavour", "fail", f"configured {site.flavour!r} but the site is {actual!r}"
+                       + (", so the credentials were sent the other flavour's way and refused" if refused else ""),
                        f"set flavour = \"{actual}\" (or \"auto\") for site {site.name!r}")
             return report
         report.add("flavour", "ok", actual + (" (detected)" if site.flavour == "auto" else ""))
